@@ -1,0 +1,11 @@
+// The subcommands of `modelgate`. Each is imported only when run, so `modelgate serve`
+// does not pay for loading the proxy, and the other way round.
+
+export interface Command {
+  summary: string;
+  load: () => Promise<{ run(argv: string[]): Promise<number> }>;
+}
+
+export const COMMANDS: Record<string, Command> = {
+  serve: { summary: 'run the inference server on an ONNX model repository', load: () => import('../server/cli.ts') },
+};

@@ -1,0 +1,110 @@
+// Every metric name, label name and bucket boundary that more than one part of modelgate
+// uses exists here once: the server, the proxy, the rule generator and the dashboard
+// builder import these, so a rename cannot leave a dashboard or an alert behind.
+// (Habit from Sloth's pkg/common/conventions/slo.go.)
+
+/** Label names. */
+export const LABEL = {
+  model: 'model',
+  version: 'version',
+  api: 'api',
+  protocol: 'protocol',
+  code: 'code',
+  variant: 'variant',
+  entrypoint: 'entrypoint',
+  state: 'state',
+  kind: 'kind',
+  slo: 'slo',
+  window: 'window',
+  severity: 'severity',
+  feature: 'feature',
+  method: 'method',
+  phase: 'phase',
+  reason: 'reason',
+  le: 'le',
+} as const;
+
+/** Value used for a model or version label that is not in the allowlist (cardinality cap). */
+export const OVERFLOW_LABEL_VALUE = '__other__';
+/** Value used when the version is not known (request failed before a version was resolved). */
+export const UNKNOWN_VERSION = 'unknown';
+
+/** Metrics exported by `modelgate serve` (the inference server). */
+export const SERVER_METRIC = {
+  requests: 'modelgate_server_requests_total',
+  requestDuration: 'modelgate_server_request_duration_seconds',
+  inferenceDuration: 'modelgate_server_inference_duration_seconds',
+  loadDuration: 'modelgate_server_model_load_duration_seconds',
+  warmupDuration: 'modelgate_server_model_warmup_duration_seconds',
+  modelState: 'modelgate_server_model_state',
+  loadFailures: 'modelgate_server_model_load_failures_total',
+  batchSize: 'modelgate_server_batch_size',
+  queueDuration: 'modelgate_server_queue_duration_seconds',
+  queueDepth: 'modelgate_server_queue_depth',
+} as const;
+
+/** Metrics exported by `modelgate proxy`. */
+export const PROXY_METRIC = {
+  requests: 'modelgate_requests_total',
+  requestDuration: 'modelgate_request_duration_seconds',
+  requestSize: 'modelgate_request_size_bytes',
+  responseSize: 'modelgate_response_size_bytes',
+  inFlight: 'modelgate_in_flight_requests',
+  upstreamErrors: 'modelgate_upstream_errors_total',
+  telemetryDropped: 'modelgate_telemetry_dropped_total',
+  splitWeight: 'modelgate_split_weight',
+} as const;
+
+export const SLO_METRIC = {
+  burnRate: 'modelgate_slo_burn_rate',
+  errorBudgetRemaining: 'modelgate_slo_error_budget_remaining',
+  alert: 'modelgate_slo_alert',
+  objective: 'modelgate_slo_objective_ratio',
+} as const;
+
+export const DRIFT_METRIC = {
+  score: 'modelgate_drift_score',
+  detected: 'modelgate_drift_detected',
+  samples: 'modelgate_drift_samples_total',
+  unparsable: 'modelgate_drift_unparsable_total',
+} as const;
+
+export const ROLLOUT_METRIC = {
+  phase: 'modelgate_rollout_phase',
+  weight: 'modelgate_rollout_weight',
+  rollbacks: 'modelgate_rollout_rollbacks_total',
+  promotions: 'modelgate_rollout_promotions_total',
+} as const;
+
+/** Model lifecycle states, as TF Serving names them (ModelVersionStatus.State in get_model_status.proto). */
+export const MODEL_STATES = ['START', 'LOADING', 'AVAILABLE', 'UNLOADING', 'END'] as const;
+export type ModelState = (typeof MODEL_STATES)[number];
+
+/**
+ * Latency histogram buckets, seconds. Chosen to resolve sub-millisecond model calls (a
+ * half_plus_two predict is ~0.1 ms in process) up to 10 s timeouts. Every latency
+ * threshold used by an SLO is added to these at start (see `latencyBuckets`), so the
+ * Prometheus rule `le="<threshold>"` and the in-process evaluator count the same requests.
+ */
+export const DEFAULT_LATENCY_BUCKETS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/** Size buckets in bytes (request/response bodies): 64 B to 64 MiB, ×4 steps. */
+export const SIZE_BUCKETS: readonly number[] = [
+  64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+];
+
+/** Batch-size buckets: powers of two up to 1024. */
+export const BATCH_SIZE_BUCKETS: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
+/** The default buckets merged with extra thresholds (seconds), sorted and de-duplicated. */
+export function latencyBuckets(extraThresholdsSeconds: readonly number[] = []): number[] {
+  const all = new Set<number>([...DEFAULT_LATENCY_BUCKETS, ...extraThresholdsSeconds]);
+  return [...all].filter((b) => Number.isFinite(b) && b > 0).sort((a, b) => a - b);
+}
+
+/** Response header that names the model version that served a request. */
+export const VERSION_HEADER = 'x-model-version';
+/** Response header set by the proxy: which split variant served (stable, canary, direct). */
+export const VARIANT_HEADER = 'x-modelgate-variant';

@@ -1,0 +1,126 @@
+// One way to validate configuration everywhere: walk the raw value, collect every problem
+// with its path (`slos[2].objective`) and a message that says how to fix it, then fail once
+// with all of them. (Habit from fastify lib/initial-config-validation.js and Pyrra's
+// validation warnings.) Sections of modelgate.yaml are validated by functions of the form
+// `(raw, path, issues) => Section`, each kept next to the code that owns the section.
+import { parseDuration } from './duration.ts';
+
+export interface Issue {
+  severity: 'error' | 'warning';
+  /** Path in the document, e.g. `slos[2].objective`. */
+  path: string;
+  message: string;
+  /** 1-based line in the source file, when known. */
+  line?: number;
+}
+
+export class Issues {
+  readonly list: Issue[] = [];
+  error(path: string, message: string): void {
+    this.list.push({ severity: 'error', path, message });
+  }
+  warn(path: string, message: string): void {
+    this.list.push({ severity: 'warning', path, message });
+  }
+  get errors(): Issue[] {
+    return this.list.filter((i) => i.severity === 'error');
+  }
+  get warnings(): Issue[] {
+    return this.list.filter((i) => i.severity === 'warning');
+  }
+  get ok(): boolean {
+    return this.errors.length === 0;
+  }
+}
+
+export class ConfigError extends Error {
+  readonly issues: Issue[];
+  constructor(source: string, issues: Issue[]) {
+    super(formatIssues(source, issues));
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+export function formatIssues(source: string, issues: readonly Issue[]): string {
+  return issues
+    .map((i) => `${source}${i.line ? `:${i.line}` : ''}: ${i.severity}: ${i.path || '(top)'}: ${i.message}`)
+    .join('\n');
+}
+
+export const join = (path: string, key: string | number): string =>
+  typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Reports keys the section does not know, suggesting the closest known one. */
+export function checkKeys(raw: Record<string, unknown>, known: readonly string[], path: string, issues: Issues): void {
+  for (const key of Object.keys(raw)) {
+    if (known.includes(key)) continue;
+    const near = known.find((k) => k.toLowerCase().replace(/[_-]/g, '') === key.toLowerCase().replace(/[_-]/g, ''));
+    issues.error(
+      join(path, key),
+      near ? `unknown field "${key}"; did you mean "${near}"?` : `unknown field "${key}"; known fields: ${known.join(', ')}`,
+    );
+  }
+}
+
+export function readString(raw: Record<string, unknown>, key: string, path: string, issues: Issues, opts: { required?: boolean; default?: string } = {}): string | undefined {
+  const v = raw[key];
+  if (v === undefined || v === null) {
+    if (opts.required) issues.error(join(path, key), `is required (a string)`);
+    return opts.default;
+  }
+  if (typeof v !== 'string' || v === '') {
+    issues.error(join(path, key), `must be a non-empty string, got ${JSON.stringify(v)}`);
+    return opts.default;
+  }
+  return v;
+}
+
+export function readNumber(raw: Record<string, unknown>, key: string, path: string, issues: Issues, opts: { required?: boolean; default?: number; min?: number; max?: number; integer?: boolean } = {}): number | undefined {
+  const v = raw[key];
+  if (v === undefined || v === null) {
+    if (opts.required) issues.error(join(path, key), `is required (a number)`);
+    return opts.default;
+  }
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    issues.error(join(path, key), `must be a number, got ${JSON.stringify(v)}`);
+    return opts.default;
+  }
+  if (opts.integer && !Number.isInteger(v)) issues.error(join(path, key), `must be a whole number, got ${v}`);
+  if (opts.min !== undefined && v < opts.min) issues.error(join(path, key), `must be >= ${opts.min}, got ${v}`);
+  if (opts.max !== undefined && v > opts.max) issues.error(join(path, key), `must be <= ${opts.max}, got ${v}`);
+  return v;
+}
+
+export function readBoolean(raw: Record<string, unknown>, key: string, path: string, issues: Issues, def: boolean): boolean {
+  const v = raw[key];
+  if (v === undefined || v === null) return def;
+  if (typeof v !== 'boolean') {
+    issues.error(join(path, key), `must be true or false, got ${JSON.stringify(v)}`);
+    return def;
+  }
+  return v;
+}
+
+/** Reads a duration ("5m", "250ms") in milliseconds. Bare numbers are rejected: units are required. */
+export function readDuration(raw: Record<string, unknown>, key: string, path: string, issues: Issues, opts: { required?: boolean; default?: number } = {}): number | undefined {
+  const v = raw[key];
+  if (v === undefined || v === null) {
+    if (opts.required) issues.error(join(path, key), `is required (a duration such as "5m")`);
+    return opts.default;
+  }
+  if (typeof v === 'number') {
+    issues.error(join(path, key), `needs a unit: write "${v}s" or "${v}ms", not ${v}`);
+    return opts.default;
+  }
+  const ms = typeof v === 'string' ? parseDuration(v) : undefined;
+  if (ms === undefined) {
+    issues.error(join(path, key), `must be a duration such as "250ms", "5m", "1h", "30d"; got ${JSON.stringify(v)}`);
+    return opts.default;
+  }
+  return ms;
+}
