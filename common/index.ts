@@ -7,3 +7,4 @@ export type { ErrorSpec, GrpcCodeValue } from './errors.ts';
 export { parseDuration, formatDuration } from './duration.ts';
 export { Issues, ConfigError, formatIssues, join, isRecord, checkKeys, readString, readNumber, readBoolean, readDuration } from './validate.ts';
 export type { Issue } from './validate.ts';
+export type { RequestOutcome, Protocol, Variant, Api } from './outcome.ts';

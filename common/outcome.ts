@@ -1,0 +1,27 @@
+// What the proxy knows about one finished request. The proxy produces these; the SLO
+// evaluator, the rollout analysis and the metrics all consume the same record, so they
+// count the same requests the same way.
+
+export type Protocol = 'rest' | 'grpc';
+export type Variant = 'stable' | 'canary' | 'direct';
+export type Api = 'predict' | 'classify' | 'regress' | 'infer' | 'status' | 'metadata' | 'health' | 'other';
+
+export interface RequestOutcome {
+  /** Model name as served (already folded to the overflow value if not in the allowlist). */
+  model: string;
+  /** The version that actually served, or 'unknown'. */
+  version: string;
+  api: Api;
+  protocol: Protocol;
+  variant: Variant;
+  /** HTTP status (rest) — e.g. 200, 503; 0 when no response was received. */
+  httpStatus?: number;
+  /** gRPC status code number (grpc), e.g. 0 OK, 14 UNAVAILABLE. */
+  grpcCode?: number;
+  /** The `code` label value: the HTTP status as text for REST, the gRPC code name for gRPC. */
+  code: string;
+  /** Wall time from request start to response end, seconds. */
+  durationSeconds: number;
+  /** End time, ms since epoch (from the injected clock). */
+  endMs: number;
+}
