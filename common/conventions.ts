@@ -108,3 +108,15 @@ export function latencyBuckets(extraThresholdsSeconds: readonly number[] = []): 
 export const VERSION_HEADER = 'x-model-version';
 /** Response header set by the proxy: which split variant served (stable, canary, direct). */
 export const VARIANT_HEADER = 'x-modelgate-variant';
+
+/**
+ * Names used by the generated Prometheus rules (`modelgate rules`). The window is appended
+ * to the recording-rule prefixes as a Prometheus duration, e.g. `modelgate:slo_errors:ratio_rate5m`
+ * (the `level:metric:operation` naming of prometheus docs/practices/rules.md).
+ */
+export const SLO_RULE = {
+  errorRatioPrefix: 'modelgate:slo_errors:ratio_rate',
+  requestsPrefix: 'modelgate:slo_requests:increase',
+  objective: 'modelgate:slo_objective:ratio',
+  alert: 'ModelgateSLOErrorBudgetBurn',
+} as const;

@@ -1,0 +1,389 @@
+// The in-process SLO evaluator. `record` is on the request path: O(1), allocation-free
+// for an existing series, never throws. `evaluate` is the cold tick: it turns the rings
+// into burn rates, budget, alert states and a verdict, and reports alert transitions.
+import type { Clock, RequestOutcome } from '../common/index.ts';
+import { formatDuration } from '../common/index.ts';
+import type { Severity, Slo } from './model.ts';
+import { CountRing } from './ring.ts';
+import { classifierFor, type BadClassifier } from './sli.ts';
+import { layoutFor, bytesPerSeries, type SeriesLayout } from './layout.ts';
+import { burnRate, budgetRemaining, errorRatio, pairState, type PairState, type WindowCounts } from './burn.ts';
+import { SloErrors } from './errors.ts';
+
+export type Verdict = 'pass' | 'fail' | 'inconclusive';
+export const SEVERITIES: readonly Severity[] = ['page', 'ticket'];
+
+/** Versions come from the proxy's allowlist; this only guards against a wiring mistake. */
+export const DEFAULT_MAX_SERIES_PER_SLO = 256;
+
+export interface WindowReading {
+  windowMs: number;
+  /** Prometheus spelling of the window ("5m"), used as the `window` label. */
+  window: string;
+  bad: number;
+  total: number;
+  errorRatio: number | null;
+  burnRate: number | null;
+}
+
+export interface PairReading {
+  longMs: number;
+  shortMs: number;
+  factor: number;
+  state: PairState;
+}
+
+export interface AlertStatus {
+  severity: Severity;
+  firing: boolean;
+  /** When the current firing started (ms), or null. */
+  since: number | null;
+  pairs: PairReading[];
+}
+
+export interface SloStatus {
+  slo: string;
+  model: string;
+  version: string;
+  sli: 'availability' | 'latency';
+  objective: number;
+  periodMs: number;
+  evaluatedAt: number;
+  windows: WindowReading[];
+  budget: { bad: number; total: number; errorRatio: number | null; remaining: number | null };
+  alerts: Record<Severity, AlertStatus>;
+  verdict: Verdict;
+  reason: string;
+}
+
+export interface AlertTransition {
+  status: 'firing' | 'resolved';
+  slo: Slo;
+  model: string;
+  version: string;
+  severity: Severity;
+  /** When the alert started firing (ms). */
+  startsAt: number;
+  /** When it resolved (ms); only for 'resolved'. */
+  endsAt?: number;
+  /** Burn rates per window at the transition (null = no data). */
+  burnRates: Record<string, number | null>;
+}
+
+export interface BurnRateReading {
+  slo: string;
+  model: string;
+  version: string;
+  windowMs: number;
+  bad: number;
+  total: number;
+  errorRatio: number | null;
+  burnRate: number | null;
+}
+
+export interface SloEngineOptions {
+  clock: Clock;
+  /** Called for every firing/resolved transition found by `evaluate` (never on the request path). */
+  onTransition?: (t: AlertTransition) => void;
+  maxSeriesPerSlo?: number;
+}
+
+interface Series {
+  version: string;
+  fine: CountRing;
+  period: CountRing;
+  alerts: Record<Severity, { firing: boolean; since: number | null }>;
+}
+
+class SloRuntime {
+  readonly slo: Slo;
+  readonly layout: SeriesLayout;
+  readonly isBad: BadClassifier;
+  readonly apis: ReadonlySet<string>;
+  readonly series = new Map<string, Series>();
+  constructor(slo: Slo) {
+    this.slo = slo;
+    this.layout = layoutFor(slo);
+    this.isBad = classifierFor(slo.sli);
+    this.apis = new Set(slo.apis);
+  }
+  newSeries(version: string): Series {
+    const l = this.layout;
+    return {
+      version,
+      fine: new CountRing(l.fineBucketMs, l.fineSize),
+      period: new CountRing(l.periodBucketMs, l.periodSize),
+      alerts: { page: { firing: false, since: null }, ticket: { firing: false, since: null } },
+    };
+  }
+}
+
+export class SloEngine {
+  readonly #clock: Clock;
+  readonly #onTransition: ((t: AlertTransition) => void) | undefined;
+  readonly #maxSeries: number;
+  readonly #byName = new Map<string, SloRuntime>();
+  readonly #byModel = new Map<string, SloRuntime[]>();
+  #dropped = 0;
+  #last: SloStatus[] | undefined;
+  #lastAt = 0;
+
+  constructor(slos: readonly Slo[], options: SloEngineOptions) {
+    this.#clock = options.clock;
+    this.#onTransition = options.onTransition;
+    this.#maxSeries = options.maxSeriesPerSlo ?? DEFAULT_MAX_SERIES_PER_SLO;
+    for (const slo of slos) {
+      if (this.#byName.has(slo.name)) throw SloErrors.SLO_ERR_DUPLICATE_SLO(`two SLOs are named "${slo.name}"`);
+      const rt = new SloRuntime(slo);
+      this.#byName.set(slo.name, rt);
+      const list = this.#byModel.get(slo.model) ?? [];
+      list.push(rt);
+      this.#byModel.set(slo.model, list);
+      // A pinned version is listed (as inconclusive) before its first request.
+      if (slo.version !== undefined) rt.series.set(slo.version, rt.newSeries(slo.version));
+    }
+  }
+
+  /** Outcomes not counted: malformed, too old for the ring, or past the series cap. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Bytes of counts held per series, by SLO name. */
+  bytesPerSeries(sloName: string): number {
+    return bytesPerSeries(this.#runtime(sloName).layout);
+  }
+
+  /** Request path. O(1) per matching SLO; never throws (a bad sample is dropped and counted). */
+  record(o: RequestOutcome): void {
+    try {
+      const list = this.#byModel.get(o.model);
+      if (list === undefined) return;
+      const t = o.endMs;
+      if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) {
+        this.#dropped++;
+        return;
+      }
+      for (let i = 0; i < list.length; i++) {
+        const rt = list[i]!;
+        if (!rt.apis.has(o.api)) continue;
+        const pinned = rt.slo.version;
+        if (pinned !== undefined && pinned !== o.version) continue;
+        let s = rt.series.get(o.version);
+        if (s === undefined) {
+          if (rt.series.size >= this.#maxSeries || typeof o.version !== 'string') {
+            this.#dropped++;
+            continue;
+          }
+          s = rt.newSeries(o.version);
+          rt.series.set(o.version, s);
+        }
+        const bad = rt.isBad(o);
+        if (!s.fine.add(t, bad)) this.#dropped++;
+        s.period.add(t, bad);
+      }
+    } catch {
+      this.#dropped++;
+    }
+  }
+
+  /** Cold path: statuses for every series; alert transitions go to `onTransition`. */
+  evaluate(): SloStatus[] {
+    const now = this.#clock.now();
+    const out: SloStatus[] = [];
+    const transitions: AlertTransition[] = [];
+    for (const rt of this.#byName.values()) {
+      for (const s of rt.series.values()) out.push(this.#evaluateSeries(rt, s, now, transitions));
+    }
+    this.#last = out;
+    this.#lastAt = now;
+    if (this.#onTransition) {
+      for (const t of transitions) {
+        try {
+          this.#onTransition(t);
+        } catch {
+          // A failing listener must not stop the tick; the notifier counts its own failures.
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The last evaluation as JSON for `GET /api/v1/slos` (evaluates once if never evaluated). */
+  snapshot(): SloSnapshot {
+    const statuses = this.#last ?? this.evaluate();
+    return {
+      evaluatedAt: new Date(this.#lastAt).toISOString(),
+      dropped: this.#dropped,
+      slos: [...this.#byName.values()].map((rt) => ({
+        name: rt.slo.name,
+        description: rt.slo.description ?? null,
+        model: rt.slo.model,
+        version: rt.slo.version ?? 'each',
+        sli: rt.slo.sli.kind,
+        ...(rt.slo.sli.kind === 'latency' ? { thresholdSeconds: rt.slo.sli.thresholdSeconds } : {}),
+        objective: rt.slo.objective,
+        period: formatDuration(rt.slo.periodMs),
+        series: statuses.filter((s) => s.slo === rt.slo.name).map(toJson),
+      })),
+    };
+  }
+
+  /**
+   * Burn rate of one model version over an arbitrary recent window, for rollout analysis
+   * (e.g. the canary's last 2 minutes). Windows up to the longest alert window use the
+   * fine ring; longer ones the period ring (coarser). Throws SLO_ERR_UNKNOWN_SLO /
+   * SLO_ERR_BAD_WINDOW; an unseen version reads as no data (burnRate null).
+   */
+  burnRate(sloName: string, model: string, version: string, windowMs: number): BurnRateReading {
+    const rt = this.#runtime(sloName);
+    if (rt.slo.model !== model) throw SloErrors.SLO_ERR_UNKNOWN_SLO(`SLO "${sloName}" is for model "${rt.slo.model}", not "${model}"`);
+    if (!(windowMs > 0) || windowMs > rt.slo.periodMs) {
+      throw SloErrors.SLO_ERR_BAD_WINDOW(`window must be > 0 and <= the SLO period (${formatDuration(rt.slo.periodMs)}), got ${windowMs} ms`);
+    }
+    const s = rt.series.get(version);
+    let bad = 0;
+    let total = 0;
+    if (s !== undefined) {
+      const now = this.#clock.now();
+      const ring = windowMs <= s.fine.bucketMs * s.fine.size ? s.fine : s.period;
+      const b = [0];
+      const t = [0];
+      ring.sums(now, [Math.max(1, Math.round(windowMs / ring.bucketMs))], b, t);
+      bad = b[0]!;
+      total = t[0]!;
+    }
+    const ratio = errorRatio(bad, total);
+    return { slo: sloName, model, version, windowMs, bad, total, errorRatio: ratio, burnRate: burnRate(ratio, rt.slo.objective) };
+  }
+
+  /** Names of the configured SLOs. */
+  get sloNames(): string[] {
+    return [...this.#byName.keys()];
+  }
+
+  #runtime(name: string): SloRuntime {
+    const rt = this.#byName.get(name);
+    if (!rt) throw SloErrors.SLO_ERR_UNKNOWN_SLO(`no SLO named "${name}"; known: ${[...this.#byName.keys()].join(', ') || '(none)'}`);
+    return rt;
+  }
+
+  #evaluateSeries(rt: SloRuntime, s: Series, now: number, transitions: AlertTransition[]): SloStatus {
+    const { slo, layout } = rt;
+    const bads: number[] = [];
+    const totals: number[] = [];
+    s.fine.sums(now, layout.windowBuckets, bads, totals);
+    const counts = new Map<number, WindowCounts>();
+    const windows: WindowReading[] = layout.windowsMs.map((windowMs, i) => {
+      const bad = bads[i] ?? 0;
+      const total = totals[i] ?? 0;
+      counts.set(windowMs, { windowMs, bad, total });
+      const ratio = errorRatio(bad, total);
+      return { windowMs, window: formatDuration(windowMs), bad, total, errorRatio: ratio, burnRate: burnRate(ratio, slo.objective) };
+    });
+    const pb = [0];
+    const pt = [0];
+    s.period.sums(now, [layout.periodSize], pb, pt);
+    const budget = {
+      bad: pb[0]!,
+      total: pt[0]!,
+      errorRatio: errorRatio(pb[0]!, pt[0]!),
+      remaining: budgetRemaining(pb[0]!, pt[0]!, slo.objective),
+    };
+
+    const alerts = {} as Record<Severity, AlertStatus>;
+    for (const severity of SEVERITIES) {
+      const pairs: PairReading[] = slo.alerting.windows
+        .filter((w) => w.severity === severity)
+        .map((w) => ({
+          longMs: w.longMs,
+          shortMs: w.shortMs,
+          factor: w.factor,
+          state: pairState(counts.get(w.longMs)!, counts.get(w.shortMs)!, w.factor, slo.objective, slo.alerting.minEvents),
+        }));
+      const firing = pairs.some((p) => p.state === 'burning');
+      const st = s.alerts[severity];
+      if (firing && !st.firing) {
+        st.firing = true;
+        st.since = now;
+        transitions.push(transition('firing', rt.slo, s.version, severity, now, undefined, windows));
+      } else if (!firing && st.firing) {
+        transitions.push(transition('resolved', rt.slo, s.version, severity, st.since ?? now, now, windows));
+        st.firing = false;
+        st.since = null;
+      }
+      alerts[severity] = { severity, firing: st.firing, since: st.since, pairs };
+    }
+
+    const { verdict, reason } = verdictOf(slo, alerts, counts);
+    return {
+      slo: slo.name,
+      model: slo.model,
+      version: s.version,
+      sli: slo.sli.kind,
+      objective: slo.objective,
+      periodMs: slo.periodMs,
+      evaluatedAt: now,
+      windows,
+      budget,
+      alerts,
+      verdict,
+      reason,
+    };
+  }
+}
+
+/**
+ * fail: an alert fires. inconclusive: the shortest long window has fewer than minEvents
+ * events (no data is never "healthy"). pass: otherwise.
+ */
+function verdictOf(slo: Slo, alerts: Record<Severity, AlertStatus>, counts: Map<number, WindowCounts>): { verdict: Verdict; reason: string } {
+  const firing = SEVERITIES.filter((sev) => alerts[sev].firing);
+  if (firing.length > 0) return { verdict: 'fail', reason: `burn-rate alert firing: ${firing.join(', ')}` };
+  const evidenceMs = Math.min(...slo.alerting.windows.map((w) => w.longMs));
+  const evidence = counts.get(evidenceMs);
+  const total = evidence?.total ?? 0;
+  if (total < slo.alerting.minEvents) {
+    return {
+      verdict: 'inconclusive',
+      reason: `${total} events in the last ${formatDuration(evidenceMs)}, fewer than minEvents ${slo.alerting.minEvents}`,
+    };
+  }
+  return { verdict: 'pass', reason: 'no burn-rate alert firing' };
+}
+
+function transition(status: 'firing' | 'resolved', slo: Slo, version: string, severity: Severity, startsAt: number, endsAt: number | undefined, windows: WindowReading[]): AlertTransition {
+  const burnRates: Record<string, number | null> = {};
+  for (const w of windows) burnRates[w.window] = w.burnRate;
+  return { status, slo, model: slo.model, version, severity, startsAt, ...(endsAt === undefined ? {} : { endsAt }), burnRates };
+}
+
+export interface SloSnapshot {
+  evaluatedAt: string;
+  dropped: number;
+  slos: Array<{
+    name: string;
+    description: string | null;
+    model: string;
+    version: string;
+    sli: 'availability' | 'latency';
+    thresholdSeconds?: number;
+    objective: number;
+    period: string;
+    series: SloStatusJson[];
+  }>;
+}
+
+export type SloStatusJson = Omit<SloStatus, 'evaluatedAt' | 'alerts'> & {
+  evaluatedAt: string;
+  alerts: Record<Severity, Omit<AlertStatus, 'since'> & { since: string | null }>;
+};
+
+function toJson(s: SloStatus): SloStatusJson {
+  const alerts = {} as SloStatusJson['alerts'];
+  for (const sev of SEVERITIES) {
+    const a = s.alerts[sev];
+    alerts[sev] = { ...a, since: a.since === null ? null : new Date(a.since).toISOString() };
+  }
+  return { ...s, evaluatedAt: new Date(s.evaluatedAt).toISOString(), alerts };
+}

@@ -1,0 +1,64 @@
+// The internal SLO model. Nothing below the config loader sees YAML: `slo/config.ts` (and
+// the Sloth / OpenSLO importers) map user documents to these types, the way Sloth keeps
+// its spec apart from its model (slok/sloth internal/storage/io/sloth.go).
+import type { Api } from '../common/index.ts';
+
+export type Severity = 'page' | 'ticket';
+
+/** Good = not a server-side failure. Bad codes match the proxy's `code` label text. */
+export interface AvailabilitySli {
+  kind: 'availability';
+  /**
+   * Bad `code` label values as anchored regular-expression alternatives in the syntax
+   * shared by RE2 (Prometheus) and JavaScript: "5.." for every 5xx, "UNAVAILABLE" for a
+   * gRPC code name. Built from the YAML (`5xx`, `503`, `UNAVAILABLE`) by slo/config.ts.
+   */
+  badCodes: readonly string[];
+}
+
+/** Good = served within the threshold (the histogram bucket `le="<threshold>"`). */
+export interface LatencySli {
+  kind: 'latency';
+  thresholdSeconds: number;
+}
+
+export type Sli = AvailabilitySli | LatencySli;
+
+/** One multiwindow alert condition: both windows burn faster than `factor`. */
+export interface AlertWindow {
+  severity: Severity;
+  longMs: number;
+  shortMs: number;
+  /** Burn-rate factor: error ratio / (1 - objective) must exceed it in both windows. */
+  factor: number;
+}
+
+export interface SloAlerting {
+  windows: readonly AlertWindow[];
+  /** Fewer events than this in a window means the window cannot fire (low traffic). */
+  minEvents: number;
+  runbookUrl?: string;
+  /** Extra labels put on alerts and notifications. */
+  labels: Readonly<Record<string, string>>;
+}
+
+export interface Slo {
+  /** Unique, label-safe. */
+  name: string;
+  description?: string;
+  model: string;
+  /** A version string, or undefined for "each version" (one series per version). */
+  version?: string;
+  /** Which `api` label values count as requests for this SLO. */
+  apis: readonly Api[];
+  sli: Sli;
+  /** Target ratio in (0, 1), e.g. 0.999. */
+  objective: number;
+  periodMs: number;
+  alerting: SloAlerting;
+  /** Names of notification targets (top-level `notify:` section). */
+  notify: readonly string[];
+}
+
+/** APIs that carry inference traffic; status/metadata/health probes do not spend budget by default. */
+export const INFERENCE_APIS: readonly Api[] = ['predict', 'classify', 'regress', 'infer'];

@@ -1,0 +1,33 @@
+// Turns one RequestOutcome into "bad or not" for an SLI, the same way the generated
+// Prometheus rules do (slo/rules.ts): availability matches the `code` label text against the
+// bad-code alternatives, latency compares with the histogram bucket boundary (`le` is
+// "less than or equal", prom-client lib/histogram.js).
+import type { RequestOutcome } from '../common/index.ts';
+import type { Sli } from './model.ts';
+
+/** Returns true when the request spends error budget. */
+export type BadClassifier = (outcome: RequestOutcome) => boolean;
+
+/** Codes are few (HTTP statuses, 17 gRPC names); past this the cache stops growing. */
+const MAX_CACHED_CODES = 512;
+
+export function badCodePattern(badCodes: readonly string[]): string {
+  return badCodes.join('|');
+}
+
+export function classifierFor(sli: Sli): BadClassifier {
+  if (sli.kind === 'latency') {
+    const threshold = sli.thresholdSeconds;
+    return (o) => !(o.durationSeconds <= threshold);
+  }
+  // Anchored like a Prometheus `=~` matcher (RE2 full match).
+  const re = new RegExp(`^(?:${badCodePattern(sli.badCodes)})$`);
+  const cache = new Map<string, boolean>();
+  return (o) => {
+    const hit = cache.get(o.code);
+    if (hit !== undefined) return hit;
+    const bad = re.test(o.code);
+    if (cache.size < MAX_CACHED_CODES) cache.set(o.code, bad);
+    return bad;
+  };
+}
