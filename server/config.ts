@@ -1,0 +1,214 @@
+// The server's configuration: tensorflow_model_server-compatible flags, and the model
+// config file (our YAML form of TF Serving's ModelServerConfig, model_server_config.proto).
+// Validated once at start; every problem is reported together with how to fix it.
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { FlagSpec } from '../cli/args.ts';
+import { ConfigError, Issues, checkKeys, isRecord, join, readNumber, readString } from '../common/validate.ts';
+import type { VersionPolicy } from './repository/policy.ts';
+import type { BatchingConfig, ModelConfig } from './models/types.ts';
+
+export const SERVE_FLAGS: FlagSpec[] = [
+  { name: 'port', type: 'number', default: 8500, help: 'gRPC port (TF Serving and KServe v2 gRPC); 0 picks a free port, -1 turns gRPC off' },
+  { name: 'rest_api_port', type: 'number', default: 8501, help: 'REST port (TF Serving /v1, KServe /v2, /metrics); 0 picks a free port' },
+  { name: 'host', type: 'string', default: '0.0.0.0', help: 'address to listen on' },
+  { name: 'model_name', type: 'string', help: 'name of the one model to serve (with --model_base_path)' },
+  { name: 'model_base_path', type: 'string', help: 'folder holding <version>/model.onnx for --model_name' },
+  { name: 'model_config_file', type: 'string', help: 'YAML file listing several models (name, base_path, version_policy, version_labels, batching)' },
+  { name: 'file_system_poll_wait_seconds', type: 'number', default: 1, help: 'seconds between repository scans; 0 scans once' },
+  { name: 'rest_api_timeout_in_ms', type: 'number', default: 30000, help: 'per-request deadline for REST, ms (504 after)' },
+  { name: 'max_body_bytes', type: 'number', default: 64 * 1024 * 1024, help: 'largest REST request body (413 above)' },
+  { name: 'grpc_max_message_bytes', type: 'number', default: 64 * 1024 * 1024, help: 'largest gRPC message (RESOURCE_EXHAUSTED above)' },
+  { name: 'max_num_load_retries', type: 'number', default: 5, help: 'load attempts of a failing version before waiting for its file to change' },
+  { name: 'load_retry_interval_ms', type: 'number', default: 1000, help: 'first retry delay after a failed load; doubles per attempt, at most 60 s' },
+  { name: 'intra_op_threads', type: 'number', default: 0, help: 'ONNX Runtime threads per run; 0 = one per core' },
+  { name: 'drain_timeout_seconds', type: 'number', default: 30, help: 'on SIGTERM, how long in-flight requests may take before exit' },
+  { name: 'help', type: 'boolean', help: 'show this help' },
+];
+
+export interface ServerConfig {
+  host: string;
+  restPort: number;
+  /** -1: no gRPC server. */
+  grpcPort: number;
+  models: ModelConfig[];
+  pollMs: number;
+  requestTimeoutMs: number;
+  bodyLimitBytes: number;
+  grpcMaxMessageBytes: number;
+  maxLoadRetries: number;
+  retryBaseMs: number;
+  intraOpThreads: number;
+  drainTimeoutMs: number;
+}
+
+const DEFAULT_BATCHING: BatchingConfig = {
+  // Defaults as TF's SharedBatchScheduler options (reference: model-servers.md §4), except
+  // num_batch_threads, which defaults to the core count there and to 1 here: ONNX Runtime
+  // already spreads one run over every core.
+  maxBatchSize: 1000,
+  batchTimeoutMicros: 0,
+  maxEnqueuedBatches: 10,
+  numBatchThreads: 1,
+  allowedBatchSizes: [],
+  preferredBatchSizes: [],
+};
+
+function readPolicy(raw: unknown, path: string, issues: Issues): VersionPolicy {
+  if (raw === undefined || raw === null) return { kind: 'latest', numVersions: 1 };
+  if (!isRecord(raw) || Object.keys(raw).length !== 1) {
+    issues.error(path, 'must be one of {latest: {num_versions: N}}, {all: {}}, {specific: {versions: [..]}}');
+    return { kind: 'latest', numVersions: 1 };
+  }
+  const [kind, body] = Object.entries(raw)[0]!;
+  const b = isRecord(body) ? body : {};
+  if (kind === 'latest') {
+    checkKeys(b, ['num_versions'], join(path, 'latest'), issues);
+    return { kind: 'latest', numVersions: readNumber(b, 'num_versions', join(path, 'latest'), issues, { default: 1, min: 1, integer: true })! };
+  }
+  if (kind === 'all') return { kind: 'all' };
+  if (kind === 'specific') {
+    const versions = b.versions;
+    if (!Array.isArray(versions) || versions.length === 0 || !versions.every((v) => Number.isInteger(v) && v >= 0)) {
+      issues.error(join(join(path, 'specific'), 'versions'), 'must be a non-empty list of version numbers, e.g. [1, 2]');
+      return { kind: 'specific', versions: [] };
+    }
+    return { kind: 'specific', versions: versions as number[] };
+  }
+  issues.error(path, `unknown version policy "${kind}"; use latest, all or specific`);
+  return { kind: 'latest', numVersions: 1 };
+}
+
+function readBatching(raw: unknown, path: string, issues: Issues): BatchingConfig | undefined {
+  if (raw === undefined || raw === null || raw === false) return undefined;
+  if (!isRecord(raw)) {
+    issues.error(path, 'must be an object such as {max_batch_size: 32, batch_timeout_micros: 2000}');
+    return undefined;
+  }
+  checkKeys(raw, ['max_batch_size', 'batch_timeout_micros', 'max_enqueued_batches', 'num_batch_threads', 'allowed_batch_sizes', 'preferred_batch_size'], path, issues);
+  const b: BatchingConfig = {
+    maxBatchSize: readNumber(raw, 'max_batch_size', path, issues, { default: DEFAULT_BATCHING.maxBatchSize, min: 1, integer: true })!,
+    batchTimeoutMicros: readNumber(raw, 'batch_timeout_micros', path, issues, { default: DEFAULT_BATCHING.batchTimeoutMicros, min: 0, integer: true })!,
+    maxEnqueuedBatches: readNumber(raw, 'max_enqueued_batches', path, issues, { default: DEFAULT_BATCHING.maxEnqueuedBatches, min: 1, integer: true })!,
+    numBatchThreads: readNumber(raw, 'num_batch_threads', path, issues, { default: DEFAULT_BATCHING.numBatchThreads, min: 1, integer: true })!,
+    allowedBatchSizes: readIntList(raw, 'allowed_batch_sizes', path, issues),
+    preferredBatchSizes: readIntList(raw, 'preferred_batch_size', path, issues),
+  };
+  const a = b.allowedBatchSizes;
+  if (a.length > 0) {
+    if (a.some((v, i) => i > 0 && v <= a[i - 1]!)) issues.error(join(path, 'allowed_batch_sizes'), 'must be strictly increasing');
+    // TF Serving's rule (batching_session.cc): the last allowed size must equal max_batch_size.
+    if (a[a.length - 1] !== b.maxBatchSize) issues.error(join(path, 'allowed_batch_sizes'), `the last entry must equal max_batch_size (${b.maxBatchSize})`);
+  }
+  return b;
+}
+
+function readIntList(raw: Record<string, unknown>, key: string, path: string, issues: Issues): number[] {
+  const v = raw[key];
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && x > 0)) {
+    issues.error(join(path, key), 'must be a list of positive whole numbers');
+    return [];
+  }
+  return v as number[];
+}
+
+/** Validates the `models:` list of a model config file. Paths are relative to `baseDir`. */
+export function readModels(raw: unknown, path: string, issues: Issues, baseDir: string): ModelConfig[] {
+  if (!Array.isArray(raw) || raw.length === 0) {
+    issues.error(path, 'must be a non-empty list of models, each with name and base_path');
+    return [];
+  }
+  const names = new Set<string>();
+  return raw.map((m, i): ModelConfig | undefined => {
+    const p = join(path, i);
+    if (!isRecord(m)) {
+      issues.error(p, 'must be an object with name and base_path');
+      return undefined;
+    }
+    checkKeys(m, ['name', 'base_path', 'version_policy', 'version_labels', 'batching'], p, issues);
+    const name = readString(m, 'name', p, issues, { required: true }) ?? '';
+    if (name && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) issues.error(join(p, 'name'), `"${name}" is not a valid model name; use letters, digits, _ . -`);
+    if (names.has(name)) issues.error(join(p, 'name'), `model "${name}" is listed twice`);
+    names.add(name);
+    const basePath = readString(m, 'base_path', p, issues, { required: true }) ?? '';
+    const labels: Record<string, number> = {};
+    const rawLabels = m.version_labels;
+    if (rawLabels !== undefined) {
+      if (!isRecord(rawLabels)) issues.error(join(p, 'version_labels'), 'must map label names to versions, e.g. {stable: 1, canary: 2}');
+      else
+        for (const [l, v] of Object.entries(rawLabels)) {
+          if (!/^[A-Za-z0-9_]+$/.test(l)) issues.error(join(join(p, 'version_labels'), l), 'label names are letters, digits and _ (g3doc/serving_config.md)');
+          if (!Number.isInteger(v) || (v as number) < 0) issues.error(join(join(p, 'version_labels'), l), `must be a version number, got ${JSON.stringify(v)}`);
+          else labels[l] = v as number;
+        }
+    }
+    return {
+      name,
+      basePath: resolve(baseDir, basePath),
+      policy: readPolicy(m.version_policy, join(p, 'version_policy'), issues),
+      labels,
+      batching: readBatching(m.batching, join(p, 'batching'), issues),
+    };
+  }).filter((m): m is ModelConfig => m !== undefined);
+}
+
+export async function readModelConfigFile(file: string): Promise<ModelConfig[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, [{ severity: 'error', path: '', message: `cannot read the model config file: ${(e as Error).message}` }]);
+  }
+  const issues = new Issues();
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(file, [{ severity: 'error', path: '', message: `not valid YAML: ${(e as Error).message}` }]);
+  }
+  if (!isRecord(doc)) throw new ConfigError(file, [{ severity: 'error', path: '', message: 'must be a YAML object with a `models:` list' }]);
+  checkKeys(doc, ['models'], '', issues);
+  const models = readModels(doc.models, 'models', issues, dirname(resolve(file)));
+  if (!issues.ok) throw new ConfigError(file, issues.errors);
+  return models;
+}
+
+/** Turns parsed flags into the server config; throws ConfigError listing every problem. */
+export async function configFromFlags(flags: Record<string, string | number | boolean | undefined>): Promise<ServerConfig> {
+  const issues = new Issues();
+  const num = (k: string) => flags[k] as number;
+  let models: ModelConfig[] = [];
+  if (flags.model_config_file) {
+    if (flags.model_name || flags.model_base_path) issues.error('--model_config_file', 'use either --model_config_file or --model_name with --model_base_path, not both');
+    models = await readModelConfigFile(String(flags.model_config_file));
+  } else if (flags.model_name || flags.model_base_path) {
+    if (!flags.model_name) issues.error('--model_name', 'is required with --model_base_path');
+    if (!flags.model_base_path) issues.error('--model_base_path', 'is required with --model_name');
+    models = [{ name: String(flags.model_name), basePath: resolve(String(flags.model_base_path ?? '')), policy: { kind: 'latest', numVersions: 1 }, labels: {} }];
+  } else {
+    issues.error('--model_config_file', 'no model to serve: give --model_config_file FILE, or --model_name NAME --model_base_path DIR');
+  }
+  for (const k of ['rest_api_port', 'port']) {
+    const v = num(k);
+    if (!Number.isInteger(v) || v < -1 || v > 65535) issues.error(`--${k}`, `must be a port number 0-65535 (or -1 to turn it off), got ${v}`);
+  }
+  if (num('rest_api_timeout_in_ms') <= 0) issues.error('--rest_api_timeout_in_ms', 'must be > 0');
+  if (num('max_body_bytes') <= 0) issues.error('--max_body_bytes', 'must be > 0');
+  if (!issues.ok) throw new ConfigError('modelgate serve', issues.errors);
+  return {
+    host: String(flags.host),
+    restPort: num('rest_api_port'),
+    grpcPort: num('port'),
+    models,
+    pollMs: Math.max(0, num('file_system_poll_wait_seconds')) * 1000,
+    requestTimeoutMs: num('rest_api_timeout_in_ms'),
+    bodyLimitBytes: num('max_body_bytes'),
+    grpcMaxMessageBytes: num('grpc_max_message_bytes'),
+    maxLoadRetries: num('max_num_load_retries'),
+    retryBaseMs: num('load_retry_interval_ms'),
+    intraOpThreads: num('intra_op_threads'),
+    drainTimeoutMs: num('drain_timeout_seconds') * 1000,
+  };
+}

@@ -1,0 +1,116 @@
+// Assembles the inference server: model manager, REST surface, metrics; start and drain.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { systemClock, type Clock } from '../common/clock.ts';
+import type { ServerConfig } from './config.ts';
+import { ServerMetrics } from './metrics.ts';
+import { ModelManager } from './models/manager.ts';
+import type { ModelConfig, RunnerFactory } from './models/types.ts';
+import { createRestHandler } from './rest/http.ts';
+import { DEFAULT_JSON_LIMITS } from './tensor/json.ts';
+import { runWarmup } from './warmup.ts';
+
+export const SERVER_VERSION = '0.1.0';
+
+export interface StartOptions extends Partial<Omit<ServerConfig, 'models'>> {
+  models: ModelConfig[];
+  clock?: Clock;
+  registry?: Registry;
+  /** Turns dynamic batching on for models whose config has `batching` (set by the batching module). */
+  runnerFactory?: RunnerFactory;
+  /** Skip warmup (tests of the load path only). */
+  warmup?: boolean;
+  log?: (msg: string) => void;
+  /** Collect Node process metrics into the registry (on for the CLI, off in tests by default). */
+  processMetrics?: boolean;
+}
+
+export interface RunningServer {
+  restUrl: string;
+  restPort: number;
+  manager: ModelManager;
+  registry: Registry;
+  metrics: ServerMetrics;
+  /** Readiness goes false at once; in-flight requests finish; then everything closes. */
+  drain(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: StartOptions): Promise<RunningServer> {
+  const registry = opts.registry ?? new Registry();
+  if (opts.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'modelgate_server_' });
+  const metrics = new ServerMetrics(registry);
+  const manager = new ModelManager(opts.models, {
+    clock: opts.clock ?? systemClock,
+    metrics,
+    pollMs: opts.pollMs ?? 1000,
+    runtime: { intraOpThreads: opts.intraOpThreads ?? 0 },
+    warmup: opts.warmup === false ? undefined : (_m, _v, dir, loaded) => runWarmup(dir, loaded),
+    runnerFactory: opts.runnerFactory,
+    maxLoadRetries: opts.maxLoadRetries,
+    retryBaseMs: opts.retryBaseMs,
+    log: opts.log,
+  });
+  let draining = false;
+  let started = false;
+  const handler = createRestHandler({
+    manager,
+    metrics,
+    registry,
+    isReady: () => started && !draining && manager.allReady(),
+    options: {
+      bodyLimitBytes: opts.bodyLimitBytes ?? 64 * 1024 * 1024,
+      requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
+      json: DEFAULT_JSON_LIMITS,
+      serverName: 'modelgate',
+      serverVersion: SERVER_VERSION,
+    },
+  });
+  const http: Server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 30_000, requestTimeout: 300_000 }, (req, res) => {
+    if (draining) res.setHeader('connection', 'close');
+    handler(req, res);
+  });
+  // Listen first, so probes answer while models load (the server is up in well under 2 s).
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(opts.restPort ?? 8501, opts.host ?? '127.0.0.1', () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const host = opts.host && opts.host !== '0.0.0.0' && opts.host !== '::' ? opts.host : '127.0.0.1';
+  try {
+    await manager.start();
+  } catch (e) {
+    http.close();
+    throw e;
+  }
+  started = true;
+
+  let closing: Promise<void> | undefined;
+  const drain = (timeoutMs = opts.drainTimeoutMs ?? 30_000): Promise<void> => {
+    if (closing) return closing;
+    draining = true;
+    closing = (async () => {
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeIdleConnections();
+      const timer = setTimeout(() => http.closeAllConnections(), timeoutMs);
+      timer.unref();
+      await closed;
+      clearTimeout(timer);
+      await manager.close();
+    })();
+    return closing;
+  };
+  return {
+    restUrl: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    restPort: port,
+    manager,
+    registry,
+    metrics,
+    drain,
+    close: () => drain(0),
+  };
+}

@@ -1,0 +1,205 @@
+// JSON in and out of the inference server, with TF Serving's rules
+// (tensorflow_serving/util/json_tensor.cc): NaN / Infinity / -Infinity tokens are accepted,
+// int64 keeps full precision, and floats are written the way WriteDecimal writes them.
+import { SrvErr } from '../errors.ts';
+
+/** Keys that could reach an object's prototype if a later step copied the body; rejected outright. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+export interface JsonLimits {
+  /** Maximum nesting of arrays and objects (default 64: a rank-32 tensor in a row object still fits). */
+  maxDepth: number;
+}
+export const DEFAULT_JSON_LIMITS: JsonLimits = { maxDepth: 64 };
+
+/** A JSON value as parsed here: integers outside ±2^53 come back as bigint. */
+export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | { [k: string]: JsonValue };
+
+/**
+ * Parses a request body. The native parser is used unless the text may hold a token it
+ * cannot represent exactly (a 16+ digit integer, NaN, Infinity); then a small exact parser
+ * runs instead. Both paths enforce the depth limit and the forbidden keys.
+ */
+export function parseJson(text: string, limits: JsonLimits = DEFAULT_JSON_LIMITS): JsonValue {
+  if (!/\d{16,}|NaN|Infinity/.test(text)) {
+    let v: JsonValue;
+    try {
+      v = JSON.parse(text) as JsonValue;
+    } catch (e) {
+      throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`JSON Parse error: ${(e as Error).message}`);
+    }
+    checkTree(v, limits.maxDepth);
+    return v;
+  }
+  return new ExactParser(text, limits.maxDepth).parseDocument();
+}
+
+function checkTree(root: JsonValue, maxDepth: number): void {
+  // Iterative walk: a hostile body must not overflow our stack either.
+  const stack: [JsonValue, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= maxDepth) throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`JSON nesting deeper than ${maxDepth} levels`);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const c = v[i]!;
+        if (c !== null && typeof c === 'object') stack.push([c, depth + 1]);
+      }
+    } else {
+      for (const k of Object.keys(v)) {
+        if (FORBIDDEN_KEYS.has(k)) throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`JSON key "${k}" is not allowed`);
+        const c = v[k]!;
+        if (c !== null && typeof c === 'object') stack.push([c, depth + 1]);
+      }
+    }
+  }
+}
+
+class ExactParser {
+  #s: string;
+  #i = 0;
+  #maxDepth: number;
+  constructor(s: string, maxDepth: number) {
+    this.#s = s;
+    this.#maxDepth = maxDepth;
+  }
+  parseDocument(): JsonValue {
+    const v = this.#value(0);
+    this.#ws();
+    if (this.#i !== this.#s.length) this.#fail('unexpected trailing characters');
+    return v;
+  }
+  #fail(msg: string): never {
+    throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`JSON Parse error: ${msg} at offset ${this.#i}`);
+  }
+  #ws(): void {
+    const s = this.#s;
+    while (this.#i < s.length) {
+      const c = s.charCodeAt(this.#i);
+      if (c === 32 || c === 9 || c === 10 || c === 13) this.#i++;
+      else break;
+    }
+  }
+  #value(depth: number): JsonValue {
+    this.#ws();
+    const s = this.#s;
+    const c = s[this.#i];
+    if (c === '{' || c === '[') {
+      if (depth >= this.#maxDepth) this.#fail(`nesting deeper than ${this.#maxDepth} levels`);
+      return c === '{' ? this.#object(depth + 1) : this.#array(depth + 1);
+    }
+    if (c === '"') return this.#string();
+    if (s.startsWith('true', this.#i)) return (this.#i += 4), true;
+    if (s.startsWith('false', this.#i)) return (this.#i += 5), false;
+    if (s.startsWith('null', this.#i)) return (this.#i += 4), null;
+    if (s.startsWith('NaN', this.#i)) return (this.#i += 3), NaN;
+    if (s.startsWith('Infinity', this.#i)) return (this.#i += 8), Infinity;
+    if (s.startsWith('-Infinity', this.#i)) return (this.#i += 9), -Infinity;
+    return this.#number();
+  }
+  #object(depth: number): JsonValue {
+    this.#i++;
+    const out: { [k: string]: JsonValue } = {};
+    this.#ws();
+    if (this.#s[this.#i] === '}') return this.#i++, out;
+    for (;;) {
+      this.#ws();
+      if (this.#s[this.#i] !== '"') this.#fail('expected a string key');
+      const key = this.#string();
+      if (FORBIDDEN_KEYS.has(key)) throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`JSON key "${key}" is not allowed`);
+      this.#ws();
+      if (this.#s[this.#i] !== ':') this.#fail('expected ":"');
+      this.#i++;
+      out[key] = this.#value(depth);
+      this.#ws();
+      const c = this.#s[this.#i++];
+      if (c === '}') return out;
+      if (c !== ',') this.#fail('expected "," or "}"');
+    }
+  }
+  #array(depth: number): JsonValue {
+    this.#i++;
+    const out: JsonValue[] = [];
+    this.#ws();
+    if (this.#s[this.#i] === ']') return this.#i++, out;
+    for (;;) {
+      out.push(this.#value(depth));
+      this.#ws();
+      const c = this.#s[this.#i++];
+      if (c === ']') return out;
+      if (c !== ',') this.#fail('expected "," or "]"');
+    }
+  }
+  #string(): string {
+    // Find the closing quote, then let the native parser decode escapes exactly.
+    const start = this.#i;
+    let i = start + 1;
+    const s = this.#s;
+    while (i < s.length) {
+      const c = s.charCodeAt(i);
+      if (c === 34) break;
+      if (c === 92) i++;
+      i++;
+    }
+    if (i >= s.length) this.#fail('unterminated string');
+    this.#i = i + 1;
+    try {
+      return JSON.parse(s.slice(start, i + 1)) as string;
+    } catch {
+      this.#fail('bad string');
+    }
+  }
+  #number(): JsonValue {
+    const m = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+    m.lastIndex = this.#i;
+    const r = m.exec(this.#s);
+    if (!r || r[0] === '' || r[0] === '-') this.#fail('unexpected token');
+    this.#i += r[0].length;
+    if (r[1] === undefined && r[2] === undefined) {
+      const n = Number(r[0]);
+      if (!Number.isSafeInteger(n)) return BigInt(r[0]);
+      return n;
+    }
+    return Number(r[0]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Number formatting (tensorflow_serving/util/json_tensor.cc, WriteDecimal): print with %g
+// (6 significant digits); if that does not read back as the same value, print with the
+// type's max_digits10 (9 for float32, 17 for float64). Whole numbers get ".0" so a float
+// stays a float to the reader ("3.0", as TF Serving's half_plus_two example shows).
+// ---------------------------------------------------------------------------------------
+
+function withPoint(s: string): string {
+  return /[.eEn]/.test(s) ? s : `${s}.0`;
+}
+
+function nonFinite(v: number): string | undefined {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return 'Infinity';
+  if (v === -Infinity) return '-Infinity';
+  return undefined;
+}
+
+export function formatFloat32(v: number): string {
+  const nf = nonFinite(v);
+  if (nf) return nf;
+  const short = Number(v.toPrecision(6));
+  if (Math.fround(short) === v) return withPoint(String(short));
+  return withPoint(String(Number(v.toPrecision(9))));
+}
+
+export function formatFloat64(v: number): string {
+  const nf = nonFinite(v);
+  if (nf) return nf;
+  const short = Number(v.toPrecision(6));
+  if (short === v) return withPoint(String(short));
+  return withPoint(String(v));
+}
+
+/** Serialises a plain value (status bodies, metadata) — no typed arrays or bigints inside. */
+export function stringifyPlain(v: unknown): string {
+  return JSON.stringify(v);
+}
