@@ -1,0 +1,231 @@
+// The `proxy:` section of modelgate.yaml: validated once at start into a frozen ProxyConfig.
+// Nothing below this file sees YAML. Defaults cite where they come from.
+import { Issues, join, isRecord, checkKeys, readString, readNumber, readBoolean, readDuration } from '../common/index.ts';
+import { readSplit } from './split.ts';
+import type { Split } from './split.ts';
+
+export type StatusApi = 'tfserving' | 'kserve' | 'none';
+
+export interface ListenerConfig {
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  /** REST: base URL `http://host:port`; gRPC: `host:port` (h2c). */
+  upstream: string;
+}
+
+export interface ProxyConfig {
+  rest?: ListenerConfig;
+  grpc?: ListenerConfig;
+  admin: { host: string; port: number; token?: string; tokenEnv: string };
+  timeouts: {
+    /** Upstream must answer (headers for REST, the whole call for gRPC) within this. */
+    upstreamMs: number;
+    /** Client must send its request headers within this (slowloris guard). */
+    headersMs: number;
+    /** Client must send its whole request within this. */
+    requestMs: number;
+    /** Idle keep-alive connections to clients are closed after this. */
+    keepAliveMs: number;
+  };
+  limits: { maxBodyBytes: number; maxHeaderBytes: number };
+  splits: Record<string, Split>;
+  bodies: { sampleRate: number; maxBytes: number };
+  labels: {
+    maxModels: number;
+    maxVersionsPerModel: number;
+    goneVersionGraceMs: number;
+    statusPollMs: number;
+    statusApi: StatusApi;
+  };
+  /** SLO latency thresholds (seconds) that must be histogram buckets. */
+  latencyThresholdsSeconds: number[];
+  tracing: { enabled: boolean };
+}
+
+const MiB = 1024 * 1024;
+
+export const DEFAULTS = {
+  // Loopback: the admin API can change traffic; Envoy's edge guide binds admin to 127.0.0.1.
+  adminHost: '127.0.0.1',
+  adminPort: 9090,
+  tokenEnv: 'MODELGATE_ADMIN_TOKEN',
+  // TF Serving's older main.cc REST default (30 s); Envoy's route default is 15 s.
+  upstreamMs: 30_000,
+  // Node's headersTimeout default is 60 s; a proxy in front of model servers can be stricter.
+  headersMs: 20_000,
+  requestMs: 120_000,
+  // Above the 5 s keep-alive of common load balancers is not needed; Node's default is 5 s.
+  keepAliveMs: 5_000,
+  // Triton's --http-max-input-size default (64 MiB) returns 413 above it (common.h).
+  maxBodyBytes: 64 * MiB,
+  // Node's maxHeaderSize default (16 KiB); larger headers get 431 from llhttp.
+  maxHeaderBytes: 16 * 1024,
+  // Body copies for drift are sampled; 10% is plenty for sketches and cheap.
+  sampleRate: 0.1,
+  teeMaxBytes: 1 * MiB,
+  // A hostile client cannot create more series than this (OTel SDK caps at 2000 per instrument).
+  maxModels: 100,
+  maxVersionsPerModel: 20,
+  // Keep a gone version's series long enough for Prometheus to scrape its last counts and
+  // for the SLO windows' shortest rule to see the end (the workbook's 5 m short window ×2).
+  goneVersionGraceMs: 10 * 60_000,
+  statusPollMs: 5_000,
+} as const;
+
+const TOP_KEYS = ['rest', 'grpc', 'admin', 'timeouts', 'limits', 'splits', 'bodies', 'labels', 'latencyThresholds', 'tracing'] as const;
+
+function section(raw: Record<string, unknown>, key: string, path: string, issues: Issues): Record<string, unknown> {
+  const v = raw[key];
+  if (v === undefined || v === null) return {};
+  if (!isRecord(v)) {
+    issues.error(join(path, key), 'must be an object');
+    return {};
+  }
+  return v;
+}
+
+function readPort(raw: Record<string, unknown>, key: string, path: string, issues: Issues, def: number): number {
+  return readNumber(raw, key, path, issues, { default: def, min: 0, max: 65535, integer: true }) ?? def;
+}
+
+function readListener(raw: Record<string, unknown>, key: 'rest' | 'grpc', path: string, issues: Issues): ListenerConfig | undefined {
+  if (raw[key] === undefined || raw[key] === null) return undefined;
+  const p = join(path, key);
+  const s = section(raw, key, path, issues);
+  checkKeys(s, ['host', 'port', 'upstream'], p, issues);
+  const host = readString(s, 'host', p, issues, { default: '0.0.0.0' }) ?? '0.0.0.0';
+  const port = readPort(s, 'port', p, issues, key === 'rest' ? 8501 : 8500);
+  const upstream = readString(s, 'upstream', p, issues, { required: true });
+  if (upstream === undefined) return undefined;
+  if (key === 'rest' && !/^https?:\/\/[^/]+\/?$/.test(upstream)) {
+    issues.error(join(p, 'upstream'), `must be a base URL like "http://127.0.0.1:8601", got ${JSON.stringify(upstream)}`);
+  }
+  if (key === 'grpc' && !/^[^/:]+:\d+$|^\[[^\]]+\]:\d+$/.test(upstream)) {
+    issues.error(join(p, 'upstream'), `must be host:port like "127.0.0.1:8600" (plaintext h2c), got ${JSON.stringify(upstream)}`);
+  }
+  return { host, port, upstream: upstream.replace(/\/$/, '') };
+}
+
+/** Sizes: a whole number of bytes, or a string like "64MiB", "512KiB". */
+function readBytes(raw: Record<string, unknown>, key: string, path: string, issues: Issues, def: number): number {
+  const v = raw[key];
+  if (v === undefined || v === null) return def;
+  if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
+  const m = typeof v === 'string' ? /^(\d+)\s*(B|KiB|MiB|GiB)?$/.exec(v.trim()) : null;
+  if (!m) {
+    issues.error(join(path, key), `must be a byte count like 1048576 or "64MiB", got ${JSON.stringify(v)}`);
+    return def;
+  }
+  const unit = { B: 1, KiB: 1024, MiB: MiB, GiB: 1024 * MiB }[(m[2] ?? 'B') as 'B'];
+  return Number(m[1]) * unit;
+}
+
+/** Validates the `proxy:` section. Collects every problem in `issues`; the result is frozen. */
+export function readProxyConfig(raw: unknown, path: string, issues: Issues): ProxyConfig {
+  const r = isRecord(raw) ? raw : {};
+  if (raw !== undefined && raw !== null && !isRecord(raw)) issues.error(path, 'must be an object');
+  checkKeys(r, TOP_KEYS, path, issues);
+
+  const rest = readListener(r, 'rest', path, issues);
+  const grpc = readListener(r, 'grpc', path, issues);
+  if (!rest && !grpc && r['rest'] === undefined && r['grpc'] === undefined) {
+    issues.error(path, 'configure at least one of "rest" or "grpc", each with an "upstream"');
+  }
+
+  const a = section(r, 'admin', path, issues);
+  const ap = join(path, 'admin');
+  checkKeys(a, ['host', 'port', 'token', 'tokenEnv'], ap, issues);
+  const admin: ProxyConfig['admin'] = {
+    host: readString(a, 'host', ap, issues, { default: DEFAULTS.adminHost }) ?? DEFAULTS.adminHost,
+    port: readPort(a, 'port', ap, issues, DEFAULTS.adminPort),
+    tokenEnv: readString(a, 'tokenEnv', ap, issues, { default: DEFAULTS.tokenEnv }) ?? DEFAULTS.tokenEnv,
+  };
+  const token = readString(a, 'token', ap, issues);
+  if (token !== undefined) {
+    admin.token = token;
+    issues.warn(join(ap, 'token'), `a token in the file is readable by anyone who can read the file; prefer the ${admin.tokenEnv} environment variable`);
+  }
+  if (!['127.0.0.1', '::1', 'localhost'].includes(admin.host)) {
+    issues.warn(join(ap, 'host'), `the admin API listens beyond loopback on ${admin.host}; make sure a token is set`);
+  }
+
+  const t = section(r, 'timeouts', path, issues);
+  const tp = join(path, 'timeouts');
+  checkKeys(t, ['upstream', 'headers', 'request', 'keepAlive'], tp, issues);
+  const timeouts: ProxyConfig['timeouts'] = {
+    upstreamMs: readDuration(t, 'upstream', tp, issues, { default: DEFAULTS.upstreamMs }) ?? DEFAULTS.upstreamMs,
+    headersMs: readDuration(t, 'headers', tp, issues, { default: DEFAULTS.headersMs }) ?? DEFAULTS.headersMs,
+    requestMs: readDuration(t, 'request', tp, issues, { default: DEFAULTS.requestMs }) ?? DEFAULTS.requestMs,
+    keepAliveMs: readDuration(t, 'keepAlive', tp, issues, { default: DEFAULTS.keepAliveMs }) ?? DEFAULTS.keepAliveMs,
+  };
+  if (timeouts.headersMs > timeouts.requestMs) {
+    issues.error(join(tp, 'headers'), 'must not exceed timeouts.request (Node requires headersTimeout <= requestTimeout)');
+  }
+
+  const l = section(r, 'limits', path, issues);
+  const lp = join(path, 'limits');
+  checkKeys(l, ['maxBodyBytes', 'maxHeaderBytes'], lp, issues);
+  const limits = {
+    maxBodyBytes: readBytes(l, 'maxBodyBytes', lp, issues, DEFAULTS.maxBodyBytes),
+    maxHeaderBytes: readBytes(l, 'maxHeaderBytes', lp, issues, DEFAULTS.maxHeaderBytes),
+  };
+
+  const s = section(r, 'splits', path, issues);
+  const splits: Record<string, Split> = {};
+  for (const [model, v] of Object.entries(s)) {
+    const split = readSplit(v, join(join(path, 'splits'), model), issues);
+    if (split) splits[model] = split;
+  }
+
+  const b = section(r, 'bodies', path, issues);
+  const bp = join(path, 'bodies');
+  checkKeys(b, ['sampleRate', 'maxBytes'], bp, issues);
+  const bodies = {
+    sampleRate: readNumber(b, 'sampleRate', bp, issues, { default: DEFAULTS.sampleRate, min: 0, max: 1 }) ?? DEFAULTS.sampleRate,
+    maxBytes: readBytes(b, 'maxBytes', bp, issues, DEFAULTS.teeMaxBytes),
+  };
+
+  const lb = section(r, 'labels', path, issues);
+  const lbp = join(path, 'labels');
+  checkKeys(lb, ['maxModels', 'maxVersionsPerModel', 'goneVersionGrace', 'statusPoll', 'statusApi'], lbp, issues);
+  const statusApi = readString(lb, 'statusApi', lbp, issues, { default: 'tfserving' }) ?? 'tfserving';
+  if (!['tfserving', 'kserve', 'none'].includes(statusApi)) {
+    issues.error(join(lbp, 'statusApi'), `must be "tfserving" (GET /v1/models/{m}), "kserve" (GET /v2/models/{m}) or "none", got ${JSON.stringify(statusApi)}`);
+  }
+  const labels: ProxyConfig['labels'] = {
+    maxModels: readNumber(lb, 'maxModels', lbp, issues, { default: DEFAULTS.maxModels, min: 1, integer: true }) ?? DEFAULTS.maxModels,
+    maxVersionsPerModel: readNumber(lb, 'maxVersionsPerModel', lbp, issues, { default: DEFAULTS.maxVersionsPerModel, min: 1, integer: true }) ?? DEFAULTS.maxVersionsPerModel,
+    goneVersionGraceMs: readDuration(lb, 'goneVersionGrace', lbp, issues, { default: DEFAULTS.goneVersionGraceMs }) ?? DEFAULTS.goneVersionGraceMs,
+    statusPollMs: readDuration(lb, 'statusPoll', lbp, issues, { default: DEFAULTS.statusPollMs }) ?? DEFAULTS.statusPollMs,
+    statusApi: statusApi as StatusApi,
+  };
+
+  const thresholds: number[] = [];
+  const th = r['latencyThresholds'];
+  if (th !== undefined && th !== null) {
+    if (!Array.isArray(th)) issues.error(join(path, 'latencyThresholds'), 'must be a list of seconds, e.g. [0.1, 0.25]');
+    else th.forEach((v, i) => {
+      if (typeof v === 'number' && v > 0 && Number.isFinite(v)) thresholds.push(v);
+      else issues.error(join(join(path, 'latencyThresholds'), i), `must be a positive number of seconds, got ${JSON.stringify(v)}`);
+    });
+  }
+
+  const tr = section(r, 'tracing', path, issues);
+  const trp = join(path, 'tracing');
+  checkKeys(tr, ['enabled'], trp, issues);
+  const tracing = { enabled: readBoolean(tr, 'enabled', trp, issues, true) };
+
+  const config: ProxyConfig = { admin, timeouts, limits, splits, bodies, labels, latencyThresholdsSeconds: thresholds, tracing };
+  if (rest) config.rest = rest;
+  if (grpc) config.grpc = grpc;
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (typeof o === 'object' && o !== null) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,221 @@
+// The little of the gRPC wire format the proxy reads: message framing, and the model spec
+// of the inference services' requests and responses. Everything else passes as raw bytes.
+//
+// Framing (grpc/doc/PROTOCOL-HTTP2.md "Length-Prefixed-Message"): 1 byte compressed flag,
+// 4 bytes big-endian length, then the message.
+//
+// Field numbers (hand-decoded with protobufjs Reader, no generated code):
+//  tensorflow_serving/apis/model.proto       ModelSpec { name = 1; google.protobuf.Int64Value version = 2;
+//                                            signature_name = 3; version_label = 4 }  (version/version_label: oneof)
+//  google/protobuf/wrappers.proto            Int64Value { int64 value = 1 }
+//  tensorflow_serving/apis/predict.proto     PredictRequest { ModelSpec model_spec = 1 }  PredictResponse { ModelSpec model_spec = 2 }
+//  .../classification.proto, regression.proto  *Request { model_spec = 1 }  *Response { model_spec = 2 }
+//  .../get_model_metadata.proto              GetModelMetadataRequest/Response { model_spec = 1 }
+//  .../get_model_status.proto                GetModelStatusRequest { model_spec = 1 }
+//  kserve grpc_predict_v2.proto              ModelInferRequest/Response { model_name = 1; model_version = 2 }
+//                                            ModelReadyRequest, ModelMetadataRequest { name = 1; version = 2 }
+import protobuf from 'protobufjs/minimal.js';
+import type { Api } from '../common/index.ts';
+
+const { Reader, Writer } = protobuf;
+
+export const FRAME_HEADER_BYTES = 5;
+
+/** What a method's messages look like, for the methods the proxy understands. */
+export interface MethodShape {
+  api: Api;
+  /** Where the model is named in the request: TF Serving ModelSpec at a field, or KServe name/version fields. */
+  request: { kind: 'modelSpec'; field: number } | { kind: 'kserve' } | { kind: 'none' };
+  /** Where the response names the version that served, if anywhere. */
+  response: { kind: 'modelSpec'; field: number } | { kind: 'kserve' } | { kind: 'none' };
+}
+
+const TF = 'tensorflow.serving.PredictionService';
+const TF_MODEL = 'tensorflow.serving.ModelService';
+const V2 = 'inference.GRPCInferenceService';
+
+const spec = (field: number) => ({ kind: 'modelSpec' as const, field });
+const kserve = { kind: 'kserve' as const };
+const none = { kind: 'none' as const };
+
+export const KNOWN_METHODS: ReadonlyMap<string, MethodShape> = new Map<string, MethodShape>([
+  [`/${TF}/Predict`, { api: 'predict', request: spec(1), response: spec(2) }],
+  [`/${TF}/Classify`, { api: 'classify', request: spec(1), response: spec(2) }],
+  [`/${TF}/Regress`, { api: 'regress', request: spec(1), response: spec(2) }],
+  [`/${TF}/GetModelMetadata`, { api: 'metadata', request: spec(1), response: spec(1) }],
+  [`/${TF_MODEL}/GetModelStatus`, { api: 'status', request: spec(1), response: none }],
+  [`/${V2}/ModelInfer`, { api: 'infer', request: kserve, response: kserve }],
+  [`/${V2}/ModelStreamInfer`, { api: 'infer', request: kserve, response: none }],
+  [`/${V2}/ModelReady`, { api: 'status', request: kserve, response: none }],
+  [`/${V2}/ModelMetadata`, { api: 'metadata', request: kserve, response: none }],
+  [`/${V2}/ServerLive`, { api: 'health', request: none, response: none }],
+  [`/${V2}/ServerReady`, { api: 'health', request: none, response: none }],
+  [`/${V2}/ServerMetadata`, { api: 'metadata', request: none, response: none }],
+]);
+
+export interface ModelRef {
+  model?: string;
+  version?: string;
+  label?: string;
+}
+
+const WIRE_VARINT = 0;
+const WIRE_LEN = 2;
+
+/** Decodes a TF Serving ModelSpec message. */
+export function decodeModelSpec(buf: Uint8Array): ModelRef {
+  const r = Reader.create(buf);
+  const out: ModelRef = {};
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    if (field === 1 && (tag & 7) === WIRE_LEN) out.model = r.string();
+    else if (field === 2 && (tag & 7) === WIRE_LEN) {
+      const inner = Reader.create(r.bytes());
+      let value = '0'; // Int64Value with the default 0 is encoded as an empty message
+      while (inner.pos < inner.len) {
+        const t = inner.uint32();
+        if (t >>> 3 === 1 && (t & 7) === WIRE_VARINT) value = inner.int64().toString();
+        else inner.skipType(t & 7);
+      }
+      out.version = value;
+      delete out.label; // oneof: the last member on the wire wins
+    } else if (field === 4 && (tag & 7) === WIRE_LEN) {
+      out.label = r.string();
+      delete out.version;
+    } else r.skipType(tag & 7);
+  }
+  return out;
+}
+
+/** Reads the model spec out of a message where it sits at `field` (merging repeated occurrences). */
+function findModelSpec(buf: Uint8Array, field: number): ModelRef {
+  const r = Reader.create(buf);
+  let out: ModelRef = {};
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag >>> 3 === field && (tag & 7) === WIRE_LEN) out = { ...out, ...decodeModelSpec(r.bytes()) };
+    else r.skipType(tag & 7);
+  }
+  return out;
+}
+
+/** KServe messages: name at 1, version at 2, both strings. */
+function findKserve(buf: Uint8Array): ModelRef {
+  const r = Reader.create(buf);
+  const out: ModelRef = {};
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    if (field === 1 && (tag & 7) === WIRE_LEN) out.model = r.string();
+    else if (field === 2 && (tag & 7) === WIRE_LEN) {
+      const v = r.string();
+      if (v) out.version = v; // proto3: "" means "server's choice"
+      else delete out.version;
+    } else r.skipType(tag & 7);
+  }
+  return out;
+}
+
+/** The model named by a request message, or {} if the method is unknown or the bytes do not parse. */
+export function readRequestModel(shape: MethodShape, message: Uint8Array): ModelRef {
+  try {
+    if (shape.request.kind === 'modelSpec') return findModelSpec(message, shape.request.field);
+    if (shape.request.kind === 'kserve') return findKserve(message);
+  } catch {
+    // Not our business to reject a message the upstream may accept; it is just not labelled.
+  }
+  return {};
+}
+
+/** The version named by a response message, if the shape carries one. */
+export function readResponseVersion(shape: MethodShape, message: Uint8Array): string | undefined {
+  try {
+    if (shape.response.kind === 'modelSpec') return findModelSpec(message, shape.response.field).version;
+    if (shape.response.kind === 'kserve') return findKserve(message).version;
+  } catch {
+    // see readRequestModel
+  }
+  return undefined;
+}
+
+/**
+ * The request message with its version pinned. Appends a field rather than re-encoding:
+ * a repeated embedded message merges into the earlier one, and for the ModelSpec oneof and
+ * for scalar fields the last value on the wire wins (protobuf encoding guide, "Last One
+ * Wins"; "Oneof" in the language guide), so the rest of the message is untouched bytes.
+ */
+export function pinRequestVersion(shape: MethodShape, message: Uint8Array, version: string): Uint8Array {
+  const w = Writer.create();
+  if (shape.request.kind === 'modelSpec') {
+    if (!/^\d+$/.test(version)) return message; // TF Serving versions are int64
+    w.uint32((shape.request.field << 3) | WIRE_LEN).fork();
+    w.uint32((2 << 3) | WIRE_LEN).fork();
+    w.uint32((1 << 3) | WIRE_VARINT).int64(version);
+    w.ldelim().ldelim();
+  } else if (shape.request.kind === 'kserve') {
+    w.uint32((2 << 3) | WIRE_LEN).string(version);
+  } else return message;
+  const tail = w.finish();
+  const out = new Uint8Array(message.length + tail.length);
+  out.set(message, 0);
+  out.set(tail, message.length);
+  return out;
+}
+
+/** Frames a message: flag 0 (uncompressed), big-endian length, bytes. */
+export function frame(message: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + message.length);
+  out[0] = 0;
+  out.writeUInt32BE(message.length, 1);
+  out.set(message, FRAME_HEADER_BYTES);
+  return out;
+}
+
+/** Splits a byte stream into length-prefixed messages. */
+export class FrameReader {
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  readonly #maxMessageBytes: number;
+
+  constructor(maxMessageBytes: number) {
+    this.#maxMessageBytes = maxMessageBytes;
+  }
+
+  /** Adds bytes; returns the complete messages. Throws RangeError for a message over the limit. */
+  push(chunk: Buffer): Array<{ compressed: boolean; message: Buffer }> {
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    const out: Array<{ compressed: boolean; message: Buffer }> = [];
+    while (this.#buffered >= FRAME_HEADER_BYTES) {
+      const head = this.#peek(FRAME_HEADER_BYTES);
+      const length = head.readUInt32BE(1);
+      if (length > this.#maxMessageBytes) throw new RangeError(`message of ${length} bytes exceeds ${this.#maxMessageBytes}`);
+      if (this.#buffered < FRAME_HEADER_BYTES + length) break;
+      const all = this.#take(FRAME_HEADER_BYTES + length);
+      out.push({ compressed: all[0] === 1, message: all.subarray(FRAME_HEADER_BYTES) });
+    }
+    return out;
+  }
+
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  #peek(n: number): Buffer {
+    const first = this.#chunks[0]!;
+    if (first.length >= n) return first;
+    const joined = Buffer.concat(this.#chunks);
+    this.#chunks = [joined];
+    return joined;
+  }
+
+  #take(n: number): Buffer {
+    const joined = this.#peek(n);
+    const out = joined.subarray(0, n);
+    const rest = joined.subarray(n);
+    this.#chunks = rest.length ? [rest] : [];
+    this.#buffered -= n;
+    return out;
+  }
+}

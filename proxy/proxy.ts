@@ -1,0 +1,218 @@
+// Composes the proxy: REST and/or gRPC listeners, the admin API, the catalog (allowlist and
+// version resolution), metrics, tracing and observers. `createProxy` is what the CLI, the
+// lead's all-in-one process and the tests call; everything it needs is passed in.
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Http2Server, Http2Session } from 'node:http2';
+import { Pool } from 'undici';
+import type { Registry } from 'prom-client';
+import { Issues, systemClock } from '../common/index.ts';
+import type { Clock } from '../common/index.ts';
+import { AdminApi } from './admin.ts';
+import type { AdminHandler, RouteOptions } from './admin.ts';
+import { ModelCatalog, httpStatusFetcher } from './catalog.ts';
+import type { ProxyConfig } from './config.ts';
+import { ProxyErrors } from './errors.ts';
+import { createGrpcServer, UpstreamSession } from './grpc.ts';
+import { ProxyMetrics } from './metrics.ts';
+import { Observers } from './observers.ts';
+import type { BodyObserver, OutcomeObserver } from './observers.ts';
+import { Recorder } from './recorder.ts';
+import { createRestServer } from './rest.ts';
+import { readSplit } from './split.ts';
+import type { Split } from './split.ts';
+import { Tracing } from './tracing.ts';
+
+export interface CreateProxyOptions {
+  config: ProxyConfig;
+  registry: Registry;
+  clock?: Clock;
+  /** Random source for the split and body sampling (tests pass a seeded one). */
+  random?: () => number;
+  /** Environment for the admin token (default process.env). */
+  env?: Record<string, string | undefined>;
+  /** Extra latency thresholds, seconds (the SLO spec's), added to the histogram buckets. */
+  latencyThresholdsSeconds?: readonly number[];
+}
+
+export interface Proxy {
+  /** `http://127.0.0.1:port` when REST is configured. */
+  restUrl?: string;
+  /** `127.0.0.1:port` when gRPC is configured. */
+  grpcAddress?: string;
+  adminUrl: string;
+  /** Subscribes to every finished request; returns an unsubscribe function. */
+  onOutcome(fn: OutcomeObserver): () => void;
+  /** Subscribes to sampled request/response bodies, delivered off the response path. */
+  onBodies(fn: BodyObserver): () => void;
+  /** Sets (or with `undefined`, removes) a model's split. Throws PRX_ERR_INVALID_ARGUMENT for a bad split. */
+  setSplit(model: string, split: Split | undefined): void;
+  getSplit(model: string): Split | undefined;
+  /** All current splits. */
+  splits(): Record<string, Split>;
+  /** Mounts a route on the admin API (routes under /api/ need the bearer token). */
+  route(method: string, path: string, handler: AdminHandler, opts?: RouteOptions): void;
+  /** Models and versions currently on the label allowlist. */
+  catalog: ModelCatalog;
+  close(): Promise<void>;
+}
+
+async function listen(server: Server | Http2Server, host: string, port: number): Promise<AddressInfo> {
+  server.listen(port, host);
+  await once(server, 'listening');
+  return server.address() as AddressInfo;
+}
+
+const hostForUrl = (a: AddressInfo) => (a.family === 'IPv6' ? `[${a.address}]` : a.address);
+
+export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
+  const { config, registry } = opts;
+  const clock = opts.clock ?? systemClock;
+  const random = opts.random ?? Math.random;
+  const env = opts.env ?? process.env;
+
+  const metrics = new ProxyMetrics(registry, [...config.latencyThresholdsSeconds, ...(opts.latencyThresholdsSeconds ?? [])]);
+  const observers = new Observers(metrics);
+  const tracing = new Tracing(config.tracing.enabled);
+
+  // Keep-alive pool to the REST upstream. 128 connections: enough for a 2-core box at
+  // saturation without queueing, far under Envoy's 1024 default circuit breaker.
+  const pool = config.rest
+    ? new Pool(config.rest.upstream, { connections: 128, pipelining: 1, keepAliveTimeout: 30_000, connect: { timeout: Math.min(config.timeouts.upstreamMs, 10_000) } })
+    : undefined;
+
+  const statusGet = async (path: string) => {
+    const r = await pool!.request({ path, method: 'GET', headersTimeout: 5_000, bodyTimeout: 5_000 });
+    const text = await r.body.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    return { status: r.statusCode, body };
+  };
+  const catalog = new ModelCatalog({
+    clock,
+    maxModels: config.labels.maxModels,
+    maxVersionsPerModel: config.labels.maxVersionsPerModel,
+    goneVersionGraceMs: config.labels.goneVersionGraceMs,
+    onVersionGone: (model, version) => metrics.removeVersion(model, version),
+    ...(pool ? { fetchStatus: httpStatusFetcher(statusGet, config.labels.statusApi) } : {}),
+  });
+
+  const splitTable = new Map<string, Split>();
+  const setSplit = (model: string, split: Split | undefined) => {
+    if (split === undefined) {
+      splitTable.delete(model);
+      metrics.splitWeight.remove({ model });
+      return;
+    }
+    const issues = new Issues();
+    const checked = readSplit(split, `splits.${model}`, issues);
+    if (!checked || !issues.ok) {
+      throw ProxyErrors.PRX_ERR_INVALID_ARGUMENT(issues.errors.map((i) => `${i.path}: ${i.message}`).join('; ') || 'invalid split');
+    }
+    // Operator-named versions are trusted label values.
+    catalog.admit(model);
+    catalog.admitVersion(model, checked.stable);
+    if (checked.canary !== undefined) catalog.admitVersion(model, checked.canary);
+    splitTable.set(model, Object.freeze(checked));
+    metrics.splitWeight.set({ model }, checked.canary === undefined ? 0 : checked.weight);
+  };
+  for (const [model, split] of Object.entries(config.splits)) setSplit(model, split);
+  const getSplit = (model: string) => splitTable.get(model);
+
+  const recorder = new Recorder({ clock, catalog, metrics, observers });
+  const deps = { config, metrics, observers, recorder, tracing, getSplit, random };
+
+  const admin = new AdminApi({ registry, token: config.admin.token ?? env[config.admin.tokenEnv] });
+  mountSplitRoutes(admin, { getSplit, setSplit, splits: () => Object.fromEntries(splitTable) });
+
+  let restServer: Server | undefined;
+  let grpcServer: Http2Server | undefined;
+  let upstreamSession: UpstreamSession | undefined;
+  const grpcSessions = new Set<Http2Session>();
+  const result: Partial<Proxy> = {};
+  const servers: Array<Server | Http2Server> = [];
+  try {
+    if (config.rest && pool) {
+      restServer = createRestServer({ ...deps, pool });
+      servers.push(restServer);
+      const a = await listen(restServer, config.rest.host, config.rest.port);
+      result.restUrl = `http://${hostForUrl(a)}:${a.port}`;
+    }
+    if (config.grpc) {
+      upstreamSession = new UpstreamSession(config.grpc.upstream);
+      grpcServer = createGrpcServer(deps, upstreamSession);
+      grpcServer.on('session', (s) => {
+        grpcSessions.add(s);
+        s.on('close', () => grpcSessions.delete(s));
+      });
+      servers.push(grpcServer);
+      const a = await listen(grpcServer, config.grpc.host, config.grpc.port);
+      result.grpcAddress = `${hostForUrl(a)}:${a.port}`;
+    }
+    servers.push(admin.server);
+    const a = await listen(admin.server, config.admin.host, config.admin.port);
+    result.adminUrl = `http://${hostForUrl(a)}:${a.port}`;
+  } catch (err) {
+    for (const s of servers) s.close();
+    await pool?.destroy();
+    throw err;
+  }
+
+  const poll = pool && config.labels.statusApi !== 'none'
+    ? setInterval(() => void catalog.pollAll(), config.labels.statusPollMs).unref()
+    : undefined;
+  if (poll) void catalog.pollAll();
+
+  const close = async () => {
+    if (poll) clearInterval(poll);
+    const closing: Array<Promise<unknown>> = [];
+    for (const s of servers) {
+      if (!s.listening) continue;
+      closing.push(new Promise((resolve) => s.close(resolve)));
+    }
+    restServer?.closeAllConnections();
+    admin.server.closeAllConnections();
+    for (const s of grpcSessions) s.destroy();
+    upstreamSession?.close();
+    await Promise.all(closing);
+    await pool?.destroy();
+  };
+
+  return {
+    ...result,
+    adminUrl: result.adminUrl!,
+    onOutcome: (fn) => observers.onOutcome(fn),
+    onBodies: (fn) => observers.onBodies(fn),
+    setSplit,
+    getSplit,
+    splits: () => Object.fromEntries(splitTable),
+    route: (method, path, handler, o) => admin.route(method, path, handler, o),
+    catalog,
+    close,
+  };
+}
+
+function mountSplitRoutes(
+  admin: AdminApi,
+  s: { getSplit(m: string): Split | undefined; setSplit(m: string, v: Split | undefined): void; splits(): Record<string, Split> },
+): void {
+  admin.route('GET', '/api/v1/splits', () => ({ body: { splits: s.splits() } }));
+  admin.route('GET', '/api/v1/models/:model/split', ({ params }) => {
+    const split = s.getSplit(params['model']!);
+    if (!split) throw ProxyErrors.PRX_ERR_NOT_FOUND(`no split for model "${params['model']}"`);
+    return { body: { model: params['model'], split } };
+  });
+  admin.route('PUT', '/api/v1/models/:model/split', ({ params, body }) => {
+    s.setSplit(params['model']!, body as Split);
+    return { body: { model: params['model'], split: s.getSplit(params['model']!) } };
+  });
+  admin.route('DELETE', '/api/v1/models/:model/split', ({ params }) => {
+    s.setSplit(params['model']!, undefined);
+    return { status: 204 };
+  });
+}

@@ -1,0 +1,96 @@
+// One span per proxied request, and W3C Trace Context propagation to the upstream.
+// With no OpenTelemetry SDK registered the API is a no-op and its propagator injects
+// nothing, so traceparent handling is done here (W3C Trace Context, §3.2 traceparent):
+// an incoming trace is continued with a new parent-id, otherwise a new trace is started;
+// either way the upstream receives a traceparent. When an SDK is registered its span ids
+// are used, so the upstream's spans nest under the proxy's.
+import { randomFillSync } from 'node:crypto';
+import { trace, ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, isSpanContextValid } from '@opentelemetry/api';
+import type { Span, Tracer } from '@opentelemetry/api';
+
+export interface TraceParent {
+  traceId: string;
+  spanId: string;
+  flags: number;
+}
+
+// §3.2.2: version "ff" is invalid; all-zero trace-id and parent-id are invalid.
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-|$)/;
+const ZERO_TRACE = '0'.repeat(32);
+const ZERO_SPAN = '0'.repeat(16);
+
+export function parseTraceparent(header: string | undefined): TraceParent | undefined {
+  if (!header) return undefined;
+  const m = TRACEPARENT.exec(header.trim());
+  if (!m) return undefined;
+  const [, version, traceId, spanId, flags, rest] = m;
+  // §3.2.4: a version-00 header must be exactly 55 characters; later versions may extend it.
+  if (version === 'ff' || (version === '00' && rest === '-')) return undefined;
+  if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined;
+  return { traceId: traceId!, spanId: spanId!, flags: parseInt(flags!, 16) };
+}
+
+export function formatTraceparent(t: TraceParent): string {
+  return `00-${t.traceId}-${t.spanId}-${(t.flags & 0xff).toString(16).padStart(2, '0')}`;
+}
+
+// Ids from a pooled random buffer: one getrandom call per 256 ids instead of one per id.
+const POOL_BYTES = 4096;
+const pool = Buffer.alloc(POOL_BYTES);
+let offset = POOL_BYTES;
+function randomHex(bytes: number): string {
+  if (offset + bytes > POOL_BYTES) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const hex = pool.toString('hex', offset, offset + bytes);
+  offset += bytes;
+  return hex;
+}
+
+export interface RequestTrace {
+  /** The traceparent to send upstream. */
+  traceparent: string;
+  end(attrs: { model: string; version: string; variant: string; code: string; error: boolean }): void;
+}
+
+export class Tracing {
+  readonly #tracer: Tracer;
+  readonly #enabled: boolean;
+
+  constructor(enabled: boolean) {
+    this.#enabled = enabled;
+    this.#tracer = trace.getTracer('modelgate-proxy');
+  }
+
+  start(name: string, incoming: string | undefined): RequestTrace | undefined {
+    if (!this.#enabled) return undefined;
+    const parent = parseTraceparent(incoming);
+    const ctx = parent
+      ? trace.setSpanContext(ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.spanId, traceFlags: parent.flags, isRemote: true })
+      : ROOT_CONTEXT;
+    const span: Span = this.#tracer.startSpan(name, { kind: SpanKind.SERVER }, ctx);
+    const sc = span.spanContext();
+    // A real SDK span has its own id; the no-op span only echoes the parent (or is invalid).
+    const own = isSpanContextValid(sc) && sc.spanId !== parent?.spanId;
+    const traceparent = formatTraceparent(
+      own
+        ? { traceId: sc.traceId, spanId: sc.spanId, flags: sc.traceFlags }
+        : { traceId: parent?.traceId ?? randomHex(16), spanId: randomHex(8), flags: parent?.flags ?? TraceFlags.NONE },
+    );
+    return {
+      traceparent,
+      end(attrs) {
+        if (!span.isRecording()) return;
+        span.setAttributes({
+          'modelgate.model': attrs.model,
+          'modelgate.version': attrs.version,
+          'modelgate.variant': attrs.variant,
+          'modelgate.code': attrs.code,
+        });
+        if (attrs.error) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+      },
+    };
+  }
+}
