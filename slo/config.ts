@@ -1,0 +1,296 @@
+// The `slos:` section of modelgate.yaml (apiVersion modelgate/v1) → the internal Slo model.
+// Every problem is collected with its path and a fix; nothing below here sees YAML.
+//
+//   slos:
+//     - name: fraud-availability
+//       model: fraud
+//       version: each            # or one version, e.g. "2"
+//       sli: { availability: { badCodes: [5xx, UNAVAILABLE] } }   # or { latency: { threshold: 250ms } }
+//       objective: 99.9          # percent, like Sloth's objective
+//       period: 30d
+//       alerting: { minEvents: 10, runbook: https://..., labels: {}, windows: [...] }
+//       notify: [oncall]
+import { GrpcCode, Issues, checkKeys, formatDuration, isRecord, join, readDuration, readNumber, readString } from '../common/index.ts';
+import type { Api } from '../common/index.ts';
+import { suggestion } from '../config/suggest.ts';
+import { INFERENCE_APIS, type AlertWindow, type Severity, type Sli, type Slo } from './model.ts';
+import { defaultWindows } from './windows.ts';
+
+const DAY = 86_400_000;
+/** The SRE workbook's period, and Sloth's default. */
+export const DEFAULT_PERIOD_MS = 30 * DAY;
+/**
+ * Fewer events than this in a window cannot fire an alert. 10 keeps "1 failure out of 2
+ * requests at night" from paging (slok/sloth#666) while a real outage at 1 request/second
+ * still has 300 events in the 5-minute window.
+ */
+export const DEFAULT_MIN_EVENTS = 10;
+/**
+ * Server-side failures: every 5xx, and the gRPC codes that mean the server (not the
+ * client) failed — the ones gRPC maps to 5xx statuses in doc/http-grpc-status-mapping.md,
+ * minus UNIMPLEMENTED (a client calling a method that does not exist). Client errors
+ * (400, 404, INVALID_ARGUMENT, NOT_FOUND) do not spend budget.
+ */
+export const DEFAULT_BAD_CODES: readonly string[] = ['5xx', 'UNKNOWN', 'DEADLINE_EXCEEDED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS'];
+const ALL_APIS: readonly Api[] = ['predict', 'classify', 'regress', 'infer', 'status', 'metadata', 'health', 'other'];
+const SLO_KEYS = ['name', 'description', 'model', 'version', 'apis', 'sli', 'objective', 'period', 'alerting', 'notify'];
+const SLI_KINDS = ['availability', 'latency'];
+const ALERTING_KEYS = ['minEvents', 'runbook', 'labels', 'windows'];
+const WINDOW_KEYS = ['severity', 'long', 'short', 'factor'];
+/** Label-safe, usable in a rule group name. */
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const RESERVED_LABELS = ['slo', 'model', 'version', 'severity', 'alertname'];
+
+export function validateSlos(raw: unknown, path: string, issues: Issues): Slo[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) {
+    issues.error(path, 'must be a list of SLOs (each item starts with "- name: ...")');
+    return [];
+  }
+  const out: Slo[] = [];
+  const seen = new Map<string, number>();
+  raw.forEach((item, i) => {
+    const p = join(path, i);
+    const slo = validateSlo(item, p, issues);
+    if (!slo) return;
+    const first = seen.get(slo.name);
+    if (first !== undefined) {
+      issues.error(join(p, 'name'), `"${slo.name}" is already the name of ${join(path, first)}; SLO names must be unique`);
+      return;
+    }
+    seen.set(slo.name, i);
+    out.push(slo);
+  });
+  return out;
+}
+
+export function validateSlo(raw: unknown, path: string, issues: Issues): Slo | undefined {
+  if (!isRecord(raw)) {
+    issues.error(path, 'must be a mapping with name, model, sli and objective');
+    return undefined;
+  }
+  const before = issues.errors.length;
+  checkKeys(raw, SLO_KEYS, path, issues);
+  const name = readString(raw, 'name', path, issues, { required: true });
+  if (name !== undefined && !NAME_RE.test(name)) {
+    issues.error(join(path, 'name'), `"${name}" may only use letters, digits, "_", "." and "-", starting with a letter or digit`);
+  }
+  const description = readString(raw, 'description', path, issues);
+  const model = readString(raw, 'model', path, issues, { required: true });
+  const version = readVersion(raw, path, issues);
+  const apis = readApis(raw, path, issues);
+  const sli = readSli(raw['sli'], join(path, 'sli'), issues);
+  const objective = readObjective(raw, path, issues);
+  const periodMs = readDuration(raw, 'period', path, issues, { default: DEFAULT_PERIOD_MS }) ?? DEFAULT_PERIOD_MS;
+  if (periodMs < 60_000) issues.error(join(path, 'period'), `must be at least 1m, got ${formatDuration(periodMs)}`);
+  const alerting = readAlerting(raw['alerting'], join(path, 'alerting'), periodMs, issues);
+  const notify = readNotifyNames(raw['notify'], join(path, 'notify'), issues);
+  if (issues.errors.length > before || !name || !model || !sli || objective === undefined) return undefined;
+  return {
+    name,
+    ...(description === undefined ? {} : { description }),
+    model,
+    ...(version === undefined ? {} : { version }),
+    apis,
+    sli,
+    objective,
+    periodMs,
+    alerting,
+    notify,
+  };
+}
+
+function readVersion(raw: Record<string, unknown>, path: string, issues: Issues): string | undefined {
+  const v = raw['version'];
+  if (v === undefined || v === null || v === 'each') return undefined;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return String(v);
+  if (typeof v === 'string' && v !== '') return v;
+  issues.error(join(path, 'version'), `must be "each" (one series per version) or one version such as "2", got ${JSON.stringify(v)}`);
+  return undefined;
+}
+
+function readApis(raw: Record<string, unknown>, path: string, issues: Issues): readonly Api[] {
+  const v = raw['apis'];
+  if (v === undefined || v === null) return INFERENCE_APIS;
+  const p = join(path, 'apis');
+  if (!Array.isArray(v) || v.length === 0) {
+    issues.error(p, `must be a non-empty list of APIs (${ALL_APIS.join(', ')})`);
+    return INFERENCE_APIS;
+  }
+  const out: Api[] = [];
+  v.forEach((a, i) => {
+    if (typeof a === 'string' && (ALL_APIS as readonly string[]).includes(a)) out.push(a as Api);
+    else issues.error(join(p, i), `unknown API ${JSON.stringify(a)}; ${suggestion(String(a), ALL_APIS)}`);
+  });
+  return out;
+}
+
+function readObjective(raw: Record<string, unknown>, path: string, issues: Issues): number | undefined {
+  const p = join(path, 'objective');
+  const v = raw['objective'];
+  if (typeof v === 'string' && /^\d+(\.\d+)?%?$/.test(v.trim())) {
+    issues.error(p, `must be a number, not a string: write objective: ${v.replace('%', '').trim()}`);
+    return undefined;
+  }
+  const pct = readNumber(raw, 'objective', path, issues, { required: true });
+  if (pct === undefined) return undefined;
+  if (!(pct > 0 && pct < 100)) {
+    issues.error(p, pct >= 100 ? `${pct}% leaves no error budget; use a target below 100, e.g. 99.9` : `must be a percentage between 0 and 100, e.g. 99.9, got ${pct}`);
+    return undefined;
+  }
+  if (pct < 1) issues.warn(p, `objective is a percentage: ${pct} means ${pct}%; did you mean ${Number((pct * 100).toPrecision(12))}?`);
+  // 99.9 / 100 is 0.9990000000000001 in binary floating point; round to what was written.
+  return Number((pct / 100).toPrecision(12));
+}
+
+export function readSli(raw: unknown, path: string, issues: Issues): Sli | undefined {
+  if (!isRecord(raw)) {
+    issues.error(path, `is required: one of ${SLI_KINDS.map((k) => `{ ${k}: ... }`).join(' or ')}`);
+    return undefined;
+  }
+  const keys = Object.keys(raw);
+  if (keys.length !== 1) {
+    issues.error(path, `must have exactly one SLI kind (${SLI_KINDS.join(' or ')}), got ${keys.length === 0 ? 'none' : keys.join(', ')}`);
+    return undefined;
+  }
+  const kind = keys[0]!;
+  const body = raw[kind] ?? {};
+  const p = join(path, kind);
+  if (kind === 'availability') {
+    if (!isRecord(body)) {
+      issues.error(p, 'must be a mapping, e.g. { badCodes: [5xx, UNAVAILABLE] } or {} for the defaults');
+      return undefined;
+    }
+    checkKeys(body, ['badCodes'], p, issues);
+    const codes = body['badCodes'] ?? DEFAULT_BAD_CODES;
+    if (!Array.isArray(codes) || codes.length === 0) {
+      issues.error(join(p, 'badCodes'), 'must be a non-empty list of codes such as 5xx, 503, UNAVAILABLE');
+      return undefined;
+    }
+    const badCodes: string[] = [];
+    codes.forEach((c, i) => {
+      const pattern = codePattern(c, join(join(p, 'badCodes'), i), issues);
+      if (pattern !== undefined && !badCodes.includes(pattern)) badCodes.push(pattern);
+    });
+    return { kind: 'availability', badCodes };
+  }
+  if (kind === 'latency') {
+    if (!isRecord(body)) {
+      issues.error(p, 'must be a mapping, e.g. { threshold: 250ms }');
+      return undefined;
+    }
+    checkKeys(body, ['threshold'], p, issues);
+    const ms = readDuration(body, 'threshold', p, issues, { required: true });
+    if (ms === undefined) return undefined;
+    if (!(ms > 0)) {
+      issues.error(join(p, 'threshold'), 'must be greater than 0');
+      return undefined;
+    }
+    return { kind: 'latency', thresholdSeconds: ms / 1000 };
+  }
+  issues.error(join(path, kind), `unknown SLI kind "${kind}"; ${suggestion(kind, SLI_KINDS)}`);
+  return undefined;
+}
+
+/** "5xx" → "5..", "503" → "503", "UNAVAILABLE" → "UNAVAILABLE" (the `code` label text). */
+function codePattern(c: unknown, path: string, issues: Issues): string | undefined {
+  const text = typeof c === 'number' ? String(c) : c;
+  if (typeof text !== 'string') {
+    issues.error(path, `must be a code such as 5xx, 503 or UNAVAILABLE, got ${JSON.stringify(c)}`);
+    return undefined;
+  }
+  const cls = /^([1-5])xx$/i.exec(text);
+  if (cls) {
+    if (cls[1] === '2') issues.warn(path, '2xx as a bad code counts every success as a failure');
+    if (cls[1] === '4') issues.warn(path, '4xx counts client errors (bad input, unknown model) against the server; list single codes such as 429 instead');
+    return `${cls[1]}..`;
+  }
+  if (/^[1-5]\d\d$/.test(text)) return text;
+  const names = Object.keys(GrpcCode);
+  if (names.includes(text)) {
+    if (text === 'OK') issues.warn(path, 'OK as a bad code counts every gRPC success as a failure');
+    return text;
+  }
+  const upper = text.toUpperCase();
+  issues.error(
+    path,
+    names.includes(upper)
+      ? `gRPC code names are upper case: write ${upper}`
+      : `"${text}" is not an HTTP status (503), a status class (5xx) or a gRPC code name; ${suggestion(text, names)}`,
+  );
+  return undefined;
+}
+
+function readAlerting(raw: unknown, path: string, periodMs: number, issues: Issues): Slo['alerting'] {
+  const def = { windows: defaultWindows(periodMs), minEvents: DEFAULT_MIN_EVENTS, labels: {} };
+  if (raw === undefined || raw === null) return def;
+  if (!isRecord(raw)) {
+    issues.error(path, 'must be a mapping with minEvents, runbook, labels or windows');
+    return def;
+  }
+  checkKeys(raw, ALERTING_KEYS, path, issues);
+  const minEvents = readNumber(raw, 'minEvents', path, issues, { default: DEFAULT_MIN_EVENTS, min: 0, integer: true }) ?? DEFAULT_MIN_EVENTS;
+  const runbookUrl = readString(raw, 'runbook', path, issues);
+  if (runbookUrl !== undefined && !/^https?:\/\//.test(runbookUrl)) issues.warn(join(path, 'runbook'), 'is not an http(s) URL; alerts will carry it as written');
+  const labels = readLabels(raw['labels'], join(path, 'labels'), issues);
+  const windows = raw['windows'] === undefined ? def.windows : readWindows(raw['windows'], join(path, 'windows'), periodMs, issues);
+  return { windows, minEvents, labels, ...(runbookUrl === undefined ? {} : { runbookUrl }) };
+}
+
+function readLabels(raw: unknown, path: string, issues: Issues): Record<string, string> {
+  if (raw === undefined || raw === null) return {};
+  if (!isRecord(raw)) {
+    issues.error(path, 'must be a mapping of label name to value');
+    return {};
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const p = join(path, k);
+    if (!LABEL_NAME_RE.test(k) || k.startsWith('__')) issues.error(p, `"${k}" is not a Prometheus label name (letters, digits, _; not starting with a digit or __)`);
+    else if (RESERVED_LABELS.includes(k)) issues.error(p, `"${k}" is set by modelgate on every alert; choose another name`);
+    else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+    else issues.error(p, 'must be a string');
+  }
+  return out;
+}
+
+function readWindows(raw: unknown, path: string, periodMs: number, issues: Issues): AlertWindow[] {
+  if (!Array.isArray(raw) || raw.length === 0) {
+    issues.error(path, 'must be a non-empty list of { severity, long, short, factor }; leave it out for the SRE workbook defaults');
+    return [];
+  }
+  const out: AlertWindow[] = [];
+  raw.forEach((w, i) => {
+    const p = join(path, i);
+    if (!isRecord(w)) {
+      issues.error(p, 'must be a mapping { severity: page, long: 1h, short: 5m, factor: 14.4 }');
+      return;
+    }
+    checkKeys(w, WINDOW_KEYS, p, issues);
+    const severity = w['severity'];
+    if (severity !== 'page' && severity !== 'ticket') issues.error(join(p, 'severity'), `must be page or ticket, got ${JSON.stringify(severity)}`);
+    const longMs = readDuration(w, 'long', p, issues, { required: true });
+    const shortMs = readDuration(w, 'short', p, issues, { required: true });
+    const factor = readNumber(w, 'factor', p, issues, { required: true });
+    if (factor !== undefined && !(factor > 0)) issues.error(join(p, 'factor'), `must be greater than 0, got ${factor}`);
+    if (longMs !== undefined && shortMs !== undefined) {
+      if (!(shortMs < longMs)) issues.error(join(p, 'short'), `must be shorter than long (${formatDuration(longMs)}); the workbook uses long / 12`);
+      if (longMs > periodMs) issues.error(join(p, 'long'), `${formatDuration(longMs)} is longer than the period ${formatDuration(periodMs)}`);
+    }
+    if ((severity === 'page' || severity === 'ticket') && longMs && shortMs && factor && factor > 0 && shortMs < longMs && longMs <= periodMs) {
+      out.push({ severity: severity as Severity, longMs, shortMs, factor });
+    }
+  });
+  return out;
+}
+
+function readNotifyNames(raw: unknown, path: string, issues: Issues): string[] {
+  if (raw === undefined || raw === null) return [];
+  const list = typeof raw === 'string' ? [raw] : raw;
+  if (!Array.isArray(list) || !list.every((n) => typeof n === 'string' && n !== '')) {
+    issues.error(path, 'must be a list of notification target names from the top-level notify: section');
+    return [];
+  }
+  return [...new Set(list as string[])];
+}
