@@ -49,6 +49,9 @@ class BodyTooLarge extends Error {
 class ClientAborted extends Error {
   readonly code = 'PRX_CLIENT_ABORTED';
 }
+class UpstreamTimeout extends Error {
+  readonly code = 'PRX_TIMEOUT';
+}
 
 /** Maps an undici/socket error to the kind counted in metrics and the error sent to the client. */
 export function classifyUpstreamError(err: unknown): { kind: UpstreamErrorKind; spec: ErrorSpec } {
@@ -89,6 +92,9 @@ export function createRestServer(deps: RestDeps): Server {
       requestTimeout: config.timeouts.requestMs,
       keepAliveTimeout: config.timeouts.keepAliveMs,
       maxHeaderSize: config.limits.maxHeaderBytes,
+      // Node checks the two timeouts above only every connectionsCheckingInterval (30 s by
+      // default), so a 10 s headers timeout could take 40 s; check at a quarter of it.
+      connectionsCheckingInterval: Math.max(50, Math.min(config.timeouts.headersMs, config.timeouts.requestMs) / 4),
     },
     (req, res) => handle(deps, req, res),
   );
@@ -152,9 +158,18 @@ function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse): void
   let controller: Dispatcher.DispatchController | undefined;
   let pendingAbort: Error | undefined;
 
+  const abort = (e: Error) => {
+    if (controller && !controller.aborted) controller.abort(e);
+    else if (!controller) pendingAbort = e;
+  };
+  // Our own timer rather than undici's headersTimeout: undici's coarse timers fire up to
+  // ~1 s late, and a 504 should come at the configured time.
+  const timer = setTimeout(() => abort(new UpstreamTimeout()), config.timeouts.upstreamMs);
+
   const finish = (httpStatus: number, success: boolean) => {
     if (done) return;
     done = true;
+    clearTimeout(timer);
     metrics.inFlight.dec({ protocol: 'rest' });
     if (scan && reportedVersion === undefined) {
       const m = V2_VERSION.exec(Buffer.concat(scan).toString('utf8'));
@@ -214,12 +229,13 @@ function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse): void
 
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && (contentLength > 0 || req.headers['transfer-encoding'] !== undefined);
   if (hasBody) {
+    // Paused first so this listener does not start the flow before undici listens too
+    // (undici resumes the body once it is writing: client-h1.js writeStream).
+    req.pause();
     req.on('data', (chunk: Buffer) => {
       requestBytes += chunk.length;
       if (requestBytes > config.limits.maxBodyBytes) {
-        const e = new BodyTooLarge();
-        if (controller) controller.abort(e);
-        else pendingAbort = e;
+        abort(new BodyTooLarge());
         return;
       }
       if (reqChunks && !teeOverflow) {
@@ -231,11 +247,7 @@ function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse): void
 
   // A client that goes away cancels the upstream request (node-http-proxy #1586 leaked here).
   res.on('close', () => {
-    if (!res.writableFinished && !done) {
-      const e = new ClientAborted();
-      if (controller && !controller.aborted) controller.abort(e);
-      else pendingAbort = e;
-    }
+    if (!res.writableFinished && !done) abort(new ClientAborted());
   });
 
   const handler: Dispatcher.DispatchHandler = {
@@ -245,6 +257,7 @@ function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse): void
     },
     onResponseStart(c, statusCode, upstreamHeaders) {
       if (statusCode < 200) return; // 1xx informational: not forwarded
+      clearTimeout(timer);
       status = statusCode;
       const out: OutgoingHttpHeaders = {};
       for (const [k, v] of Object.entries(upstreamHeaders)) {
@@ -288,7 +301,8 @@ function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse): void
         method: req.method ?? 'GET',
         headers,
         body: hasBody ? req : null,
-        headersTimeout: config.timeouts.upstreamMs,
+        // Backstops only; the timer above is the real headers deadline.
+        headersTimeout: config.timeouts.upstreamMs + 1000,
         bodyTimeout: config.timeouts.upstreamMs,
       },
       handler,

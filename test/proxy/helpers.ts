@@ -1,0 +1,126 @@
+// Test helpers for the proxy: small real upstreams on 127.0.0.1 port 0, and a proxy built
+// from a YAML-shaped config through the real validator.
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import { Issues } from '../../common/index.ts';
+import { createProxy, readProxyConfig } from '../../proxy/index.ts';
+import type { Proxy } from '../../proxy/index.ts';
+
+export interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
+
+export interface Upstream {
+  url: string;
+  port: number;
+  server: Server;
+  seen: Seen[];
+  close(): Promise<void>;
+}
+
+/** A node:http upstream whose handler gets the fully read request body. */
+export async function startUpstream(
+  handler: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void,
+  port = 0,
+): Promise<Upstream> {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      handler(req, res, body);
+    });
+  });
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  const p = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${p}`,
+    port: p,
+    server,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** An upstream that answers like TF Serving REST: no version header, status at GET /v1/models/{m}. */
+export function tfServingLike(versions: Record<string, string[]>): (req: IncomingMessage, res: ServerResponse, body: Buffer) => void {
+  return (req, res) => {
+    const m = /^\/v1\/models\/([^/:]+)(?:\/versions\/(\d+))?(?::predict)?$/.exec(req.url ?? '');
+    const model = m?.[1];
+    const served = model ? versions[model] : undefined;
+    res.setHeader('content-type', 'application/json');
+    if (!m || !served || (m[2] && !served.includes(m[2]))) {
+      res.statusCode = 404;
+      res.end(JSON.stringify({ error: 'Servable not found' }));
+      return;
+    }
+    if (req.method === 'GET') {
+      res.end(JSON.stringify({ model_version_status: served.map((v) => ({ version: v, state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } })) }));
+      return;
+    }
+    res.end(JSON.stringify({ predictions: [1] }));
+  };
+}
+
+export async function startProxy(yaml: Record<string, unknown>, opts: { random?: () => number; env?: Record<string, string | undefined> } = {}): Promise<{ proxy: Proxy; registry: Registry }> {
+  const issues = new Issues();
+  const config = readProxyConfig({ admin: { port: 0 }, ...yaml }, 'proxy', issues);
+  if (!issues.ok) throw new Error(JSON.stringify(issues.errors));
+  const registry = new Registry();
+  const proxy = await createProxy({ config, registry, env: opts.env ?? {}, ...(opts.random ? { random: opts.random } : {}) });
+  return { proxy, registry };
+}
+
+/** A seeded PRNG (mulberry32) so split tests are repeatable. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Parses Prometheus text into `name{labels} value` lookups. */
+export function parseMetrics(text: string): Array<{ name: string; labels: Record<string, string>; value: number }> {
+  const out: Array<{ name: string; labels: Record<string, string>; value: number }> = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`unparsable metrics line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+export function sample(metrics: ReturnType<typeof parseMetrics>, name: string, labels: Record<string, string>): number | undefined {
+  return metrics.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+}
+
+/** Waits until `fn` is truthy (for outcomes recorded after the response). */
+export async function until<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
