@@ -9,4 +9,5 @@ export interface Command {
 export const COMMANDS: Record<string, Command> = {
   serve: { summary: 'run the inference server on an ONNX model repository', load: () => import('../server/cli.ts') },
   check: { summary: 'validate modelgate.yaml (or a Sloth / OpenSLO file) and print every problem', load: () => import('../config/check-cli.ts') },
+  baseline: { summary: 'build a drift baseline for a model version from a reference file (.jsonl / .csv)', load: () => import('../drift/cli.ts') },
 };

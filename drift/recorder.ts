@@ -1,0 +1,543 @@
+// DriftRecorder: the one object the proxy talks to. `offer` / `offerTensors` are called on
+// the response path and only sample and enqueue (O(1), never throw); parsing and recording
+// happen later in small setImmediate batches, so a burst of traffic delays drift state,
+// never a response. Everything else (evaluate, snapshot, compareVersions) runs on the
+// evaluation tick.
+import type { Clock } from '../common/index.ts';
+import { systemClock } from '../common/index.ts';
+import type { DriftConfig, ModelDriftConfig } from './config.ts';
+import type { FeatureResult, Side, Verdict } from './evaluate.ts';
+import { compareFeature, featureAlpha, modelVerdict, resolveMethod } from './evaluate.ts';
+import type { DecodedTensor, Extracted } from './extract.ts';
+import { extractJson, extractTensors } from './extract.ts';
+import type { BaselineProfile, ProfileSource } from './profile.ts';
+import { BaselineCapture } from './capture.ts';
+import { FeatureWindow, profileSide } from './window.ts';
+import { DriftErrors } from './errors.ts';
+
+export interface BodyOffer {
+  model: string;
+  version: string;
+  api?: string;
+  protocol?: 'rest' | 'grpc';
+  requestBody: Uint8Array | string;
+  responseBody: Uint8Array | string;
+  contentType?: string;
+}
+
+export interface TensorOffer {
+  model: string;
+  version: string;
+  inputs: readonly DecodedTensor[];
+  outputs: readonly DecodedTensor[];
+}
+
+export interface DriftRecorderOptions {
+  clock?: Clock;
+  /** Overrides the config's sampleRate (0..1). */
+  sampleRate?: number;
+  /** Source of uniform [0,1) numbers for sampling; tests pass a seeded one. */
+  random?: () => number;
+  /** Baselines to start with (e.g. from `loadBaselines(config.baselineDir)`). */
+  baselines?: readonly BaselineProfile[];
+  /** Called with a baseline captured from live traffic, to persist it (e.g. `saveBaseline`). Errors are counted. */
+  persistBaseline?: (profile: BaselineProfile) => Promise<unknown>;
+  /** Queue items parsed per event-loop turn. */
+  batchSize?: number;
+}
+
+export type BaselineInfo =
+  | { kind: 'profile'; version: string; inherited: boolean; rows: number; createdAt: string; source: ProfileSource }
+  | { kind: 'version'; version: string; samples: number };
+
+export interface DriftVerdict {
+  model: string;
+  version: string;
+  verdict: Verdict;
+  reason: string;
+  evaluatedAtMs: number;
+  window: { startMs: number; endMs: number; closed: boolean };
+  requests: number;
+  samples: number;
+  alpha: number;
+  driftedFeatures: string[];
+  features: FeatureResult[];
+  baseline: BaselineInfo | null;
+}
+
+/** The drift SLI unit: one closed evaluation window of one model version. */
+export interface DriftWindow {
+  model: string;
+  version: string;
+  startMs: number;
+  endMs: number;
+  verdict: Verdict;
+  /** true = drift, false = no drift, null = inconclusive (not a window the SLI counts). */
+  drifted: boolean | null;
+  samples: number;
+}
+
+export interface DriftStats {
+  offered: number;
+  sampledOut: number;
+  /** Offers for models the drift section does not list, or while disabled. */
+  ignored: number;
+  /** Offers dropped because the queue was full, or a version beyond the per-model cap. */
+  dropped: number;
+  processed: number;
+  unparsable: number;
+  /** Parsed but not usable for drift (error responses). */
+  skipped: number;
+  /** Unexpected failures while recording (a bug if ever above 0). */
+  errors: number;
+  queued: number;
+  /** Baselines captured from live traffic that could not be written. */
+  persistFailures: number;
+}
+
+/** Closed windows kept per model version for the SLI: one day of 5-minute windows. */
+const WINDOW_HISTORY = 288;
+/** Versions tracked per model; versions come from the proxy's allowlist, this is a backstop. */
+const MAX_VERSIONS_PER_MODEL = 32;
+/** Queue items parsed per event-loop turn: ~32 × (JSON.parse of a few KiB) stays well under 1 ms. */
+const DEFAULT_BATCH = 32;
+
+type QueueItem =
+  | { kind: 'json'; atMs: number; offer: BodyOffer }
+  | { kind: 'tensors'; atMs: number; offer: TensorOffer };
+
+class VersionState {
+  previous: FeatureWindow | undefined;
+  readonly history: DriftWindow[] = [];
+  last: DriftVerdict | undefined;
+  /** Rows recorded since start, all windows. */
+  totalRows = 0;
+  constructor(
+    readonly version: string,
+    public current: FeatureWindow,
+  ) {}
+}
+
+export class DriftRecorder {
+  readonly config: DriftConfig;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #sampleRate: number;
+  readonly #batch: number;
+  readonly #persist: DriftRecorderOptions['persistBaseline'];
+  readonly #models = new Map<string, ModelDriftConfig>();
+  readonly #state = new Map<string, Map<string, VersionState>>();
+  readonly #baselines = new Map<string, Map<string, BaselineProfile>>();
+  readonly #captures = new Map<string, BaselineCapture>();
+  readonly #stable = new Map<string, string>();
+  readonly #unparsable = new Map<string, number>();
+  readonly #windowListeners: ((w: DriftWindow) => void)[] = [];
+  #queue: QueueItem[] = [];
+  #scheduled = false;
+  #idle: (() => void)[] = [];
+  readonly stats: DriftStats = { offered: 0, sampledOut: 0, ignored: 0, dropped: 0, processed: 0, unparsable: 0, skipped: 0, errors: 0, queued: 0, persistFailures: 0 };
+
+  constructor(config: DriftConfig, options: DriftRecorderOptions = {}) {
+    this.config = config;
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? Math.random;
+    this.#sampleRate = options.sampleRate ?? config.sampleRate;
+    this.#batch = options.batchSize ?? DEFAULT_BATCH;
+    this.#persist = options.persistBaseline;
+    for (const m of config.models) this.#models.set(m.model, m);
+    for (const p of options.baselines ?? []) this.setBaseline(p);
+  }
+
+  // ---- hot path -------------------------------------------------------------------
+
+  /** A REST request/response pair. Never throws; O(1). */
+  offer(offer: BodyOffer): void {
+    this.#enqueue(offer.model, () => ({ kind: 'json', atMs: this.#clock.now(), offer }));
+  }
+
+  /** Tensors already decoded from gRPC. Never throws; O(1). */
+  offerTensors(offer: TensorOffer): void {
+    this.#enqueue(offer.model, () => ({ kind: 'tensors', atMs: this.#clock.now(), offer }));
+  }
+
+  #enqueue(model: string, make: () => QueueItem): void {
+    try {
+      this.stats.offered++;
+      if (!this.config.enabled || !this.#models.has(model)) {
+        this.stats.ignored++;
+        return;
+      }
+      if (this.#sampleRate < 1 && this.#random() >= this.#sampleRate) {
+        this.stats.sampledOut++;
+        return;
+      }
+      if (this.#queue.length >= this.config.maxQueue) {
+        this.stats.dropped++;
+        return;
+      }
+      this.#queue.push(make());
+      this.stats.queued = this.#queue.length;
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#drain());
+      }
+    } catch {
+      this.stats.errors++;
+    }
+  }
+
+  /** Resolves once everything offered so far has been recorded (tests, shutdown). */
+  flush(): Promise<void> {
+    if (this.#queue.length === 0 && !this.#scheduled) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #drain(): void {
+    const batch = this.#queue.splice(0, this.#batch);
+    for (const item of batch) {
+      try {
+        this.#process(item);
+      } catch {
+        this.stats.errors++;
+      }
+    }
+    this.stats.queued = this.#queue.length;
+    if (this.#queue.length > 0) {
+      setImmediate(() => this.#drain());
+      return;
+    }
+    this.#scheduled = false;
+    const idle = this.#idle;
+    this.#idle = [];
+    for (const resolve of idle) resolve();
+  }
+
+  #process(item: QueueItem): void {
+    const model = this.#models.get(item.offer.model);
+    if (!model) return;
+    const extracted: Extracted =
+      item.kind === 'json'
+        ? extractJson(model.features, item.offer.requestBody, item.offer.responseBody, item.offer.contentType)
+        : extractTensors(model.features, item.offer.inputs, item.offer.outputs);
+    this.stats.processed++;
+    if (!extracted.ok) {
+      if (extracted.reason === 'skipped') {
+        this.stats.skipped++;
+        return;
+      }
+      this.stats.unparsable++;
+      this.#unparsable.set(model.model, (this.#unparsable.get(model.model) ?? 0) + 1);
+      return;
+    }
+    this.#record(model, item.offer.version, item.atMs, extracted.rows, extracted.values);
+  }
+
+  #record(model: ModelDriftConfig, version: string, atMs: number, rows: number, values: ReadonlyMap<string, readonly unknown[]>): void {
+    const state = this.#versionState(model, version, atMs);
+    if (!state) {
+      this.stats.dropped++;
+      return;
+    }
+    this.#roll(model, state, atMs);
+    state.current.record(model.features, rows, values);
+    state.totalRows += rows;
+    this.#captureRecord(model, version, atMs, rows, values);
+  }
+
+  // ---- windows --------------------------------------------------------------------
+
+  #windowStart(atMs: number): number {
+    return Math.floor(atMs / this.config.window) * this.config.window;
+  }
+
+  #newWindow(model: ModelDriftConfig, version: string, atMs: number): FeatureWindow {
+    const start = this.#windowStart(atMs);
+    return new FeatureWindow(start, start + this.config.window, model, version, this.config, this.baselineFor(model.model, version)?.profile);
+  }
+
+  #versionState(model: ModelDriftConfig, version: string, atMs: number): VersionState | undefined {
+    let versions = this.#state.get(model.model);
+    if (!versions) this.#state.set(model.model, (versions = new Map()));
+    let state = versions.get(version);
+    if (!state) {
+      if (versions.size >= MAX_VERSIONS_PER_MODEL) return undefined;
+      state = new VersionState(version, this.#newWindow(model, version, atMs));
+      versions.set(version, state);
+    }
+    return state;
+  }
+
+  /** Closes the current window if `nowMs` is past its end: its verdict becomes one SLI window. */
+  #roll(model: ModelDriftConfig, state: VersionState, nowMs: number): void {
+    if (nowMs < state.current.endMs) return;
+    const closed = state.current;
+    const verdict = this.#verdictFor(model, state.version, closed, true, nowMs);
+    const entry: DriftWindow = {
+      model: model.model,
+      version: state.version,
+      startMs: closed.startMs,
+      endMs: closed.endMs,
+      verdict: verdict.verdict,
+      drifted: verdict.verdict === 'inconclusive' ? null : verdict.verdict === 'drift',
+      samples: closed.rows,
+    };
+    state.history.push(entry);
+    if (state.history.length > WINDOW_HISTORY) state.history.shift();
+    // A window with no traffic at all is not worth keeping as "previous".
+    state.previous = closed.requests > 0 ? closed : state.previous && nowMs - state.previous.endMs < this.config.window ? state.previous : undefined;
+    state.current = this.#newWindow(model, state.version, nowMs);
+    for (const fn of this.#windowListeners) {
+      try {
+        fn(entry);
+      } catch {
+        this.stats.errors++;
+      }
+    }
+  }
+
+  // ---- baselines ------------------------------------------------------------------
+
+  /** Adds or replaces the baseline of one model version. New windows bin against it. */
+  setBaseline(profile: BaselineProfile): void {
+    let versions = this.#baselines.get(profile.model);
+    if (!versions) this.#baselines.set(profile.model, (versions = new Map()));
+    versions.set(profile.version, profile);
+  }
+
+  /** Tells the recorder which version is stable (the rollout controller knows); live baselines are captured from it. */
+  setStableVersion(model: string, version: string): void {
+    this.#stable.set(model, version);
+  }
+
+  /**
+   * The baseline a version is compared with: its own if one was built for it, else the one
+   * of the newest version that has one (a canary without its own baseline is held to the
+   * stable version's reference data), reported as `inherited`.
+   */
+  baselineFor(model: string, version: string): { profile: BaselineProfile; inherited: boolean } | undefined {
+    const versions = this.#baselines.get(model);
+    if (!versions || versions.size === 0) return undefined;
+    const own = versions.get(version);
+    if (own) return { profile: own, inherited: false };
+    const newest = [...versions.keys()].sort(compareVersions).at(-1)!;
+    return { profile: versions.get(newest)!, inherited: true };
+  }
+
+  #captureRecord(model: ModelDriftConfig, version: string, atMs: number, rows: number, values: ReadonlyMap<string, readonly unknown[]>): void {
+    const source = model.baseline;
+    if (source.from !== 'live') return;
+    const stable = source.version ?? this.#stable.get(model.model);
+    if (stable === undefined || stable !== version) return;
+    if (this.#baselines.get(model.model)?.has(version)) return;
+    let capture = this.#captures.get(model.model);
+    if (!capture || capture.version !== version) {
+      capture = new BaselineCapture(model, version, atMs, source.window, source.minSamples);
+      this.#captures.set(model.model, capture);
+    }
+    capture.record(rows, values);
+    if (capture.ready(atMs)) {
+      const profile = capture.build(atMs, this.config);
+      this.#captures.delete(model.model);
+      this.setBaseline(profile);
+      if (this.#persist) {
+        this.#persist(profile).catch(() => {
+          this.stats.persistFailures++;
+        });
+      }
+    }
+  }
+
+  // ---- evaluation -----------------------------------------------------------------
+
+  /** Verdicts per model × version: the current window if it has minSamples rows, else the last closed one. */
+  evaluate(): DriftVerdict[] {
+    const now = this.#clock.now();
+    const out: DriftVerdict[] = [];
+    for (const [modelName, versions] of this.#state) {
+      const model = this.#models.get(modelName)!;
+      for (const state of versions.values()) {
+        this.#roll(model, state, now);
+        const useCurrent = state.current.rows >= this.config.minSamples || !state.previous;
+        const window = useCurrent ? state.current : state.previous!;
+        state.last = this.#verdictFor(model, state.version, window, !useCurrent, now);
+        out.push(state.last);
+      }
+    }
+    return out;
+  }
+
+  /** The verdicts of the last `evaluate()` (what the gauges show). */
+  latest(): DriftVerdict[] {
+    const out: DriftVerdict[] = [];
+    for (const versions of this.#state.values()) for (const s of versions.values()) if (s.last) out.push(s.last);
+    return out;
+  }
+
+  #verdictFor(model: ModelDriftConfig, version: string, window: FeatureWindow, closed: boolean, now: number): DriftVerdict {
+    const found = this.baselineFor(model.model, version);
+    const head = {
+      model: model.model,
+      version,
+      evaluatedAtMs: now,
+      window: { startMs: window.startMs, endMs: window.endMs, closed },
+      requests: window.requests,
+      samples: window.rows,
+    };
+    if (!found) {
+      const capture = this.#captures.get(model.model);
+      const reason = model.baseline.from === 'live'
+        ? capture ? `capturing a baseline from version ${capture.version}: ${capture.rows} rows so far` : 'no baseline yet: waiting for traffic of the stable version'
+        : `no baseline: run \`modelgate baseline --model ${model.model} --version ${version} --from <file>\``;
+      return { ...head, verdict: 'inconclusive', reason, alpha: this.config.thresholds.pValue, driftedFeatures: [], features: [], baseline: null };
+    }
+    const { profile, inherited } = found;
+    const baseline: BaselineInfo = { kind: 'profile', version: profile.version, inherited, rows: profile.rows, createdAt: profile.createdAt, source: profile.source };
+    const pairs = model.features.map((f) => ({ f, ref: profileSide(profile, f.name), cur: window.side(f.name) }));
+    return { ...head, ...this.#judge(pairs, window.rows), baseline };
+  }
+
+  #judge(pairs: { f: ModelDriftConfig['features'][number]; ref: Side | undefined; cur: Side | undefined }[], rows: number) {
+    const settings = { thresholds: this.config.thresholds, bins: this.config.bins, smallReferenceRows: this.config.smallReferenceRows, minSamples: this.config.minSamples };
+    const usable = pairs.filter((p): p is { f: typeof p.f; ref: Side; cur: Side } => p.ref !== undefined && p.cur !== undefined);
+    const tested = usable.filter((p) => {
+      const m = resolveMethod(p.f, p.ref, settings);
+      return m === 'ks' || m === 'chisquare';
+    }).length;
+    const alpha = featureAlpha(this.config, tested);
+    const features = usable.map((p) => compareFeature(p.f, p.ref, p.cur, settings, alpha));
+    const result = modelVerdict(features, this.config, alpha);
+    if (rows < this.config.minSamples && result.verdict !== 'inconclusive') {
+      return { ...result, verdict: 'inconclusive' as const, reason: `${rows} rows < minSamples ${this.config.minSamples}` };
+    }
+    return result;
+  }
+
+  /**
+   * Canary against stable: the same per-feature tests, with version `stable`'s live
+   * window as the reference and `canary`'s as the current sample (inputs and outputs).
+   * Each side uses its current window if it has minSamples rows, else its last closed one.
+   */
+  compareVersions(model: string, stable: string, canary: string): DriftVerdict {
+    const cfg = this.#models.get(model);
+    if (!cfg) throw DriftErrors.DRIFT_ERR_UNKNOWN_MODEL(`drift is not configured for model "${model}"`);
+    const now = this.#clock.now();
+    const a = this.#liveWindow(cfg, stable, now);
+    const b = this.#liveWindow(cfg, canary, now);
+    const head = { model, version: canary, evaluatedAtMs: now, requests: b?.requests ?? 0, samples: b?.rows ?? 0 };
+    const windowOf = (w: FeatureWindow | undefined) => ({ startMs: w?.startMs ?? now, endMs: w?.endMs ?? now, closed: w ? w.endMs <= now : false });
+    const baseline: BaselineInfo = { kind: 'version', version: stable, samples: a?.rows ?? 0 };
+    if (!a || !b || a.rows < this.config.minSamples) {
+      const reason = !a ? `no traffic recorded for stable version ${stable}` : !b ? `no traffic recorded for version ${canary}` : `stable version ${stable} has ${a.rows} rows < minSamples ${this.config.minSamples}`;
+      return { ...head, window: windowOf(b), verdict: 'inconclusive', reason, alpha: this.config.thresholds.pValue, driftedFeatures: [], features: [], baseline };
+    }
+    const pairs = cfg.features.map((f) => ({ f, ref: a.side(f.name), cur: b.side(f.name) }));
+    return { ...head, window: windowOf(b), ...this.#judge(pairs, b.rows), baseline };
+  }
+
+  #liveWindow(model: ModelDriftConfig, version: string, now: number): FeatureWindow | undefined {
+    const state = this.#state.get(model.model)?.get(version);
+    if (!state) return undefined;
+    this.#roll(model, state, now);
+    if (state.current.rows >= this.config.minSamples || !state.previous) return state.current.requests > 0 ? state.current : undefined;
+    return state.previous;
+  }
+
+  // ---- the drift SLI --------------------------------------------------------------
+
+  /**
+   * The drift SLI hook: closed evaluation windows of one model version, oldest first
+   * (at most one day of them). A window is good when `drifted === false`, bad when `true`;
+   * inconclusive windows (`null`) count neither way.
+   */
+  windows(model: string, version: string): readonly DriftWindow[] {
+    const state = this.#state.get(model)?.get(version);
+    if (state) this.#roll(this.#models.get(model)!, state, this.#clock.now());
+    return state?.history ?? [];
+  }
+
+  /** Whether the last closed window of a model version drifted: true/false, null if inconclusive, undefined if none closed yet. */
+  lastWindowDrifted(model: string, version: string): boolean | null | undefined {
+    return this.windows(model, version).at(-1)?.drifted;
+  }
+
+  /** Called once per closed window of every model version (the SLO engine can count good windows here). Listener errors are counted, not thrown. */
+  onWindowClosed(fn: (w: DriftWindow) => void): () => void {
+    this.#windowListeners.push(fn);
+    return () => {
+      const i = this.#windowListeners.indexOf(fn);
+      if (i >= 0) this.#windowListeners.splice(i, 1);
+    };
+  }
+
+  // ---- reporting ------------------------------------------------------------------
+
+  unparsableByModel(): ReadonlyMap<string, number> {
+    return this.#unparsable;
+  }
+
+  /** Rows recorded per model version since start (for modelgate_drift_samples_total). */
+  samplesByVersion(): { model: string; version: string; samples: number }[] {
+    const out: { model: string; version: string; samples: number }[] = [];
+    for (const [model, versions] of this.#state) {
+      for (const s of versions.values()) out.push({ model, version: s.version, samples: s.totalRows });
+    }
+    return out;
+  }
+
+  /** JSON for the admin `GET /api/v1/drift`. */
+  snapshot(): DriftSnapshot {
+    const models: DriftSnapshot['models'] = [];
+    for (const m of this.config.models) {
+      const versions = [...(this.#state.get(m.model)?.values() ?? [])].map((s) => ({
+        version: s.version,
+        last: s.last ?? null,
+        currentWindow: { startMs: s.current.startMs, endMs: s.current.endMs, requests: s.current.requests, rows: s.current.rows },
+        recentWindows: s.history.slice(-12),
+        memoryBytes: s.current.bytes() + (s.previous?.bytes() ?? 0),
+      }));
+      const baselines = [...(this.#baselines.get(m.model)?.values() ?? [])].map((p) => ({ version: p.version, rows: p.rows, createdAt: p.createdAt, source: p.source, features: Object.keys(p.features) }));
+      const capture = this.#captures.get(m.model);
+      models.push({
+        model: m.model,
+        features: m.features.map((f) => ({ name: f.name, source: f.source, tensor: f.tensor, ...(f.column !== undefined ? { column: f.column } : {}), kind: f.kind, method: f.method })),
+        baselines,
+        capture: capture ? { version: capture.version, rows: capture.rows, startMs: capture.startMs } : null,
+        unparsable: this.#unparsable.get(m.model) ?? 0,
+        versions,
+      });
+    }
+    const c = this.config;
+    return {
+      settings: { enabled: c.enabled, sampleRate: this.#sampleRate, windowMs: c.window, minSamples: c.minSamples, thresholds: c.thresholds, verdict: c.verdict },
+      stats: { ...this.stats },
+      models,
+    };
+  }
+}
+
+export interface DriftSnapshot {
+  settings: { enabled: boolean; sampleRate: number; windowMs: number; minSamples: number; thresholds: DriftConfig['thresholds']; verdict: DriftConfig['verdict'] };
+  stats: DriftStats;
+  models: {
+    model: string;
+    features: { name: string; source: 'input' | 'output'; tensor: string; column?: number; kind: string; method: string }[];
+    baselines: { version: string; rows: number; createdAt: string; source: ProfileSource; features: string[] }[];
+    capture: { version: string; rows: number; startMs: number } | null;
+    unparsable: number;
+    versions: {
+      version: string;
+      last: DriftVerdict | null;
+      currentWindow: { startMs: number; endMs: number; requests: number; rows: number };
+      recentWindows: DriftWindow[];
+      memoryBytes: number;
+    }[];
+  }[];
+}
+
+/** Model versions are numbers in TF Serving's layout; compare them as numbers when both are. */
+function compareVersions(a: string, b: string): number {
+  const na = Number(a);
+  const nb = Number(b);
+  if (Number.isFinite(na) && Number.isFinite(nb)) return na - nb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
