@@ -1,0 +1,170 @@
+// Debug: why. Latency distribution per version, the server's queue and batches, model
+// loading, drift per feature, and canary against stable on the same axes.
+import { LABEL, PROXY_METRIC, SERVER_METRIC, DRIFT_METRIC } from '../common/index.ts';
+import { dashboard } from './dashboard.ts';
+import type { Dashboard } from './model.ts';
+import { byModel, byModelVersion, errorRatio, mean, quantile, sumRate, RATE } from './promql.ts';
+import { DRIFT_THRESHOLDS } from './thresholds.ts';
+
+const MV = [LABEL.model, LABEL.version];
+const CANARY_AND_STABLE = { [LABEL.variant]: '=~stable|canary' };
+const byVariant = (extra: Record<string, string>) => byModel({ ...CANARY_AND_STABLE, ...extra });
+const VV = [LABEL.variant, LABEL.version];
+
+export function debug(): Dashboard {
+  return dashboard({
+    uid: 'modelgate-debug',
+    title: 'modelgate / Debug',
+    description: 'Latency heatmaps, server queue and batching, model loading, drift per feature, canary against stable.',
+    tags: ['debug'],
+    rows: [
+      {
+        row: 'Latency distribution',
+        panels: [
+          {
+            type: 'heatmap',
+            title: 'Latency heatmap, version $version',
+            description: 'Where the requests of one version fall in the latency buckets over time (one panel per selected version). Two bands: two populations (cache hit/miss, batch/no batch).',
+            targets: [{ expr: `sum by (${LABEL.le}) (increase(${PROXY_METRIC.requestDuration}_bucket${byModelVersion()}[${RATE}]))`, legendFormat: '{{le}}', format: 'heatmap' }],
+            unit: 's',
+            repeat: LABEL.version,
+            w: 12,
+            options: { calculate: false, yAxis: { unit: 's' }, cellGap: 1, color: { mode: 'scheme', scheme: 'Oranges', steps: 64 }, tooltip: { show: true, yHistogram: true } },
+          },
+        ],
+      },
+      {
+        row: 'Server queue and batching',
+        panels: [
+          {
+            type: 'timeseries',
+            title: 'Server queue wait p50 / p99',
+            description: 'Time requests wait in the server\'s batching queue before a model run. High while inference time is flat: the batch timeout or the queue is the bottleneck.',
+            targets: [0.5, 0.99].map((q) => ({ expr: quantile(q, SERVER_METRIC.queueDuration, byModelVersion(), MV), legendFormat: `p${Math.round(q * 100)} {{model}} v{{version}}` })),
+            unit: 's',
+            w: 8,
+          },
+          {
+            type: 'timeseries',
+            title: 'Batch size (mean rows per run)',
+            description: 'Rows per model run when dynamic batching is on. Near 1 under load: batching is not helping; near the maximum: runs are full.',
+            targets: [{ expr: mean(SERVER_METRIC.batchSize, byModelVersion(), MV), legendFormat: '{{model}} v{{version}}' }],
+            w: 8,
+          },
+          {
+            type: 'timeseries',
+            title: 'Inference time p99 and queue depth',
+            description: 'Time in the ONNX runtime per run (p99), and requests waiting in the queue now.',
+            targets: [
+              { expr: quantile(0.99, SERVER_METRIC.inferenceDuration, byModelVersion(), MV), legendFormat: 'p99 run {{model}} v{{version}}' },
+              { expr: `sum by (${LABEL.model}, ${LABEL.version}) (${SERVER_METRIC.queueDepth}${byModelVersion()})`, legendFormat: 'queued {{model}} v{{version}}' },
+            ],
+            w: 8,
+          },
+        ],
+      },
+      {
+        row: 'Model lifecycle',
+        panels: [
+          {
+            type: 'state-timeline',
+            title: 'Model version states',
+            description: 'Lifecycle state of each version over time (START, LOADING, AVAILABLE, UNLOADING, END, as TF Serving names them).',
+            targets: [{ expr: `max by (${LABEL.model}, ${LABEL.version}, ${LABEL.state}) (${SERVER_METRIC.modelState}${byModelVersion()}) == 1`, legendFormat: '{{model}} v{{version}} {{state}}' }],
+            w: 12,
+          },
+          {
+            type: 'table',
+            title: 'Load and warmup times',
+            description: 'Mean time to load each version into the runtime (A) and to run its warmup requests (B), seconds, and failed load attempts (C).',
+            targets: [
+              { expr: `sum by (${LABEL.model}, ${LABEL.version}) (${SERVER_METRIC.loadDuration}_sum${byModelVersion()}) / sum by (${LABEL.model}, ${LABEL.version}) (${SERVER_METRIC.loadDuration}_count${byModelVersion()})`, format: 'table', instant: true },
+              { expr: `sum by (${LABEL.model}, ${LABEL.version}) (${SERVER_METRIC.warmupDuration}_sum${byModelVersion()}) / sum by (${LABEL.model}, ${LABEL.version}) (${SERVER_METRIC.warmupDuration}_count${byModelVersion()})`, format: 'table', instant: true },
+              { expr: `sum by (${LABEL.model}, ${LABEL.version}) (${SERVER_METRIC.loadFailures}${byModelVersion()})`, format: 'table', instant: true },
+            ],
+            unit: 's',
+            w: 12,
+            transformations: [{ id: 'merge', options: {} }, { id: 'organize', options: { excludeByName: { Time: true }, renameByName: { 'Value #A': 'load s', 'Value #B': 'warmup s', 'Value #C': 'load failures' } } }],
+          },
+        ],
+      },
+      {
+        row: 'Drift',
+        panels: [
+          {
+            type: 'timeseries',
+            title: 'PSI per feature',
+            description: `Population stability index of each feature against its baseline. Above ${DRIFT_THRESHOLDS.psi} (the line) the feature has drifted.`,
+            targets: [{ expr: `${DRIFT_METRIC.score}${byModelVersion({ [LABEL.method]: 'psi' })}`, legendFormat: 'v{{version}} {{feature}}' }],
+            min: 0,
+            w: 8,
+            thresholds: [{ value: null, color: 'green' }, { value: DRIFT_THRESHOLDS.psi, color: 'red' }],
+            thresholdLines: true,
+          },
+          {
+            type: 'timeseries',
+            title: 'Jensen-Shannon distance per feature',
+            description: `Jensen-Shannon distance of each feature against its baseline. Above ${DRIFT_THRESHOLDS.js} (the line) the feature has drifted.`,
+            targets: [{ expr: `${DRIFT_METRIC.score}${byModelVersion({ [LABEL.method]: 'js' })}`, legendFormat: 'v{{version}} {{feature}}' }],
+            min: 0,
+            w: 8,
+            thresholds: [{ value: null, color: 'green' }, { value: DRIFT_THRESHOLDS.js, color: 'red' }],
+            thresholdLines: true,
+          },
+          {
+            type: 'timeseries',
+            title: 'Test p-values per feature (KS, chi-square)',
+            description: `p-value of the two-sample KS test (numeric features) or chi-square test (categorical) against the baseline. Below ${DRIFT_THRESHOLDS.pValue} (the line) the feature has drifted.`,
+            targets: [{ expr: `${DRIFT_METRIC.score}${byModelVersion({ [LABEL.method]: '=~ks_pvalue|chisquare_pvalue' })}`, legendFormat: 'v{{version}} {{feature}} ({{method}})' }],
+            min: 0,
+            max: 1,
+            w: 8,
+            thresholds: [{ value: null, color: 'red' }, { value: DRIFT_THRESHOLDS.pValue, color: 'green' }],
+            thresholdLines: true,
+          },
+        ],
+      },
+      {
+        row: 'Canary vs stable',
+        panels: [
+          {
+            type: 'timeseries',
+            title: 'Request rate, canary vs stable',
+            description: 'Requests per second served as canary and as stable for the selected model: the split as it happened.',
+            targets: [{ expr: sumRate(PROXY_METRIC.requests, byVariant({}), VV), legendFormat: '{{variant}} v{{version}}' }],
+            unit: 'reqps',
+            w: 8,
+          },
+          {
+            type: 'timeseries',
+            title: 'Error rate, canary vs stable',
+            description: 'Server-side failure share of canary and stable traffic. The canary above stable is the rollback signal.',
+            targets: [{ expr: errorRatio(PROXY_METRIC.requests, VV, RATE, byVariant), legendFormat: '{{variant}} v{{version}}' }],
+            unit: 'percentunit',
+            min: 0,
+            w: 8,
+          },
+          {
+            type: 'timeseries',
+            title: 'p99 latency, canary vs stable',
+            description: 'p99 request duration of canary and stable traffic on the same axis.',
+            targets: [{ expr: quantile(0.99, PROXY_METRIC.requestDuration, byVariant({}), VV), legendFormat: '{{variant}} v{{version}}' }],
+            unit: 's',
+            w: 8,
+          },
+          {
+            type: 'timeseries',
+            title: 'Canary weight',
+            description: 'Percent of the model\'s traffic the proxy sends to the canary.',
+            targets: [{ expr: `${PROXY_METRIC.splitWeight}${byModel()}`, legendFormat: '{{model}}' }],
+            unit: 'percent',
+            min: 0,
+            max: 100,
+            w: 24,
+            h: 6,
+          },
+        ],
+      },
+    ],
+  });
+}
