@@ -200,3 +200,31 @@ describe('gRPC upstream down', () => {
     }
   });
 });
+
+describe('gRPC upstream too slow', () => {
+  test('with no client deadline, the configured upstream timeout ends the call with DEADLINE_EXCEEDED and cancels upstream', async () => {
+    let cancelled = false;
+    const upstream = new grpc.Server();
+    upstream.addService(echoService, {
+      Echo: () => undefined, Chat: () => undefined, Fail: () => undefined,
+      Slow: (call: grpc.ServerUnaryCall<Buffer, Buffer>) => call.on('cancelled', () => (cancelled = true)),
+    });
+    const port = await bind(upstream);
+    const { proxy, registry } = await startProxy({ grpc: { host: '127.0.0.1', port: 0, upstream: `127.0.0.1:${port}` }, timeouts: { upstream: '200ms' } });
+    const Echo = grpc.makeGenericClientConstructor(echoService, 'Unknown');
+    const client = new Echo(proxy.grpcAddress!, grpc.credentials.createInsecure()) as grpc.Client & Record<string, (...a: unknown[]) => unknown>;
+    try {
+      const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+        (client['Slow'] as (r: Buffer, cb: (e: grpc.ServiceError | null) => void) => void)(Buffer.from('x'), (e) => resolve(e)),
+      );
+      assert.equal(err?.code, grpc.status.DEADLINE_EXCEEDED);
+      await until(() => cancelled);
+      const m = parseMetrics(await registry.metrics());
+      assert.equal(sample(m, PROXY_METRIC.upstreamErrors, { kind: 'timeout', protocol: 'grpc' }), 1);
+    } finally {
+      client.close();
+      await proxy.close();
+      upstream.forceShutdown();
+    }
+  });
+});

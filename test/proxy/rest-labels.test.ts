@@ -214,3 +214,25 @@ describe('REST split, tracing and body tee', () => {
     assert.equal(sample(parseMetrics(await registry.metrics()), PROXY_METRIC.telemetryDropped, { reason: 'observer_error' }), 1);
   });
 });
+
+describe('series of gone versions', () => {
+  test('a version the upstream stops serving loses its series after the grace period', async () => {
+    const versions: Record<string, string[]> = { m: ['1', '2'] };
+    const up = await startUpstream(tfServingLike(versions));
+    const { proxy, registry } = await startProxy({
+      rest: { host: '127.0.0.1', port: 0, upstream: up.url },
+      labels: { statusPoll: '20ms', goneVersionGrace: '100ms' },
+    });
+    try {
+      await fetch(`${proxy.restUrl}/v1/models/m/versions/1:predict`, { method: 'POST', body: '{}' }).then((r) => r.text());
+      const has1 = async () => parseMetrics(await registry.metrics()).some((s) => s.name === PROXY_METRIC.requests && s.labels['version'] === '1');
+      await until(has1);
+      versions['m'] = ['2'];
+      await until(async () => !(await has1()));
+      assert.deepEqual(proxy.catalog.versions('m'), ['2']);
+    } finally {
+      await proxy.close();
+      await up.close();
+    }
+  });
+});
