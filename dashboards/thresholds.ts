@@ -2,7 +2,7 @@
 // change to a default moves the line too.
 import { WORKBOOK_WINDOWS } from '../slo/windows.ts';
 import { DEFAULT_BAD_CODES } from '../slo/config.ts';
-import { DRIFT_DEFAULTS } from '../drift/config.ts';
+import { DRIFT_DEFAULTS } from '../drift/index.ts';
 import type { Threshold } from './model.ts';
 
 /**
