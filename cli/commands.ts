@@ -10,5 +10,6 @@ export const COMMANDS: Record<string, Command> = {
   serve: { summary: 'run the inference server on an ONNX model repository', load: () => import('../server/cli.ts') },
   check: { summary: 'validate modelgate.yaml (or a Sloth / OpenSLO file) and print every problem', load: () => import('../config/check-cli.ts') },
   baseline: { summary: 'build a drift baseline for a model version from a reference file (.jsonl / .csv)', load: () => import('../drift/cli.ts') },
+  rules: { summary: 'write Prometheus recording rules and burn-rate alerts for the SLOs in a config', load: () => import('../slo/rules-cli.ts') },
   dashboards: { summary: 'regenerate the Grafana dashboards, provisioning files and docs/dashboards.md (--check to verify)', load: () => import('../dashboards/cli.ts') },
 };

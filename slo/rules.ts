@@ -1,0 +1,142 @@
+// Prometheus rules for a set of SLOs, defined exactly as the in-process evaluator defines
+// them (slo/engine.ts, slo/burn.ts), so both reach the same decisions on the same traffic:
+//
+// - error ratio per window = bad / total of `increase()` over the window, summed by model and
+//   version. `increase` (not `rate`) keeps the counts integral, so the division is the same
+//   floating-point operation as in JavaScript.
+// - a pair burns when both windows exceed factor × (1 − objective) and both have at least
+//   minEvents requests (recorded as modelgate:slo_requests:increase<window>).
+// - alerts carry no `for:`: the short window already delays and resets them (SRE Workbook,
+//   "Alerting on SLOs", multiwindow multi-burn-rate alerts), and the in-process evaluator
+//   fires at the first evaluation that sees the condition.
+//
+// Recording rules and the alerts of one SLO share a group, so within one evaluation the
+// alerts read ratios recorded at the same timestamp (rules in a group run in order;
+// prometheus docs/configuration/recording_rules.md).
+import { LABEL, PROXY_METRIC, SLO_RULE, formatDuration } from '../common/index.ts';
+import type { AlertWindow, Severity, Slo } from './model.ts';
+import { distinctWindows } from './windows.ts';
+import { badCodePattern } from './sli.ts';
+
+export interface RecordingRule {
+  record: string;
+  expr: string;
+  labels: Record<string, string>;
+}
+export interface AlertingRule {
+  alert: string;
+  expr: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+export interface RuleGroup {
+  name: string;
+  interval?: string;
+  rules: Array<RecordingRule | AlertingRule>;
+}
+
+const BY = `sum by (${LABEL.model}, ${LABEL.version})`;
+/** Below this, the global evaluation interval (1m in most setups) is too coarse for the windows. */
+const SHORTEST_WINDOW_FOR_DEFAULT_INTERVAL_MS = 5 * 60_000;
+
+export const errorRatioRecord = (windowMs: number) => `${SLO_RULE.errorRatioPrefix}${formatDuration(windowMs)}`;
+export const requestsRecord = (windowMs: number) => `${SLO_RULE.requestsPrefix}${formatDuration(windowMs)}`;
+
+/** A PromQL string literal. */
+function quote(s: string): string {
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+}
+
+/**
+ * Matches the `le` label of the threshold bucket. prom-client writes `le="1"` for 1 s;
+ * Prometheus 3 normalises classic-histogram `le` values to float text (`"1.0"`), so whole
+ * numbers accept both spellings.
+ */
+export function leMatcher(thresholdSeconds: number): string {
+  const text = String(thresholdSeconds);
+  return Number.isInteger(thresholdSeconds) ? `${LABEL.le}=~${quote(`${text}(\\.0)?`)}` : `${LABEL.le}=${quote(text)}`;
+}
+
+function baseMatchers(slo: Slo): string[] {
+  const m = [`${LABEL.model}=${quote(slo.model)}`];
+  if (slo.version !== undefined) m.push(`${LABEL.version}=${quote(slo.version)}`);
+  m.push(`${LABEL.api}=~${quote(slo.apis.join('|'))}`);
+  return m;
+}
+
+const sel = (metric: string, matchers: string[]) => `${metric}{${matchers.join(',')}}`;
+
+function totalSelector(slo: Slo): string {
+  return slo.sli.kind === 'latency' ? sel(`${PROXY_METRIC.requestDuration}_count`, baseMatchers(slo)) : sel(PROXY_METRIC.requests, baseMatchers(slo));
+}
+
+export function errorRatioExpr(slo: Slo, windowMs: number): string {
+  const w = formatDuration(windowMs);
+  const total = `${BY} (increase(${totalSelector(slo)}[${w}]))`;
+  if (slo.sli.kind === 'latency') {
+    const good = `${BY} (increase(${sel(`${PROXY_METRIC.requestDuration}_bucket`, [...baseMatchers(slo), leMatcher(slo.sli.thresholdSeconds)])}[${w}]))`;
+    // (total - good) / total: the same subtraction of whole numbers the evaluator does.
+    return `(\n  ${total}\n  -\n  ${good}\n)\n/\n${total}`;
+  }
+  const bad = `${BY} (increase(${sel(PROXY_METRIC.requests, [...baseMatchers(slo), `${LABEL.code}=~${quote(badCodePattern(slo.sli.badCodes))}`])}[${w}]))`;
+  // No bad series yet means 0 errors, not "no data": fall back to 0 × total.
+  return `(\n  ${bad}\n  or\n  0 * ${total}\n)\n/\n${total}`;
+}
+
+export function requestsExpr(slo: Slo, windowMs: number): string {
+  return `${BY} (increase(${totalSelector(slo)}[${formatDuration(windowMs)}]))`;
+}
+
+function pairExpr(slo: Slo, w: AlertWindow): string {
+  const s = `{${LABEL.slo}=${quote(slo.name)}}`;
+  const threshold = `(${w.factor} * (1 - ${slo.objective}))`;
+  const n = slo.alerting.minEvents;
+  return [
+    `  # ${w.severity}: ${w.factor}x burn over ${formatDuration(w.longMs)} and ${formatDuration(w.shortMs)}`,
+    `  ${errorRatioRecord(w.longMs)}${s} > ${threshold}`,
+    `  and ${errorRatioRecord(w.shortMs)}${s} > ${threshold}`,
+    `  and ${requestsRecord(w.longMs)}${s} >= ${n}`,
+    `  and ${requestsRecord(w.shortMs)}${s} >= ${n}`,
+  ].join('\n');
+}
+
+function alertRule(slo: Slo, severity: Severity, windows: readonly AlertWindow[]): AlertingRule {
+  const expr = windows.map((w) => `(\n${pairExpr(slo, w)}\n)`).join('\nor\n');
+  const what = slo.sli.kind === 'latency' ? `Requests slower than ${formatDuration(slo.sli.thresholdSeconds * 1000)}` : 'Server-side errors';
+  // No {{ $value }}: annotations stay the same for the whole firing, so promtool tests and
+  // Alertmanager grouping see one stable text.
+  const factors = windows.map((w) => `${w.factor}x over ${formatDuration(w.longMs)}/${formatDuration(w.shortMs)}`).join(' or ');
+  const annotations: Record<string, string> = {
+    summary: `{{ $labels.model }} version {{ $labels.version }} is burning the {{ $labels.slo }} error budget ${severity === 'page' ? 'fast' : 'steadily'}`,
+    description: `${what} burn the budget of a ${Number((slo.objective * 100).toPrecision(12))}% objective over ${formatDuration(slo.periodMs)} at ${factors}.${slo.description ? ` SLO: ${slo.description.replace(/\.$/, '')}.` : ''}`,
+  };
+  if (slo.alerting.runbookUrl) annotations['runbook_url'] = slo.alerting.runbookUrl;
+  return {
+    alert: SLO_RULE.alert,
+    expr,
+    // slo is on the series already; repeating it keeps rules unique for promtool's duplicate lint.
+    labels: { [LABEL.slo]: slo.name, [LABEL.severity]: severity, ...slo.alerting.labels },
+    annotations,
+  };
+}
+
+export function sloRuleGroup(slo: Slo): RuleGroup {
+  const sloLabel = { [LABEL.slo]: slo.name };
+  const rules: Array<RecordingRule | AlertingRule> = [];
+  const windows = distinctWindows(slo.alerting.windows);
+  for (const w of windows) rules.push({ record: errorRatioRecord(w), expr: errorRatioExpr(slo, w), labels: sloLabel });
+  for (const w of windows) rules.push({ record: requestsRecord(w), expr: requestsExpr(slo, w), labels: sloLabel });
+  rules.push({ record: SLO_RULE.objective, expr: `vector(${slo.objective})`, labels: sloLabel });
+  for (const severity of ['page', 'ticket'] as const) {
+    const ws = slo.alerting.windows.filter((w) => w.severity === severity);
+    if (ws.length > 0) rules.push(alertRule(slo, severity, ws));
+  }
+  const shortest = windows[0] ?? slo.periodMs;
+  const group: RuleGroup = { name: `modelgate-slo-${slo.name}`, rules };
+  if (shortest < SHORTEST_WINDOW_FOR_DEFAULT_INTERVAL_MS) group.interval = formatDuration(Math.max(1000, Math.floor(shortest / 5)));
+  return group;
+}
+
+export function generateRules(slos: readonly Slo[]): { groups: RuleGroup[] } {
+  return { groups: slos.map(sloRuleGroup) };
+}
