@@ -7,6 +7,7 @@ import type { Issues } from '../common/index.ts';
 import { closest } from './suggest.ts';
 import { validateSlos } from '../slo/config.ts';
 import { validateNotify } from '../slo/notify/config.ts';
+import { readProxyConfig } from '../proxy/config.ts';
 
 export interface Section<K extends string = string, T = unknown> {
   key: K;
@@ -18,6 +19,7 @@ const section = <K extends string, T>(key: K, validate: (raw: unknown, path: str
 export const SECTIONS = [
   section('slos', validateSlos),
   section('notify', validateNotify),
+  section('proxy', readProxyConfig),
 ] as const;
 
 /** The validated value of every section, by key (typed from SECTIONS). */

@@ -129,7 +129,9 @@ export function readProxyConfig(raw: unknown, path: string, issues: Issues): Pro
 
   const rest = readListener(r, 'rest', path, issues);
   const grpc = readListener(r, 'grpc', path, issues);
-  if (!rest && !grpc && r['rest'] === undefined && r['grpc'] === undefined) {
+  // An absent section is fine (a file may hold only SLOs); a present one must forward something.
+  const present = raw !== undefined && raw !== null;
+  if (present && !rest && !grpc && r['rest'] === undefined && r['grpc'] === undefined) {
     issues.error(path, 'configure at least one of "rest" or "grpc", each with an "upstream"');
   }
 

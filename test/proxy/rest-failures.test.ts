@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { once } from 'node:events';
+import { Readable } from 'node:stream';
 import { request as undiciRequest } from 'undici';
 import { PROXY_METRIC } from '../../common/index.ts';
 import type { RequestOutcome } from '../../common/index.ts';
@@ -90,7 +91,7 @@ describe('REST failures', () => {
     async function* chunks() {
       for (let i = 0; i < 10; i++) yield Buffer.alloc(300, 'x');
     }
-    const r = await undiciRequest(`${proxy.restUrl}/v1/models/m:predict`, { method: 'POST', body: chunks() }).catch((e: unknown) => e);
+    const r = await undiciRequest(`${proxy.restUrl}/v1/models/m:predict`, { method: 'POST', body: Readable.from(chunks()) }).catch((e: unknown) => e);
     if (r instanceof Error) {
       // The proxy may close before the client finished sending; then no status can be read.
       assert.match(String((r as NodeJS.ErrnoException).code), /UND_ERR_SOCKET|ECONNRESET|EPIPE/);
