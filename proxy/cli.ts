@@ -2,7 +2,7 @@
 // modelgate.yaml (`--config`), and flags override the listeners and upstreams, so it also
 // runs from flags alone: `modelgate proxy --upstream_rest http://127.0.0.1:8601`.
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { helpText, parseArgs, UsageError } from '../cli/args.ts';
+import { helpText, parseArgs } from '../cli/args.ts';
 import type { FlagSpec } from '../cli/args.ts';
 import { ConfigError, Issues, formatIssues } from '../common/index.ts';
 import { readProxyConfig } from './config.ts';
@@ -71,9 +71,6 @@ export async function run(argv: string[]): Promise<number> {
   const file = typeof flags['config'] === 'string' ? await rawFromFile(flags['config']) : { section: {}, thresholds: [] };
   const issues = new Issues();
   const config = proxyConfigFrom(file.section, flags, issues);
-  if (!config.rest && !config.grpc && issues.ok) {
-    throw new UsageError('nothing to forward: give --upstream_rest and/or --upstream_grpc, or a proxy: section in --config');
-  }
   const source = typeof flags['config'] === 'string' ? flags['config'] : 'flags';
   if (!issues.ok) throw new ConfigError(source, issues.list);
   if (issues.warnings.length) console.warn(formatIssues(source, issues.warnings));

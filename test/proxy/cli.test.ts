@@ -60,5 +60,5 @@ test('`modelgate proxy` with nothing to forward is a usage error (exit 2)', asyn
   child.stderr.on('data', (c: Buffer) => (err += c.toString()));
   const [code] = await once(child, 'exit');
   assert.equal(code, 2);
-  assert.match(err, /nothing to forward/);
+  assert.match(err, /configure at least one of "rest" or "grpc"/);
 });
