@@ -209,6 +209,11 @@ export class SloEngine {
     return out;
   }
 
+  /** The statuses of the last evaluation, without evaluating (empty before the first tick). */
+  latest(): readonly SloStatus[] {
+    return this.#last ?? [];
+  }
+
   /** The last evaluation as JSON for `GET /api/v1/slos` (evaluates once if never evaluated). */
   snapshot(): SloSnapshot {
     const statuses = this.#last ?? this.evaluate();
@@ -255,6 +260,11 @@ export class SloEngine {
     }
     const ratio = errorRatio(bad, total);
     return { slo: sloName, model, version, windowMs, bad, total, errorRatio: ratio, burnRate: burnRate(ratio, rt.slo.objective) };
+  }
+
+  /** The configured SLOs. */
+  get slos(): readonly Slo[] {
+    return [...this.#byName.values()].map((rt) => rt.slo);
   }
 
   /** Names of the configured SLOs. */

@@ -1,0 +1,26 @@
+// Public surface of the SLO area. The proxy wires it as:
+//   const engine = new SloEngine(config.slos, { clock, onTransition: (t) => notifier.notify(t) });
+//   engine.record(outcome);                 // request path, O(1), never throws
+//   setInterval(() => engine.evaluate(), tickMs);
+//   registerSloMetrics(registry, engine);   // gauges
+//   GET /api/v1/slos → engine.snapshot()
+export { SloEngine, SEVERITIES, DEFAULT_MAX_SERIES_PER_SLO } from './engine.ts';
+export type { SloEngineOptions, SloStatus, SloStatusJson, SloSnapshot, WindowReading, PairReading, AlertStatus, AlertTransition, BurnRateReading, Verdict } from './engine.ts';
+export type { Slo, Sli, AvailabilitySli, LatencySli, AlertWindow, SloAlerting, Severity } from './model.ts';
+export { INFERENCE_APIS } from './model.ts';
+export { WORKBOOK_WINDOWS, WORKBOOK_PERIOD_MS, defaultWindows, distinctWindows } from './windows.ts';
+export type { WorkbookRow } from './windows.ts';
+export { errorRatio, burnRate, ratioThreshold, pairState, budgetRemaining } from './burn.ts';
+export type { WindowCounts, PairState } from './burn.ts';
+export { CountRing } from './ring.ts';
+export { layoutFor, bytesPerSeries, FINE_BUCKETS_PER_PERIOD, MAX_FINE_BUCKETS, PERIOD_BUCKETS } from './layout.ts';
+export type { SeriesLayout } from './layout.ts';
+export { classifierFor } from './sli.ts';
+export type { BadClassifier } from './sli.ts';
+export { registerSloMetrics, sloLatencyThresholds } from './metrics.ts';
+export type { SloMetrics } from './metrics.ts';
+export { generateRules, sloRuleGroup, errorRatioExpr, requestsExpr, leMatcher, errorRatioRecord, requestsRecord } from './rules.ts';
+export type { RuleGroup, RecordingRule, AlertingRule } from './rules.ts';
+export { rulesFile } from './rules-yaml.ts';
+export { validateSlos, validateSlo, DEFAULT_BAD_CODES, DEFAULT_MIN_EVENTS, DEFAULT_PERIOD_MS } from './config.ts';
+export { SloErrors } from './errors.ts';
