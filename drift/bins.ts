@@ -1,21 +1,20 @@
 // Quantile bins shared by baselines and live sketches. A numeric baseline stores the
 // interior cut points of its quantile bins; live traffic is counted into the same bins, so
 // PSI / Jensen-Shannon / chi-square compare like with like and counts merge by addition.
-import { quantileSorted } from 'simple-statistics';
-
 /**
- * Interior cut points at the k/bins quantiles (k = 1 … bins−1) of an ascending sample, type 7
- * as numpy.quantile's default. Repeated cut points are dropped, so a discrete feature
- * (failed_logins: mostly 0) gets one bin per value instead of empty duplicates.
+ * Interior cut points at the k/bins quantiles (k = 1 … bins−1) of an ascending sample.
+ * Each cut point is an observed value — the lower order statistic, numpy.quantile's
+ * method='lower' — not an interpolation between two (numpy's default, and
+ * simple-statistics' quantileSorted): for a discrete feature an interpolated cut (0.2
+ * between 0 and 1) would make a bin no value can fall in. Repeated cut points are dropped,
+ * so failed_logins (mostly 0) gets one bin per value.
  */
 export function quantileEdges(sorted: ArrayLike<number>, bins: number): number[] {
-  if (sorted.length === 0) return [];
-  const xs = sorted as number[];
+  const n = sorted.length;
+  if (n === 0) return [];
   const edges: number[] = [];
   for (let k = 1; k < bins; k++) {
-    // 12 significant digits: drops interpolation noise (77.59899999999999) from stored
-    // baselines; far below any feature's resolution.
-    const q = Number(quantileSorted(xs, k / bins).toPrecision(12));
+    const q = sorted[Math.floor(((n - 1) * k) / bins)]!;
     if (edges.length === 0 || q > edges[edges.length - 1]!) edges.push(q);
   }
   return edges;

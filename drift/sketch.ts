@@ -72,19 +72,16 @@ export class NumericSketch {
       // Different (or no) bins on the other side: estimate its counts from its sample.
       for (const x of b) this.counts[binIndex(this.edges!, x)]! += nb / b.length;
     }
-    // Each kept value stands for count/sample.length values of its side; draw without
-    // replacement from the two shuffled samples with probability ∝ the weight still left.
-    const wa = a.length ? na / a.length : 0;
-    const wb = b.length ? nb / b.length : 0;
-    let ia = 0;
-    let ib = 0;
-    this.#filled = 0;
-    while (this.#filled < this.#reservoir.length && (ia < a.length || ib < b.length)) {
-      const leftA = (a.length - ia) * wa;
-      const leftB = (b.length - ib) * wb;
-      const takeA = ib >= b.length || (ia < a.length && this.#random() * (leftA + leftB) < leftA);
-      this.#reservoir[this.#filled++] = takeA ? a[ia++]! : b[ib++]!;
-    }
+    // The union's sample takes from each side in proportion to the values it stands for
+    // (na : nb), each side's share drawn from its shuffled sample.
+    const size = this.#reservoir.length;
+    const total = na + nb;
+    let fromA = total === 0 ? 0 : Math.min(a.length, Math.round((size * na) / total));
+    const fromB = Math.min(b.length, size - fromA);
+    fromA = Math.min(a.length, size - fromB);
+    this.#reservoir.set(a.subarray(0, fromA), 0);
+    this.#reservoir.set(b.subarray(0, fromB), fromA);
+    this.#filled = fromA + fromB;
   }
 
   /** A shuffled copy (Fisher-Yates): reservoir slots are not in random order, so prefixes of it are not samples. */
