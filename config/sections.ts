@@ -8,6 +8,7 @@ import { closest } from './suggest.ts';
 import { validateSlos } from '../slo/config.ts';
 import { validateNotify } from '../slo/notify/config.ts';
 import { readProxyConfig } from '../proxy/config.ts';
+import { validateDriftSection } from '../drift/config.ts';
 
 export interface Section<K extends string = string, T = unknown> {
   key: K;
@@ -20,6 +21,7 @@ export const SECTIONS = [
   section('slos', validateSlos),
   section('notify', validateNotify),
   section('proxy', readProxyConfig),
+  section('drift', validateDriftSection),
 ] as const;
 
 /** The validated value of every section, by key (typed from SECTIONS). */
