@@ -38,6 +38,13 @@ const FLAGS: FlagSpec[] = [
 
 type System = 'ours' | 'bare' | 'raw';
 
+/**
+ * A measured cell plus the CPU this process spent per request (servers and raw loop live
+ * here; the load generator does not), a figure that a busy shared machine disturbs less
+ * than throughput does.
+ */
+type Cell = LoadSummary & { cpuUsPerReq: number };
+
 const REPO = fileURLToPath(new URL('../examples/models/', import.meta.url));
 const VERSION: Record<string, number> = { half_plus_two: 123, mlp: 1 };
 
@@ -118,7 +125,7 @@ async function main(argv: string[]): Promise<number> {
   const bare = new Map<string, BareServer>();
   const raw = new Map<string, RawLoop>();
   const bodies = new Map<string, string>();
-  const results = new Map<string, LoadSummary[]>();
+  const results = new Map<string, Cell[]>();
   const key = (m: string, c: number, s: System) => `${m}|${c}|${s}`;
   try {
     for (const m of models) {
@@ -135,17 +142,20 @@ async function main(argv: string[]): Promise<number> {
         for (const c of concurrencies) {
           for (const s of sequence) {
             let summary: LoadSummary;
+            const cpu0 = process.cpuUsage();
             if (s === 'raw') {
               summary = await raw.get(m)!.run({ concurrency: c, warmupMs, durationMs });
             } else {
               const origin = s === 'ours' ? ours.restUrl : bare.get(m)!.origin;
               summary = await load.run({ origin, path: `/v1/models/${m}:predict`, body: bodies.get(m)!, concurrency: c, warmupMs, durationMs });
             }
+            const cpu = process.cpuUsage(cpu0);
+            const cell: Cell = { ...summary, cpuUsPerReq: (cpu.user + cpu.system) / (summary.requests + summary.warmupRequests) };
             if (summary.errors > 0) console.error(`! ${m} c=${c} ${s}: ${summary.errors} failed requests`);
             const list = results.get(key(m, c, s)) ?? [];
-            list.push(summary);
+            list.push(cell);
             results.set(key(m, c, s), list);
-            console.error(`  repeat ${r + 1}/${repeats} ${m} c=${c} ${s.padEnd(4)} ${fmtInt(summary.throughput).padStart(7)} req/s  p50 ${fmt(summary.p50, 3)} ms  p99 ${fmt(summary.p99, 3)} ms`);
+            console.error(`  repeat ${r + 1}/${repeats} ${m} c=${c} ${s.padEnd(4)} ${fmtInt(summary.throughput).padStart(7)} req/s  p50 ${fmt(summary.p50, 3)} ms  p99 ${fmt(summary.p99, 3)} ms  cpu ${fmt(cell.cpuUsPerReq, 1)} µs/req`);
           }
         }
       }
@@ -158,7 +168,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   // Medians, and the per-repeat ratio range (ours against the bare run of the same repeat).
-  const med = (m: string, c: number, s: System, f: keyof LoadSummary) => {
+  const med = (m: string, c: number, s: System, f: keyof Cell) => {
     const list = results.get(key(m, c, s));
     return list ? median(list.map((x) => x[f])) : NaN;
   };
@@ -171,16 +181,17 @@ async function main(argv: string[]): Promise<number> {
   };
   console.log(`# load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log('');
-  console.log('| model | conc. | ours req/s | bare req/s | raw runs/s | ours/bare (range) | bare/raw | p50 ours / bare / raw (ms) | ours−bare p50 (ms) | p99 ours / bare / raw (ms) |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| model | conc. | ours req/s | bare req/s | raw runs/s | ours/bare (range) | bare/raw | p50 ours / bare / raw (ms) | ours−bare p50 (ms) | p99 ours / bare / raw (ms) | CPU µs/req ours / bare / raw |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const m of models) {
     for (const c of concurrencies) {
       const t = (s: System) => med(m, c, s, 'throughput');
       const p50 = (s: System) => med(m, c, s, 'p50');
       const p99 = (s: System) => med(m, c, s, 'p99');
+      const cpu = (s: System) => med(m, c, s, 'cpuUsPerReq');
       console.log(
         `| ${m} | ${c} | ${fmtInt(t('ours'))} | ${fmtInt(t('bare'))} | ${fmtInt(t('raw'))} | ${fmt(t('ours') / t('bare'))} (${ratioRange(m, c)}) | ${fmt(t('bare') / t('raw'))} | ` +
-          `${fmt(p50('ours'), 3)} / ${fmt(p50('bare'), 3)} / ${fmt(p50('raw'), 3)} | ${fmt(p50('ours') - p50('bare'), 3)} | ${fmt(p99('ours'), 3)} / ${fmt(p99('bare'), 3)} / ${fmt(p99('raw'), 3)} |`,
+          `${fmt(p50('ours'), 3)} / ${fmt(p50('bare'), 3)} / ${fmt(p50('raw'), 3)} | ${fmt(p50('ours') - p50('bare'), 3)} | ${fmt(p99('ours'), 3)} / ${fmt(p99('bare'), 3)} / ${fmt(p99('raw'), 3)} | ${fmt(cpu('ours'), 0)} / ${fmt(cpu('bare'), 0)} / ${fmt(cpu('raw'), 0)} |`,
       );
     }
   }

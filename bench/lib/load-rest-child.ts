@@ -5,7 +5,13 @@
 import { Pool } from 'undici';
 import { Samples, summarize, type ChildReply, type ChildRequest, type LoadSpec, type LoadSummary } from './load-rest.ts';
 
-async function loop(pool: Pool, spec: LoadSpec, until: number, samples: Samples | undefined, counts: { errors: number; lastDone: number }): Promise<void> {
+interface Counts {
+  requests: number;
+  errors: number;
+  lastDone: number;
+}
+
+async function loop(pool: Pool, spec: LoadSpec, until: number, samples: Samples | undefined, counts: Counts): Promise<void> {
   const headers = { 'content-type': 'application/json' };
   while (performance.now() < until) {
     const t0 = performance.now();
@@ -19,6 +25,7 @@ async function loop(pool: Pool, spec: LoadSpec, until: number, samples: Samples 
     }
     const t1 = performance.now();
     samples?.push(t1 - t0);
+    counts.requests++;
     counts.lastDone = t1;
   }
 }
@@ -27,14 +34,15 @@ async function runCell(spec: LoadSpec): Promise<LoadSummary> {
   // pipelining 1: one request in flight per connection, like a keep-alive client pool.
   const pool = new Pool(spec.origin, { connections: spec.concurrency, pipelining: 1 });
   try {
-    const workers = (until: number, samples: Samples | undefined, counts: { errors: number; lastDone: number }) =>
+    const workers = (until: number, samples: Samples | undefined, counts: Counts) =>
       Promise.all(Array.from({ length: spec.concurrency }, () => loop(pool, spec, until, samples, counts)));
-    await workers(performance.now() + spec.warmupMs, undefined, { errors: 0, lastDone: 0 });
+    const warm: Counts = { requests: 0, errors: 0, lastDone: 0 };
+    await workers(performance.now() + spec.warmupMs, undefined, warm);
     const samples = new Samples();
-    const counts = { errors: 0, lastDone: 0 };
+    const counts: Counts = { requests: 0, errors: 0, lastDone: 0 };
     const start = performance.now();
     await workers(start + spec.durationMs, samples, counts);
-    return summarize(samples.data, samples.count, counts.errors, counts.lastDone - start);
+    return summarize(samples.data, samples.count, counts.errors + warm.errors, counts.lastDone - start, warm.requests);
   } finally {
     await pool.close();
   }

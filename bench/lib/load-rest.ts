@@ -22,6 +22,8 @@ export interface LoadSpec {
 /** Latency figures in milliseconds; throughput in completed requests per second. */
 export interface LoadSummary {
   requests: number;
+  /** Requests completed during the warmup (with `requests`, lets the caller divide CPU time). */
+  warmupRequests: number;
   /** Responses that were not 2xx, or requests that failed; any at all makes the cell invalid. */
   errors: number;
   throughput: number;
@@ -41,12 +43,13 @@ export function percentile(sorted: ArrayLike<number>, q: number): number {
 }
 
 /** Turns raw per-request latencies (ms) into a summary; `elapsedMs` is the measured window. */
-export function summarize(latencies: Float64Array, count: number, errors: number, elapsedMs: number): LoadSummary {
+export function summarize(latencies: Float64Array, count: number, errors: number, elapsedMs: number, warmupRequests: number): LoadSummary {
   const sorted = latencies.slice(0, count).sort();
   let sum = 0;
   for (let i = 0; i < count; i++) sum += sorted[i]!;
   return {
     requests: count,
+    warmupRequests,
     errors,
     throughput: count / (elapsedMs / 1000),
     p50: percentile(sorted, 0.5),

@@ -14,26 +14,28 @@ export async function openRawLoop(modelFile: string, intraOpThreads: number, inp
   const inputName = session.inputNames[0]!;
   const once = () => session.run({ [inputName]: new ort.Tensor('float32', input.data, input.shape) });
 
-  async function loop(until: number, samples: Samples | undefined, state: { lastDone: number }): Promise<void> {
+  async function loop(until: number, samples: Samples | undefined, state: { runs: number; lastDone: number }): Promise<void> {
     while (performance.now() < until) {
       const t0 = performance.now();
       await once();
       const t1 = performance.now();
       samples?.push(t1 - t0);
+      state.runs++;
       state.lastDone = t1;
     }
   }
 
   return {
     async run({ concurrency, warmupMs, durationMs }) {
-      const all = (until: number, samples: Samples | undefined, state: { lastDone: number }) =>
+      const all = (until: number, samples: Samples | undefined, state: { runs: number; lastDone: number }) =>
         Promise.all(Array.from({ length: concurrency }, () => loop(until, samples, state)));
-      await all(performance.now() + warmupMs, undefined, { lastDone: 0 });
+      const warm = { runs: 0, lastDone: 0 };
+      await all(performance.now() + warmupMs, undefined, warm);
       const samples = new Samples();
-      const state = { lastDone: 0 };
+      const state = { runs: 0, lastDone: 0 };
       const start = performance.now();
       await all(start + durationMs, samples, state);
-      return summarize(samples.data, samples.count, 0, state.lastDone - start);
+      return summarize(samples.data, samples.count, 0, state.lastDone - start, warm.runs);
     },
     close: () => session.release(),
   };
