@@ -100,8 +100,12 @@ function pairExpr(slo: Slo, w: AlertWindow): string {
   ].join('\n');
 }
 
-function alertRule(slo: Slo, severity: Severity, windows: readonly AlertWindow[]): AlertingRule {
-  const expr = windows.map((w) => `(\n${pairExpr(slo, w)}\n)`).join('\nor\n');
+/**
+ * Annotations of a burn-rate alert, with `{{ $labels.x }}` templates. The notifier expands
+ * the same texts (slo/notify/payload.ts), so a page reads the same from either path.
+ */
+export function alertAnnotations(slo: Slo, severity: Severity): Record<string, string> {
+  const windows = slo.alerting.windows.filter((w) => w.severity === severity);
   const what = slo.sli.kind === 'latency' ? `Requests slower than ${formatDuration(slo.sli.thresholdSeconds * 1000)}` : 'Server-side errors';
   // No {{ $value }}: annotations stay the same for the whole firing, so promtool tests and
   // Alertmanager grouping see one stable text.
@@ -111,6 +115,12 @@ function alertRule(slo: Slo, severity: Severity, windows: readonly AlertWindow[]
     description: `${what} burn the budget of a ${Number((slo.objective * 100).toPrecision(12))}% objective over ${formatDuration(slo.periodMs)} at ${factors}.${slo.description ? ` SLO: ${slo.description.replace(/\.$/, '')}.` : ''}`,
   };
   if (slo.alerting.runbookUrl) annotations['runbook_url'] = slo.alerting.runbookUrl;
+  return annotations;
+}
+
+function alertRule(slo: Slo, severity: Severity, windows: readonly AlertWindow[]): AlertingRule {
+  const expr = windows.map((w) => `(\n${pairExpr(slo, w)}\n)`).join('\nor\n');
+  const annotations = alertAnnotations(slo, severity);
   return {
     alert: SLO_RULE.alert,
     expr,
