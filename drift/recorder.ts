@@ -132,7 +132,9 @@ export class DriftRecorder {
   readonly #stable = new Map<string, string>();
   readonly #unparsable = new Map<string, number>();
   readonly #windowListeners: ((w: DriftWindow) => void)[] = [];
-  #queue: QueueItem[] = [];
+  /** Pending items are #queue[#head…]; consumed slots are cleared and compacted away (no O(n) shift per batch). */
+  #queue: (QueueItem | undefined)[] = [];
+  #head = 0;
   #scheduled = false;
   #idle: (() => void)[] = [];
   readonly stats: DriftStats = { offered: 0, sampledOut: 0, ignored: 0, dropped: 0, processed: 0, unparsable: 0, skipped: 0, errors: 0, queued: 0, persistFailures: 0 };
@@ -171,12 +173,12 @@ export class DriftRecorder {
         this.stats.sampledOut++;
         return;
       }
-      if (this.#queue.length >= this.config.maxQueue) {
+      if (this.#queue.length - this.#head >= this.config.maxQueue) {
         this.stats.dropped++;
         return;
       }
       this.#queue.push(make());
-      this.stats.queued = this.#queue.length;
+      this.stats.queued = this.#queue.length - this.#head;
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => this.#drain());
@@ -188,21 +190,30 @@ export class DriftRecorder {
 
   /** Resolves once everything offered so far has been recorded (tests, shutdown). */
   flush(): Promise<void> {
-    if (this.#queue.length === 0 && !this.#scheduled) return Promise.resolve();
+    if (this.#queue.length === this.#head && !this.#scheduled) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   #drain(): void {
-    const batch = this.#queue.splice(0, this.#batch);
-    for (const item of batch) {
+    const end = Math.min(this.#queue.length, this.#head + this.#batch);
+    for (; this.#head < end; this.#head++) {
+      const item = this.#queue[this.#head]!;
+      this.#queue[this.#head] = undefined;
       try {
         this.#process(item);
       } catch {
         this.stats.errors++;
       }
     }
-    this.stats.queued = this.#queue.length;
-    if (this.#queue.length > 0) {
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (this.#head > 4096) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    this.stats.queued = this.#queue.length - this.#head;
+    if (this.stats.queued > 0) {
       setImmediate(() => this.#drain());
       return;
     }
