@@ -14,6 +14,7 @@ export async function run(argv: string[]): Promise<number> {
   const t0 = performance.now();
   const server = await startServer({ ...config, processMetrics: true, log: (m) => console.log(`[serve] ${m}`) });
   console.log(`[serve] REST listening on ${server.restUrl} (${Math.round(performance.now() - t0)} ms incl. model loads); metrics at ${server.restUrl}/metrics`);
+  if (server.grpcAddress) console.log(`[serve] gRPC listening on ${server.grpcAddress} (TF Serving PredictionService/ModelService, KServe v2, grpc.health.v1)`);
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {
       console.log(`[serve] ${signal}: not ready any more, draining in-flight requests`);

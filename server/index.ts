@@ -15,3 +15,6 @@ export { loadOnnx } from './runtime/onnx.ts';
 export type { LoadedModel, Signature, TensorSpec } from './runtime/onnx.ts';
 export type { Tensor } from './tensor/tensor.ts';
 export type { DType } from './tensor/dtype.ts';
+export { Batcher, batchingRunnerFactory } from './batching/index.ts';
+export { startGrpcServer, servingServices, LOADER_OPTIONS, PROTO_DIR } from './grpc/index.ts';
+export type { GrpcServer, GrpcServerOptions } from './grpc/index.ts';

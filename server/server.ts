@@ -8,6 +8,8 @@ import { ServerMetrics } from './metrics.ts';
 import { ModelManager } from './models/manager.ts';
 import type { ModelConfig, RunnerFactory } from './models/types.ts';
 import { createRestHandler } from './rest/http.ts';
+import { batchingRunnerFactory } from './batching/factory.ts';
+import { startGrpcServer, type GrpcServer } from './grpc/server.ts';
 import { DEFAULT_JSON_LIMITS } from './tensor/json.ts';
 import { runWarmup } from './warmup.ts';
 
@@ -17,7 +19,7 @@ export interface StartOptions extends Partial<Omit<ServerConfig, 'models'>> {
   models: ModelConfig[];
   clock?: Clock;
   registry?: Registry;
-  /** Turns dynamic batching on for models whose config has `batching` (set by the batching module). */
+  /** How versions run; default: dynamic batching for models whose config has `batching`. */
   runnerFactory?: RunnerFactory;
   /** Skip warmup (tests of the load path only). */
   warmup?: boolean;
@@ -29,6 +31,9 @@ export interface StartOptions extends Partial<Omit<ServerConfig, 'models'>> {
 export interface RunningServer {
   restUrl: string;
   restPort: number;
+  /** 'host:port' of the gRPC server; undefined when gRPC is off (grpcPort -1 or not given). */
+  grpcAddress?: string;
+  grpcPort?: number;
   manager: ModelManager;
   registry: Registry;
   metrics: ServerMetrics;
@@ -47,7 +52,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     pollMs: opts.pollMs ?? 1000,
     runtime: { intraOpThreads: opts.intraOpThreads ?? 0 },
     warmup: opts.warmup === false ? undefined : (_m, _v, dir, loaded) => runWarmup(dir, loaded),
-    runnerFactory: opts.runnerFactory,
+    runnerFactory: opts.runnerFactory ?? batchingRunnerFactory(metrics),
     maxLoadRetries: opts.maxLoadRetries,
     retryBaseMs: opts.retryBaseMs,
     log: opts.log,
@@ -80,11 +85,27 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     });
   });
   const port = (http.address() as AddressInfo).port;
+  // gRPC is off unless a port is given (the CLI passes --port, default 8500; tests pass 0).
+  let grpcServer: GrpcServer | undefined;
+  if (opts.grpcPort !== undefined && opts.grpcPort >= 0) {
+    try {
+      grpcServer = await startGrpcServer({
+        manager, metrics, host: opts.host ?? '127.0.0.1', port: opts.grpcPort,
+        maxMessageBytes: opts.grpcMaxMessageBytes,
+        isReady: () => started && !draining && manager.allReady(),
+        serverName: 'modelgate', serverVersion: SERVER_VERSION,
+      });
+    } catch (e) {
+      http.close();
+      throw e;
+    }
+  }
   const host = opts.host && opts.host !== '0.0.0.0' && opts.host !== '::' ? opts.host : '127.0.0.1';
   try {
     await manager.start();
   } catch (e) {
     http.close();
+    await grpcServer?.close(0);
     throw e;
   }
   started = true;
@@ -93,12 +114,14 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const drain = (timeoutMs = opts.drainTimeoutMs ?? 30_000): Promise<void> => {
     if (closing) return closing;
     draining = true;
+    // gRPC health goes NOT_SERVING before anything drains (load balancers stop sending).
+    grpcServer?.stopAccepting();
     closing = (async () => {
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeIdleConnections();
       const timer = setTimeout(() => http.closeAllConnections(), timeoutMs);
       timer.unref();
-      await closed;
+      await Promise.all([closed, grpcServer?.close(timeoutMs)]);
       clearTimeout(timer);
       await manager.close();
     })();
@@ -107,6 +130,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   return {
     restUrl: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     restPort: port,
+    grpcAddress: grpcServer?.address,
+    grpcPort: grpcServer?.port,
     manager,
     registry,
     metrics,

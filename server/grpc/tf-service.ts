@@ -1,0 +1,251 @@
+// tensorflow.serving.PredictionService and ModelService over the shared inference core.
+// Behaviour copied from TF Serving: tensorflow_serving/model_servers/
+// prediction_service_impl.cc, get_model_status_impl.cc, model_service_impl.cc and
+// servables/tensorflow/{predict,classification,regression,multi_inference}_util.cc.
+import { resolve } from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
+import { DEFAULT_SIGNATURE, checkSignatureName, infer } from '../core/infer.ts';
+import { SrvErr } from '../errors.ts';
+import type { ModelConfig } from '../models/types.ts';
+import type { VersionPolicy } from '../repository/policy.ts';
+import type { ServingHandle } from '../models/manager.ts';
+import { classifyOutput, regressOutput } from '../rest/tf-codec.ts';
+import type { Signature, TensorSpec } from '../runtime/onnx.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { checkAccepting, modelLabel, parseModelSpec, unary, type CallContext, type CallDeps, type ModelSpecMsg, type ParsedSpec } from './calls.ts';
+import { examplesToInputs, type InputMsg } from './examples.ts';
+import { packAny } from './protos.ts';
+import { shapeToProto, tensorFromProto, tensorToProto, type TensorProtoMsg } from './tensor-proto.ts';
+import { dtypeInfo } from '../tensor/dtype.ts';
+
+export interface TfServiceOptions {
+  /** Answer Predict with tensor_content bytes instead of typed *_val fields. */
+  tensorContentOutputs?: boolean;
+}
+
+const METHOD = {
+  predict: 'tensorflow/serving/predict',
+  classify: 'tensorflow/serving/classify',
+  regress: 'tensorflow/serving/regress',
+} as const;
+
+/** Resolves the spec to a version and runs `fn` with the handle; always releases it. */
+async function withHandle<T>(deps: CallDeps, ctx: CallContext, spec: ParsedSpec, fn: (h: ServingHandle) => Promise<T>): Promise<T> {
+  ctx.model = modelLabel(deps.manager, spec.name);
+  const h = deps.manager.acquire(spec.name, { version: spec.version, label: spec.label });
+  try {
+    ctx.version = String(h.version);
+    return await fn(h);
+  } finally {
+    h.release();
+  }
+}
+
+/** The effective ModelSpec sent back: the version that actually served (predict.proto). */
+function servedSpec(h: ServingHandle, signatureName: string): ModelSpecMsg {
+  return { name: h.model, version: { value: String(h.version) }, signature_name: signatureName || DEFAULT_SIGNATURE };
+}
+
+function tensorInfo(s: TensorSpec) {
+  return { name: s.name, dtype: dtypeInfo(s.dtype).tf, tensor_shape: shapeToProto(s.shape) };
+}
+
+function signatureDef(sig: Signature) {
+  return {
+    inputs: Object.fromEntries(sig.inputs.map((s) => [s.name, tensorInfo(s)])),
+    outputs: Object.fromEntries(sig.outputs.map((s) => [s.name, tensorInfo(s)])),
+    method_name: METHOD.predict,
+  };
+}
+
+function classificationResult(t: Tensor) {
+  const [n, c] = [t.shape[0]!, t.shape[1]!];
+  const d = t.data as Float32Array;
+  const classifications = [];
+  for (let k = 0; k < n; k++) {
+    const classes = [];
+    for (let j = 0; j < c; j++) classes.push({ label: String(j), score: d[k * c + j]! });
+    classifications.push({ classes });
+  }
+  return { classifications };
+}
+
+function regressionResult(t: Tensor) {
+  const d = t.data as Float32Array;
+  const per = t.shape.length === 2 ? t.shape[1]! : 1;
+  const regressions = [];
+  for (let k = 0; k < t.shape[0]!; k++) regressions.push({ value: d[k * per]! });
+  return { regressions };
+}
+
+async function runExamples(deps: CallDeps, ctx: CallContext, h: ServingHandle, input: InputMsg | null | undefined, kind: 'classify' | 'regress') {
+  const { inputs } = examplesToInputs(input, h.signature);
+  const output = kind === 'classify' ? classifyOutput(h.signature) : regressOutput(h.signature);
+  const out = await infer(h, inputs, deps.metrics, { outputFilter: [output.name], deadlineMs: ctx.deadlineMs });
+  const t = out.get(output.name)!;
+  return kind === 'classify' ? classificationResult(t) : regressionResult(t);
+}
+
+interface PredictRequestMsg {
+  model_spec?: ModelSpecMsg | null;
+  inputs?: Record<string, TensorProtoMsg>;
+  output_filter?: string[];
+}
+
+export function predictionServiceImpl(deps: CallDeps, opts: TfServiceOptions = {}): grpc.UntypedServiceImplementation {
+  return {
+    Predict: unary<PredictRequestMsg, unknown>(deps, 'predict', async (req, ctx) => {
+      checkAccepting(deps);
+      const spec = parseModelSpec(req.model_spec);
+      return withHandle(deps, ctx, spec, async (h) => {
+        checkSignatureName(spec.signatureName);
+        const inputs = new Map<string, Tensor>();
+        for (const [name, p] of Object.entries(req.inputs ?? {})) inputs.set(name, tensorFromProto(p, `input "${name}"`));
+        const out = await infer(h, inputs, deps.metrics, { outputFilter: req.output_filter, deadlineMs: ctx.deadlineMs });
+        const outputs: Record<string, TensorProtoMsg> = {};
+        for (const [name, t] of out) outputs[name] = tensorToProto(t, opts.tensorContentOutputs);
+        return { model_spec: servedSpec(h, spec.signatureName), outputs };
+      });
+    }),
+
+    GetModelMetadata: unary<{ model_spec?: ModelSpecMsg | null; metadata_field?: string[] }, unknown>(deps, 'metadata', async (req, ctx) => {
+      const spec = parseModelSpec(req.model_spec);
+      const fields = req.metadata_field ?? [];
+      // get_model_metadata_impl.cc: at least one field, and only "signature_def" is known.
+      if (fields.length === 0) throw SrvErr.SRV_ERR_INVALID_ARGUMENT('GetModelMetadataRequest must specify at least one metadata_field');
+      for (const f of fields) if (f !== 'signature_def') throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`Metadata field ${f} is not supported`);
+      return withHandle(deps, ctx, spec, async (h) => ({
+        model_spec: { name: h.model, version: { value: String(h.version) }, signature_name: '' },
+        metadata: {
+          signature_def: packAny('tensorflow.serving.SignatureDefMap', { signature_def: { [DEFAULT_SIGNATURE]: signatureDef(h.signature) } }),
+        },
+      }));
+    }),
+
+    Classify: unary<{ model_spec?: ModelSpecMsg | null; input?: InputMsg | null }, unknown>(deps, 'classify', async (req, ctx) => {
+      checkAccepting(deps);
+      const spec = parseModelSpec(req.model_spec);
+      return withHandle(deps, ctx, spec, async (h) => {
+        checkSignatureName(spec.signatureName);
+        return { model_spec: servedSpec(h, spec.signatureName), result: await runExamples(deps, ctx, h, req.input, 'classify') };
+      });
+    }),
+
+    Regress: unary<{ model_spec?: ModelSpecMsg | null; input?: InputMsg | null }, unknown>(deps, 'regress', async (req, ctx) => {
+      checkAccepting(deps);
+      const spec = parseModelSpec(req.model_spec);
+      return withHandle(deps, ctx, spec, async (h) => {
+        checkSignatureName(spec.signatureName);
+        return { model_spec: servedSpec(h, spec.signatureName), result: await runExamples(deps, ctx, h, req.input, 'regress') };
+      });
+    }),
+
+    // multi_inference_util.cc: every task names the same model; each is a classify or a
+    // regress on the shared input, answered in task order.
+    MultiInference: unary<{ tasks?: { model_spec?: ModelSpecMsg | null; method_name?: string }[]; input?: InputMsg | null }, unknown>(deps, 'multi_inference', async (req, ctx) => {
+      checkAccepting(deps);
+      const tasks = req.tasks ?? [];
+      if (tasks.length === 0) throw SrvErr.SRV_ERR_INVALID_ARGUMENT('MultiInferenceRequest has no tasks');
+      const specs = tasks.map((t) => parseModelSpec(t.model_spec));
+      if (new Set(specs.map((s) => s.name)).size > 1) throw SrvErr.SRV_ERR_INVALID_ARGUMENT('All ModelSpecs in a MultiInferenceRequest must access the same model name');
+      const results = [];
+      for (const [k, task] of tasks.entries()) {
+        const spec = specs[k]!;
+        const kind = task.method_name === METHOD.classify ? 'classify' : task.method_name === METHOD.regress ? 'regress' : undefined;
+        if (!kind) throw SrvErr.SRV_ERR_UNIMPLEMENTED(`Unsupported signature method_name: ${task.method_name}; use ${METHOD.classify} or ${METHOD.regress}`);
+        const result = await withHandle(deps, ctx, spec, async (h) => {
+          checkSignatureName(spec.signatureName);
+          const r = await runExamples(deps, ctx, h, req.input, kind);
+          return kind === 'classify'
+            ? { model_spec: servedSpec(h, spec.signatureName), classification_result: r }
+            : { model_spec: servedSpec(h, spec.signatureName), regression_result: r };
+        });
+        results.push(result);
+      }
+      return { results };
+    }),
+  };
+}
+
+// ---- ModelService -----------------------------------------------------------------------
+
+interface PolicyMsg {
+  policy_choice?: 'latest' | 'all' | 'specific';
+  latest?: { num_versions?: number } | null;
+  specific?: { versions?: (string | number)[] } | null;
+}
+interface ModelConfigMsg {
+  name?: string;
+  base_path?: string;
+  model_platform?: string;
+  model_version_policy?: PolicyMsg | null;
+  version_labels?: Record<string, string | number>;
+}
+interface ReloadRequestMsg {
+  config?: { config?: 'model_config_list' | 'custom_model_config'; model_config_list?: { config?: ModelConfigMsg[] } | null } | null;
+}
+
+function policyFromProto(p: PolicyMsg | null | undefined): VersionPolicy {
+  if (p?.policy_choice === 'all') return { kind: 'all' };
+  if (p?.policy_choice === 'specific') {
+    const versions = (p.specific?.versions ?? []).map(Number);
+    if (versions.length === 0) throw SrvErr.SRV_ERR_INVALID_ARGUMENT('model_version_policy.specific.versions is empty; list the versions to serve');
+    return { kind: 'specific', versions };
+  }
+  // latest is the default, with num_versions 1 (file_system_storage_path_source.proto).
+  return { kind: 'latest', numVersions: Math.max(1, p?.latest?.num_versions ?? 1) };
+}
+
+/**
+ * ModelServerConfig → our ModelConfig list. The proto has no batching field: a model that
+ * is already configured keeps its batching parameters.
+ */
+export function modelsFromReload(req: ReloadRequestMsg, current: (name: string) => ModelConfig | undefined): ModelConfig[] {
+  const cfg = req.config;
+  if (!cfg || cfg.config !== 'model_config_list') {
+    throw SrvErr.SRV_ERR_INVALID_ARGUMENT('ReloadConfigRequest needs config.model_config_list (custom_model_config is not supported)');
+  }
+  const seen = new Set<string>();
+  return (cfg.model_config_list?.config ?? []).map((m, i) => {
+    if (!m.name) throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`model_config_list.config[${i}].name is empty`);
+    if (seen.has(m.name)) throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`model_config_list has model "${m.name}" twice`);
+    seen.add(m.name);
+    if (!m.base_path) throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`model_config_list.config[${i}].base_path is empty`);
+    if (m.model_platform && m.model_platform !== 'onnx') {
+      throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`model "${m.name}": model_platform "${m.model_platform}" is not served here; use "onnx" or leave it empty`);
+    }
+    const labels: Record<string, number> = {};
+    for (const [l, v] of Object.entries(m.version_labels ?? {})) labels[l] = Number(v);
+    return {
+      name: m.name,
+      basePath: resolve(m.base_path),
+      policy: policyFromProto(m.model_version_policy),
+      labels,
+      batching: current(m.name)?.batching,
+    };
+  });
+}
+
+export function modelServiceImpl(deps: CallDeps): grpc.UntypedServiceImplementation {
+  return {
+    GetModelStatus: unary<{ model_spec?: ModelSpecMsg | null }, unknown>(deps, 'status', async (req, ctx) => {
+      const spec = parseModelSpec(req.model_spec);
+      ctx.model = modelLabel(deps.manager, spec.name);
+      // get_model_status_impl.cc looks at the version only; a label lists every version.
+      const list = deps.manager.status(spec.name, spec.version);
+      return {
+        model_version_status: list.map((s) => ({
+          version: String(s.version),
+          state: s.state,
+          status: { error_code: s.errorCode, error_message: s.errorMessage },
+        })),
+      };
+    }),
+
+    HandleReloadConfigRequest: unary<ReloadRequestMsg, unknown>(deps, 'reload', async (req) => {
+      const models = modelsFromReload(req, (n) => deps.manager.config(n));
+      await deps.manager.reconfigure(models);
+      return { status: { error_code: 'OK', error_message: '' } };
+    }),
+  };
+}
