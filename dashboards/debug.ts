@@ -80,7 +80,8 @@ export function debug(): Dashboard {
             targets: [
               { expr: `sum by (${LABEL.model}, ${LABEL.version}) (${SERVER_METRIC.loadDuration}_sum${byModelVersion()}) / sum by (${LABEL.model}, ${LABEL.version}) (${SERVER_METRIC.loadDuration}_count${byModelVersion()})`, format: 'table', instant: true },
               { expr: `sum by (${LABEL.model}, ${LABEL.version}) (${SERVER_METRIC.warmupDuration}_sum${byModelVersion()}) / sum by (${LABEL.model}, ${LABEL.version}) (${SERVER_METRIC.warmupDuration}_count${byModelVersion()})`, format: 'table', instant: true },
-              { expr: `sum by (${LABEL.model}, ${LABEL.version}) (${SERVER_METRIC.loadFailures}${byModelVersion()})`, format: 'table', instant: true },
+              // A counter with labels has no series before its first failure: read "no failures" as 0.
+              { expr: `sum by (${LABEL.model}, ${LABEL.version}) (${SERVER_METRIC.loadFailures}${byModelVersion()}) or 0 * sum by (${LABEL.model}, ${LABEL.version}) (${SERVER_METRIC.loadDuration}_count${byModelVersion()})`, format: 'table', instant: true },
             ],
             unit: 's',
             w: 12,

@@ -1,0 +1,280 @@
+// The dashboards and the generated alert rules, proven against a real Prometheus and a real
+// Alertmanager: the model server and the proxy run on loopback under generated load (normal,
+// then 30% failures injected on version 2 of half_plus_two), Prometheus scrapes both every
+// second and evaluates the rules generated for a compressed SLO (10s/3s page windows), and
+// Alertmanager delivers the page to a webhook receiver in this test.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { Issues, SLO_RULE, systemClock } from '../../common/index.ts';
+import { createProxy, readProxyConfig } from '../../proxy/index.ts';
+import type { Proxy } from '../../proxy/index.ts';
+import { startServer } from '../../server/index.ts';
+import type { RunningServer } from '../../server/index.ts';
+import { SloEngine } from '../../slo/engine.ts';
+import { validateSlo } from '../../slo/config.ts';
+import { rulesFile } from '../../slo/rules-yaml.ts';
+import { errorRatioRecord } from '../../slo/rules.ts';
+import type { Slo } from '../../slo/model.ts';
+import { buildDashboards, dashboardQueries, expandQuery } from '../../dashboards/index.ts';
+import { EXAMPLES, TempRepo } from '../helpers/repo.ts';
+import { needBinaries, startAlertmanager, startPrometheus, startReceiver, waitFor } from './programs.ts';
+import type { Alertmanager, Prometheus, Receiver } from './programs.ts';
+import { startFaultInjector, startLoad } from './traffic.ts';
+import type { FaultInjector, Load } from './traffic.ts';
+
+const skip = needBinaries(['prometheus', 'prometheus-alertmanager']);
+
+const MODEL = 'half_plus_two';
+const BROKEN = '2';
+const HEALTHY = '1';
+/** 3 failures in 10 on the broken version: a 30x burn of a 99% objective, above the 14.4x page. */
+const FAILURE_SHARE = 0.3;
+const PAGE_LONG_MS = 10_000;
+/**
+ * Tolerance between Prometheus' recorded burn rate and the in-process one over the same
+ * window: the windows end up to one scrape + one evaluation (2 s) apart and Prometheus
+ * extrapolates `increase()` to the window edges, so ±10% of the burn rate.
+ */
+const BURN_RATE_TOLERANCE = 0.1;
+
+function compressedSlo(): Slo {
+  const issues = new Issues();
+  const slo = validateSlo(
+    {
+      name: 'hpt-availability',
+      model: MODEL,
+      objective: 99,
+      period: '1h',
+      sli: { availability: {} },
+      alerting: {
+        minEvents: 5,
+        windows: [
+          { severity: 'page', long: '10s', short: '3s', factor: 14.4 },
+          { severity: 'ticket', long: '20s', short: '5s', factor: 3 },
+        ],
+      },
+    },
+    'slos[0]',
+    issues,
+  );
+  assert.ok(slo && issues.ok, JSON.stringify(issues.errors));
+  return slo;
+}
+
+describe('dashboards and alerts against a real Prometheus and Alertmanager', { skip }, () => {
+  let dir: string;
+  let repo: TempRepo;
+  let server: RunningServer;
+  let injector: FaultInjector;
+  let proxy: Proxy;
+  let engine: SloEngine;
+  let prometheus: Prometheus;
+  let alertmanager: Alertmanager;
+  let receiver: Receiver;
+  let load: Load;
+  let burstStartedAt = 0;
+  const slo = compressedSlo();
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'modelgate-prom-'));
+    repo = await TempRepo.create();
+    const onnx = await readFile(join(EXAMPLES, MODEL, '123', 'model.onnx'));
+    for (const v of [HEALTHY, BROKEN]) await repo.writeVersion(MODEL, Number(v), onnx);
+    server = await startServer({ host: '127.0.0.1', restPort: 0, pollMs: 0, models: [{ name: MODEL, basePath: repo.path(MODEL), policy: { kind: 'all' }, labels: {} }] });
+    injector = await startFaultInjector(server.restUrl);
+
+    const issues = new Issues();
+    const config = readProxyConfig(
+      { rest: { host: '127.0.0.1', port: 0, upstream: injector.url }, admin: { port: 0 }, splits: { [MODEL]: { stable: HEALTHY, canary: BROKEN, weight: 50 } }, labels: { statusPoll: '1s' } },
+      'proxy',
+      issues,
+    );
+    assert.ok(issues.ok, JSON.stringify(issues.errors));
+    proxy = await createProxy({ config, registry: new Registry(), env: {} });
+    engine = new SloEngine([slo], { clock: systemClock });
+    proxy.onOutcome((o) => engine.record(o));
+
+    receiver = await startReceiver();
+    alertmanager = await startAlertmanager(
+      dir,
+      [
+        'route:',
+        '  receiver: test-webhook',
+        '  group_by: [alertname, slo, model, version, severity]',
+        // One second: the test waits for the first notification, not for batching.
+        '  group_wait: 1s',
+        '  group_interval: 1s',
+        '  repeat_interval: 1h',
+        'receivers:',
+        '  - name: test-webhook',
+        '    webhook_configs:',
+        `      - url: ${receiver.url}`,
+        '        send_resolved: false',
+        '',
+      ].join('\n'),
+    );
+
+    await writeFile(join(dir, 'rules.yaml'), rulesFile([slo], 'test/integration/prometheus.test.ts'));
+    const target = (url: string) => new URL(url).host;
+    prometheus = await startPrometheus(
+      dir,
+      [
+        'global:',
+        // 1 s scrapes and evaluations so the 3 s short window has three samples.
+        '  scrape_interval: 1s',
+        '  evaluation_interval: 1s',
+        'rule_files:',
+        `  - ${join(dir, 'rules.yaml')}`,
+        'alerting:',
+        '  alertmanagers:',
+        '    - static_configs:',
+        `        - targets: ['${target(alertmanager.url)}']`,
+        'scrape_configs:',
+        '  - job_name: modelgate-proxy',
+        '    static_configs:',
+        `      - targets: ['${target(proxy.adminUrl)}']`,
+        '  - job_name: modelgate-server',
+        '    static_configs:',
+        `      - targets: ['${target(server.restUrl)}']`,
+        '',
+      ].join('\n'),
+    );
+
+    // The model really serves through the proxy before any load is measured.
+    const first = await fetch(`${proxy.restUrl}/v1/models/${MODEL}/versions/${BROKEN}:predict`, { method: 'POST', body: JSON.stringify({ instances: [1.0, 2.0, 5.0] }) });
+    assert.deepEqual(await first.json(), { predictions: [2.5, 3.0, 4.5] });
+
+    load = startLoad(`${proxy.restUrl}/v1/models/${MODEL}:predict`, { instances: [1.0, 2.0, 5.0] });
+    // Normal traffic first, until Prometheus has a full page window of it for both versions,
+    // so its windows and the in-process ones cover the same requests when the burst starts.
+    const scrapedFrom = Date.now();
+    await waitFor('normal traffic scraped for both versions', async () => {
+      const r = await prometheus.query(`sum by (version) (rate(modelgate_requests_total{model="${MODEL}"}[5s]))`);
+      return r.status === 'success' && r.result.length === 2 && r.result.every((s) => Number(s.value[1]) > 1);
+    }, 20_000);
+    const settle = scrapedFrom + PAGE_LONG_MS + 2000 - Date.now();
+    if (settle > 0) await new Promise((r) => setTimeout(r, settle));
+    injector.failVersion(BROKEN, FAILURE_SHARE);
+    burstStartedAt = Date.now();
+  });
+
+  after(async () => {
+    await load?.stop();
+    await prometheus?.stop();
+    await alertmanager?.stop();
+    await receiver?.close();
+    await proxy?.close();
+    await injector?.close();
+    await server?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+    await repo?.remove();
+  });
+
+  test('every dashboard query parses and runs in Prometheus without error', async () => {
+    const queries = dashboardQueries(buildDashboards());
+    const failures: string[] = [];
+    for (const q of queries) {
+      const expr = expandQuery(q.expr, { model: MODEL, version: '.*', rateInterval: '10s', range: '5m', interval: '1s' });
+      const r = await prometheus.query(expr);
+      if (r.status !== 'success') failures.push(`${q.dashboard} / ${q.title} [${q.refId}]: ${r.error}\n  ${expr}`);
+    }
+    assert.deepEqual(failures, []);
+  });
+
+  test('the core panels return data for the selected model and version only', async () => {
+    const core: Record<string, string[]> = {
+      'modelgate-overview': ['Request rate', 'p99 latency', 'Availability over the time range', 'Traffic share by version (last 5 minutes)', 'Active versions'],
+      'modelgate-oncall': ['Request rate by model and version', 'Latency p50 / p95 / p99 by model and version', 'Error rate by model and version', 'Responses by status code'],
+      'modelgate-debug': ['Latency heatmap, version $version', 'Model version states', 'Load and warmup times', 'Request rate, canary vs stable', 'Canary weight'],
+    };
+    const queries = dashboardQueries(buildDashboards());
+    for (const [dashboard, titles] of Object.entries(core)) {
+      for (const title of titles) {
+        const qs = queries.filter((q) => q.dashboard === dashboard && q.title === title);
+        assert.ok(qs.length > 0, `${dashboard} has no panel "${title}"`);
+        for (const q of qs) {
+          const expr = expandQuery(q.expr, { model: MODEL, version: BROKEN, rateInterval: '10s', range: '5m' });
+          const r = await prometheus.query(expr);
+          assert.equal(r.status, 'success', `${title}: ${expr}`);
+          if (r.status !== 'success') continue;
+          assert.ok(r.result.length > 0, `${dashboard} / ${title} [${q.refId}] returned no data:\n  ${expr}`);
+          for (const s of r.result) {
+            if (s.metric['model'] !== undefined) assert.equal(s.metric['model'], MODEL, title);
+            // The canary-vs-stable panels show both versions of the model on purpose.
+            if (s.metric['version'] !== undefined && !title.includes('canary vs stable')) assert.equal(s.metric['version'], BROKEN, `${title}: ${JSON.stringify(s.metric)}`);
+          }
+        }
+      }
+    }
+  });
+
+  test('the traffic-share panel shows the 50/50 split the proxy applied', async () => {
+    const q = dashboardQueries(buildDashboards()).find((x) => x.title === 'Traffic share by version (last 5 minutes)')!;
+    const r = await prometheus.query(expandQuery(q.expr, { model: MODEL, version: '.*' }));
+    assert.equal(r.status, 'success');
+    if (r.status !== 'success') return;
+    const share = Object.fromEntries(r.result.map((s) => [s.metric['version'], Number(s.value[1])]));
+    // A 50% random split over a few hundred requests: within ±15 points.
+    for (const v of [HEALTHY, BROKEN]) assert.ok(Math.abs((share[v] ?? 0) - 0.5) < 0.15, `share of v${v}: ${share[v]}`);
+  });
+
+  test('the page alert fires for the broken version and not for the healthy one', async () => {
+    const firing = await waitFor('ModelgateSLOErrorBudgetBurn page firing for version 2', async () => {
+      const r = await prometheus.query(`ALERTS{alertname="${SLO_RULE.alert}",alertstate="firing",severity="page",model="${MODEL}"}`);
+      return r.status === 'success' && r.result.some((s) => s.metric['version'] === BROKEN) ? r.result : undefined;
+    }, 30_000, 500);
+    assert.ok(firing.every((s) => s.metric['version'] !== HEALTHY), 'the healthy version must not page');
+    assert.equal(firing.find((s) => s.metric['version'] === BROKEN)!.metric['slo'], slo.name);
+    const healthy = await prometheus.query(`ALERTS{alertname="${SLO_RULE.alert}",version="${HEALTHY}"}`);
+    assert.equal(healthy.status, 'success');
+    if (healthy.status === 'success') assert.deepEqual(healthy.result, [], 'no alert of any severity or state for the healthy version');
+    // The in-process evaluator reaches the same decision (within its own evaluation tick).
+    const statuses = await waitFor('the in-process page for version 2', () => {
+      const all = engine.evaluate();
+      return all.find((s) => s.version === BROKEN)?.alerts.page.firing ? all : undefined;
+    }, 10_000);
+    assert.equal(statuses.find((s) => s.version === HEALTHY)?.alerts.page.firing, false);
+  });
+
+  test(`the recording rules give the in-process burn rates over the page window within ${BURN_RATE_TOLERANCE * 100}%`, async () => {
+    const windowMs = PAGE_LONG_MS;
+    // Wait until the long window holds nothing but burst traffic.
+    const wait = burstStartedAt + windowMs + 3000 - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const record = errorRatioRecord(windowMs);
+    const r = await prometheus.query(`${record}{slo="${slo.name}"}`);
+    assert.equal(r.status, 'success');
+    if (r.status !== 'success') return;
+    const prom = Object.fromEntries(r.result.map((s) => [s.metric['version'], Number(s.value[1]) / (1 - slo.objective)]));
+    const local = (v: string) => engine.burnRate(slo.name, MODEL, v, windowMs).burnRate;
+    const broken = local(BROKEN);
+    assert.ok(broken !== null && prom[BROKEN] !== undefined, `no burn rate: prometheus ${prom[BROKEN]}, in-process ${broken}`);
+    // 30% failures on a 1% budget is a 30x burn; both must see it.
+    assert.ok(Math.abs(broken - FAILURE_SHARE / (1 - slo.objective)) < 3, `in-process burn rate ${broken}`);
+    assert.ok(Math.abs(prom[BROKEN]! - broken) <= BURN_RATE_TOLERANCE * broken, `prometheus ${prom[BROKEN]} vs in-process ${broken}`);
+    assert.equal(prom[HEALTHY], 0);
+    assert.equal(local(HEALTHY), 0);
+  });
+
+  test('Alertmanager delivers the page alert from Prometheus to the webhook receiver', async () => {
+    type Webhook = { version: string; status: string; alerts: Array<{ status: string; labels: Record<string, string>; annotations: Record<string, string> }> };
+    const alert = await waitFor('a webhook with the page alert for version 2', () => {
+      for (const b of receiver.bodies as Webhook[]) {
+        const a = b.alerts?.find((x) => x.labels['alertname'] === SLO_RULE.alert && x.labels['severity'] === 'page' && x.labels['version'] === BROKEN);
+        if (a) return { body: b, alert: a };
+      }
+      return undefined;
+    }, 20_000, 250);
+    assert.equal(alert.body.version, '4', 'Alertmanager webhook payload version');
+    assert.equal(alert.alert.status, 'firing');
+    assert.equal(alert.alert.labels['model'], MODEL);
+    assert.equal(alert.alert.labels['slo'], slo.name);
+    assert.match(alert.alert.annotations['summary'] ?? '', /half_plus_two version 2/);
+    const healthyPages = (receiver.bodies as Webhook[]).flatMap((b) => b.alerts ?? []).filter((a) => a.labels['version'] === HEALTHY);
+    assert.deepEqual(healthyPages, []);
+  });
+});
