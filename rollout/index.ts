@@ -7,3 +7,16 @@ export { checkTraffic, checkSloBurn, checkErrorRatio, checkLatency, checkDrift, 
 export type { TrafficStats, BurnReading, DriftComparison, LatencyOptions, AnalysisInputs } from './analysis.ts';
 export { decide, initialState, resumeAfterRestart } from './decide.ts';
 export { RolloutErrors } from './errors.ts';
+export { validateRollouts, validateRollout, ROLLOUT_DEFAULTS } from './config.ts';
+export { RolloutController } from './controller.ts';
+export type { ControllerOptions, SplitActuator, SplitValue, LabelMover, VersionSource, BurnSource, DriftSource, RolloutView, VerdictView } from './controller.ts';
+export { managerLabels, sloBurnSource, driftSource } from './adapters.ts';
+export type { ModelManagerLike, SloEngineLike, DriftRecorderLike } from './adapters.ts';
+export { mountRolloutRoutes, verdictStatus } from './routes.ts';
+export type { AdminRouter } from './routes.ts';
+export { TrafficCollector, isServerError, RESERVOIR_SIZE } from './traffic.ts';
+export { RolloutStore, STATE_FORMAT, STATE_FILE, AUDIT_FILE } from './store.ts';
+export type { PersistedRollouts, ModelRecord, HistoryEntry } from './store.ts';
+export { callWebhook, callWebhooks, payloadFor, WEBHOOK_NAMESPACE } from './webhooks.ts';
+export type { WebhookPayload, WebhookResult } from './webhooks.ts';
+export { RolloutMetrics } from './metrics.ts';

@@ -1,0 +1,542 @@
+// The rollout controller: effects at the edge around the pure `decide`. Each tick, per
+// model: resolve the canary/stable pair, ask `decide`, and apply what it says through the
+// interfaces below (split weights, label move, webhooks), then persist the state and
+// append to the audit log. Nothing here decides anything `decide` could.
+import type { Registry } from 'prom-client';
+import type { Clock, RequestOutcome } from '../common/index.ts';
+import { analyze } from './analysis.ts';
+import type { AnalysisInputs, BurnReading, DriftComparison, TrafficStats } from './analysis.ts';
+import { decide, initialState, resumeAfterRestart } from './decide.ts';
+import { RolloutErrors } from './errors.ts';
+import { RolloutMetrics } from './metrics.ts';
+import { RolloutStore } from './store.ts';
+import type { HistoryEntry, ModelRecord, PersistedRollouts } from './store.ts';
+import { STATE_FORMAT } from './store.ts';
+import { TrafficCollector, emptyTraffic } from './traffic.ts';
+import type { Action, Analysis, Command, DecideInput, Decision, RolloutSpec, RolloutState } from './types.ts';
+import { COMMANDS, TERMINAL_PHASES } from './types.ts';
+import { callWebhooks } from './webhooks.ts';
+import type { WebhookResult } from './webhooks.ts';
+
+// ---- What the controller drives and reads. The proxy, server, SLO engine and drift
+// recorder satisfy these directly or through the adapters in adapters.ts. ----
+
+export interface SplitValue {
+  stable: string;
+  canary?: string;
+  weight: number;
+}
+
+/** The proxy's traffic split (proxy/index.ts `Proxy.setSplit/getSplit`). */
+export interface SplitActuator {
+  setSplit(model: string, split: SplitValue | undefined): void;
+  getSplit(model: string): SplitValue | undefined;
+}
+
+/** Moves a server label (`stable`) to a version: ModelManager.setLabel in-process, or an admin call. */
+export interface LabelMover {
+  moveLabel(model: string, label: string, version: string): Promise<void> | void;
+}
+
+/** Versions that can serve (AVAILABLE), for `canary: newest` and the default stable. */
+export interface VersionSource {
+  availableVersions(model: string): Promise<readonly string[]> | readonly string[];
+}
+
+/** Burn rates of every SLO covering the model version over a window (slo/ SloEngine.burnRate). */
+export interface BurnSource {
+  burnRates(model: string, version: string, windowMs: number): readonly BurnReading[];
+}
+
+/** Drift between two versions of a model (drift/ DriftRecorder.compareVersions). */
+export interface DriftSource {
+  compareVersions(model: string, stable: string, canary: string): DriftComparison | Promise<DriftComparison>;
+}
+
+export interface ControllerOptions {
+  specs: readonly RolloutSpec[];
+  clock: Clock;
+  split: SplitActuator;
+  labels?: LabelMover;
+  versions?: VersionSource;
+  burn?: BurnSource;
+  drift?: DriftSource;
+  /** Directory for `rollouts.json` and `rollouts-audit.jsonl`. */
+  stateDir: string;
+  registry: Registry;
+  fetch?: typeof fetch;
+  random?: () => number;
+  /** One line per transition, for the terminal (the demo prints these). */
+  log?: (line: string) => void;
+}
+
+/** Finished rollouts kept per model in the state file and the snapshot. */
+const HISTORY_LIMIT = 50;
+
+interface Runtime {
+  spec: RolloutSpec;
+  record: ModelRecord;
+}
+
+export interface RolloutView {
+  model: string;
+  phase: RolloutState['phase'];
+  canary: string | null;
+  stable: string | null;
+  step: number;
+  steps: readonly number[];
+  weight: number;
+  failedChecks: number;
+  failureThreshold: number;
+  pausedBy: RolloutState['pausedBy'];
+  reason: string;
+  startedAt: string | null;
+  lastCheckAt: string | null;
+  updatedAt: string;
+  interval: number;
+  rolledBack: string[];
+  lastAnalysis: Analysis | null;
+  history: HistoryEntry[];
+}
+
+export interface VerdictView {
+  model: string;
+  /** pass / fail / inconclusive, for an Argo Rollouts web metric or a Flagger webhook gate. */
+  verdict: 'pass' | 'fail' | 'inconclusive';
+  phase: RolloutState['phase'];
+  canary: string | null;
+  stable: string | null;
+  weight: number;
+  reason: string;
+  analysis: Analysis | null;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+function compareVersions(a: string, b: string): number {
+  const na = Number(a);
+  const nb = Number(b);
+  if (Number.isFinite(na) && Number.isFinite(nb)) return na - nb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export class RolloutController {
+  readonly store: RolloutStore;
+  readonly #o: ControllerOptions;
+  readonly #rt = new Map<string, Runtime>();
+  readonly #traffic: TrafficCollector;
+  readonly #metrics: RolloutMetrics;
+  readonly #fetch: typeof fetch;
+  #ticking: Promise<void> | undefined;
+  /** Ticks and commands run one at a time, so a command never interleaves with an analysis. */
+  #lock: Promise<unknown> = Promise.resolve();
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  private constructor(o: ControllerOptions) {
+    this.#o = o;
+    this.store = new RolloutStore(o.stateDir);
+    this.#traffic = new TrafficCollector(o.specs.map((s) => s.model), o.random ? { random: o.random } : {});
+    this.#metrics = new RolloutMetrics(o.registry);
+    this.#fetch = o.fetch ?? fetch;
+  }
+
+  /** Loads persisted state (resuming where it was) and re-asserts the splits it implies. */
+  static async open(o: ControllerOptions): Promise<RolloutController> {
+    const c = new RolloutController(o);
+    const saved = await c.store.load();
+    const now = o.clock.now();
+    for (const spec of o.specs) {
+      const prev = saved?.models[spec.model];
+      const record: ModelRecord = prev
+        ? { state: resumeAfterRestart(prev.state, now), history: prev.history ?? [], baseline: prev.baseline ?? null }
+        : { state: initialState(spec.model, now), history: [], baseline: null };
+      c.#rt.set(spec.model, { spec, record });
+      c.#metrics.init(spec.model);
+      c.#metrics.update(record.state);
+      if (prev) {
+        await c.store.audit(c.#auditEntry(record.state, { kind: 'restart' }, { type: 'none' }, { note: `resumed after restart in phase ${record.state.phase}` }));
+      }
+      c.#reconcile(record.state);
+    }
+    await c.#save();
+    return c;
+  }
+
+  /** Feed every finished request here (`proxy.onOutcome(c.observe)`). O(1), never throws. */
+  readonly observe = (o: RequestOutcome): void => {
+    this.#traffic.record(o);
+  };
+
+  get models(): string[] {
+    return [...this.#rt.keys()];
+  }
+
+  /** Starts the tick loop. Ticks never overlap: a slow one makes the next wait. */
+  start(everyMs: number): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => void this.tick().catch((e) => this.#log(`tick failed: ${(e as Error).message}`)), everyMs);
+    this.#timer.unref();
+  }
+
+  /** Stops the loop and waits for a running tick. */
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#ticking;
+  }
+
+  /** One evaluation of every rollout. */
+  tick(): Promise<void> {
+    if (this.#ticking) return this.#ticking;
+    this.#ticking = this.#exclusive(async () => {
+      for (const rt of this.#rt.values()) await this.#tickOne(rt);
+    }).finally(() => {
+      this.#ticking = undefined;
+    });
+    return this.#ticking;
+  }
+
+  /** Operator command. Throws ROL_ERR_UNKNOWN_MODEL, ROL_ERR_INVALID_ARGUMENT or ROL_ERR_CONFLICT. */
+  async command(model: string, command: string): Promise<RolloutView> {
+    const rt = this.#runtime(model);
+    if (!COMMANDS.includes(command as Command)) throw RolloutErrors.ROL_ERR_INVALID_ARGUMENT(`unknown command "${command}"; one of ${COMMANDS.join(', ')}`);
+    return this.#exclusive(async () => {
+      const before = rt.record.state;
+      const d = decide(rt.spec, before, { kind: 'command', command: command as Command }, this.#o.clock.now());
+      if (d.rejected) throw RolloutErrors.ROL_ERR_CONFLICT(d.rejected);
+      // A resume starts a fresh interval: traffic seen while paused is not judged.
+      if (d.state.lastCheckAtMs !== before.lastCheckAtMs) this.#traffic.drain(model);
+      await this.#commit(rt, { kind: 'command', command: command as Command }, d);
+      await this.#follow(rt, d.action);
+      return this.view(model);
+    });
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => undefined);
+    return run;
+  }
+
+  view(model: string): RolloutView {
+    const { spec, record } = this.#runtime(model);
+    const s = record.state;
+    return {
+      model,
+      phase: s.phase,
+      canary: s.canary,
+      stable: s.stable,
+      step: s.step,
+      steps: spec.weights,
+      weight: s.weight,
+      failedChecks: s.failedChecks,
+      failureThreshold: spec.failureThreshold,
+      pausedBy: s.pausedBy,
+      reason: s.reason,
+      startedAt: iso(s.startedAtMs),
+      lastCheckAt: iso(s.lastCheckAtMs),
+      updatedAt: iso(s.updatedAtMs)!,
+      interval: spec.intervalMs,
+      rolledBack: s.rolledBack,
+      lastAnalysis: s.lastAnalysis,
+      history: record.history,
+    };
+  }
+
+  /** JSON for admin `GET /api/v1/rollouts`: every rollout's state and history. */
+  snapshot(): { rollouts: RolloutView[]; stateFile: string; auditLog: string } {
+    return { rollouts: this.models.map((m) => this.view(m)), stateFile: this.store.statePath, auditLog: this.store.auditPath };
+  }
+
+  /** The verdict an external controller polls (Argo Rollouts web metric, Flagger webhook). */
+  verdict(model: string): VerdictView {
+    const s = this.#runtime(model).record.state;
+    const verdict =
+      s.phase === 'RolledBack' || s.phase === 'Failed' ? 'fail'
+      : s.phase === 'Succeeded' ? 'pass'
+      : s.lastAnalysis?.verdict ?? 'inconclusive';
+    return { model, verdict, phase: s.phase, canary: s.canary, stable: s.stable, weight: s.weight, reason: s.reason, analysis: s.lastAnalysis };
+  }
+
+  #runtime(model: string): Runtime {
+    const rt = this.#rt.get(model);
+    if (!rt) throw RolloutErrors.ROL_ERR_UNKNOWN_MODEL(`no rollout configured for model "${model}"; configured: ${this.models.join(', ') || '(none)'}`);
+    return rt;
+  }
+
+  async #tickOne(rt: Runtime): Promise<void> {
+    const s = rt.record.state;
+    const needsCandidate = s.step < 0 || TERMINAL_PHASES.includes(s.phase);
+    const candidate = needsCandidate ? await this.#candidate(rt) : null;
+    const input: DecideInput = { kind: 'tick', candidate };
+    const d = decide(rt.spec, s, input, this.#o.clock.now());
+    if (d.state !== s) await this.#commit(rt, input, d);
+    else if (d.action.type !== 'none' && d.action.type !== 'analyze' && d.action.type !== 'preRollout') await this.#commit(rt, input, d);
+    await this.#follow(rt, d.action);
+    this.#reconcile(rt.record.state);
+  }
+
+  /** Carries out an action, feeding results back to decide until nothing is left to do. */
+  async #follow(rt: Runtime, first: Action): Promise<void> {
+    let action = first;
+    for (let guard = 0; guard < 8 && action.type !== 'none'; guard++) {
+      const { model } = rt.spec;
+      const now = () => this.#o.clock.now();
+      switch (action.type) {
+        case 'analyze': {
+          const analysis = await this.#analyze(rt);
+          const input: DecideInput = { kind: 'analysis', analysis };
+          const d = decide(rt.spec, rt.record.state, input, now());
+          action = await this.#applyThenCommit(rt, input, d);
+          break;
+        }
+        case 'preRollout': {
+          const s = rt.record.state;
+          const results = await callWebhooks(rt.spec.webhooks, 'pre-rollout', { model, phase: s.phase, canary: s.canary!, stable: s.stable!, weight: 0, reason: s.reason }, this.#fetch, now);
+          const failed = results.filter((r) => !r.ok);
+          const input: DecideInput = { kind: 'preRollout', ok: failed.length === 0, reason: failed.map((r) => `${r.name}: ${r.error}`).join('; ') };
+          // The window starts with the first step: drop anything gathered before it.
+          this.#traffic.drain(model);
+          const d = decide(rt.spec, s, input, now());
+          action = await this.#applyThenCommit(rt, input, d, { webhooks: results });
+          break;
+        }
+        default:
+          // setWeight / promote / rollback coming straight from a tick or a command:
+          // the state was committed already; apply and feed back.
+          action = await this.#apply(rt, action);
+      }
+    }
+  }
+
+  /** Applies a decision's action, then commits the state (or keeps the old one if a weight change failed). */
+  async #applyThenCommit(rt: Runtime, input: DecideInput, d: Decision, extra: Record<string, unknown> = {}): Promise<Action> {
+    if (d.action.type === 'setWeight') {
+      try {
+        this.#setSplit(rt.spec.model, { stable: d.action.stable, canary: d.action.canary, weight: d.action.weight });
+      } catch (e) {
+        const reason = `could not set the split, retrying next interval: ${(e as Error).message}`;
+        await this.#commit(rt, input, { state: { ...rt.record.state, reason, updatedAtMs: this.#o.clock.now() }, action: { type: 'none' } }, extra);
+        return { type: 'none' };
+      }
+      this.#traffic.drain(rt.spec.model);
+      await this.#commit(rt, input, d, extra);
+      return { type: 'none' };
+    }
+    await this.#commit(rt, input, d, extra);
+    if (d.action.type === 'rollback' || d.action.type === 'promote') return this.#apply(rt, d.action);
+    return d.action;
+  }
+
+  /** Effects of rollback / promote / setWeight whose state is already committed. */
+  async #apply(rt: Runtime, action: Action): Promise<Action> {
+    const { model } = rt.spec;
+    const now = () => this.#o.clock.now();
+    if (action.type === 'rollback') {
+      // Weight 0 at once; the audit and the hooks come after the traffic is safe.
+      let applied = 'split set to 100% stable';
+      try {
+        this.#setSplit(model, { stable: action.stable, weight: 0 });
+      } catch (e) {
+        applied = `split NOT set (retried every tick): ${(e as Error).message}`;
+      }
+      this.#traffic.drain(model);
+      this.#metrics.rollbacks.inc({ model });
+      const hooks = await callWebhooks(rt.spec.webhooks, 'rollback', { model, phase: 'RolledBack', canary: action.canary, stable: action.stable, weight: 0, reason: action.reason }, this.#fetch, now);
+      await this.#auditEffect(rt, 'rollback', applied, hooks);
+      this.#log(`${model}: rolled back ${action.canary} → all traffic on ${action.stable}: ${action.reason}`);
+      return { type: 'none' };
+    }
+    if (action.type === 'promote') {
+      const notes: string[] = [];
+      let ok = true;
+      let reason = '';
+      if (this.#o.labels) {
+        try {
+          await this.#o.labels.moveLabel(model, 'stable', action.canary);
+          notes.push(`label stable → ${action.canary}`);
+        } catch (e) {
+          ok = false;
+          reason = `moving the stable label failed: ${(e as Error).message}`;
+        }
+      } else {
+        notes.push('stable label not moved: no label mover attached (the upstream is not modelgate); move it by hand');
+      }
+      if (ok) {
+        try {
+          this.#setSplit(model, { stable: action.canary, weight: 0 });
+          notes.push(`split 100% → ${action.canary}`);
+        } catch (e) {
+          ok = false;
+          reason = `setting the split failed: ${(e as Error).message}`;
+        }
+      }
+      const input: DecideInput = { kind: 'promoted', ok, reason: ok ? notes.join('; ') : reason };
+      const d = decide(rt.spec, rt.record.state, input, now());
+      let hooks: WebhookResult[] = [];
+      if (ok) {
+        this.#metrics.promotions.inc({ model });
+        hooks = await callWebhooks(rt.spec.webhooks, 'promote', { model, phase: 'Succeeded', canary: action.canary, stable: action.stable, weight: 100, reason: d.state.reason }, this.#fetch, now);
+        this.#log(`${model}: promoted ${action.canary} (was ${action.stable})`);
+      }
+      await this.#commit(rt, input, d, { webhooks: hooks, applied: notes });
+      return d.action;
+    }
+    if (action.type === 'setWeight') {
+      this.#setSplit(model, { stable: action.stable, canary: action.canary, weight: action.weight });
+      this.#traffic.drain(model);
+      return { type: 'none' };
+    }
+    return action;
+  }
+
+  #setSplit(model: string, split: SplitValue): void {
+    // Keep what the operator set besides the versions and weight (e.g. a sticky header).
+    const current = this.#o.split.getSplit(model) as (SplitValue & { stickyHeader?: string }) | undefined;
+    const next: SplitValue & { stickyHeader?: string } = { stable: split.stable, weight: split.canary === undefined ? 0 : split.weight };
+    if (split.canary !== undefined) next.canary = split.canary;
+    if (current?.stickyHeader !== undefined) next.stickyHeader = current.stickyHeader;
+    this.#o.split.setSplit(model, next);
+  }
+
+  /**
+   * Makes the proxy's split agree with the state: after a restart, or when a rollback's
+   * split could not be set. A rolled-back version never keeps traffic.
+   */
+  #reconcile(s: RolloutState): void {
+    if (s.stable === null || s.canary === null) return;
+    try {
+      const cur = this.#o.split.getSplit(s.model);
+      if ((s.phase === 'Progressing' || s.phase === 'Paused') && s.step >= 0) {
+        if (!cur || cur.stable !== s.stable || cur.canary !== s.canary || cur.weight !== s.weight) this.#setSplit(s.model, { stable: s.stable, canary: s.canary, weight: s.weight });
+      } else if (s.phase === 'RolledBack') {
+        if (!cur || (cur.canary === s.canary && cur.weight > 0) || cur.stable === s.canary) this.#setSplit(s.model, { stable: s.stable, weight: 0 });
+      }
+    } catch (e) {
+      this.#log(`${s.model}: could not reconcile the split: ${(e as Error).message}`);
+    }
+  }
+
+  /** The canary/stable pair a Pending or finished rollout should look at, or null. */
+  async #candidate(rt: Runtime): Promise<{ canary: string; stable: string } | null> {
+    const { spec } = rt;
+    let available: readonly string[] | undefined;
+    if (this.#o.versions) {
+      try {
+        available = [...(await this.#o.versions.availableVersions(spec.model))].sort(compareVersions);
+      } catch {
+        return null;
+      }
+    }
+    const split = this.#o.split.getSplit(spec.model);
+    const s = rt.record.state;
+    let stable = split?.stable ?? (s.phase === 'Succeeded' ? s.stable ?? undefined : undefined) ?? spec.stable;
+    let canary: string | undefined;
+    if (spec.canary.kind === 'version') {
+      canary = spec.canary.version;
+      if (available && !available.includes(canary)) return null;
+    } else {
+      if (!available) return null;
+      const above = available.filter((v) => stable === undefined || compareVersions(v, stable) > 0);
+      canary = above.at(-1);
+    }
+    if (canary === undefined) return null;
+    if (stable === undefined && available) stable = available.filter((v) => compareVersions(v, canary!) < 0).at(-1);
+    if (stable === undefined) return null;
+    return { canary, stable };
+  }
+
+  async #analyze(rt: Runtime): Promise<Analysis> {
+    const { spec, record } = rt;
+    const s = record.state;
+    const now = this.#o.clock.now();
+    const windowMs = Math.max(1, now - (s.lastCheckAtMs ?? now));
+    const traffic = this.#traffic.drain(spec.model);
+    const canary = traffic.get(s.canary!) ?? emptyTraffic(s.canary!);
+    let stable = traffic.get(s.stable!) ?? emptyTraffic(s.stable!);
+    const notes: string[] = [];
+    if (stable.requests >= spec.minRequests) {
+      record.baseline = stable;
+    } else if (record.baseline && record.baseline.version === s.stable) {
+      // At a 100% step stable serves nothing: compare with the last stable window that had traffic.
+      notes.push(`stable served ${stable.requests} requests; compared with its last window that had ${record.baseline.requests}`);
+      stable = record.baseline;
+    }
+    const inputs: AnalysisInputs = { atMs: now, windowMs, canary, stable };
+    if (this.#o.burn && spec.analysis.slo.enabled) {
+      try {
+        inputs.burn = this.#o.burn.burnRates(spec.model, s.canary!, spec.analysis.slo.windowMs ?? windowMs);
+      } catch (e) {
+        inputs.burn = { error: (e as Error).message };
+      }
+    }
+    if (this.#o.drift && spec.analysis.drift.enabled) {
+      try {
+        inputs.drift = await this.#o.drift.compareVersions(spec.model, s.stable!, s.canary!);
+      } catch (e) {
+        inputs.drift = { error: (e as Error).message };
+      }
+    }
+    const a = analyze(spec.analysis, spec.minRequests, inputs);
+    return notes.length ? { ...a, notes: [...a.notes, ...notes] } : a;
+  }
+
+  async #commit(rt: Runtime, input: DecideInput | { kind: 'restart' }, d: Decision, extra: Record<string, unknown> = {}): Promise<void> {
+    const prev = rt.record.state;
+    const next = d.state;
+    // A new rollout after a finished one: archive the finished one.
+    if (TERMINAL_PHASES.includes(prev.phase) && !TERMINAL_PHASES.includes(next.phase) && prev.canary !== null && prev.canary !== next.canary) {
+      rt.record.history = [...rt.record.history, historyOf(prev)].slice(-HISTORY_LIMIT);
+      rt.record.baseline = null;
+    }
+    rt.record.state = next;
+    this.#metrics.update(next);
+    if (prev.phase !== next.phase) this.#log(`${next.model}: ${prev.phase} → ${next.phase} (${next.reason})`);
+    await this.store.audit(this.#auditEntry(next, input, d.action, extra));
+    await this.#save();
+  }
+
+  async #auditEffect(rt: Runtime, what: string, applied: string, webhooks: WebhookResult[]): Promise<void> {
+    await this.store.audit(this.#auditEntry(rt.record.state, { kind: 'effect' }, { type: 'none' }, { effect: what, applied, webhooks }));
+  }
+
+  #auditEntry(s: RolloutState, input: DecideInput | { kind: 'restart' } | { kind: 'effect' }, action: Action, extra: Record<string, unknown>): Record<string, unknown> {
+    const entry: Record<string, unknown> = {
+      time: new Date(this.#o.clock.now()).toISOString(),
+      model: s.model,
+      phase: s.phase,
+      step: s.step,
+      weight: s.weight,
+      canary: s.canary,
+      stable: s.stable,
+      failedChecks: s.failedChecks,
+      input: input.kind === 'command' ? `command:${input.command}` : input.kind,
+      action,
+      reason: s.reason,
+    };
+    if (input.kind === 'analysis') {
+      entry['verdict'] = input.analysis.verdict;
+      entry['checks'] = input.analysis.checks;
+      entry['notes'] = input.analysis.notes;
+      entry['windowMs'] = input.analysis.windowMs;
+    }
+    return { ...entry, ...extra };
+  }
+
+  async #save(): Promise<void> {
+    const models: Record<string, ModelRecord> = {};
+    for (const [m, rt] of this.#rt) models[m] = rt.record;
+    const data: PersistedRollouts = { format: STATE_FORMAT, savedAt: new Date(this.#o.clock.now()).toISOString(), models };
+    await this.store.save(data);
+  }
+
+  #log(line: string): void {
+    this.#o.log?.(line);
+  }
+}
+
+function historyOf(s: RolloutState): HistoryEntry {
+  return { canary: s.canary, stable: s.stable, phase: s.phase, reason: s.reason, startedAt: iso(s.startedAtMs), endedAt: iso(s.updatedAtMs)! };
+}
+
+export type { TrafficStats };

@@ -1,0 +1,36 @@
+// Admin API routes of the rollout controller, mounted on the proxy's admin server (every
+// path is under /api/, so the bearer token is required; proxy/admin.ts).
+//   GET  /api/v1/rollouts                    every rollout: state and history
+//   GET  /api/v1/rollouts/:model             one rollout
+//   POST /api/v1/rollouts/:model/:command    pause | resume | promote | abort
+//   GET  /api/v1/rollouts/:model/verdict     pass/fail/inconclusive with the numbers; for an
+//        Argo Rollouts `web` metric (jsonPath "{$.verdict}", successCondition
+//        result == "pass") or a Flagger webhook gate (see verdictStatus)
+import type { RolloutController } from './controller.ts';
+
+/** The admin router's shape (proxy `Proxy.route`), named structurally. */
+export interface AdminRouter {
+  route(
+    method: string,
+    path: string,
+    handler: (req: { params: Record<string, string>; query: URLSearchParams }) => { status?: number; body?: unknown } | Promise<{ status?: number; body?: unknown }>,
+  ): void;
+}
+
+export function mountRolloutRoutes(router: AdminRouter, controller: RolloutController): void {
+  router.route('GET', '/api/v1/rollouts', () => ({ body: controller.snapshot() }));
+  router.route('GET', '/api/v1/rollouts/:model', ({ params }) => ({ body: controller.view(params['model']!) }));
+  router.route('GET', '/api/v1/rollouts/:model/verdict', ({ params, query }) => {
+    const v = controller.verdict(params['model']!);
+    // `?status=1`: answer 200 only on pass, so a Flagger webhook (any non-2xx fails the
+    // check) can gate on it without parsing; the body carries the numbers either way.
+    const status = query.get('status') === '1' ? verdictStatus(v.verdict) : 200;
+    return { status, body: v };
+  });
+  router.route('POST', '/api/v1/rollouts/:model/:command', async ({ params }) => ({ body: await controller.command(params['model']!, params['command']!) }));
+}
+
+/** HTTP status for a verdict when the status itself is the answer: 200 pass, 409 fail, 425 inconclusive (retry later). */
+export function verdictStatus(v: 'pass' | 'fail' | 'inconclusive'): number {
+  return v === 'pass' ? 200 : v === 'fail' ? 409 : 425;
+}
