@@ -1,8 +1,10 @@
 // drift/: baselines, streaming sketches per model/version/feature, PSI / KS / Jensen-Shannon /
 // chi-square, verdicts and the drift SLI. Public surface, listed by hand.
 export { DriftRecorder } from './recorder.ts';
-export type { BodyOffer, TensorOffer, DriftRecorderOptions, DriftVerdict, DriftWindow, DriftStats, DriftSnapshot, BaselineInfo } from './recorder.ts';
+export type { BodyOffer, TensorOffer, GrpcDecoder, DriftRecorderOptions, DriftVerdict, DriftWindow, DriftStats, DriftSnapshot, BaselineInfo } from './recorder.ts';
 export { registerDriftMetrics } from './metrics.ts';
+// decodeGrpcBodies lives in drift/grpc-bodies.ts and is not re-exported here: it loads the
+// server's protos, which the drift core does not need. Import it from that file.
 export { validateDriftSection, DRIFT_DEFAULTS, DRIFT_METHODS } from './config.ts';
 export type { DriftConfig, ModelDriftConfig, FeatureConfig, FeatureKind, DriftMethod, DriftThresholds, VerdictRule, BaselineSource } from './config.ts';
 export { extractJson, extractTensors } from './extract.ts';

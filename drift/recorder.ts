@@ -23,7 +23,12 @@ export interface BodyOffer {
   requestBody: Uint8Array | string;
   responseBody: Uint8Array | string;
   contentType?: string;
+  /** gRPC method path (`/tensorflow.serving.PredictionService/Predict`) when protocol is grpc. */
+  method?: string;
 }
+
+/** Turns one gRPC request/response message pair into tensors (drift/grpc-bodies.ts `decodeGrpcBodies`). */
+export type GrpcDecoder = (method: string, request: Buffer, response: Buffer) => { inputs: DecodedTensor[]; outputs: DecodedTensor[] } | undefined;
 
 export interface TensorOffer {
   model: string;
@@ -44,6 +49,8 @@ export interface DriftRecorderOptions {
   persistBaseline?: (profile: BaselineProfile) => Promise<unknown>;
   /** Queue items parsed per event-loop turn. */
   batchSize?: number;
+  /** Decodes gRPC bodies handed to `offer` (protocol 'grpc'); without one they are skipped and counted. */
+  grpcDecoder?: GrpcDecoder;
 }
 
 export type BaselineInfo =
@@ -125,6 +132,7 @@ export class DriftRecorder {
   readonly #sampleRate: number;
   readonly #batch: number;
   readonly #persist: DriftRecorderOptions['persistBaseline'];
+  readonly #grpcDecoder: GrpcDecoder | undefined;
   readonly #models = new Map<string, ModelDriftConfig>();
   readonly #state = new Map<string, Map<string, VersionState>>();
   readonly #baselines = new Map<string, Map<string, BaselineProfile>>();
@@ -146,6 +154,7 @@ export class DriftRecorder {
     this.#sampleRate = options.sampleRate ?? config.sampleRate;
     this.#batch = options.batchSize ?? DEFAULT_BATCH;
     this.#persist = options.persistBaseline;
+    this.#grpcDecoder = options.grpcDecoder;
     for (const m of config.models) this.#models.set(m.model, m);
     for (const p of options.baselines ?? []) this.setBaseline(p);
   }
@@ -228,7 +237,9 @@ export class DriftRecorder {
     if (!model) return;
     const extracted: Extracted =
       item.kind === 'json'
-        ? extractJson(model.features, item.offer.requestBody, item.offer.responseBody, item.offer.contentType)
+        ? item.offer.protocol === 'grpc'
+          ? this.#extractGrpc(model, item.offer)
+          : extractJson(model.features, item.offer.requestBody, item.offer.responseBody, item.offer.contentType)
         : extractTensors(model.features, item.offer.inputs, item.offer.outputs);
     this.stats.processed++;
     if (!extracted.ok) {
@@ -241,6 +252,18 @@ export class DriftRecorder {
       return;
     }
     this.#record(model, item.offer.version, item.atMs, extracted.rows, extracted.values);
+  }
+
+  #extractGrpc(model: ModelDriftConfig, offer: BodyOffer): Extracted {
+    if (!this.#grpcDecoder) return { ok: false, reason: 'skipped', detail: 'no gRPC decoder configured' };
+    let decoded: ReturnType<GrpcDecoder>;
+    try {
+      decoded = this.#grpcDecoder(offer.method ?? '', toBuffer(offer.requestBody), toBuffer(offer.responseBody));
+    } catch (e) {
+      return { ok: false, reason: 'unparsable', detail: e instanceof Error ? e.message : String(e) };
+    }
+    if (!decoded) return { ok: false, reason: 'skipped', detail: `gRPC method ${offer.method} carries no tensors` };
+    return extractTensors(model.features, decoded.inputs, decoded.outputs);
   }
 
   #record(model: ModelDriftConfig, version: string, atMs: number, rows: number, values: ReadonlyMap<string, readonly unknown[]>): void {
@@ -543,6 +566,10 @@ export interface DriftSnapshot {
       memoryBytes: number;
     }[];
   }[];
+}
+
+function toBuffer(b: Uint8Array | string): Buffer {
+  return typeof b === 'string' ? Buffer.from(b, 'utf8') : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** Model versions are numbers in TF Serving's layout; compare them as numbers when both are. */
