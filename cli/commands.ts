@@ -7,6 +7,7 @@ export interface Command {
 }
 
 export const COMMANDS: Record<string, Command> = {
+  start: { summary: 'run the server and the proxy together (what npm start runs), on the example models by default', load: () => import('../app/start-cli.ts') },
   serve: { summary: 'run the inference server on an ONNX model repository', load: () => import('../server/cli.ts') },
   check: { summary: 'validate modelgate.yaml (or a Sloth / OpenSLO file) and print every problem', load: () => import('../config/check-cli.ts') },
   baseline: { summary: 'build a drift baseline for a model version from a reference file (.jsonl / .csv)', load: () => import('../drift/cli.ts') },

@@ -1,0 +1,106 @@
+// The proxy process as users run it: the proxy (proxy/), with the SLO engine (slo/), the
+// drift recorder (drift/) and the notifier attached, and the evaluation tick that turns
+// their windows into verdicts. This is the only place the areas meet; each stays ignorant
+// of the others (the proxy does not know SLOs, the SLO maths does not know HTTP).
+import { Registry } from 'prom-client';
+import { systemClock, type Clock } from '../common/clock.ts';
+import type { Config } from '../config/index.ts';
+import { createProxy, type Proxy, type ProxyConfig } from '../proxy/index.ts';
+import { AlertNotifier, SloEngine, registerSloMetrics, sloLatencyThresholds } from '../slo/index.ts';
+import { DriftRecorder, loadBaselines, registerDriftMetrics, saveBaseline } from '../drift/index.ts';
+
+export interface GatewayOptions {
+  config: Config;
+  /** Replaces parts of the proxy section (e.g. the upstream of `modelgate start`). */
+  proxyOverride?: (p: ProxyConfig) => ProxyConfig;
+  clock?: Clock;
+  registry?: Registry;
+  /** Evaluation tick, ms (SLO windows and drift verdicts). Default 5 s. */
+  tickMs?: number;
+  log?: (msg: string) => void;
+}
+
+export interface Gateway {
+  proxy: Proxy;
+  slo: SloEngine;
+  drift: DriftRecorder | undefined;
+  notifier: AlertNotifier;
+  registry: Registry;
+  /** One evaluation now (also run by the timer). */
+  tick(): void;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_TICK_MS = 5_000;
+
+export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const { config } = opts;
+  const clock = opts.clock ?? systemClock;
+  const registry = opts.registry ?? new Registry();
+  const log = opts.log ?? (() => {});
+  const proxyConfig = opts.proxyOverride ? opts.proxyOverride(config.proxy) : config.proxy;
+
+  const proxy = await createProxy({
+    config: proxyConfig,
+    registry,
+    clock,
+    latencyThresholdsSeconds: sloLatencyThresholds(config.slos),
+  });
+
+  const notifier = new AlertNotifier({
+    targets: config.notify,
+    clock,
+    externalUrl: proxy.adminUrl,
+    onError: (target, message) => log(`notify ${target}: ${message}`),
+  });
+  const slo = new SloEngine(config.slos, { clock, onTransition: (t) => notifier.notify(t) });
+  registerSloMetrics(registry, slo);
+  proxy.onOutcome((o) => slo.record(o));
+
+  let drift: DriftRecorder | undefined;
+  if (config.drift && config.drift.enabled && config.drift.models.length > 0) {
+    const loaded = await loadBaselines(config.drift.baselineDir);
+    for (const p of loaded.problems) log(`drift baseline: ${p}`);
+    drift = new DriftRecorder(config.drift, {
+      clock,
+      baselines: loaded.profiles,
+      persistBaseline: (profile) => saveBaseline(config.drift!.baselineDir, profile),
+    });
+    registerDriftMetrics(registry, drift);
+    const d = drift;
+    proxy.onBodies((b) => d.offer(b));
+  }
+
+  // Reads are open on the admin port (loopback by default); changes need the token.
+  proxy.route('GET', '/api/v1/slos', () => ({ status: 200, body: slo.snapshot() }), { auth: false });
+  proxy.route('GET', '/api/v1/drift', () => ({ status: 200, body: drift ? drift.snapshot() : { enabled: false } }), { auth: false });
+
+  const tick = () => {
+    try {
+      slo.evaluate();
+    } catch (e) {
+      log(`slo evaluation failed: ${(e as Error).message}`);
+    }
+    try {
+      drift?.evaluate();
+    } catch (e) {
+      log(`drift evaluation failed: ${(e as Error).message}`);
+    }
+  };
+  const timer = setInterval(tick, opts.tickMs ?? DEFAULT_TICK_MS);
+  timer.unref();
+
+  return {
+    proxy,
+    slo,
+    drift,
+    notifier,
+    registry,
+    tick,
+    async close() {
+      clearInterval(timer);
+      await proxy.close();
+      await notifier.close();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+// `modelgate start` (what `npm start` runs): the inference server on a model config and the
+// proxy in front of it, in one process, on the example models by default.
+import { resolve } from 'node:path';
+import { helpText, parseArgs, type FlagSpec } from '../cli/args.ts';
+import { loadConfig } from '../config/index.ts';
+import { readModelConfigFile, startServer } from '../server/index.ts';
+import { startGateway } from './gateway.ts';
+
+export const START_FLAGS: FlagSpec[] = [
+  { name: 'config', type: 'string', default: 'examples/modelgate.yaml', help: 'modelgate.yaml: SLOs, drift, rollouts, proxy settings' },
+  { name: 'model_config_file', type: 'string', default: 'examples/models.yaml', help: 'the server model config (models, versions, labels, batching)' },
+  { name: 'host', type: 'string', default: '127.0.0.1', help: 'address the proxy listens on (the server always listens on loopback)' },
+  { name: 'rest_port', type: 'number', default: 8501, help: 'proxy REST port (clients use this, as with TF Serving)' },
+  { name: 'grpc_port', type: 'number', default: 8500, help: 'proxy gRPC port' },
+  { name: 'admin_port', type: 'number', default: 9090, help: 'admin port: /metrics, status page, /api/v1/...' },
+  { name: 'server_rest_port', type: 'number', default: 8601, help: 'inference server REST port (behind the proxy)' },
+  { name: 'server_grpc_port', type: 'number', default: 8600, help: 'inference server gRPC port (behind the proxy)' },
+  { name: 'tick_ms', type: 'number', default: 5000, help: 'how often SLOs and drift are evaluated, ms' },
+  { name: 'help', type: 'boolean', help: 'show this help' },
+];
+
+export async function run(argv: string[]): Promise<number> {
+  const { flags } = parseArgs(argv, START_FLAGS);
+  if (flags.help) {
+    console.log(helpText('usage: modelgate start [--config modelgate.yaml] [--model_config_file models.yaml] [flags]', START_FLAGS));
+    return 0;
+  }
+  const config = loadConfig(resolve(String(flags.config)));
+  const models = await readModelConfigFile(resolve(String(flags.model_config_file)));
+  console.log(`[start] loading ${models.length} models: ${models.map((m) => m.name).join(', ')}`);
+  const server = await startServer({
+    host: '127.0.0.1',
+    restPort: Number(flags.server_rest_port),
+    grpcPort: Number(flags.server_grpc_port),
+    models,
+    processMetrics: true,
+    log: (m) => console.log(`[serve] ${m}`),
+  });
+  const grpcUpstream = (server as { grpcAddress?: string }).grpcAddress;
+  const gateway = await startGateway({
+    config,
+    tickMs: Number(flags.tick_ms),
+    log: (m) => console.log(`[proxy] ${m}`),
+    proxyOverride: (p) => ({
+      ...p,
+      rest: { host: String(flags.host), port: Number(flags.rest_port), upstream: server.restUrl },
+      grpc: grpcUpstream ? { host: String(flags.host), port: Number(flags.grpc_port), upstream: grpcUpstream } : undefined,
+      admin: { ...p.admin, port: Number(flags.admin_port) },
+    }),
+  });
+  const { proxy } = gateway;
+  const lines = [
+    '',
+    'modelgate is running.',
+    `  proxy REST   ${proxy.restUrl}   (TF Serving /v1 and KServe /v2, in front of the server)`,
+    proxy.grpcAddress ? `  proxy gRPC   ${proxy.grpcAddress}` : '  proxy gRPC   off (the server has no gRPC port)',
+    `  server REST  ${server.restUrl}   (direct, unmeasured by the proxy)`,
+    `  metrics      ${proxy.adminUrl}/metrics (proxy)  ${server.restUrl}/metrics (server)`,
+    `  SLOs         ${proxy.adminUrl}/api/v1/slos`,
+    `  drift        ${proxy.adminUrl}/api/v1/drift`,
+    `  dashboards   dashboards/generated/*.json (import into Grafana; provisioning in dashboards/provisioning/)`,
+    '',
+    'Try:',
+    `  curl -s -d '{"instances": [1.0, 2.0, 5.0]}' ${proxy.restUrl}/v1/models/half_plus_two:predict`,
+    '',
+    'Ctrl-C stops both.',
+  ];
+  console.log(lines.join('\n'));
+  return new Promise<number>((done) => {
+    const stop = (signal: string) => {
+      console.log(`[start] ${signal}: stopping proxy, then draining the server`);
+      void gateway
+        .close()
+        .then(() => server.drain())
+        .then(() => done(0));
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
