@@ -42,6 +42,9 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'pro
 const V2_VERSION = /"model_version"\s*:\s*"((?:[^"\\]|\\.)*)"/;
 const V2_SCAN_BYTES = 64 * 1024;
 const TEE_APIS: ReadonlySet<Api> = new Set(['predict', 'classify', 'regress', 'infer']);
+// Bodies up to this size are gathered before forwarding (see `gather`); 64 KiB is the
+// default socket high-water mark order of size, far below the body limit.
+const SMALL_BODY_BYTES = 64 * 1024;
 
 class BodyTooLarge extends Error {
   readonly code = 'PRX_BODY_TOO_LARGE';
@@ -157,6 +160,7 @@ function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse): void
   let done = false;
   let controller: Dispatcher.DispatchController | undefined;
   let pendingAbort: Error | undefined;
+  let dispatched = false;
 
   const abort = (e: Error) => {
     if (controller && !controller.aborted) controller.abort(e);
@@ -228,7 +232,11 @@ function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse): void
   if (forwardedFor) headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${forwardedFor}` : forwardedFor;
 
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && (contentLength > 0 || req.headers['transfer-encoding'] !== undefined);
-  if (hasBody) {
+  // Small bodies with a declared length are gathered first, so undici writes request head
+  // and body in one writev (one syscall instead of two; socket writes are the largest cost
+  // in a profile of this path). Larger or chunked bodies stream.
+  const gather = hasBody && contentLength > 0 && contentLength <= SMALL_BODY_BYTES && req.headers['transfer-encoding'] === undefined;
+  if (hasBody && !gather) {
     // Paused first so this listener does not start the flow before undici listens too
     // (undici resumes the body once it is writing: client-h1.js writeStream).
     req.pause();
@@ -247,7 +255,9 @@ function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse): void
 
   // A client that goes away cancels the upstream request (node-http-proxy #1586 leaked here).
   res.on('close', () => {
-    if (!res.writableFinished && !done) abort(new ClientAborted());
+    if (res.writableFinished || done) return;
+    if (dispatched) abort(new ClientAborted());
+    else fail(new ClientAborted()); // still gathering the body: nothing upstream to cancel
   });
 
   const handler: Dispatcher.DispatchHandler = {
@@ -294,20 +304,36 @@ function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse): void
     },
   };
 
-  try {
-    deps.pool.dispatch(
-      {
-        path,
-        method: req.method ?? 'GET',
-        headers,
-        body: hasBody ? req : null,
-        // Backstops only; the timer above is the real headers deadline.
-        headersTimeout: config.timeouts.upstreamMs + 1000,
-        bodyTimeout: config.timeouts.upstreamMs,
-      },
-      handler,
-    );
-  } catch (err) {
-    fail(err);
-  }
+  const send = (body: Buffer | IncomingMessage | null) => {
+    dispatched = true;
+    try {
+      deps.pool.dispatch(
+        {
+          path,
+          method: req.method ?? 'GET',
+          headers,
+          body,
+          // Backstops only; the timer above is the real headers deadline.
+          headersTimeout: config.timeouts.upstreamMs + 1000,
+          bodyTimeout: config.timeouts.upstreamMs,
+        },
+        handler,
+      );
+    } catch (err) {
+      fail(err);
+    }
+  };
+  if (!gather) return send(hasBody ? req : null);
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => {
+    chunks.push(chunk);
+    requestBytes += chunk.length;
+  });
+  req.on('end', () => {
+    if (done) return;
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    if (reqChunks && body.length <= teeMax) reqChunks.push(body);
+    else if (reqChunks) teeOverflow = true;
+    send(body);
+  });
 }

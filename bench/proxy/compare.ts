@@ -1,0 +1,228 @@
+// The proxy benchmark: the same upstream direct, through modelgate, through nginx (Debian
+// package, one worker, keepalive to the upstream), and through two bare forwarders (undici,
+// http-proxy) that show what the forwarding choice alone costs.
+//
+//   node --import tsx bench/proxy/compare.ts [--rounds 3] [--seconds 8] [--only direct,modelgate,nginx]
+//
+// Needs: wrk and nginx on PATH (apt-get install -y wrk nginx). http-proxy is optional: it
+// is not a modelgate dependency; install it aside with
+//   npm install --prefix /tmp/benchdeps http-proxy@1.18.1
+// and run with MODELGATE_BENCH_DEPS=/tmp/benchdeps.
+//
+// Each round runs every target in turn (alternating, so drift in machine load spreads
+// evenly); the report takes the median per target. Everything is on loopback; every
+// process (wrk, proxy, upstream) shares the machine's cores, which the report says.
+import { spawn, execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const PATH = '/v1/models/fraud:predict';
+const BODY = '{"instances":[{"amount":120.5,"account_age_days":400,"tx_last_hour":1,"distance_km":3.2,"merchant_risk":0.1,"hour_of_day":14,"device_age_days":300,"failed_logins":0}]}';
+
+const args = process.argv.slice(2);
+const arg = (name: string, def: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i === -1 ? def : args[i + 1]!;
+};
+const ROUNDS = Number(arg('rounds', '3'));
+const SECONDS = Number(arg('seconds', '8'));
+const RATE = Number(arg('rate', '1000'));
+const CONNECTIONS = Number(arg('connections', '64'));
+const ONLY = arg('only', 'direct,modelgate,nginx,undici,http-proxy').split(',');
+
+const children: ChildProcess[] = [];
+function cleanup(): void {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+}
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+function startChild(cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; info: { port: number } }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'], env });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /READY (\{.*\})/.exec(out);
+      if (m) resolve({ child, info: JSON.parse(m[1]!) as { port: number } });
+    });
+    child.on('exit', (code) => reject(new Error(`${argv.join(' ')} exited ${code}`)));
+  });
+}
+
+const tsChild = (script: string, argv: string[]) => startChild(process.execPath, ['--import', 'tsx', join(HERE, script), ...argv]);
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function startNginx(upstreamPort: number): Promise<{ port: number; pids: () => number[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'modelgate-nginx-'));
+  for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d));
+  const port = await freePort();
+  // One worker (the brief's comparison), keepalive pool to the upstream (needs HTTP/1.1 and
+  // an empty Connection header: nginx docs, ngx_http_upstream_module "keepalive").
+  writeFileSync(join(dir, 'nginx.conf'), `
+worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  upstream up { server 127.0.0.1:${upstreamPort}; keepalive 128; }
+  server {
+    listen 127.0.0.1:${port};
+    keepalive_requests 1000000;
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+`);
+  const child = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: 'inherit' });
+  children.push(child);
+  for (let i = 0; i < 100 && !existsSync(join(dir, 'nginx.pid')); i++) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 200));
+  return {
+    port,
+    pids: () => {
+      const master = child.pid!;
+      const kids = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+      return [master, ...kids];
+    },
+  };
+}
+
+/** utime+stime of a process in clock ticks (proc(5) /proc/pid/stat fields 14 and 15). */
+function cpuTicks(pids: number[]): number {
+  let t = 0;
+  for (const pid of pids) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    t += Number(f[11]) + Number(f[12]);
+  }
+  return t;
+}
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+
+function wrk(port: number, seconds: number): { rps: number; requests: number; errors: number; p50: number; p99: number } {
+  const lua = join(tmpdir(), 'modelgate-bench-post.lua');
+  writeFileSync(lua, `wrk.method = "POST"\nwrk.body = '${BODY}'\nwrk.headers["Content-Type"] = "application/json"\n`);
+  const out = execFileSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-s', lua, `http://127.0.0.1:${port}${PATH}`]).toString();
+  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
+  const ms = (re: RegExp) => {
+    const m = re.exec(out);
+    if (!m) return NaN;
+    const v = Number(m[1]);
+    return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+  };
+  const errors = num(/Non-2xx or 3xx responses: (\d+)/) || 0;
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    rps: num(/Requests\/sec:\s+([\d.]+)/),
+    requests: num(/(\d+) requests in/),
+    errors: errors + (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
+    p50: ms(/50%\s+([\d.]+)(us|ms|s)/),
+    p99: ms(/99%\s+([\d.]+)(us|ms|s)/),
+  };
+}
+
+async function rateRun(port: number, seconds: number): Promise<{ p50: number; p99: number; correctedP99: number; errors: number; requests: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'rate-child.ts'), `http://127.0.0.1:${port}${PATH}`, String(RATE), String(seconds * 1000), '2000', '32'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  await new Promise((r) => child.on('exit', r));
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+interface Target {
+  name: string;
+  port: number;
+  pids: () => number[];
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+async function main(): Promise<void> {
+  const up = await tsChild('upstream-child.ts', []);
+  const upstreamUrl = `http://127.0.0.1:${up.info.port}`;
+  const targets: Target[] = [];
+  if (ONLY.includes('direct')) targets.push({ name: 'direct', port: up.info.port, pids: () => [] });
+  for (const mode of ['modelgate', 'undici', 'http-proxy']) {
+    if (!ONLY.includes(mode)) continue;
+    try {
+      const p = await tsChild('proxy-child.ts', [mode, upstreamUrl]);
+      targets.push({ name: mode, port: p.info.port, pids: () => [p.child.pid!] });
+    } catch (err) {
+      console.warn(`skipping ${mode}: ${(err as Error).message}`);
+    }
+  }
+  if (ONLY.includes('nginx')) {
+    try {
+      const n = await startNginx(up.info.port);
+      targets.push({ name: 'nginx', port: n.port, pids: n.pids });
+    } catch (err) {
+      console.warn(`skipping nginx: ${(err as Error).message}`);
+    }
+  }
+
+  const results = new Map<string, Array<{ rps: number; cpuUs: number; p50: number; p99: number; errors: number; rp50: number; rp99: number; rcp99: number }>>();
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const t of targets) {
+      wrk(t.port, 2); // warm: JIT, connection pools
+      const before = cpuTicks(t.pids());
+      const max = wrk(t.port, SECONDS);
+      const ticks = cpuTicks(t.pids()) - before;
+      const rate = await rateRun(t.port, SECONDS);
+      const row = {
+        rps: max.rps, cpuUs: t.pids().length ? (ticks / CLK_TCK) * 1e6 / max.requests : NaN, p50: max.p50, p99: max.p99,
+        errors: max.errors + rate.errors, rp50: rate.p50, rp99: rate.p99, rcp99: rate.correctedP99,
+      };
+      (results.get(t.name) ?? results.set(t.name, []).get(t.name)!).push(row);
+      console.log(`round ${round} ${t.name.padEnd(10)} max ${max.rps.toFixed(0)} rps, ${row.cpuUs.toFixed(0)} µs CPU/req; @${RATE} rps p50 ${rate.p50.toFixed(3)} ms p99 ${rate.p99.toFixed(3)} ms (corrected p99 ${rate.correctedP99.toFixed(3)}); errors ${row.errors}`);
+    }
+  }
+
+  const m = (name: string, k: 'rps' | 'cpuUs' | 'rp50' | 'rp99' | 'rcp99' | 'errors') => median((results.get(name) ?? []).map((r) => r[k]));
+  const has = (n: string) => results.has(n);
+  const lines = [
+    `| path | max rps | vs direct | vs nginx | proxy CPU µs/req | p50 / p99 at ${RATE} rps (ms) | added p50 / p99 over direct (ms) | errors |`,
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const t of targets) {
+    const rps = m(t.name, 'rps');
+    const vsDirect = has('direct') ? (rps / m('direct', 'rps')).toFixed(2) : '—';
+    const vsNginx = has('nginx') ? (rps / m('nginx', 'rps')).toFixed(2) : '—';
+    const cpu = m(t.name, 'cpuUs');
+    const added = has('direct') && t.name !== 'direct' ? `+${(m(t.name, 'rp50') - m('direct', 'rp50')).toFixed(2)} / +${(m(t.name, 'rp99') - m('direct', 'rp99')).toFixed(2)}` : '—';
+    lines.push(`| ${t.name} | ${rps.toFixed(0)} | ${vsDirect} | ${vsNginx} | ${Number.isNaN(cpu) ? '—' : cpu.toFixed(0)} | ${m(t.name, 'rp50').toFixed(2)} / ${m(t.name, 'rp99').toFixed(2)} | ${added} | ${(results.get(t.name) ?? []).reduce((a, r) => a + r.errors, 0)} |`);
+  }
+  console.log(`\n${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}, ${ROUNDS} rounds × ${SECONDS}s, wrk -t1 -c${CONNECTIONS}, medians\n`);
+  console.log(lines.join('\n'));
+  if (has('modelgate') && has('nginx')) {
+    const ratio = m('modelgate', 'rps') / m('nginx', 'rps');
+    const addedMg = m('modelgate', 'rp99') - m('direct', 'rp99');
+    const addedNg = m('nginx', 'rp99') - m('direct', 'rp99');
+    console.log(`\ntarget 1: modelgate max throughput >= 50% of nginx: ${(ratio * 100).toFixed(0)}% → ${ratio >= 0.5 ? 'MET' : 'NOT MET'}`);
+    console.log(`target 2: added p99 at ${RATE} rps within 1 ms of nginx's: modelgate +${addedMg.toFixed(2)} ms vs nginx +${addedNg.toFixed(2)} ms → ${addedMg - addedNg <= 1 ? 'MET' : 'NOT MET'}`);
+  }
+  cleanup();
+  process.exit(0);
+}
+
+void main();
