@@ -32,6 +32,8 @@ export const DEFAULT_MIN_EVENTS = 10;
  * (400, 404, INVALID_ARGUMENT, NOT_FOUND) do not spend budget.
  */
 export const DEFAULT_BAD_CODES: readonly string[] = ['5xx', 'UNKNOWN', 'DEADLINE_EXCEEDED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS'];
+/** Shorter windows see at most a few scrapes at the usual 15–60 s scrape interval. */
+const PROMETHEUS_MIN_WINDOW_MS = 60_000;
 const ALL_APIS: readonly Api[] = ['predict', 'classify', 'regress', 'infer', 'status', 'metadata', 'health', 'other'];
 const SLO_KEYS = ['name', 'description', 'model', 'version', 'apis', 'sli', 'objective', 'period', 'alerting', 'notify'];
 const SLI_KINDS = ['availability', 'latency'];
@@ -86,6 +88,13 @@ export function validateSlo(raw: unknown, path: string, issues: Issues): Slo | u
   if (periodMs < 60_000) issues.error(join(path, 'period'), `must be at least 1m, got ${formatDuration(periodMs)}`);
   const alerting = readAlerting(raw['alerting'], join(path, 'alerting'), periodMs, issues);
   const notify = readNotifyNames(raw['notify'], join(path, 'notify'), issues);
+  const shortest = Math.min(...alerting.windows.map((w) => w.shortMs));
+  if (shortest < PROMETHEUS_MIN_WINDOW_MS) {
+    issues.warn(
+      raw['alerting'] !== undefined && isRecord(raw['alerting']) && raw['alerting']['windows'] !== undefined ? join(path, 'alerting.windows') : join(path, 'period'),
+      `the shortest alert window is ${formatDuration(shortest)}: fine for the in-process evaluator, but the Prometheus rules need a scrape interval well below it (a period of 30d gives 5m)`,
+    );
+  }
   if (issues.errors.length > before || !name || !model || !sli || objective === undefined) return undefined;
   return {
     name,

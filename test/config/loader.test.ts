@@ -130,7 +130,9 @@ test('loadConfig throws one ConfigError listing every error with file:line', () 
 });
 
 test('a period scales the default windows; one hour gives windows of seconds', () => {
-  const { config } = parseConfig(GOOD.replace('objective: 99.9', 'objective: 99.9\n    period: 1h'));
+  const { config, issues } = parseConfig(GOOD.replace('objective: 99.9', 'objective: 99.9\n    period: 1h'));
+  assert.deepEqual(issues.map((i) => [i.severity, i.path, i.line]), [['warning', 'slos[0].period', 7]]);
+  assert.match(issues[0]!.message, /shortest alert window is 417ms/);
   assert.deepEqual(config!.slos[0]!.alerting.windows.map((w) => [w.longMs, w.shortMs]), [
     [5000, 417],
     [30000, 2500],
