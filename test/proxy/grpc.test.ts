@@ -5,7 +5,7 @@ import protobuf from 'protobufjs';
 import type { Registry } from 'prom-client';
 import { PROXY_METRIC } from '../../common/index.ts';
 import type { RequestOutcome } from '../../common/index.ts';
-import type { Proxy } from '../../proxy/index.ts';
+import type { BodySample, Proxy } from '../../proxy/index.ts';
 import { parseMetrics, sample, startProxy, until } from './helpers.ts';
 
 // Messages as the TF Serving and KServe protos define them (only the fields used here),
@@ -53,6 +53,7 @@ describe('gRPC pass-through', () => {
   const outcomes: RequestOutcome[] = [];
   const seenSpecs: Array<Record<string, unknown>> = [];
   const seenMetadata: grpc.Metadata[] = [];
+  let slowCancelled = 0;
 
   before(async () => {
     upstream = new grpc.Server();
@@ -67,7 +68,7 @@ describe('gRPC pass-through', () => {
         call.on('data', (b: Buffer) => call.write(Buffer.concat([Buffer.from('re:'), b])));
         call.on('end', () => call.end());
       },
-      Slow: () => undefined, // never answers
+      Slow: (call: grpc.ServerUnaryCall<Buffer, Buffer>) => call.on('cancelled', () => slowCancelled++), // never answers
       Fail: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb({ code: grpc.status.FAILED_PRECONDITION, details: 'not today' }),
     });
     upstream.addService(predictService, {
@@ -82,6 +83,7 @@ describe('gRPC pass-through', () => {
     ({ proxy, registry } = await startProxy({
       grpc: { host: '127.0.0.1', port: 0, upstream: `127.0.0.1:${port}` },
       timeouts: { upstream: '2s' },
+      bodies: { sampleRate: 1 },
       splits: { fraud: { stable: 1, canary: 2, weight: 50 } },
     }));
     proxy.onOutcome((o) => outcomes.push(o));
@@ -171,6 +173,33 @@ describe('gRPC pass-through', () => {
     const spec = seenSpecs[seenSpecs.length - 1]!;
     assert.deepEqual(spec['version'], { value: '2' });
     assert.equal(spec['versionLabel'], undefined);
+  });
+
+  test('a client that cancels a call cancels it upstream, recorded as CANCELLED', async () => {
+    outcomes.length = 0;
+    const before = slowCancelled;
+    const call = (client['Slow'] as (r: Buffer, cb: (e: grpc.ServiceError | null) => void) => grpc.ClientUnaryCall)(Buffer.from('x'), () => undefined);
+    await new Promise((r) => setTimeout(r, 50));
+    call.cancel();
+    await until(() => slowCancelled > before);
+    await until(() => outcomes.find((o) => o.code === 'CANCELLED'));
+  });
+
+  test('the first request and response messages of a Predict are handed to the body observer with the method', async () => {
+    const got: BodySample[] = [];
+    const off = proxy.onBodies((b) => {
+      got.push(b);
+    });
+    const req = Buffer.from(PredictRequest.encode({ modelSpec: { name: 'fraud', version: { value: 1 } } }).finish());
+    const { err } = await unary(predictClient, 'Predict', req);
+    assert.equal(err, null);
+    const b = await until(() => got[0]);
+    off();
+    assert.equal(b.method, '/tensorflow.serving.PredictionService/Predict');
+    assert.deepEqual(b.requestBody, req);
+    assert.equal((PredictResponse.toObject(PredictResponse.decode(b.responseBody), { longs: String }) as { modelSpec: { version: { value: string } } }).modelSpec.version.value, '1');
+    assert.equal(b.version, '1');
+    assert.equal(b.protocol, 'grpc');
   });
 
   test('gRPC requests are counted with the gRPC code name', async () => {
