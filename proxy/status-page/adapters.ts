@@ -1,0 +1,108 @@
+// Maps the other areas' JSON snapshots to the status page's rows. Input types are
+// structural (only the fields read), so a snapshot passes as is and a field the page does
+// not read can change freely.
+import type { AlertRow, DriftVersionRow, RolloutRow, SloRow } from './types.ts';
+
+export interface SloSnapshotLike {
+  slos: Array<{
+    name: string;
+    sli: string;
+    objective: number;
+    series: Array<{
+      model: string;
+      version: string;
+      windows: Array<{ window: string; burnRate: number | null }>;
+      budget: { remaining: number | null };
+      alerts: Record<string, { firing: boolean }>;
+      verdict: string;
+      reason: string;
+    }>;
+  }>;
+}
+
+export function sloRows(s: SloSnapshotLike | undefined): SloRow[] {
+  if (!s) return [];
+  return s.slos.flatMap((slo) =>
+    slo.series.map((x) => ({
+      slo: slo.name,
+      model: x.model,
+      version: x.version,
+      sli: slo.sli,
+      objective: slo.objective,
+      budgetRemaining: x.budget.remaining,
+      burnRates: x.windows.map((w) => ({ window: w.window, burnRate: w.burnRate })),
+      firing: Object.entries(x.alerts).filter(([, a]) => a.firing).map(([sev]) => sev),
+      verdict: x.verdict,
+      reason: x.reason,
+    })),
+  );
+}
+
+export interface DriftSnapshotLike {
+  models: Array<{
+    model: string;
+    versions: Array<{
+      version: string;
+      last: { verdict: string; reason: string; features: Array<{ feature: string; method: string; score: number; threshold: number; drifted: boolean | null }> } | null;
+    }>;
+  }>;
+}
+
+export function driftRows(s: DriftSnapshotLike | undefined): DriftVersionRow[] {
+  if (!s) return [];
+  return s.models.flatMap((m) =>
+    m.versions.map((v) => ({
+      model: m.model,
+      version: v.version,
+      verdict: v.last?.verdict ?? 'inconclusive',
+      reason: v.last?.reason ?? 'not evaluated yet',
+      features: (v.last?.features ?? []).map((f) => ({ model: m.model, version: v.version, feature: f.feature, method: f.method, score: f.score, threshold: f.threshold, drifted: f.drifted })),
+    })),
+  );
+}
+
+export interface RolloutLike {
+  model: string;
+  phase: string;
+  canary: string | null;
+  stable: string | null;
+  weight: number;
+  reason: string;
+  history?: Array<{ phase: string; canary: string | null; stable: string | null; reason: string; endedAt: string }>;
+}
+
+export function rolloutRows(r: readonly RolloutLike[] | undefined): RolloutRow[] {
+  return (r ?? []).map((x) => ({ model: x.model, phase: x.phase, canary: x.canary, stable: x.stable, weight: x.weight, reason: x.reason, history: [...(x.history ?? [])] }));
+}
+
+/** The SLO engine's alert transition (`onTransition`), reduced to what the page lists. */
+export interface TransitionLike {
+  status: 'firing' | 'resolved';
+  slo: { name: string };
+  model: string;
+  version: string;
+  severity: string;
+  startsAt: number;
+  endsAt?: number;
+}
+
+/** Keeps the most recent alert transitions for the page (newest first). */
+export class RecentAlerts {
+  readonly #rows: AlertRow[] = [];
+  constructor(readonly limit = 20) {}
+  record(t: TransitionLike): void {
+    this.#rows.unshift({
+      status: t.status,
+      slo: t.slo.name,
+      model: t.model,
+      version: t.version,
+      severity: t.severity,
+      startsAt: new Date(t.startsAt).toISOString(),
+      endsAt: t.endsAt === undefined ? null : new Date(t.endsAt).toISOString(),
+    });
+    if (this.#rows.length > this.limit) this.#rows.length = this.limit;
+  }
+  list(): AlertRow[] {
+    return [...this.#rows];
+  }
+}

@@ -1,0 +1,49 @@
+// Builds the page's JSON from plain functions that return the other areas' snapshots. Each
+// source is optional (a proxy without drift or rollouts shows "not configured"), and a
+// source that throws is shown as an error instead of breaking the page.
+import type { Clock } from '../../common/index.ts';
+import { driftRows, rolloutRows, sloRows } from './adapters.ts';
+import type { DriftSnapshotLike, RecentAlerts, RolloutLike, SloSnapshotLike } from './adapters.ts';
+import type { StatusHistory } from './history.ts';
+import type { StatusModel } from './types.ts';
+
+export interface StatusSources {
+  slos?: () => SloSnapshotLike | undefined;
+  drift?: () => DriftSnapshotLike | undefined;
+  rollouts?: () => readonly RolloutLike[] | undefined;
+  alerts?: RecentAlerts;
+}
+
+function safely<T>(fn: (() => T) | undefined, errors: string[], what: string): T | undefined {
+  if (!fn) return undefined;
+  try {
+    return fn();
+  } catch (e) {
+    errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  }
+}
+
+export function buildStatusModel(sources: StatusSources, history: StatusHistory, clock: Clock): StatusModel & { errors: string[] } {
+  const now = clock.now();
+  const errors: string[] = [];
+  const slos = sloRows(safely(sources.slos, errors, 'slos'));
+  const drift = driftRows(safely(sources.drift, errors, 'drift'));
+  const rollouts = rolloutRows(safely(sources.rollouts, errors, 'rollouts'));
+  for (const s of slos) {
+    const label = `${s.slo} v${s.version}`;
+    const worst = s.burnRates.reduce<number | null>((m, w) => (w.burnRate === null ? m : Math.max(m ?? 0, w.burnRate)), null);
+    history.add(`burn\u0000${s.slo}\u0000${s.model}\u0000${s.version}`, label, now, worst);
+    history.add(`budget\u0000${s.slo}\u0000${s.model}\u0000${s.version}`, label, now, s.budgetRemaining);
+  }
+  for (const r of rollouts) history.add(`weight\u0000${r.model}`, r.model, now, r.weight);
+  return {
+    generatedAt: new Date(now).toISOString(),
+    slos,
+    drift,
+    rollouts,
+    alerts: sources.alerts?.list() ?? [],
+    charts: { burnRate: history.series('burn\u0000', now), budget: history.series('budget\u0000', now), weight: history.series('weight\u0000', now) },
+    errors,
+  };
+}

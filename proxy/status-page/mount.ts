@@ -1,0 +1,30 @@
+// Mounts the status page on the proxy's admin API: GET /status (HTML) and GET /status.json
+// (the same numbers as JSON). Read-only, so, like /metrics, no bearer token: only /api/
+// routes change anything. Usage by the lead:
+//   mountStatusPage(proxy.route, { slos: () => engine.snapshot(), drift: () => recorder.snapshot(),
+//     rollouts: () => controller.snapshot().rollouts, alerts }, { clock })
+import { systemClock } from '../../common/index.ts';
+import type { Clock } from '../../common/index.ts';
+import type { AdminHandler, RouteOptions } from '../admin.ts';
+import { StatusHistory } from './history.ts';
+import { buildStatusModel } from './model.ts';
+import type { StatusSources } from './model.ts';
+import { renderStatusPage } from './render.ts';
+
+export type Mount = (method: string, path: string, handler: AdminHandler, opts?: RouteOptions) => void;
+
+export interface StatusPageOptions {
+  clock?: Clock;
+  history?: StatusHistory;
+  /** Path of the HTML page; the JSON is at `${path}.json`. */
+  path?: string;
+}
+
+export function mountStatusPage(mount: Mount, sources: StatusSources, opts: StatusPageOptions = {}): { history: StatusHistory } {
+  const clock = opts.clock ?? systemClock;
+  const history = opts.history ?? new StatusHistory();
+  const path = opts.path ?? '/status';
+  mount('GET', path, () => ({ text: renderStatusPage(buildStatusModel(sources, history, clock), history.spanMs), contentType: 'text/html; charset=utf-8' }), { auth: false });
+  mount('GET', `${path}.json`, () => ({ body: buildStatusModel(sources, history, clock) }), { auth: false });
+  return { history };
+}
