@@ -49,3 +49,13 @@ export function budgetRemaining(bad: number, total: number, objective: number): 
   const ratio = errorRatio(bad, total);
   return ratio === null ? null : 1 - ratio / (1 - objective);
 }
+
+/**
+ * A verdict from one window's counts, for rollout analysis: fail above `maxBurnRate`,
+ * inconclusive below `minEvents` events (no data never passes), pass otherwise.
+ */
+export function burnVerdict(bad: number, total: number, objective: number, maxBurnRate: number, minEvents: number): 'pass' | 'fail' | 'inconclusive' {
+  const rate = burnRate(errorRatio(bad, total), objective);
+  if (rate === null || total < minEvents) return 'inconclusive';
+  return rate > maxBurnRate ? 'fail' : 'pass';
+}

@@ -7,7 +7,7 @@ import type { Severity, Slo } from './model.ts';
 import { CountRing } from './ring.ts';
 import { classifierFor, type BadClassifier } from './sli.ts';
 import { layoutFor, bytesPerSeries, type SeriesLayout } from './layout.ts';
-import { burnRate, budgetRemaining, errorRatio, pairState, type PairState, type WindowCounts } from './burn.ts';
+import { burnRate, burnVerdict, budgetRemaining, errorRatio, pairState, type PairState, type WindowCounts } from './burn.ts';
 import { SloErrors } from './errors.ts';
 
 export type Verdict = 'pass' | 'fail' | 'inconclusive';
@@ -260,6 +260,27 @@ export class SloEngine {
     }
     const ratio = errorRatio(bad, total);
     return { slo: sloName, model, version, windowMs, bad, total, errorRatio: ratio, burnRate: burnRate(ratio, rt.slo.objective) };
+  }
+
+  /**
+   * A verdict for one model version from the short windows a rollout analyses, e.g.
+   * `[{ windowMs: 120_000, maxBurnRate: 14.4 }]`: fail when any window burns faster than its
+   * limit with at least `minEvents` events (default: the SLO's alerting.minEvents),
+   * inconclusive when no window can decide, pass when all windows pass.
+   */
+  burnRateVerdict(
+    sloName: string,
+    model: string,
+    version: string,
+    windows: ReadonlyArray<{ windowMs: number; maxBurnRate: number }>,
+    minEvents?: number,
+  ): { verdict: Verdict; readings: BurnRateReading[] } {
+    const rt = this.#runtime(sloName);
+    const min = minEvents ?? rt.slo.alerting.minEvents;
+    const readings = windows.map((w) => this.burnRate(sloName, model, version, w.windowMs));
+    const verdicts = readings.map((r, i) => burnVerdict(r.bad, r.total, rt.slo.objective, windows[i]!.maxBurnRate, min));
+    const verdict: Verdict = verdicts.includes('fail') ? 'fail' : verdicts.length > 0 && verdicts.every((v) => v === 'pass') ? 'pass' : 'inconclusive';
+    return { verdict, readings };
   }
 
   /** The configured SLOs. */

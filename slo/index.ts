@@ -10,7 +10,7 @@ export type { Slo, Sli, AvailabilitySli, LatencySli, AlertWindow, SloAlerting, S
 export { INFERENCE_APIS } from './model.ts';
 export { WORKBOOK_WINDOWS, WORKBOOK_PERIOD_MS, defaultWindows, distinctWindows } from './windows.ts';
 export type { WorkbookRow } from './windows.ts';
-export { errorRatio, burnRate, ratioThreshold, pairState, budgetRemaining } from './burn.ts';
+export { errorRatio, burnRate, ratioThreshold, pairState, budgetRemaining, burnVerdict } from './burn.ts';
 export type { WindowCounts, PairState } from './burn.ts';
 export { CountRing } from './ring.ts';
 export { layoutFor, bytesPerSeries, FINE_BUCKETS_PER_PERIOD, MAX_FINE_BUCKETS, PERIOD_BUCKETS } from './layout.ts';

@@ -167,6 +167,20 @@ test('burnRate reads one version over a short window for rollout analysis', () =
   assert.throws(() => engine.burnRate('fraud-availability', 'fraud', '2', 0), { code: 'SLO_ERR_BAD_WINDOW' });
 });
 
+test('a burn-rate verdict over short windows fails a burning canary, passes a healthy one and is inconclusive without traffic', () => {
+  const clock = new ManualClock(START);
+  const engine = new SloEngine([availabilitySlo()], { clock });
+  for (let i = 0; i < 200; i++) {
+    engine.record(outcome(START - i * 100, i % 10 === 0 ? '503' : '200', { version: 'canary' }));
+    engine.record(outcome(START - i * 100, '200', { version: 'stable' }));
+  }
+  const windows = [{ windowMs: MINUTE, maxBurnRate: 14.4 }];
+  assert.equal(engine.burnRateVerdict('fraud-availability', 'fraud', 'canary', windows).verdict, 'fail');
+  assert.equal(engine.burnRateVerdict('fraud-availability', 'fraud', 'stable', windows).verdict, 'pass');
+  assert.equal(engine.burnRateVerdict('fraud-availability', 'fraud', 'new', windows).verdict, 'inconclusive');
+  assert.equal(engine.burnRateVerdict('fraud-availability', 'fraud', 'canary', windows, 1000).verdict, 'inconclusive');
+});
+
 test('a series holds at most 64 KiB of counts with the default windows', () => {
   const engine = new SloEngine([availabilitySlo()], { clock: new ManualClock(0) });
   const bytes = engine.bytesPerSeries('fraud-availability');
