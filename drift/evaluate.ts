@@ -190,3 +190,30 @@ export function modelVerdict(features: FeatureResult[], config: Pick<DriftConfig
     features,
   };
 }
+
+/** One feature's reference and current distribution; either may be missing (feature not in the baseline / no values yet). */
+export interface FeaturePair {
+  f: FeatureConfig;
+  ref: Side | undefined;
+  cur: Side | undefined;
+}
+
+/**
+ * Compares every feature that has both sides and decides the model version: the Bonferroni
+ * m is the number of features decided by a p-value; fewer than minSamples rows in the
+ * current sample makes the whole verdict inconclusive.
+ */
+export function judge(pairs: readonly FeaturePair[], rows: number, config: DriftConfig): ModelVerdictResult {
+  const settings: CompareSettings = { thresholds: config.thresholds, bins: config.bins, smallReferenceRows: config.smallReferenceRows, minSamples: config.minSamples };
+  const usable = pairs.filter((p): p is { f: FeatureConfig; ref: Side; cur: Side } => p.ref !== undefined && p.cur !== undefined);
+  const tested = usable.filter((p) => {
+    const m = resolveMethod(p.f, p.ref, settings);
+    return m === 'ks' || m === 'chisquare';
+  }).length;
+  const alpha = featureAlpha(config, tested);
+  const result = modelVerdict(usable.map((p) => compareFeature(p.f, p.ref, p.cur, settings, alpha)), config, alpha);
+  if (rows < config.minSamples && result.verdict !== 'inconclusive') {
+    return { ...result, verdict: 'inconclusive', reason: `${rows} rows < minSamples ${config.minSamples}` };
+  }
+  return result;
+}

@@ -1,7 +1,9 @@
 // drift/: baselines, streaming sketches per model/version/feature, PSI / KS / Jensen-Shannon /
 // chi-square, verdicts and the drift SLI. Public surface, listed by hand.
 export { DriftRecorder } from './recorder.ts';
-export type { BodyOffer, TensorOffer, GrpcDecoder, DriftRecorderOptions, DriftVerdict, DriftWindow, DriftStats, DriftSnapshot, BaselineInfo } from './recorder.ts';
+export type { DriftRecorderOptions } from './recorder.ts';
+export type { BodyOffer, TensorOffer, GrpcDecoder, DriftVerdict, DriftWindow, DriftStats, DriftSnapshot, BaselineInfo } from './types.ts';
+export { BaselineSet } from './baselines.ts';
 export { registerDriftMetrics } from './metrics.ts';
 // decodeGrpcBodies lives in drift/grpc-bodies.ts and is not re-exported here: it loads the
 // server's protos, which the drift core does not need. Import it from that file.
@@ -13,8 +15,8 @@ export { buildProfile, parseProfile, PROFILE_FORMAT, OTHER_CATEGORY } from './pr
 export type { BaselineProfile, FeatureProfile, NumericProfile, CategoricalProfile, ProfileSource } from './profile.ts';
 export { loadBaselines, saveBaseline, baselinePath, BASELINE_FILE } from './store.ts';
 export type { LoadedBaselines } from './store.ts';
-export { compareFeature, modelVerdict, chooseMethod, resolveMethod, featureAlpha } from './evaluate.ts';
-export type { FeatureResult, ModelVerdictResult, Verdict, Side, NumericSide, CategoricalSide } from './evaluate.ts';
+export { compareFeature, modelVerdict, chooseMethod, resolveMethod, featureAlpha, judge } from './evaluate.ts';
+export type { FeatureResult, FeaturePair, ModelVerdictResult, Verdict, Side, NumericSide, CategoricalSide, CompareSettings } from './evaluate.ts';
 export { NumericSketch, CategoricalSketch } from './sketch.ts';
 export { quantileEdges, binIndex, binCounts } from './bins.ts';
 export { DriftErrors } from './errors.ts';

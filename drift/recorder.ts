@@ -6,36 +6,15 @@
 import type { Clock } from '../common/index.ts';
 import { systemClock } from '../common/index.ts';
 import type { DriftConfig, ModelDriftConfig } from './config.ts';
-import type { FeatureResult, Side, Verdict } from './evaluate.ts';
-import { compareFeature, featureAlpha, modelVerdict, resolveMethod } from './evaluate.ts';
-import type { DecodedTensor, Extracted } from './extract.ts';
+import { judge } from './evaluate.ts';
+import type { Extracted } from './extract.ts';
 import { extractJson, extractTensors } from './extract.ts';
-import type { BaselineProfile, ProfileSource } from './profile.ts';
+import type { BaselineProfile } from './profile.ts';
 import { BaselineCapture } from './capture.ts';
+import { BaselineSet } from './baselines.ts';
 import { FeatureWindow, profileSide } from './window.ts';
 import { DriftErrors } from './errors.ts';
-
-export interface BodyOffer {
-  model: string;
-  version: string;
-  api?: string;
-  protocol?: 'rest' | 'grpc';
-  requestBody: Uint8Array | string;
-  responseBody: Uint8Array | string;
-  contentType?: string;
-  /** gRPC method path (`/tensorflow.serving.PredictionService/Predict`) when protocol is grpc. */
-  method?: string;
-}
-
-/** Turns one gRPC request/response message pair into tensors (drift/grpc-bodies.ts `decodeGrpcBodies`). */
-export type GrpcDecoder = (method: string, request: Buffer, response: Buffer) => { inputs: DecodedTensor[]; outputs: DecodedTensor[] } | undefined;
-
-export interface TensorOffer {
-  model: string;
-  version: string;
-  inputs: readonly DecodedTensor[];
-  outputs: readonly DecodedTensor[];
-}
+import type { BaselineInfo, BodyOffer, DriftSnapshot, DriftStats, DriftVerdict, DriftWindow, GrpcDecoder, TensorOffer } from './types.ts';
 
 export interface DriftRecorderOptions {
   clock?: Clock;
@@ -51,55 +30,6 @@ export interface DriftRecorderOptions {
   batchSize?: number;
   /** Decodes gRPC bodies handed to `offer` (protocol 'grpc'); without one they are skipped and counted. */
   grpcDecoder?: GrpcDecoder;
-}
-
-export type BaselineInfo =
-  | { kind: 'profile'; version: string; inherited: boolean; rows: number; createdAt: string; source: ProfileSource }
-  | { kind: 'version'; version: string; samples: number };
-
-export interface DriftVerdict {
-  model: string;
-  version: string;
-  verdict: Verdict;
-  reason: string;
-  evaluatedAtMs: number;
-  window: { startMs: number; endMs: number; closed: boolean };
-  requests: number;
-  samples: number;
-  alpha: number;
-  driftedFeatures: string[];
-  features: FeatureResult[];
-  baseline: BaselineInfo | null;
-}
-
-/** The drift SLI unit: one closed evaluation window of one model version. */
-export interface DriftWindow {
-  model: string;
-  version: string;
-  startMs: number;
-  endMs: number;
-  verdict: Verdict;
-  /** true = drift, false = no drift, null = inconclusive (not a window the SLI counts). */
-  drifted: boolean | null;
-  samples: number;
-}
-
-export interface DriftStats {
-  offered: number;
-  sampledOut: number;
-  /** Offers for models the drift section does not list, or while disabled. */
-  ignored: number;
-  /** Offers dropped because the queue was full, or a version beyond the per-model cap. */
-  dropped: number;
-  processed: number;
-  unparsable: number;
-  /** Parsed but not usable for drift (error responses). */
-  skipped: number;
-  /** Unexpected failures while recording (a bug if ever above 0). */
-  errors: number;
-  queued: number;
-  /** Baselines captured from live traffic that could not be written. */
-  persistFailures: number;
 }
 
 /** Closed windows kept per model version for the SLI: one day of 5-minute windows. */
@@ -135,7 +65,7 @@ export class DriftRecorder {
   readonly #grpcDecoder: GrpcDecoder | undefined;
   readonly #models = new Map<string, ModelDriftConfig>();
   readonly #state = new Map<string, Map<string, VersionState>>();
-  readonly #baselines = new Map<string, Map<string, BaselineProfile>>();
+  readonly #baselines = new BaselineSet();
   readonly #captures = new Map<string, BaselineCapture>();
   readonly #stable = new Map<string, string>();
   readonly #unparsable = new Map<string, number>();
@@ -333,9 +263,7 @@ export class DriftRecorder {
 
   /** Adds or replaces the baseline of one model version. New windows bin against it. */
   setBaseline(profile: BaselineProfile): void {
-    let versions = this.#baselines.get(profile.model);
-    if (!versions) this.#baselines.set(profile.model, (versions = new Map()));
-    versions.set(profile.version, profile);
+    this.#baselines.set(profile);
   }
 
   /** Tells the recorder which version is stable (the rollout controller knows); live baselines are captured from it. */
@@ -343,18 +271,9 @@ export class DriftRecorder {
     this.#stable.set(model, version);
   }
 
-  /**
-   * The baseline a version is compared with: its own if one was built for it, else the one
-   * of the newest version that has one (a canary without its own baseline is held to the
-   * stable version's reference data), reported as `inherited`.
-   */
+  /** The baseline a version is compared with (baselines.ts `BaselineSet.for`). */
   baselineFor(model: string, version: string): { profile: BaselineProfile; inherited: boolean } | undefined {
-    const versions = this.#baselines.get(model);
-    if (!versions || versions.size === 0) return undefined;
-    const own = versions.get(version);
-    if (own) return { profile: own, inherited: false };
-    const newest = [...versions.keys()].sort(compareVersions).at(-1)!;
-    return { profile: versions.get(newest)!, inherited: true };
+    return this.#baselines.for(model, version);
   }
 
   #captureRecord(model: ModelDriftConfig, version: string, atMs: number, rows: number, values: ReadonlyMap<string, readonly unknown[]>): void {
@@ -362,7 +281,7 @@ export class DriftRecorder {
     if (source.from !== 'live') return;
     const stable = source.version ?? this.#stable.get(model.model);
     if (stable === undefined || stable !== version) return;
-    if (this.#baselines.get(model.model)?.has(version)) return;
+    if (this.#baselines.has(model.model, version)) return;
     let capture = this.#captures.get(model.model);
     if (!capture || capture.version !== version) {
       capture = new BaselineCapture(model, version, atMs, source.window, source.minSamples);
@@ -427,23 +346,7 @@ export class DriftRecorder {
     const { profile, inherited } = found;
     const baseline: BaselineInfo = { kind: 'profile', version: profile.version, inherited, rows: profile.rows, createdAt: profile.createdAt, source: profile.source };
     const pairs = model.features.map((f) => ({ f, ref: profileSide(profile, f.name), cur: window.side(f.name) }));
-    return { ...head, ...this.#judge(pairs, window.rows), baseline };
-  }
-
-  #judge(pairs: { f: ModelDriftConfig['features'][number]; ref: Side | undefined; cur: Side | undefined }[], rows: number) {
-    const settings = { thresholds: this.config.thresholds, bins: this.config.bins, smallReferenceRows: this.config.smallReferenceRows, minSamples: this.config.minSamples };
-    const usable = pairs.filter((p): p is { f: typeof p.f; ref: Side; cur: Side } => p.ref !== undefined && p.cur !== undefined);
-    const tested = usable.filter((p) => {
-      const m = resolveMethod(p.f, p.ref, settings);
-      return m === 'ks' || m === 'chisquare';
-    }).length;
-    const alpha = featureAlpha(this.config, tested);
-    const features = usable.map((p) => compareFeature(p.f, p.ref, p.cur, settings, alpha));
-    const result = modelVerdict(features, this.config, alpha);
-    if (rows < this.config.minSamples && result.verdict !== 'inconclusive') {
-      return { ...result, verdict: 'inconclusive' as const, reason: `${rows} rows < minSamples ${this.config.minSamples}` };
-    }
-    return result;
+    return { ...head, ...judge(pairs, window.rows, this.config), baseline };
   }
 
   /**
@@ -465,7 +368,7 @@ export class DriftRecorder {
       return { ...head, window: windowOf(b), verdict: 'inconclusive', reason, alpha: this.config.thresholds.pValue, driftedFeatures: [], features: [], baseline };
     }
     const pairs = cfg.features.map((f) => ({ f, ref: a.side(f.name), cur: b.side(f.name) }));
-    return { ...head, window: windowOf(b), ...this.#judge(pairs, b.rows), baseline };
+    return { ...head, window: windowOf(b), ...judge(pairs, b.rows, this.config), baseline };
   }
 
   #liveWindow(model: ModelDriftConfig, version: string, now: number): FeatureWindow | undefined {
@@ -529,7 +432,7 @@ export class DriftRecorder {
         recentWindows: s.history.slice(-12),
         memoryBytes: s.current.bytes() + (s.previous?.bytes() ?? 0),
       }));
-      const baselines = [...(this.#baselines.get(m.model)?.values() ?? [])].map((p) => ({ version: p.version, rows: p.rows, createdAt: p.createdAt, source: p.source, features: Object.keys(p.features) }));
+      const baselines = this.#baselines.list(m.model).map((p) => ({ version: p.version, rows: p.rows, createdAt: p.createdAt, source: p.source, features: Object.keys(p.features) }));
       const capture = this.#captures.get(m.model);
       models.push({
         model: m.model,
@@ -549,33 +452,6 @@ export class DriftRecorder {
   }
 }
 
-export interface DriftSnapshot {
-  settings: { enabled: boolean; sampleRate: number; windowMs: number; minSamples: number; thresholds: DriftConfig['thresholds']; verdict: DriftConfig['verdict'] };
-  stats: DriftStats;
-  models: {
-    model: string;
-    features: { name: string; source: 'input' | 'output'; tensor: string; column?: number; kind: string; method: string }[];
-    baselines: { version: string; rows: number; createdAt: string; source: ProfileSource; features: string[] }[];
-    capture: { version: string; rows: number; startMs: number } | null;
-    unparsable: number;
-    versions: {
-      version: string;
-      last: DriftVerdict | null;
-      currentWindow: { startMs: number; endMs: number; requests: number; rows: number };
-      recentWindows: DriftWindow[];
-      memoryBytes: number;
-    }[];
-  }[];
-}
-
 function toBuffer(b: Uint8Array | string): Buffer {
   return typeof b === 'string' ? Buffer.from(b, 'utf8') : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-}
-
-/** Model versions are numbers in TF Serving's layout; compare them as numbers when both are. */
-function compareVersions(a: string, b: string): number {
-  const na = Number(a);
-  const nb = Number(b);
-  if (Number.isFinite(na) && Number.isFinite(nb)) return na - nb;
-  return a < b ? -1 : a > b ? 1 : 0;
 }
