@@ -83,11 +83,21 @@ export function createRestHandler(deps: RestDeps): (req: IncomingMessage, res: S
   const modelLabel = (name: string) => (manager.hasModel(name) ? name : OVERFLOW_LABEL_VALUE);
 
   function withDeadline<T>(p: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(SrvErr.SRV_ERR_DEADLINE_EXCEEDED(`Request did not finish within ${options.requestTimeoutMs} ms`)), options.requestTimeoutMs);
+    // One promise and one timer per request (Promise.race + finally allocated three more
+    // promises on the hot path: bench/server-rest-parts.ts).
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(SrvErr.SRV_ERR_DEADLINE_EXCEEDED(`Request did not finish within ${options.requestTimeoutMs} ms`)), options.requestTimeoutMs);
+      p.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
     });
-    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, route: Route, ctx: Ctx, deadlineMs: number): Promise<void> {
@@ -216,27 +226,35 @@ export function createRestHandler(deps: RestDeps): (req: IncomingMessage, res: S
     const t0 = performance.now();
     const deadlineMs = Date.now() + options.requestTimeoutMs;
     const ctx: Ctx = { model: OVERFLOW_LABEL_VALUE, version: UNKNOWN_VERSION, api: 'other' };
-    const path = (req.url ?? '/').split('?')[0]!;
-    const finish = (status: number) => {
-      if (ctx.api === 'metrics' || ctx.api === 'health') return;
-      const labels = { model: ctx.model, version: ctx.version, api: ctx.api, entrypoint: 'rest' };
-      metrics.requests.inc({ ...labels, code: String(status) });
-      metrics.requestDuration.observe(labels, (performance.now() - t0) / 1000);
-    };
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
     let route: Route;
     try {
       route = parseRoute(req.method ?? 'GET', path);
     } catch (e) {
-      return fail(res, e, ctx, finish);
+      return fail(res, e, ctx, metrics, t0);
     }
     handle(req, res, route, ctx, deadlineMs).then(
-      () => finish(res.statusCode),
-      (e) => fail(res, e, ctx, finish),
+      () => record(metrics, ctx, t0, res.statusCode),
+      (e) => fail(res, e, ctx, metrics, t0),
     );
   };
 }
 
-function fail(res: ServerResponse, e: unknown, ctx: Ctx, finish: (status: number) => void): void {
+/**
+ * Counts and times a finished request; probes and scrapes are not counted. A module-level
+ * function rather than a closure per request, and label objects written out rather than
+ * spread: prom-client hashes the labels on every call, and the spread copy about doubled
+ * the cost of inc() (bench/server-rest-parts.ts).
+ */
+function record(metrics: ServerMetrics, ctx: Ctx, t0: number, status: number): void {
+  if (ctx.api === 'metrics' || ctx.api === 'health') return;
+  metrics.requests.inc({ model: ctx.model, version: ctx.version, api: ctx.api, entrypoint: 'rest', code: String(status) });
+  metrics.requestDuration.observe({ model: ctx.model, version: ctx.version, api: ctx.api, entrypoint: 'rest' }, (performance.now() - t0) / 1000);
+}
+
+function fail(res: ServerResponse, e: unknown, ctx: Ctx, metrics: ServerMetrics, t0: number): void {
   const err: ModelgateError = isModelgateError(e) ? e : SrvErr.SRV_ERR_INTERNAL(`internal error: ${(e as Error)?.message ?? String(e)}`, e);
   if (!res.headersSent) {
     const version = ctx.version !== UNKNOWN_VERSION ? Number(ctx.version) : undefined;
@@ -245,7 +263,7 @@ function fail(res: ServerResponse, e: unknown, ctx: Ctx, finish: (status: number
   } else {
     res.destroy();
   }
-  finish(err.http);
+  record(metrics, ctx, t0, err.http);
 }
 
 function dtypeTf(d: DType): string {

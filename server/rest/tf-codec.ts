@@ -4,6 +4,7 @@
 import { SrvErr } from '../errors.ts';
 import type { Signature, TensorSpec } from '../runtime/onnx.ts';
 import type { JsonValue } from '../tensor/json.ts';
+import { allocate } from '../tensor/dtype.ts';
 import { fromNested, nestedJson, stackRows, elementCount, type Tensor } from '../tensor/tensor.ts';
 
 const invalid = (m: string) => SrvErr.SRV_ERR_INVALID_ARGUMENT(m);
@@ -37,6 +38,10 @@ function decodeRows(instances: JsonValue, signature: Signature): Map<string, Ten
   if (!Array.isArray(instances)) throw invalid("'instances' must be a list");
   if (instances.length === 0) throw invalid("'instances' is an empty list; send at least one instance");
   const specs = signature.inputs;
+  if (specs.length === 1) {
+    const fast = floatRows(instances, specs[0]!);
+    if (fast) return new Map([[specs[0]!.name, fast]]);
+  }
   const named = instances.map((inst, k) => {
     if (isObject(inst) && !isB64(inst)) {
       const keys = Object.keys(inst);
@@ -57,6 +62,41 @@ function decodeRows(instances: JsonValue, signature: Signature): Map<string, Ten
     out.set(s.name, stackRows(rows, `input "${s.name}"`));
   }
   return out;
+}
+
+/**
+ * The common row request, one float input whose instances are all numbers or all equally
+ * long lists of numbers, built straight into one typed array. It yields the tensor the
+ * general path (a tensor per row, then stackRows) yields; anything else, including every
+ * malformed request, returns undefined and takes the general path and its error messages.
+ * The general path cost ~1.4 µs per row of three floats (bench/server-rest-parts.ts).
+ */
+function floatRows(instances: JsonValue[], spec: TensorSpec): Tensor | undefined {
+  if (spec.dtype !== 'FP32' && spec.dtype !== 'FP64') return undefined;
+  const n = instances.length;
+  const first = instances[0];
+  if (typeof first === 'number') {
+    const data = allocate(spec.dtype, n) as Float32Array | Float64Array;
+    for (let k = 0; k < n; k++) {
+      const v = instances[k];
+      if (typeof v !== 'number') return undefined;
+      data[k] = v;
+    }
+    return { dtype: spec.dtype, shape: [n], data };
+  }
+  if (!Array.isArray(first) || first.length === 0) return undefined;
+  const width = first.length;
+  const data = allocate(spec.dtype, n * width) as Float32Array | Float64Array;
+  for (let k = 0; k < n; k++) {
+    const row = instances[k];
+    if (!Array.isArray(row) || row.length !== width) return undefined;
+    for (let j = 0; j < width; j++) {
+      const v = row[j];
+      if (typeof v !== 'number') return undefined;
+      data[k * width + j] = v;
+    }
+  }
+  return { dtype: spec.dtype, shape: [n, width], data };
 }
 
 function decodeColumns(inputs: JsonValue, signature: Signature): Map<string, Tensor> {
@@ -102,19 +142,21 @@ export function encodePredict(format: TfFormat, outputs: Map<string, Tensor>): s
     else if (t.shape[0] !== batch) throw invalid(`outputs have different sizes in dimension 0 (${batch} and ${t.shape[0]}); send 'inputs' (columnar) instead`);
   }
   const rows: string[] = [];
+  if (names.length === 1) {
+    const t = outputs.get(names[0]!)!;
+    const inner = t.shape.slice(1);
+    const step = elementCount(inner);
+    const b64 = asB64(names[0]!);
+    for (let k = 0; k < batch; k++) rows.push(nestedJson(t, k * step, inner, b64));
+    return `{"predictions":[${rows.join(',')}]}`;
+  }
   for (let k = 0; k < batch; k++) {
-    if (names.length === 1) {
-      const t = outputs.get(names[0]!)!;
+    const fields = names.map((n) => {
+      const t = outputs.get(n)!;
       const inner = t.shape.slice(1);
-      rows.push(nestedJson(t, k * elementCount(inner), inner, asB64(names[0]!)));
-    } else {
-      const fields = names.map((n) => {
-        const t = outputs.get(n)!;
-        const inner = t.shape.slice(1);
-        return `${JSON.stringify(n)}:${nestedJson(t, k * elementCount(inner), inner, asB64(n))}`;
-      });
-      rows.push(`{${fields.join(',')}}`);
-    }
+      return `${JSON.stringify(n)}:${nestedJson(t, k * elementCount(inner), inner, asB64(n))}`;
+    });
+    rows.push(`{${fields.join(',')}}`);
   }
   return `{"predictions":[${rows.join(',')}]}`;
 }
