@@ -20,7 +20,7 @@ import type { Recorder } from './recorder.ts';
 import { parseRestPath, pinnedPath } from './rest-path.ts';
 import { route } from './split.ts';
 import type { Split } from './split.ts';
-import type { Tracing } from './tracing.ts';
+import type { RequestTrace, Tracing } from './tracing.ts';
 
 export interface RestDeps {
   config: ProxyConfig;
@@ -99,7 +99,7 @@ export function createRestServer(deps: RestDeps): Server {
       // default), so a 10 s headers timeout could take 40 s; check at a quarter of it.
       connectionsCheckingInterval: Math.max(50, Math.min(config.timeouts.headersMs, config.timeouts.requestMs) / 4),
     },
-    (req, res) => handle(deps, req, res),
+    (req, res) => new RestExchange(deps, req, res).start(),
   );
   // Malformed requests, oversized headers (431) and slow clients (408) never reach the
   // handler; answer them like Node would, and count them.
@@ -121,219 +121,261 @@ export function createRestServer(deps: RestDeps): Server {
   return server;
 }
 
-function handle(deps: RestDeps, req: IncomingMessage, res: ServerResponse): void {
-  const { config, metrics } = deps;
-  const start = performance.now();
-  metrics.inFlight.inc({ protocol: 'rest' });
-  const url = req.url ?? '/';
+/** Where a request goes: its labels from the path, and the path rewritten by the split. */
+export interface RestPlan {
+  api: Api;
+  /** '' for server-level paths, undefined when the path is not a known API. */
+  model: string | undefined;
+  path: string;
+  variant: Variant;
+  routedVersion: string | undefined;
+  /** The v2 body names the served version (scan it when there is no version header). */
+  scanV2Body: boolean;
+}
+
+export function planRest(url: string, headers: IncomingHttpHeaders, getSplit: (m: string) => Split | undefined, random: () => number): RestPlan {
   const target = parseRestPath(url);
-  let path = url;
-  let variant: Variant = 'direct';
-  let routedVersion = target?.version;
-  if (target && target.model) {
-    const split = deps.getSplit(target.model);
-    const sticky = split?.stickyHeader ? firstHeader(req.headers, split.stickyHeader) : undefined;
-    const r = route(target.model, split, target, sticky, deps.random);
-    variant = r.variant;
-    if (r.version !== undefined && r.version !== target.version) {
-      path = pinnedPath(target, r.version);
-      routedVersion = r.version;
-    }
+  if (!target) return { api: 'other', model: undefined, path: url, variant: 'direct', routedVersion: undefined, scanV2Body: false };
+  const plan: RestPlan = { api: target.api, model: target.model, path: url, variant: 'direct', routedVersion: target.version, scanV2Body: target.dialect === 'kserve' && target.api === 'infer' };
+  if (!target.model) return plan;
+  const split = getSplit(target.model);
+  const sticky = split?.stickyHeader ? firstHeader(headers, split.stickyHeader) : undefined;
+  const r = route(target.model, split, target, sticky, random);
+  plan.variant = r.variant;
+  if (r.version !== undefined && r.version !== target.version) {
+    plan.path = pinnedPath(target, r.version);
+    plan.routedVersion = r.version;
   }
-  const api: Api = target?.api ?? 'other';
-  const model = target ? target.model : undefined;
-  const span = deps.tracing.start(`${req.method} ${api}`, firstHeader(req.headers, 'traceparent'));
+  return plan;
+}
 
-  // Tee: sampled, only for inference calls, only when someone listens.
-  const tee = deps.observers.wantsBodies && TEE_APIS.has(api) && deps.random() < config.bodies.sampleRate;
-  const reqChunks: Buffer[] | undefined = tee ? [] : undefined;
-  const resChunks: Buffer[] | undefined = tee ? [] : undefined;
-  let teeOverflow = false;
-  const teeMax = config.bodies.maxBytes;
+/**
+ * One proxied request: the undici dispatch handler for the upstream side and the writer of
+ * the client response. A class rather than a nest of closures: one allocation per request.
+ */
+class RestExchange implements Dispatcher.DispatchHandler {
+  readonly #deps: RestDeps;
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #start = performance.now();
+  readonly #plan: RestPlan;
+  readonly #span: RequestTrace | undefined;
+  readonly #timer: NodeJS.Timeout;
+  /** Body copies for the tee (sampled), undefined when not sampled. */
+  #reqCopy: Buffer[] | undefined;
+  #resCopy: Buffer[] | undefined;
+  #scan: Buffer[] | undefined;
+  #scanBytes = 0;
+  #requestBytes = 0;
+  #responseBytes = 0;
+  #status = 0;
+  #reportedVersion: string | undefined;
+  #controller: Dispatcher.DispatchController | undefined;
+  #pendingAbort: Error | undefined;
+  #dispatched = false;
+  #done = false;
 
-  let requestBytes = 0;
-  let responseBytes = 0;
-  let status = 0;
-  let reportedVersion: string | undefined;
-  let scan: Buffer[] | undefined;
-  let scanBytes = 0;
-  let done = false;
-  let controller: Dispatcher.DispatchController | undefined;
-  let pendingAbort: Error | undefined;
-  let dispatched = false;
-
-  const abort = (e: Error) => {
-    if (controller && !controller.aborted) controller.abort(e);
-    else if (!controller) pendingAbort = e;
-  };
-  // Our own timer rather than undici's headersTimeout: undici's coarse timers fire up to
-  // ~1 s late, and a 504 should come at the configured time.
-  const timer = setTimeout(() => abort(new UpstreamTimeout()), config.timeouts.upstreamMs);
-
-  const finish = (httpStatus: number, success: boolean) => {
-    if (done) return;
-    done = true;
-    clearTimeout(timer);
-    metrics.inFlight.dec({ protocol: 'rest' });
-    if (scan && reportedVersion === undefined) {
-      const m = V2_VERSION.exec(Buffer.concat(scan).toString('utf8'));
-      if (m) reportedVersion = m[1];
+  constructor(deps: RestDeps, req: IncomingMessage, res: ServerResponse) {
+    this.#deps = deps;
+    this.#req = req;
+    this.#res = res;
+    deps.metrics.inFlight.inc({ protocol: 'rest' });
+    this.#plan = planRest(req.url ?? '/', req.headers, deps.getSplit, deps.random);
+    this.#span = deps.tracing.start(`${req.method} ${this.#plan.api}`, firstHeader(req.headers, 'traceparent'));
+    // Tee: sampled, only for inference calls, only when someone listens.
+    if (deps.observers.wantsBodies && TEE_APIS.has(this.#plan.api) && deps.random() < deps.config.bodies.sampleRate) {
+      this.#reqCopy = [];
+      this.#resCopy = [];
     }
-    const bodies =
-      tee && !teeOverflow && reqChunks && resChunks
-        ? { requestBody: Buffer.concat(reqChunks), responseBody: Buffer.concat(resChunks), contentType: firstHeader(req.headers, 'content-type') ?? '' }
-        : undefined;
-    deps.recorder.record(
-      {
-        protocol: 'rest', api, model, reportedVersion, routedVersion, variant, httpStatus,
-        code: String(httpStatus), success, durationSeconds: (performance.now() - start) / 1000, requestBytes, responseBytes,
-      },
-      span,
-      bodies,
-    );
-  };
+    // Our own timer rather than undici's headersTimeout: undici's coarse timers fire up to
+    // ~1 s late, and a 504 should come at the configured time.
+    this.#timer = setTimeout(() => this.#abort(new UpstreamTimeout()), deps.config.timeouts.upstreamMs);
+  }
 
-  const fail = (err: unknown) => {
-    const { kind, spec } = classifyUpstreamError(err);
-    metrics.upstreamError(kind, 'rest');
-    if (kind === 'client_abort') {
-      finish(499, false); // nginx's "client closed request"; TF Serving maps CANCELLED to 499 too
+  start(): void {
+    const { config } = this.#deps;
+    const req = this.#req;
+    const contentLength = Number(req.headers['content-length'] ?? 0);
+    if (contentLength > config.limits.maxBodyBytes) {
+      // Refuse before opening anything upstream; close so the unread body is not parsed.
+      this.#fail(new BodyTooLarge());
+      req.resume();
       return;
     }
-    if (!res.headersSent) {
-      const message =
-        kind === 'timeout' ? `upstream did not answer within ${config.timeouts.upstreamMs} ms`
-        : kind === 'body_too_large' ? `request body exceeds ${config.limits.maxBodyBytes} bytes`
-        : `upstream unavailable (${kind})`;
-      responseBytes = sendError(res, spec, message, variant, kind === 'body_too_large');
-      finish(spec.http, false);
-    } else {
-      // Headers already went out: the only honest signal left is to cut the response.
-      res.destroy();
-      finish(status, false);
+    // A client that goes away cancels the upstream request (node-http-proxy #1586 leaked here).
+    this.#res.on('close', () => this.#onClientClose());
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && (contentLength > 0 || chunked);
+    if (!hasBody) return this.#send(null);
+    // Small bodies with a declared length are gathered first, so undici writes request head
+    // and body in one writev (one syscall instead of two; socket writes are the largest cost
+    // in a profile of this path). Larger or chunked bodies stream.
+    if (contentLength > 0 && contentLength <= SMALL_BODY_BYTES && !chunked) {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        this.#requestBytes += chunk.length;
+      });
+      req.on('end', () => {
+        if (this.#done) return;
+        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        this.#copyRequest(body);
+        this.#send(body);
+      });
+      return;
     }
-  };
-
-  const contentLength = Number(req.headers['content-length'] ?? 0);
-  if (contentLength > config.limits.maxBodyBytes) {
-    // Refuse before opening anything upstream; close so the unread body is not parsed.
-    fail(new BodyTooLarge());
-    req.resume();
-    return;
-  }
-
-  const headers: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(req.headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k)) continue;
-    headers[k] = v;
-  }
-  if (span) headers['traceparent'] = span.traceparent;
-  const forwardedFor = req.socket.remoteAddress;
-  if (forwardedFor) headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${forwardedFor}` : forwardedFor;
-
-  const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && (contentLength > 0 || req.headers['transfer-encoding'] !== undefined);
-  // Small bodies with a declared length are gathered first, so undici writes request head
-  // and body in one writev (one syscall instead of two; socket writes are the largest cost
-  // in a profile of this path). Larger or chunked bodies stream.
-  const gather = hasBody && contentLength > 0 && contentLength <= SMALL_BODY_BYTES && req.headers['transfer-encoding'] === undefined;
-  if (hasBody && !gather) {
     // Paused first so this listener does not start the flow before undici listens too
     // (undici resumes the body once it is writing: client-h1.js writeStream).
     req.pause();
     req.on('data', (chunk: Buffer) => {
-      requestBytes += chunk.length;
-      if (requestBytes > config.limits.maxBodyBytes) {
-        abort(new BodyTooLarge());
-        return;
-      }
-      if (reqChunks && !teeOverflow) {
-        if (requestBytes > teeMax) teeOverflow = true;
-        else reqChunks.push(chunk);
-      }
+      this.#requestBytes += chunk.length;
+      if (this.#requestBytes > config.limits.maxBodyBytes) return this.#abort(new BodyTooLarge());
+      this.#copyRequest(chunk);
     });
+    this.#send(req);
   }
 
-  // A client that goes away cancels the upstream request (node-http-proxy #1586 leaked here).
-  res.on('close', () => {
-    if (res.writableFinished || done) return;
-    if (dispatched) abort(new ClientAborted());
-    else fail(new ClientAborted()); // still gathering the body: nothing upstream to cancel
-  });
-
-  const handler: Dispatcher.DispatchHandler = {
-    onRequestStart(c) {
-      controller = c;
-      if (pendingAbort) c.abort(pendingAbort);
-    },
-    onResponseStart(c, statusCode, upstreamHeaders) {
-      if (statusCode < 200) return; // 1xx informational: not forwarded
-      clearTimeout(timer);
-      status = statusCode;
-      const out: OutgoingHttpHeaders = {};
-      for (const [k, v] of Object.entries(upstreamHeaders)) {
-        if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
-      }
-      out[VARIANT_HEADER] = variant;
-      const vh = upstreamHeaders[VERSION_HEADER];
-      reportedVersion = Array.isArray(vh) ? vh[0] : vh;
-      if (reportedVersion === undefined && target?.dialect === 'kserve' && target.api === 'infer') scan = [];
-      res.writeHead(statusCode, out);
-      void c;
-    },
-    onResponseData(c, chunk) {
-      responseBytes += chunk.length;
-      if (scan && scanBytes < V2_SCAN_BYTES) {
-        scan.push(chunk);
-        scanBytes += chunk.length;
-      }
-      if (resChunks && !teeOverflow) {
-        if (responseBytes > teeMax) teeOverflow = true;
-        else resChunks.push(chunk);
-      }
-      if (!res.write(chunk)) {
-        c.pause();
-        res.once('drain', () => c.resume());
-      }
-    },
-    onResponseEnd() {
-      res.end();
-      finish(status, status >= 200 && status < 400);
-    },
-    onResponseError(_c, err) {
-      fail(err);
-    },
-  };
-
-  const send = (body: Buffer | IncomingMessage | null) => {
-    dispatched = true;
+  #send(body: Buffer | IncomingMessage | null): void {
+    this.#dispatched = true;
+    const { config } = this.#deps;
     try {
-      deps.pool.dispatch(
+      this.#deps.pool.dispatch(
         {
-          path,
-          method: req.method ?? 'GET',
-          headers,
+          path: this.#plan.path,
+          method: this.#req.method ?? 'GET',
+          headers: this.#upstreamHeaders(),
           body,
-          // Backstops only; the timer above is the real headers deadline.
+          // Backstops only; the timer is the real headers deadline.
           headersTimeout: config.timeouts.upstreamMs + 1000,
           bodyTimeout: config.timeouts.upstreamMs,
         },
-        handler,
+        this,
       );
     } catch (err) {
-      fail(err);
+      this.#fail(err);
     }
-  };
-  if (!gather) return send(hasBody ? req : null);
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => {
-    chunks.push(chunk);
-    requestBytes += chunk.length;
-  });
-  req.on('end', () => {
-    if (done) return;
-    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    if (reqChunks && body.length <= teeMax) reqChunks.push(body);
-    else if (reqChunks) teeOverflow = true;
-    send(body);
-  });
+  }
+
+  #upstreamHeaders(): Record<string, string | string[]> {
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(this.#req.headers)) {
+      if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+    }
+    if (this.#span) headers['traceparent'] = this.#span.traceparent;
+    const from = this.#req.socket.remoteAddress;
+    if (from) headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${from}` : from;
+    return headers;
+  }
+
+  #copyRequest(chunk: Buffer): void {
+    if (!this.#reqCopy) return;
+    if (this.#requestBytes > this.#deps.config.bodies.maxBytes) this.#dropCopies();
+    else this.#reqCopy.push(chunk);
+  }
+
+  #dropCopies(): void {
+    this.#reqCopy = undefined;
+    this.#resCopy = undefined;
+  }
+
+  #onClientClose(): void {
+    if (this.#res.writableFinished || this.#done) return;
+    if (this.#dispatched) this.#abort(new ClientAborted());
+    else this.#fail(new ClientAborted()); // still gathering the body: nothing upstream to cancel
+  }
+
+  #abort(e: Error): void {
+    const c = this.#controller;
+    if (c && !c.aborted) c.abort(e);
+    else if (!c) this.#pendingAbort = e;
+  }
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.#controller = c;
+    if (this.#pendingAbort) c.abort(this.#pendingAbort);
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, upstreamHeaders: IncomingHttpHeaders): void {
+    if (statusCode < 200) return; // 1xx informational: not forwarded
+    clearTimeout(this.#timer);
+    this.#status = statusCode;
+    const out: OutgoingHttpHeaders = {};
+    for (const [k, v] of Object.entries(upstreamHeaders)) {
+      if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+    }
+    out[VARIANT_HEADER] = this.#plan.variant;
+    const vh = upstreamHeaders[VERSION_HEADER];
+    this.#reportedVersion = Array.isArray(vh) ? vh[0] : vh;
+    if (this.#reportedVersion === undefined && this.#plan.scanV2Body) this.#scan = [];
+    this.#res.writeHead(statusCode, out);
+  }
+
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#responseBytes += chunk.length;
+    if (this.#scan && this.#scanBytes < V2_SCAN_BYTES) {
+      this.#scan.push(chunk);
+      this.#scanBytes += chunk.length;
+    }
+    if (this.#resCopy) {
+      if (this.#responseBytes > this.#deps.config.bodies.maxBytes) this.#dropCopies();
+      else this.#resCopy.push(chunk);
+    }
+    if (!this.#res.write(chunk)) {
+      c.pause();
+      this.#res.once('drain', () => c.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.#res.end();
+    this.#finish(this.#status, this.#status >= 200 && this.#status < 400);
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.#fail(err);
+  }
+
+  #fail(err: unknown): void {
+    const { config, metrics } = this.#deps;
+    const { kind, spec } = classifyUpstreamError(err);
+    metrics.upstreamError(kind, 'rest');
+    if (kind === 'client_abort') return this.#finish(499, false); // nginx's "client closed request"; TF Serving maps CANCELLED to 499 too
+    if (this.#res.headersSent) {
+      // Headers already went out: the only honest signal left is to cut the response.
+      this.#res.destroy();
+      return this.#finish(this.#status, false);
+    }
+    const message =
+      kind === 'timeout' ? `upstream did not answer within ${config.timeouts.upstreamMs} ms`
+      : kind === 'body_too_large' ? `request body exceeds ${config.limits.maxBodyBytes} bytes`
+      : `upstream unavailable (${kind})`;
+    this.#responseBytes = sendError(this.#res, spec, message, this.#plan.variant, kind === 'body_too_large');
+    this.#finish(spec.http, false);
+  }
+
+  #finish(httpStatus: number, success: boolean): void {
+    if (this.#done) return;
+    this.#done = true;
+    clearTimeout(this.#timer);
+    const { metrics, recorder } = this.#deps;
+    metrics.inFlight.dec({ protocol: 'rest' });
+    if (this.#scan && this.#reportedVersion === undefined) {
+      const m = V2_VERSION.exec(Buffer.concat(this.#scan).toString('utf8'));
+      if (m) this.#reportedVersion = m[1];
+    }
+    const p = this.#plan;
+    const bodies =
+      this.#reqCopy && this.#resCopy
+        ? { requestBody: Buffer.concat(this.#reqCopy), responseBody: Buffer.concat(this.#resCopy), contentType: firstHeader(this.#req.headers, 'content-type') ?? '' }
+        : undefined;
+    recorder.record(
+      {
+        protocol: 'rest', api: p.api, model: p.model, reportedVersion: this.#reportedVersion, routedVersion: p.routedVersion, variant: p.variant,
+        httpStatus, code: String(httpStatus), success, durationSeconds: (performance.now() - this.#start) / 1000,
+        requestBytes: this.#requestBytes, responseBytes: this.#responseBytes,
+      },
+      this.#span,
+      bodies,
+    );
+  }
 }
