@@ -9,6 +9,7 @@ import { validateSlos } from '../slo/config.ts';
 import { validateNotify } from '../slo/notify/config.ts';
 import { readProxyConfig } from '../proxy/config.ts';
 import { validateDriftSection } from '../drift/config.ts';
+import { validateRollouts } from '../rollout/config.ts';
 
 export interface Section<K extends string = string, T = unknown> {
   key: K;
@@ -22,6 +23,7 @@ export const SECTIONS = [
   section('notify', validateNotify),
   section('proxy', readProxyConfig),
   section('drift', validateDriftSection),
+  section('rollouts', validateRollouts),
 ] as const;
 
 /** The validated value of every section, by key (typed from SECTIONS). */

@@ -16,7 +16,8 @@
 //         drift: { enabled: true }
 //       webhooks:
 //         - { name: smoke, type: pre-rollout, url: "http://tests/run", timeout: 5s }
-import { Issues, checkKeys, isRecord, join, readBoolean, readDuration, readNumber, readString } from '../common/index.ts';
+import { Issues, isRecord, join, readBoolean, readDuration, readNumber, readString } from '../common/index.ts';
+import { suggestion } from '../config/suggest.ts';
 import { WEBHOOK_TYPES } from './types.ts';
 import type { AnalysisSpec, RolloutSpec, WebhookSpec, WebhookType } from './types.ts';
 
@@ -59,6 +60,13 @@ const ERRORS_KEYS = ['enabled', 'maxIncrease'];
 const LATENCY_KEYS = ['enabled', 'maxP99Ratio', 'confidence', 'tolerance', 'minDelta', 'minSamples'];
 const DRIFT_KEYS = ['enabled'];
 const WEBHOOK_KEYS = ['name', 'type', 'url', 'timeout', 'metadata'];
+
+/** Unknown keys, with the closest known one by edit distance ("failureThreshhold" → "failureThreshold"). */
+function checkKeys(raw: Record<string, unknown>, known: readonly string[], path: string, issues: Issues): void {
+  for (const key of Object.keys(raw)) {
+    if (!known.includes(key)) issues.error(join(path, key), `unknown field "${key}"; ${suggestion(key, known)}`);
+  }
+}
 
 export function validateRollouts(raw: unknown, path: string, issues: Issues): RolloutSpec[] {
   if (raw === undefined || raw === null) return [];

@@ -20,3 +20,6 @@ export type { PersistedRollouts, ModelRecord, HistoryEntry } from './store.ts';
 export { callWebhook, callWebhooks, payloadFor, WEBHOOK_NAMESPACE } from './webhooks.ts';
 export type { WebhookPayload, WebhookResult } from './webhooks.ts';
 export { RolloutMetrics } from './metrics.ts';
+export { attachRollouts } from './attach.ts';
+export type { AttachOptions, ProxyLike } from './attach.ts';
+export { describe as describeRollout, ROLLOUT_FLAGS } from './cli.ts';

@@ -1,0 +1,57 @@
+// Wiring for the process that runs the proxy (app/gateway.ts or a test): one call creates
+// the controller, feeds it the proxy's outcomes, mounts the admin routes and starts the
+// tick. Everything is passed in; nothing global.
+import type { Registry } from 'prom-client';
+import type { Clock, RequestOutcome } from '../common/index.ts';
+import { RolloutController } from './controller.ts';
+import type { BurnSource, DriftSource, LabelMover, SplitActuator, VersionSource } from './controller.ts';
+import { mountRolloutRoutes } from './routes.ts';
+import type { AdminRouter } from './routes.ts';
+import type { RolloutSpec } from './types.ts';
+
+/** The parts of proxy/ `Proxy` used here. */
+export interface ProxyLike extends SplitActuator, AdminRouter {
+  onOutcome(fn: (o: RequestOutcome) => void): () => void;
+  catalog: { versions(model: string): string[] };
+}
+
+export interface AttachOptions {
+  proxy: ProxyLike;
+  specs: readonly RolloutSpec[];
+  stateDir: string;
+  registry: Registry;
+  clock: Clock;
+  /** Tick period, ms. A tick is cheap when no check is due; checks run once per interval. */
+  tickMs: number;
+  /** Default: the proxy catalog's versions (what the upstream reports). */
+  versions?: VersionSource;
+  labels?: LabelMover;
+  burn?: BurnSource;
+  drift?: DriftSource;
+  log?: (line: string) => void;
+}
+
+export async function attachRollouts(o: AttachOptions): Promise<{ controller: RolloutController; close(): Promise<void> }> {
+  const controller = await RolloutController.open({
+    specs: o.specs,
+    clock: o.clock,
+    split: o.proxy,
+    registry: o.registry,
+    stateDir: o.stateDir,
+    versions: o.versions ?? { availableVersions: (m) => o.proxy.catalog.versions(m) },
+    ...(o.labels ? { labels: o.labels } : {}),
+    ...(o.burn ? { burn: o.burn } : {}),
+    ...(o.drift ? { drift: o.drift } : {}),
+    ...(o.log ? { log: o.log } : {}),
+  });
+  const unsubscribe = o.proxy.onOutcome(controller.observe);
+  mountRolloutRoutes(o.proxy, controller);
+  controller.start(o.tickMs);
+  return {
+    controller,
+    async close() {
+      unsubscribe();
+      await controller.stop();
+    },
+  };
+}
