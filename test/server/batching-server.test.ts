@@ -61,7 +61,7 @@ describe('dynamic batching in the server', () => {
       assert.deepEqual(Buffer.from(scoresOf(batched[k]).buffer), Buffer.from(scoresOf(alone).buffer), `request ${k}`);
     }
     const m = await srv.registry.getSingleMetric(SERVER_METRIC.batchSize)!.get();
-    const pick = (suffix: string) => m.values.find((v) => v.metricName === `${SERVER_METRIC.batchSize}${suffix}` && v.labels.model === 'mlp')!.value;
+    const pick = (suffix: string) => m.values.find((v) => (v as { metricName?: string }).metricName === `${SERVER_METRIC.batchSize}${suffix}` && v.labels.model === 'mlp')!.value;
     const [sum, count] = [pick('_sum'), pick('_count')];
     assert.equal(sum, sizes.reduce((a, b) => a + b, 0), 'every row ran exactly once (no padding configured)');
     assert.ok(count < sizes.length, `batches formed: ${count} runs for ${sizes.length} requests`);

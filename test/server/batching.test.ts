@@ -79,7 +79,7 @@ describe('Batcher', () => {
     assert.deepEqual(rt.batches, [[1, 1], [2, 2, 3, 3, 4, 4, 5, 5]]);
     assert.deepEqual(out.map((o) => Array.from(o.get('y')!.data as Float32Array)), [[2, 2], [4, 4], [6, 6, 8, 8], [10, 10]]);
     const sizes = await registry.getSingleMetric(SERVER_METRIC.batchSize)!.get();
-    const sum = sizes.values.find((v) => v.metricName === `${SERVER_METRIC.batchSize}_sum`)!.value;
+    const sum = sizes.values.find((v) => (v as { metricName?: string }).metricName === `${SERVER_METRIC.batchSize}_sum`)!.value;
     assert.equal(sum, 5, 'one batch of 1 row, then one of 4');
   });
 

@@ -1,0 +1,235 @@
+// Dynamic batching and gRPC benchmark for the inference server (issue 3, "Benchmark").
+//
+//   node --import tsx bench/batching.ts [--duration_ms 3000] [--warmup_ms 800]
+//        [--concurrency 1,8,32,64] [--batch_timeout_micros 1000] [--num_batch_threads 1]
+//        [--intra_op_threads 1] [--protocols rest,grpc]
+//
+// The heavy example model (mlp: x float[N,256] → scores float[N,16]), one row per request,
+// served twice by one startServer(): `mlp` with batching (max_batch_size 32) and
+// `mlp_plain` without. Load comes from child processes on 127.0.0.1 only, closed loop,
+// `concurrency` requests in flight: REST through bench/lib/load-rest.ts (undici), gRPC
+// through this same file run as a child (one @grpc/grpc-js channel, tensor_content input).
+// The limit is the in-process ONNX Runtime loop (bench/lib/raw-ort-loop.ts) at batch 1 and
+// batch 32, in the same run. Targets (issue 3) are checked at the end.
+import { fork } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { helpText, parseArgs, type FlagSpec } from '../cli/args.ts';
+import { SERVER_METRIC } from '../common/conventions.ts';
+import { PROTO_DIR } from '../server/grpc/index.ts';
+import { startServer } from '../server/server.ts';
+import { Samples, startLoadChild, summarize, type LoadSummary } from './lib/load-rest.ts';
+import { openRawLoop } from './lib/raw-ort-loop.ts';
+
+const FLAGS: FlagSpec[] = [
+  { name: 'duration_ms', type: 'number', default: 3000, help: 'measured window per cell' },
+  { name: 'warmup_ms', type: 'number', default: 800, help: 'unmeasured load before each cell' },
+  { name: 'concurrency', type: 'string', default: '1,8,32,64', help: 'comma-separated requests in flight' },
+  { name: 'batch_timeout_micros', type: 'number', default: 1000, help: 'batching: wait for company at most this long' },
+  { name: 'num_batch_threads', type: 'number', default: 1, help: 'batching: batches run at once' },
+  // One ORT thread per run for everything measured: on the 2-core machine the load
+  // generator needs a core, and the same value goes to the raw loop.
+  { name: 'intra_op_threads', type: 'number', default: 1, help: 'ONNX Runtime threads per run' },
+  { name: 'protocols', type: 'string', default: 'rest,grpc', help: 'surfaces to load' },
+  { name: 'help', type: 'boolean', help: 'show this help' },
+];
+
+const MODEL_DIR = fileURLToPath(new URL('../examples/models/mlp', import.meta.url));
+const WIDTH = 256;
+const MAX_BATCH = 32;
+
+/** Seeded row (Numerical Recipes LCG), the same in parent and child. */
+function row(seed: number): Float32Array {
+  let s = seed >>> 0;
+  const x = new Float32Array(WIDTH);
+  for (let i = 0; i < WIDTH; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    x[i] = Math.round(((s / 2 ** 32) * 4 - 2) * 1e4) / 1e4;
+  }
+  return x;
+}
+
+// ---- gRPC load child ------------------------------------------------------------------
+
+interface GrpcSpec { address: string; model: string; concurrency: number; warmupMs: number; durationMs: number }
+
+async function grpcLoad(spec: GrpcSpec): Promise<LoadSummary> {
+  const def = protoLoader.loadSync('tensorflow_serving/apis/prediction_service.proto', { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO_DIR] });
+  const Client = (grpc.loadPackageDefinition(def) as any).tensorflow.serving.PredictionService;
+  const client = new Client(spec.address, grpc.credentials.createInsecure());
+  const x = row(7);
+  const req = {
+    model_spec: { name: spec.model },
+    inputs: { x: { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: '1' }, { size: String(WIDTH) }] }, tensor_content: Buffer.from(x.buffer) } },
+  };
+  const once = () => new Promise<boolean>((resolve) => client.Predict(req, (err: unknown) => resolve(!err)));
+  const samples = new Samples();
+  let errors = 0;
+  let warm = 0;
+  const t0 = performance.now();
+  const measureFrom = t0 + spec.warmupMs;
+  const end = measureFrom + spec.durationMs;
+  await Promise.all(Array.from({ length: spec.concurrency }, async () => {
+    while (performance.now() < end) {
+      const s = performance.now();
+      const ok = await once();
+      const e = performance.now();
+      if (s < measureFrom) {
+        warm++;
+        continue;
+      }
+      if (e > end) break;
+      if (!ok) errors++;
+      else samples.push(e - s);
+    }
+  }));
+  client.close();
+  return summarize(samples.data, samples.count, errors, spec.durationMs, warm);
+}
+
+if (process.argv.includes('--grpc-load-child')) {
+  process.on('message', (m: { id: number; spec: GrpcSpec }) => {
+    grpcLoad(m.spec).then(
+      (summary) => process.send!({ id: m.id, ok: true, summary }),
+      (e) => process.send!({ id: m.id, ok: false, error: String(e) }),
+    );
+  });
+  process.on('disconnect', () => process.exit(0));
+} else {
+  process.exitCode = await main(process.argv.slice(2));
+}
+
+function startGrpcLoadChild() {
+  const child = fork(fileURLToPath(import.meta.url), ['--grpc-load-child'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let next = 1;
+  const pending = new Map<number, (r: { ok: boolean; summary?: LoadSummary; error?: string }) => void>();
+  child.on('message', (m: { id: number; ok: boolean; summary?: LoadSummary; error?: string }) => pending.get(m.id)?.(m));
+  return {
+    run(spec: GrpcSpec): Promise<LoadSummary> {
+      const id = next++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, (m) => (m.ok ? resolve(m.summary!) : reject(new Error(m.error))));
+        child.send({ id, spec });
+      });
+    },
+    close: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.disconnect();
+    }),
+  };
+}
+
+// ---- main -------------------------------------------------------------------------------
+
+interface Row { protocol: string; batching: 'off' | 'on'; concurrency: number; s: LoadSummary; meanBatch: number }
+
+async function main(argv: string[]): Promise<number> {
+  const { flags } = parseArgs(argv, FLAGS);
+  if (flags.help) {
+    console.log(helpText('node --import tsx bench/batching.ts [flags]', FLAGS));
+    return 0;
+  }
+  const durationMs = flags.duration_ms as number;
+  const warmupMs = flags.warmup_ms as number;
+  const concurrencies = String(flags.concurrency).split(',').map(Number);
+  const timeoutMicros = flags.batch_timeout_micros as number;
+  const intraOp = flags.intra_op_threads as number;
+  const protocols = String(flags.protocols).split(',');
+  console.log(`# node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`# mlp, 1 row per request; batching: max_batch_size ${MAX_BATCH}, batch_timeout_micros ${timeoutMicros}, num_batch_threads ${flags.num_batch_threads}; intra-op threads ${intraOp}; ${durationMs} ms after ${warmupMs} ms warmup per cell`);
+
+  const batching = { maxBatchSize: MAX_BATCH, batchTimeoutMicros: timeoutMicros, maxEnqueuedBatches: 1000, numBatchThreads: flags.num_batch_threads as number, allowedBatchSizes: [], preferredBatchSizes: [] };
+  const srv = await startServer({
+    host: '127.0.0.1', restPort: 0, grpcPort: 0, pollMs: 0, intraOpThreads: intraOp, warmup: false,
+    models: [
+      { name: 'mlp', basePath: MODEL_DIR, policy: { kind: 'latest', numVersions: 1 }, labels: {}, batching },
+      { name: 'mlp_plain', basePath: MODEL_DIR, policy: { kind: 'latest', numVersions: 1 }, labels: {} },
+    ],
+  });
+  const rest = startLoadChild();
+  const grpcChild = startGrpcLoadChild();
+  const body = JSON.stringify({ instances: [Array.from(row(7))] });
+
+  const batchTotals = async () => {
+    const m = await srv.registry.getSingleMetric(SERVER_METRIC.batchSize)!.get();
+    const v = (suffix: string) => m.values.find((x) => (x as { metricName?: string }).metricName === `${SERVER_METRIC.batchSize}${suffix}` && x.labels.model === 'mlp')?.value ?? 0;
+    return { sum: v('_sum'), count: v('_count') };
+  };
+
+  const rows: Row[] = [];
+  try {
+    for (const protocol of protocols) {
+      for (const mode of ['off', 'on'] as const) {
+        const model = mode === 'on' ? 'mlp' : 'mlp_plain';
+        for (const concurrency of concurrencies) {
+          const before = await batchTotals();
+          const s = protocol === 'rest'
+            ? await rest.run({ origin: srv.restUrl, path: `/v1/models/${model}:predict`, body, concurrency, warmupMs, durationMs })
+            : await grpcChild.run({ address: srv.grpcAddress!, model, concurrency, warmupMs, durationMs });
+          const after = await batchTotals();
+          const meanBatch = mode === 'on' && after.count > before.count ? (after.sum - before.sum) / (after.count - before.count) : 1;
+          rows.push({ protocol, batching: mode, concurrency, s, meanBatch });
+          console.log(`${protocol.padEnd(4)} batching ${mode.padEnd(3)} c=${String(concurrency).padStart(2)}: ${s.throughput.toFixed(0).padStart(6)} req/s  p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms  mean batch ${meanBatch.toFixed(1)}  errors ${s.errors}`);
+        }
+      }
+    }
+  } finally {
+    await rest.close();
+    await grpcChild.close();
+    await srv.close();
+  }
+
+  // The limit: ORT in-process, one loop, batch 1 and batch 32.
+  const modelFile = join(MODEL_DIR, '1', 'model.onnx');
+  const raw1 = await openRawLoop(modelFile, intraOp, { data: row(7), shape: [1, WIDTH] });
+  const r1 = await raw1.run({ concurrency: 1, warmupMs, durationMs });
+  await raw1.close();
+  const big = new Float32Array(MAX_BATCH * WIDTH);
+  for (let k = 0; k < MAX_BATCH; k++) big.set(row(7 + k), k * WIDTH);
+  const raw32 = await openRawLoop(modelFile, intraOp, { data: big, shape: [MAX_BATCH, WIDTH] });
+  const r32 = await raw32.run({ concurrency: 1, warmupMs, durationMs });
+  await raw32.close();
+  const rawRows1 = r1.throughput;
+  const rawRows32 = r32.throughput * MAX_BATCH;
+  console.log(`raw ORT batch 1:  ${rawRows1.toFixed(0)} rows/s (${(1000 / r1.throughput).toFixed(2)} ms/run)`);
+  console.log(`raw ORT batch 32: ${rawRows32.toFixed(0)} rows/s (${(1000 / r32.throughput).toFixed(2)} ms/run)`);
+
+  const find = (p: string, b: 'on' | 'off', c: number) => rows.find((r) => r.protocol === p && r.batching === b && r.concurrency === c);
+  console.log('\n| protocol | batching | concurrency | req/s | p50 ms | p99 ms | mean batch | errors |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.protocol} | ${r.batching} | ${r.concurrency} | ${r.s.throughput.toFixed(0)} | ${r.s.p50.toFixed(2)} | ${r.s.p99.toFixed(2)} | ${r.meanBatch.toFixed(1)} | ${r.s.errors} |`);
+  console.log(`| raw ORT | batch 1 | 1 loop | ${rawRows1.toFixed(0)} rows/s | | | | |`);
+  console.log(`| raw ORT | batch 32 | 1 loop | ${rawRows32.toFixed(0)} rows/s | | | | |`);
+
+  console.log('\nTargets (issue 3):');
+  const verdict = (ok: boolean | undefined) => (ok === undefined ? 'n/a' : ok ? 'MET' : 'NOT MET');
+  for (const p of protocols) {
+    const on32 = find(p, 'on', 32);
+    const off32 = find(p, 'off', 32);
+    const on1 = find(p, 'on', 1);
+    const off1 = find(p, 'off', 1);
+    if (on32 && off32) {
+      const x = on32.s.throughput / off32.s.throughput;
+      console.log(`- ${p}: batching at c=32 gives ${x.toFixed(2)}× the unbatched server (target ≥ 3×): ${verdict(x >= 3)}`);
+      const f = on32.s.throughput / rawRows32;
+      console.log(`- ${p}: batching at c=32 reaches ${(f * 100).toFixed(0)}% of raw ORT at batch 32 (target ≥ 50%): ${verdict(f >= 0.5)}`);
+    }
+    if (on1 && off1) {
+      const added = on1.s.p99 - off1.s.p99;
+      console.log(`- ${p}: at c=1 batching adds ${added.toFixed(2)} ms to p99 (target ≤ ${(timeoutMicros / 1000 + 1).toFixed(2)} ms): ${verdict(added <= timeoutMicros / 1000 + 1)}`);
+    }
+  }
+  for (const c of concurrencies) {
+    for (const b of ['off', 'on'] as const) {
+      const g = find('grpc', b, c);
+      const r = find('rest', b, c);
+      if (g && r) console.log(`- gRPC/REST throughput, batching ${b}, c=${c}: ${(g.s.throughput / r.s.throughput).toFixed(2)}× (target ≥ 1): ${verdict(g.s.throughput >= r.s.throughput)}`);
+    }
+  }
+  console.log(`# load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  return 0;
+}
