@@ -406,6 +406,11 @@ export class DriftRecorder {
     };
   }
 
+  /** Drops a version's state (windows, history, gauges), e.g. when it is unloaded for good. */
+  forgetVersion(model: string, version: string): void {
+    this.#state.get(model)?.delete(version);
+  }
+
   // ---- reporting ------------------------------------------------------------------
 
   unparsableByModel(): ReadonlyMap<string, number> {

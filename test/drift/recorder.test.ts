@@ -291,3 +291,14 @@ test('the snapshot for GET /api/v1/drift is plain JSON with scores, p-values, co
   assert.deepEqual(Object.keys(amount.scores).sort(), ['chisquare', 'chisquare_p', 'js', 'ks', 'ks_p', 'psi']);
   assert.ok(v.memoryBytes > 0 && v.memoryBytes < 2 * 10 * 9 * 1024, `${v.memoryBytes} bytes for 10 features × 2 windows`);
 });
+
+test('a forgotten version leaves the verdicts and the gauges', async () => {
+  const { rec } = recorder();
+  send(rec, fraudRows(300, 23), '1');
+  send(rec, fraudRows(300, 24), '2');
+  await rec.flush();
+  assert.deepEqual(rec.evaluate().map((v) => v.version), ['1', '2']);
+  rec.forgetVersion('fraud', '2');
+  assert.deepEqual(rec.evaluate().map((v) => v.version), ['1']);
+  assert.deepEqual((await gauges(rec)).detected.map((d) => d.labels['version']), ['1']);
+});
