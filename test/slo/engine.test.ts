@@ -54,6 +54,18 @@ test('a ring forgets what falls out of it and refuses events older than it', () 
   assert.deepEqual([bad, total], [[0], [1]]);
 });
 
+test('events stamped in the future (clock skew) count once their time comes, not before', () => {
+  const ring = new CountRing(MINUTE, 5);
+  ring.add(10 * MINUTE, false);
+  ring.add(12 * MINUTE, true); // two minutes ahead of the evaluation below
+  const bad = [0];
+  const total = [0];
+  ring.sums(10 * MINUTE, [5], bad, total);
+  assert.deepEqual([bad, total], [[0], [1]]);
+  ring.sums(12 * MINUTE, [5], bad, total);
+  assert.deepEqual([bad, total], [[1], [2]]);
+});
+
 test('a total outage pages within 5 minutes', () => {
   const { pages } = run([...repeat(120, { total: 60, bad: 0 }), ...repeat(10, { total: 60, bad: 60 })]);
   assert.ok(pages.length > 0, 'paged');
