@@ -4,7 +4,7 @@
 // inputs are all [N] tensors: each Example holds one value per input feature.
 import { SrvErr } from '../errors.ts';
 import type { Signature, TensorSpec } from '../runtime/onnx.ts';
-import { allocate, dtypeInfo } from '../tensor/dtype.ts';
+import { allocate, dtypeInfo, floatToHalf } from '../tensor/dtype.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
 interface FeatureMsg {
@@ -59,7 +59,8 @@ export function examplesToInputs(input: InputMsg | null | undefined, signature: 
       const f = ex.features?.feature?.[s.name] ?? context[s.name];
       if (!f) throw invalid(`examples[${k}] has no feature "${s.name}"`);
       const v = oneValue(f, s, `examples[${k}]`);
-      (data as unknown as (number | string | bigint)[])[k] = v;
+      // FP16 is held as raw half bits (server/tensor/dtype.ts).
+      (data as unknown as (number | string | bigint)[])[k] = s.dtype === 'FP16' ? floatToHalf(v as number) : v;
     });
     inputs.set(s.name, { dtype: s.dtype, shape: [examples.length], data });
   }
