@@ -31,3 +31,5 @@ export type { WebhookPayload, PostableAlert, AlertBody } from './notify/payload.
 export { validateNotify, DEFAULT_NOTIFY_TIMEOUT_MS } from './notify/config.ts';
 export type { NotifyTarget, NotifyKind } from './notify/config.ts';
 export { alertAnnotations } from './rules.ts';
+export { startSlos, DEFAULT_TICK_MS } from './runtime.ts';
+export type { SloRuntime, SloRuntimeOptions } from './runtime.ts';
