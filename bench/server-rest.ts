@@ -155,7 +155,7 @@ async function main(argv: string[]): Promise<number> {
             const list = results.get(key(m, c, s)) ?? [];
             list.push(cell);
             results.set(key(m, c, s), list);
-            console.error(`  repeat ${r + 1}/${repeats} ${m} c=${c} ${s.padEnd(4)} ${fmtInt(summary.throughput).padStart(7)} req/s  p50 ${fmt(summary.p50, 3)} ms  p99 ${fmt(summary.p99, 3)} ms  cpu ${fmt(cell.cpuUsPerReq, 1)} µs/req`);
+            console.error(`  repeat ${r + 1}/${repeats} ${m} c=${c} ${s.padEnd(4)} ${fmtInt(summary.throughput).padStart(7)} req/s  p50 ${fmt(summary.p50, 3)} ms  p99 ${fmt(summary.p99, 3)} ms  cpu ${fmt(cell.cpuUsPerReq, 1)} µs/req (client ${fmt(summary.clientCpuUsPerReq, 1)})`);
           }
         }
       }
@@ -181,17 +181,18 @@ async function main(argv: string[]): Promise<number> {
   };
   console.log(`# load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log('');
-  console.log('| model | conc. | ours req/s | bare req/s | raw runs/s | ours/bare (range) | bare/raw | p50 ours / bare / raw (ms) | ours−bare p50 (ms) | p99 ours / bare / raw (ms) | CPU µs/req ours / bare / raw |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| model | conc. | ours req/s | bare req/s | raw runs/s | ours/bare (range) | bare/raw | p50 ours / bare / raw (ms) | ours−bare p50 (ms) | p99 ours / bare / raw (ms) | CPU µs/req ours / bare / raw | load gen. CPU µs/req ours / bare |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const m of models) {
     for (const c of concurrencies) {
       const t = (s: System) => med(m, c, s, 'throughput');
       const p50 = (s: System) => med(m, c, s, 'p50');
       const p99 = (s: System) => med(m, c, s, 'p99');
       const cpu = (s: System) => med(m, c, s, 'cpuUsPerReq');
+      const client = (s: System) => med(m, c, s, 'clientCpuUsPerReq');
       console.log(
         `| ${m} | ${c} | ${fmtInt(t('ours'))} | ${fmtInt(t('bare'))} | ${fmtInt(t('raw'))} | ${fmt(t('ours') / t('bare'))} (${ratioRange(m, c)}) | ${fmt(t('bare') / t('raw'))} | ` +
-          `${fmt(p50('ours'), 3)} / ${fmt(p50('bare'), 3)} / ${fmt(p50('raw'), 3)} | ${fmt(p50('ours') - p50('bare'), 3)} | ${fmt(p99('ours'), 3)} / ${fmt(p99('bare'), 3)} / ${fmt(p99('raw'), 3)} | ${fmt(cpu('ours'), 0)} / ${fmt(cpu('bare'), 0)} / ${fmt(cpu('raw'), 0)} |`,
+          `${fmt(p50('ours'), 3)} / ${fmt(p50('bare'), 3)} / ${fmt(p50('raw'), 3)} | ${fmt(p50('ours') - p50('bare'), 3)} | ${fmt(p99('ours'), 3)} / ${fmt(p99('bare'), 3)} / ${fmt(p99('raw'), 3)} | ${fmt(cpu('ours'), 0)} / ${fmt(cpu('bare'), 0)} / ${fmt(cpu('raw'), 0)} | ${fmt(client('ours'), 0)} / ${fmt(client('bare'), 0)} |`,
       );
     }
   }

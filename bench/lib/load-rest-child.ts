@@ -40,9 +40,12 @@ async function runCell(spec: LoadSpec): Promise<LoadSummary> {
     await workers(performance.now() + spec.warmupMs, undefined, warm);
     const samples = new Samples();
     const counts: Counts = { requests: 0, errors: 0, lastDone: 0 };
+    const cpu0 = process.cpuUsage();
     const start = performance.now();
     await workers(start + spec.durationMs, samples, counts);
-    return summarize(samples.data, samples.count, counts.errors + warm.errors, counts.lastDone - start, warm.requests);
+    const cpu = process.cpuUsage(cpu0);
+    const clientCpu = (cpu.user + cpu.system) / Math.max(1, counts.requests);
+    return summarize(samples.data, samples.count, counts.errors + warm.errors, counts.lastDone - start, warm.requests, clientCpu);
   } finally {
     await pool.close();
   }

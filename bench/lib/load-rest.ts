@@ -30,6 +30,8 @@ export interface LoadSummary {
   p50: number;
   p99: number;
   mean: number;
+  /** CPU the load generator itself spent per request (µs); NaN when there is none (raw loop). */
+  clientCpuUsPerReq: number;
 }
 
 export type ChildRequest = { id: number; spec: LoadSpec };
@@ -43,7 +45,7 @@ export function percentile(sorted: ArrayLike<number>, q: number): number {
 }
 
 /** Turns raw per-request latencies (ms) into a summary; `elapsedMs` is the measured window. */
-export function summarize(latencies: Float64Array, count: number, errors: number, elapsedMs: number, warmupRequests: number): LoadSummary {
+export function summarize(latencies: Float64Array, count: number, errors: number, elapsedMs: number, warmupRequests: number, clientCpuUsPerReq = NaN): LoadSummary {
   const sorted = latencies.slice(0, count).sort();
   let sum = 0;
   for (let i = 0; i < count; i++) sum += sorted[i]!;
@@ -55,6 +57,7 @@ export function summarize(latencies: Float64Array, count: number, errors: number
     p50: percentile(sorted, 0.5),
     p99: percentile(sorted, 0.99),
     mean: count > 0 ? sum / count : NaN,
+    clientCpuUsPerReq,
   };
 }
 
