@@ -83,3 +83,52 @@ describe('dynamic batching in the server', () => {
     assert.doesNotMatch(text, new RegExp(`${SERVER_METRIC.batchSize}_count\\{model="mlp_plain"`), 'no batching unless configured');
   });
 });
+
+describe('deadlines while queued, over both surfaces', () => {
+  let repo: TempRepo;
+  let srv: RunningServer;
+  let c: Clients;
+
+  before(async () => {
+    repo = await TempRepo.create();
+    await repo.copyExample('mlp');
+    srv = await startServer({
+      host: '127.0.0.1', restPort: 0, grpcPort: 0, pollMs: 0, requestTimeoutMs: 1000,
+      models: [
+        // A batch that waits a minute for company: any lone request outlives its deadline in the queue.
+        { name: 'mlp', basePath: repo.path('mlp'), policy: { kind: 'latest', numVersions: 1 }, labels: {},
+          batching: { maxBatchSize: 32, batchTimeoutMicros: 60_000_000, maxEnqueuedBatches: 10, numBatchThreads: 1, allowedBatchSizes: [], preferredBatchSizes: [] } },
+      ],
+    });
+    c = connect(srv.grpcAddress!);
+  });
+  after(async () => {
+    c.close();
+    await srv.close();
+    await repo.remove();
+  });
+
+  test('a gRPC request whose deadline passes in the queue is answered DEADLINE_EXCEEDED by the server and never run', async () => {
+    await assert.rejects(call(c.prediction, 'Predict', { model_spec: { name: 'mlp' }, inputs: { x: rawFloatTensor([1, WIDTH], rows(1, 5)) } }, 1000), (e: any) => e.code === 4);
+    const text = await eventuallyMatch(srv, /modelgate_server_requests_total\{model="mlp",version="1",api="predict",entrypoint="grpc",code="DEADLINE_EXCEEDED"\} 1/);
+    assert.doesNotMatch(text, /modelgate_server_batch_size_count\{model="mlp",version="1"\} [1-9]/, 'the model never ran');
+  });
+
+  test('a REST request whose deadline passes in the queue is answered 504 and never run', async () => {
+    const r = await postJson(`${srv.restUrl}/v1/models/mlp:predict`, { instances: [Array.from(rows(1, 6))] });
+    assert.equal(r.status, 504);
+    // The REST timer and the queue's own deadline fire together; wait for the queue to empty.
+    const text = await eventuallyMatch(srv, /modelgate_server_queue_depth\{model="mlp",version="1"\} 0/);
+    assert.doesNotMatch(text, /modelgate_server_batch_size_count\{model="mlp",version="1"\} [1-9]/);
+  });
+});
+
+/** The server records a call just after answering it; wait until the line shows up. */
+async function eventuallyMatch(srv: RunningServer, re: RegExp): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const text = await srv.registry.metrics();
+    if (re.test(text)) return text;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`metrics never matched ${re}`);
+}
