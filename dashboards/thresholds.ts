@@ -1,7 +1,6 @@
 // Threshold lines drawn on panels, taken from the areas that own the numbers so that a
 // change to a default moves the line too.
-import { WORKBOOK_WINDOWS } from '../slo/windows.ts';
-import { DEFAULT_BAD_CODES } from '../slo/config.ts';
+import { WORKBOOK_WINDOWS, DEFAULT_BAD_CODES } from '../slo/index.ts';
 import { DRIFT_DEFAULTS } from '../drift/index.ts';
 import type { Threshold } from './model.ts';
 

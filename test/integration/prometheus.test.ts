@@ -14,11 +14,8 @@ import { createProxy, readProxyConfig } from '../../proxy/index.ts';
 import type { Proxy } from '../../proxy/index.ts';
 import { startServer } from '../../server/index.ts';
 import type { RunningServer } from '../../server/index.ts';
-import { SloEngine } from '../../slo/engine.ts';
-import { validateSlo } from '../../slo/config.ts';
-import { rulesFile } from '../../slo/rules-yaml.ts';
-import { errorRatioRecord } from '../../slo/rules.ts';
-import type { Slo } from '../../slo/model.ts';
+import { AlertNotifier, SloEngine, errorRatioRecord, registerSloMetrics, rulesFile, validateSlo } from '../../slo/index.ts';
+import type { Slo } from '../../slo/index.ts';
 import { buildDashboards, dashboardQueries, expandQuery } from '../../dashboards/index.ts';
 import { EXAMPLES, TempRepo } from '../helpers/repo.ts';
 import { needBinaries, startAlertmanager, startPrometheus, startReceiver, waitFor } from './programs.ts';
@@ -50,6 +47,7 @@ function compressedSlo(): Slo {
       objective: 99,
       period: '1h',
       sli: { availability: {} },
+      notify: ['alertmanager'],
       alerting: {
         minEvents: 5,
         windows: [
@@ -72,6 +70,8 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
   let injector: FaultInjector;
   let proxy: Proxy;
   let engine: SloEngine;
+  let notifier: AlertNotifier | undefined;
+  let tick: NodeJS.Timeout | undefined;
   let prometheus: Prometheus;
   let alertmanager: Alertmanager;
   let receiver: Receiver;
@@ -94,9 +94,14 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
       issues,
     );
     assert.ok(issues.ok, JSON.stringify(issues.errors));
-    proxy = await createProxy({ config, registry: new Registry(), env: {} });
-    engine = new SloEngine([slo], { clock: systemClock });
+    // Wired as the lead wires the proxy process: outcomes → engine, gauges in the proxy's
+    // registry, an evaluation tick, transitions → the Alertmanager notifier.
+    const registry = new Registry();
+    proxy = await createProxy({ config, registry, env: {} });
+    engine = new SloEngine([slo], { clock: systemClock, onTransition: (t) => notifier?.notify(t) });
     proxy.onOutcome((o) => engine.record(o));
+    registerSloMetrics(registry, engine);
+    tick = setInterval(() => engine.evaluate(), 500);
 
     receiver = await startReceiver();
     alertmanager = await startAlertmanager(
@@ -117,6 +122,8 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
         '',
       ].join('\n'),
     );
+
+    notifier = new AlertNotifier({ targets: [{ name: 'alertmanager', kind: 'alertmanager', url: alertmanager.url, timeoutMs: 5000 }], clock: systemClock, externalUrl: proxy.adminUrl });
 
     await writeFile(join(dir, 'rules.yaml'), rulesFile([slo], 'test/integration/prometheus.test.ts'));
     const target = (url: string) => new URL(url).host;
@@ -163,7 +170,9 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
   });
 
   after(async () => {
+    if (tick) clearInterval(tick);
     await load?.stop();
+    await notifier?.close();
     await prometheus?.stop();
     await alertmanager?.stop();
     await receiver?.close();
@@ -187,8 +196,8 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
 
   test('the core panels return data for the selected model and version only', async () => {
     const core: Record<string, string[]> = {
-      'modelgate-overview': ['Request rate', 'p99 latency', 'Availability over the time range', 'Traffic share by version (last 5 minutes)', 'Active versions'],
-      'modelgate-oncall': ['Request rate by model and version', 'Latency p50 / p95 / p99 by model and version', 'Error rate by model and version', 'Responses by status code'],
+      'modelgate-overview': ['Error budget remaining', 'Burn rate (worst window per SLO)', 'Request rate', 'p99 latency', 'Availability over the time range', 'Traffic share by version (last 5 minutes)', 'Active versions'],
+      'modelgate-oncall': ['Burn rate per window against its thresholds', 'Request rate by model and version', 'Latency p50 / p95 / p99 by model and version', 'Error rate by model and version', 'Responses by status code'],
       'modelgate-debug': ['Latency heatmap, version $version', 'Model version states', 'Load and warmup times', 'Request rate, canary vs stable', 'Canary weight'],
     };
     const queries = dashboardQueries(buildDashboards());
@@ -232,6 +241,17 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
     const healthy = await prometheus.query(`ALERTS{alertname="${SLO_RULE.alert}",version="${HEALTHY}"}`);
     assert.equal(healthy.status, 'success');
     if (healthy.status === 'success') assert.deepEqual(healthy.result, [], 'no alert of any severity or state for the healthy version');
+    // The on-call "Firing alerts" panel lists it from both sources (Prometheus ALERTS and the
+    // in-process gauge), and only for the broken version.
+    const panel = dashboardQueries(buildDashboards()).filter((q) => q.title === 'Firing alerts');
+    assert.equal(panel.length, 2);
+    for (const q of panel) {
+      const shown = await waitFor(`"Firing alerts" ${q.refId} shows version 2`, async () => {
+        const r = await prometheus.query(expandQuery(q.expr, { model: MODEL, version: '.*' }));
+        return r.status === 'success' && r.result.some((s) => s.metric['version'] === BROKEN) ? r.result : undefined;
+      }, 10_000, 500);
+      assert.ok(shown.every((s) => s.metric['version'] === BROKEN), `${q.refId}: ${JSON.stringify(shown.map((s) => s.metric))}`);
+    }
     // The in-process evaluator reaches the same decision (within its own evaluation tick).
     const statuses = await waitFor('the in-process page for version 2', () => {
       const all = engine.evaluate();
@@ -276,5 +296,20 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
     assert.match(alert.alert.annotations['summary'] ?? '', /half_plus_two version 2/);
     const healthyPages = (receiver.bodies as Webhook[]).flatMap((b) => b.alerts ?? []).filter((a) => a.labels['version'] === HEALTHY);
     assert.deepEqual(healthyPages, []);
+  });
+
+  test("Alertmanager's /api/v2/alerts accepts the proxy's own notifications", async () => {
+    // The proxy's alert has the labels of the Prometheus rule's alert on purpose, so
+    // Alertmanager deduplicates the two; what proves acceptance is Alertmanager's 2xx to
+    // every POST the notifier made, and the alert being active there.
+    await waitFor('the notifier to deliver the page to Alertmanager', () => notifier!.stats.sent > 0, 20_000, 250);
+    assert.equal(notifier!.stats.failed, 0, 'no notification rejected or given up');
+    assert.equal(notifier!.stats.dropped, 0);
+    type AmAlert = { labels: Record<string, string>; status: { state: string } };
+    const alerts = (await (await fetch(`${alertmanager.url}/api/v2/alerts`)).json()) as AmAlert[];
+    const page = alerts.find((a) => a.labels['alertname'] === SLO_RULE.alert && a.labels['version'] === BROKEN && a.labels['severity'] === 'page');
+    assert.ok(page, JSON.stringify(alerts.map((a) => a.labels)));
+    assert.equal(page.status.state, 'active');
+    assert.ok(!alerts.some((a) => a.labels['version'] === HEALTHY));
   });
 });

@@ -18,9 +18,8 @@ import { mountStatusPage, RecentAlerts, formatBurn, formatPercent } from '../../
 import type { DriftSnapshotLike, RolloutLike, SloSnapshotLike, StatusModel } from '../../proxy/status-page/index.ts';
 import { startServer } from '../../server/index.ts';
 import type { RunningServer } from '../../server/index.ts';
-import { SloEngine } from '../../slo/engine.ts';
-import type { SloSnapshot } from '../../slo/engine.ts';
-import { validateSlo } from '../../slo/config.ts';
+import { SloEngine, validateSlo } from '../../slo/index.ts';
+import type { SloSnapshot } from '../../slo/index.ts';
 import type { DriftSnapshot } from '../../drift/index.ts';
 import { EXAMPLES, TempRepo } from '../helpers/repo.ts';
 import { needBinaries, which } from './programs.ts';
