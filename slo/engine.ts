@@ -3,15 +3,16 @@
 // into burn rates, budget, alert states and a verdict, and reports alert transitions.
 import type { Clock, RequestOutcome } from '../common/index.ts';
 import { formatDuration } from '../common/index.ts';
-import type { Severity, Slo } from './model.ts';
+import { SEVERITIES, type Severity, type Slo } from './model.ts';
+export { SEVERITIES };
 import { CountRing } from './ring.ts';
 import { classifierFor, type BadClassifier } from './sli.ts';
 import { layoutFor, bytesPerSeries, type SeriesLayout } from './layout.ts';
 import { burnRate, burnVerdict, budgetRemaining, errorRatio, pairState, type PairState, type WindowCounts } from './burn.ts';
 import { SloErrors } from './errors.ts';
+import { toJson, type SloSnapshot } from './snapshot.ts';
 
 export type Verdict = 'pass' | 'fail' | 'inconclusive';
-export const SEVERITIES: readonly Severity[] = ['page', 'ticket'];
 
 /** Versions come from the proxy's allowlist; this only guards against a wiring mistake. */
 export const DEFAULT_MAX_SERIES_PER_SLO = 256;
@@ -387,34 +388,4 @@ function transition(status: 'firing' | 'resolved', slo: Slo, version: string, se
   const burnRates: Record<string, number | null> = {};
   for (const w of windows) burnRates[w.window] = w.burnRate;
   return { status, slo, model: slo.model, version, severity, startsAt, ...(endsAt === undefined ? {} : { endsAt }), burnRates };
-}
-
-export interface SloSnapshot {
-  evaluatedAt: string;
-  dropped: number;
-  slos: Array<{
-    name: string;
-    description: string | null;
-    model: string;
-    version: string;
-    sli: 'availability' | 'latency';
-    thresholdSeconds?: number;
-    objective: number;
-    period: string;
-    series: SloStatusJson[];
-  }>;
-}
-
-export type SloStatusJson = Omit<SloStatus, 'evaluatedAt' | 'alerts'> & {
-  evaluatedAt: string;
-  alerts: Record<Severity, Omit<AlertStatus, 'since'> & { since: string | null }>;
-};
-
-function toJson(s: SloStatus): SloStatusJson {
-  const alerts = {} as SloStatusJson['alerts'];
-  for (const sev of SEVERITIES) {
-    const a = s.alerts[sev];
-    alerts[sev] = { ...a, since: a.since === null ? null : new Date(a.since).toISOString() };
-  }
-  return { ...s, evaluatedAt: new Date(s.evaluatedAt).toISOString(), alerts };
 }

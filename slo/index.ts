@@ -5,7 +5,7 @@
 //   registerSloMetrics(registry, engine);   // gauges
 //   GET /api/v1/slos → engine.snapshot()
 export { SloEngine, SEVERITIES, DEFAULT_MAX_SERIES_PER_SLO } from './engine.ts';
-export type { SloEngineOptions, SloStatus, SloStatusJson, SloSnapshot, WindowReading, PairReading, AlertStatus, AlertTransition, BurnRateReading, Verdict } from './engine.ts';
+export type { SloEngineOptions, SloStatus, WindowReading, PairReading, AlertStatus, AlertTransition, BurnRateReading, Verdict } from './engine.ts';
 export type { Slo, Sli, AvailabilitySli, LatencySli, AlertWindow, SloAlerting, Severity } from './model.ts';
 export { INFERENCE_APIS } from './model.ts';
 export { WORKBOOK_WINDOWS, WORKBOOK_PERIOD_MS, defaultWindows, distinctWindows } from './windows.ts';
@@ -33,3 +33,4 @@ export type { NotifyTarget, NotifyKind } from './notify/config.ts';
 export { alertAnnotations } from './rules.ts';
 export { startSlos, DEFAULT_TICK_MS } from './runtime.ts';
 export type { SloRuntime, SloRuntimeOptions } from './runtime.ts';
+export type { SloSnapshot, SloStatusJson } from './snapshot.ts';

@@ -4,6 +4,7 @@
 import type { Api } from '../common/index.ts';
 
 export type Severity = 'page' | 'ticket';
+export const SEVERITIES: readonly Severity[] = ['page', 'ticket'];
 
 /** Good = not a server-side failure. Bad codes match the proxy's `code` label text. */
 export interface AvailabilitySli {
