@@ -13,14 +13,10 @@
 // evenly); the report takes the median per target. Everything is on loopback; every
 // process (wrk, proxy, upstream) shares the machine's cores, which the report says.
 import { spawn, execFileSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const HERE = dirname(fileURLToPath(import.meta.url));
+import { join } from 'node:path';
+import { CLK_TCK, HERE, children, cleanup, cpuTicks, median, startNginx, tsChild } from './lib.ts';
 const PATH = '/v1/models/fraud:predict';
 const BODY = '{"instances":[{"amount":120.5,"account_age_days":400,"tx_last_hour":1,"distance_km":3.2,"merchant_risk":0.1,"hour_of_day":14,"device_age_days":300,"failed_logins":0}]}';
 
@@ -34,87 +30,6 @@ const SECONDS = Number(arg('seconds', '8'));
 const RATE = Number(arg('rate', '1000'));
 const CONNECTIONS = Number(arg('connections', '64'));
 const ONLY = arg('only', 'direct,modelgate,nginx,undici,http-proxy').split(',');
-
-const children: ChildProcess[] = [];
-function cleanup(): void {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-}
-process.on('exit', cleanup);
-process.on('SIGINT', () => process.exit(130));
-
-function startChild(cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; info: { port: number } }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'], env });
-    children.push(child);
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /READY (\{.*\})/.exec(out);
-      if (m) resolve({ child, info: JSON.parse(m[1]!) as { port: number } });
-    });
-    child.on('exit', (code) => reject(new Error(`${argv.join(' ')} exited ${code}`)));
-  });
-}
-
-const tsChild = (script: string, argv: string[]) => startChild(process.execPath, ['--import', 'tsx', join(HERE, script), ...argv]);
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function startNginx(upstreamPort: number): Promise<{ port: number; pids: () => number[] }> {
-  const dir = mkdtempSync(join(tmpdir(), 'modelgate-nginx-'));
-  for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d));
-  const port = await freePort();
-  // One worker (the brief's comparison), keepalive pool to the upstream (needs HTTP/1.1 and
-  // an empty Connection header: nginx docs, ngx_http_upstream_module "keepalive").
-  writeFileSync(join(dir, 'nginx.conf'), `
-worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  upstream up { server 127.0.0.1:${upstreamPort}; keepalive 128; }
-  server {
-    listen 127.0.0.1:${port};
-    keepalive_requests 1000000;
-    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}
-`);
-  const child = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: 'inherit' });
-  children.push(child);
-  for (let i = 0; i < 100 && !existsSync(join(dir, 'nginx.pid')); i++) await new Promise((r) => setTimeout(r, 50));
-  await new Promise((r) => setTimeout(r, 200));
-  return {
-    port,
-    pids: () => {
-      const master = child.pid!;
-      const kids = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-      return [master, ...kids];
-    },
-  };
-}
-
-/** utime+stime of a process in clock ticks (proc(5) /proc/pid/stat fields 14 and 15). */
-function cpuTicks(pids: number[]): number {
-  let t = 0;
-  for (const pid of pids) {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    t += Number(f[11]) + Number(f[12]);
-  }
-  return t;
-}
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
 function wrk(port: number, seconds: number): { rps: number; requests: number; errors: number; p50: number; p99: number } {
   const lua = join(tmpdir(), 'modelgate-bench-post.lua');
@@ -153,11 +68,6 @@ interface Target {
   pids: () => number[];
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
 async function main(): Promise<void> {
   const up = await tsChild('upstream-child.ts', []);
   const upstreamUrl = `http://127.0.0.1:${up.info.port}`;
@@ -174,7 +84,15 @@ async function main(): Promise<void> {
   }
   if (ONLY.includes('nginx')) {
     try {
-      const n = await startNginx(up.info.port);
+      // One worker, keepalive pool to the upstream (needs HTTP/1.1 and an empty Connection
+      // header: nginx docs, ngx_http_upstream_module "keepalive").
+      const n = await startNginx((port) => `
+  upstream up { server 127.0.0.1:${up.info.port}; keepalive 128; }
+  server {
+    listen 127.0.0.1:${port};
+    keepalive_requests 1000000;
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }`);
       targets.push({ name: 'nginx', port: n.port, pids: n.pids });
     } catch (err) {
       console.warn(`skipping nginx: ${(err as Error).message}`);

@@ -2,6 +2,7 @@
 //   modelgate   createProxy with everything on (metrics, tracing, catalog, split config)
 //   undici      the bare forwarding core: node:http + undici Pool, no labels or metrics
 //   http-proxy  node-http-proxy 1.18.1 with a keep-alive agent (the design card's choice)
+//   modelgate-grpc  createProxy with only the gRPC listener (upstream is host:port)
 // Prints "READY {port}".
 import { createServer, Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,6 +31,17 @@ async function main(): Promise<number> {
     if (!issues.ok) throw new Error(JSON.stringify(issues.errors));
     const proxy = await createProxy({ config, registry: new Registry() });
     return Number(new URL(proxy.restUrl!).port);
+  }
+  if (mode === 'modelgate-grpc') {
+    const issues = new Issues();
+    const config = readProxyConfig(
+      { grpc: { host: '127.0.0.1', port: 0, upstream }, admin: { port: 0 }, splits: { other: { stable: '1', canary: '2', weight: 10 } }, latencyThresholds: [0.05, 0.3] },
+      'proxy',
+      issues,
+    );
+    if (!issues.ok) throw new Error(JSON.stringify(issues.errors));
+    const proxy = await createProxy({ config, registry: new Registry() });
+    return Number(proxy.grpcAddress!.split(':').pop());
   }
   if (mode === 'undici') {
     const pool = new Pool(upstream, { connections: 128, keepAliveTimeout: 30_000 });

@@ -1,0 +1,103 @@
+// gRPC side of the proxy benchmark: a grpc-js Predict upstream direct, through modelgate's
+// HTTP/2 pass-through, and through nginx grpc_pass (one worker, keepalive). Load from h2load
+// (nghttp2-client: apt-get install -y nghttp2-client), which sends raw gRPC frames over h2c:
+// max throughput with 8 connections × 16 streams, and a fixed rate (10 connections × 100 rps)
+// with per-request times from its --log-file for p50/p99.
+//
+//   node --import tsx bench/proxy/grpc-compare.ts [--rounds 3] [--seconds 8]
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import protobuf from 'protobufjs/minimal.js';
+import { CLK_TCK, cleanup, cpuTicks, median, startNginx, tsChild } from './lib.ts';
+
+const args = process.argv.slice(2);
+const arg = (name: string, def: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i === -1 ? def : args[i + 1]!;
+};
+const ROUNDS = Number(arg('rounds', '3'));
+const SECONDS = Number(arg('seconds', '8'));
+const METHOD = '/tensorflow.serving.PredictionService/Predict';
+
+// PredictRequest { model_spec (1) { name (1) = "fraud" }, inputs (2): a ~150-byte stand-in }
+const w = protobuf.Writer.create();
+w.uint32((1 << 3) | 2).fork().uint32((1 << 3) | 2).string('fraud').ldelim();
+w.uint32((2 << 3) | 2).bytes(Buffer.alloc(150, 7));
+const message = Buffer.from(w.finish());
+const framed = Buffer.alloc(5 + message.length);
+framed.writeUInt32BE(message.length, 1);
+message.copy(framed, 5);
+const DATA = join(tmpdir(), 'modelgate-bench-predict.bin');
+writeFileSync(DATA, framed);
+
+function h2load(port: number, extra: string[]): string {
+  return execFileSync('h2load', ['-H', 'content-type: application/grpc', '-H', 'te: trailers', '-d', DATA, ...extra, `http://127.0.0.1:${port}${METHOD}`], { maxBuffer: 64 << 20 }).toString();
+}
+
+function maxRun(port: number): { rps: number; requests: number; failed: number } {
+  const out = h2load(port, ['-c8', '-m16', `-D${SECONDS}`, '--warm-up-time=2']);
+  return {
+    rps: Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(out)?.[1] ?? NaN),
+    requests: Number(/requests: \d+ total, \d+ started, (\d+) done/.exec(out)?.[1] ?? NaN),
+    failed: Number(/(\d+) failed, (\d+) errored/.exec(out)?.slice(1).reduce((a, b) => a + Number(b), 0) ?? NaN),
+  };
+}
+
+function rateRun(port: number): { p50: number; p99: number } {
+  const log = join(tmpdir(), `modelgate-h2load-${port}.log`);
+  h2load(port, ['-c10', '-m1', '--rps=100', `-D${SECONDS}`, '--warm-up-time=2', `--log-file=${log}`]);
+  // Log lines: start time (µs since epoch), status, duration (µs).
+  const d = readFileSync(log, 'utf8').trim().split('\n').map((l) => Number(l.split('\t')[2]) / 1000).sort((a, b) => a - b);
+  const q = (p: number) => d[Math.min(d.length - 1, Math.ceil(p * d.length) - 1)]!;
+  return { p50: q(0.5), p99: q(0.99) };
+}
+
+async function check(port: number): Promise<void> {
+  const id = (b: Buffer) => b;
+  const Client = grpc.makeGenericClientConstructor({ Predict: { path: METHOD, requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id } }, 'P');
+  const c = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Predict: (r: Buffer, cb: (e: Error | null, r?: Buffer) => void) => void };
+  await new Promise<void>((resolve, reject) => c.Predict(message, (e, r) => (e ? reject(e) : r && r.length > 100 ? resolve() : reject(new Error('short response')))));
+  c.close();
+}
+
+async function main(): Promise<void> {
+  const up = await tsChild('grpc-upstream-child.ts', []);
+  const mg = await tsChild('proxy-child.ts', ['modelgate-grpc', `127.0.0.1:${up.info.port}`]);
+  const ng = await startNginx((port) => `
+  upstream gup { server 127.0.0.1:${up.info.port}; keepalive 128; }
+  server { listen 127.0.0.1:${port} http2; keepalive_requests 1000000; location / { grpc_pass grpc://gup; } }`);
+  const targets = [
+    { name: 'direct', port: up.info.port, pids: () => [] as number[] },
+    { name: 'modelgate', port: mg.info.port, pids: () => [mg.child.pid!] },
+    { name: 'nginx', port: ng.port, pids: ng.pids },
+  ];
+  for (const t of targets) await check(t.port);
+  const rows = new Map<string, Array<{ rps: number; cpuUs: number; p50: number; p99: number; failed: number }>>();
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const t of targets) {
+      const before = cpuTicks(t.pids());
+      const max = maxRun(t.port);
+      const ticks = cpuTicks(t.pids()) - before;
+      const rate = rateRun(t.port);
+      // CPU is measured over warm-up + measured window, so divide by the rate over both.
+      const cpuUs = t.pids().length ? ((ticks / CLK_TCK) * 1e6) / (max.rps * (SECONDS + 2)) : NaN;
+      (rows.get(t.name) ?? rows.set(t.name, []).get(t.name)!).push({ rps: max.rps, cpuUs, p50: rate.p50, p99: rate.p99, failed: max.failed });
+      console.log(`round ${round} ${t.name.padEnd(9)} max ${max.rps.toFixed(0)} rps (${max.failed} failed), ~${cpuUs.toFixed(0)} µs CPU/req; @1000 rps p50 ${rate.p50.toFixed(3)} ms p99 ${rate.p99.toFixed(3)} ms`);
+    }
+  }
+  const m = (n: string, k: 'rps' | 'cpuUs' | 'p50' | 'p99') => median(rows.get(n)!.map((r) => r[k]));
+  console.log(`\n${cpus().length} cores, node ${process.version}, ${ROUNDS} rounds × ${SECONDS}s, h2load, medians\n`);
+  console.log('| gRPC path | max rps | vs direct | vs nginx | proxy CPU µs/req | p50 / p99 at 1000 rps (ms) | added p99 over direct (ms) |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const t of targets) {
+    const cpu = m(t.name, 'cpuUs');
+    console.log(`| ${t.name} | ${m(t.name, 'rps').toFixed(0)} | ${(m(t.name, 'rps') / m('direct', 'rps')).toFixed(2)} | ${(m(t.name, 'rps') / m('nginx', 'rps')).toFixed(2)} | ${Number.isNaN(cpu) ? '—' : cpu.toFixed(0)} | ${m(t.name, 'p50').toFixed(2)} / ${m(t.name, 'p99').toFixed(2)} | ${t.name === 'direct' ? '—' : `+${(m(t.name, 'p99') - m('direct', 'p99')).toFixed(2)}`} |`);
+  }
+  cleanup();
+  process.exit(0);
+}
+
+void main();
