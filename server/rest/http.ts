@@ -71,7 +71,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    // Most bodies arrive in one chunk: decode it in place rather than copy it first.
+    req.on('end', () => resolve((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8')));
     req.on('error', reject);
     req.on('aborted', () => reject(SrvErr.SRV_ERR_CANCELLED('client closed the request')));
   });
@@ -235,7 +236,9 @@ export function createRestHandler(deps: RestDeps): (req: IncomingMessage, res: S
     } catch (e) {
       return fail(res, e, ctx, metrics, t0);
     }
-    handle(req, res, route, ctx, deadlineMs).then(
+    // TF Serving routes skip handle()'s switch: one async frame less on the predict path.
+    const work = route.kind === 'tf' ? handleTf(req, res, route, ctx, deadlineMs) : handle(req, res, route, ctx, deadlineMs);
+    work.then(
       () => record(metrics, ctx, t0, res.statusCode),
       (e) => fail(res, e, ctx, metrics, t0),
     );
