@@ -163,10 +163,10 @@ export function pinRequestVersion(shape: MethodShape, message: Uint8Array, versi
   return out;
 }
 
-/** Frames a message: flag 0 (uncompressed), big-endian length, bytes. */
-export function frame(message: Uint8Array): Buffer {
+/** Frames a message: the compressed flag, big-endian length, bytes. */
+export function frame(message: Uint8Array, compressed = false): Buffer {
   const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + message.length);
-  out[0] = 0;
+  out[0] = compressed ? 1 : 0;
   out.writeUInt32BE(message.length, 1);
   out.set(message, FRAME_HEADER_BYTES);
   return out;

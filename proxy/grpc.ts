@@ -22,7 +22,7 @@ import type { Observers } from './observers.ts';
 import type { Recorder } from './recorder.ts';
 import { route } from './split.ts';
 import type { Split } from './split.ts';
-import type { Tracing } from './tracing.ts';
+import type { RequestTrace, Tracing } from './tracing.ts';
 
 const { NGHTTP2_CANCEL } = http2.constants;
 
@@ -90,7 +90,7 @@ export class UpstreamSession {
 
 export function createGrpcServer(deps: GrpcDeps, upstream: UpstreamSession): Http2Server {
   const server = http2.createServer({ maxHeaderListPairs: 256, maxSendHeaderBlockLength: deps.config.limits.maxHeaderBytes });
-  server.on('stream', (stream, headers) => handleCall(deps, upstream, stream, headers));
+  server.on('stream', (stream, headers) => new GrpcCall(deps, upstream, stream, headers).start());
   server.on('connection', (socket: Socket) => socket.setNoDelay(true)); // see UpstreamSession
   server.on('sessionError', () => undefined);
   return server;
@@ -101,200 +101,242 @@ function headerValue(h: IncomingHttpHeaders, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function handleCall(deps: GrpcDeps, upstream: UpstreamSession, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-  const { config, metrics } = deps;
-  const start = performance.now();
-  metrics.inFlight.inc({ protocol: 'grpc' });
-  stream.on('error', () => undefined); // client resets surface as 'close'; never crash
-
-  const method = headerValue(headers, ':path') ?? '';
-  const shape: MethodShape | undefined = KNOWN_METHODS.get(method);
-  const api: Api = shape?.api ?? 'other';
-  const span = deps.tracing.start(method, headerValue(headers, 'traceparent'));
-
-  let ref: ModelRef | undefined; // from the first request message
-  let variant: Variant = 'direct';
-  let pinned: string | undefined;
-  let reportedVersion: string | undefined;
-  let requestBytes = 0;
-  let responseBytes = 0;
-  let firstRequest: Buffer | undefined;
-  let firstResponse: Buffer | undefined;
-  let done = false;
-  let respondedHeaders = false;
-  let upstreamTrailers: IncomingHttpHeaders | undefined;
-  const tee = shape !== undefined && TEE_APIS.has(api) && deps.observers.wantsBodies && deps.random() < config.bodies.sampleRate;
-
-  const finish = (grpcCode: number) => {
-    if (done) return;
-    done = true;
-    clearTimeout(timer);
-    metrics.inFlight.dec({ protocol: 'grpc' });
-    const model = shape === undefined ? undefined : shape.request.kind === 'none' ? '' : ref?.model;
-    const bodies = tee && firstRequest && firstResponse ? { requestBody: firstRequest, responseBody: firstResponse, contentType: 'application/grpc', method } : undefined;
-    deps.recorder.record(
-      {
-        protocol: 'grpc', api, model, reportedVersion, routedVersion: pinned ?? ref?.version, variant, grpcCode,
-        code: grpcCodeName(grpcCode), success: grpcCode === GrpcCode.OK, durationSeconds: (performance.now() - start) / 1000,
-        requestBytes, responseBytes,
-      },
-      span,
-      bodies,
-    );
-  };
-
-  /** Ends the call with a status the proxy makes up (upstream failed or too slow). */
-  const failWith = (code: number, message: string, kind: UpstreamErrorKind) => {
-    if (done) return;
-    metrics.upstreamError(kind, 'grpc');
-    if (up && !up.closed) up.close(NGHTTP2_CANCEL);
-    if (!stream.closed && !stream.destroyed) {
-      const trailers = { 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) };
-      if (!respondedHeaders) {
-        respondedHeaders = true;
-        // Trailers-Only response (PROTOCOL-HTTP2.md): status in the only HEADERS frame.
-        stream.respond({ ':status': 200, 'content-type': 'application/grpc', [VARIANT_HEADER]: variant, ...trailers }, { endStream: true });
-      } else {
-        upstreamTrailers = trailers;
-        stream.end();
-      }
-    }
-    finish(code);
-  };
-
-  // Deadline: the client's grpc-timeout when shorter, else the configured upstream timeout.
-  const clientDeadline = parseGrpcTimeout(headerValue(headers, 'grpc-timeout'));
-  const deadlineMs = Math.min(clientDeadline ?? Infinity, config.timeouts.upstreamMs);
-  const timer = setTimeout(() => failWith(GrpcCode.DEADLINE_EXCEEDED, `upstream did not answer within ${Math.round(deadlineMs)} ms`, 'timeout'), deadlineMs);
-
+const copyHeaders = (h: IncomingHttpHeaders): OutgoingHttpHeaders => {
   const out: OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(headers)) {
-    if (v !== undefined && !FORBIDDEN.has(k)) out[k] = v;
-  }
-  if (span) out['traceparent'] = span.traceparent;
+  for (const [k, v] of Object.entries(h)) if (v !== undefined && !FORBIDDEN.has(k)) out[k] = v;
+  return out;
+};
 
-  let up: ClientHttp2Stream | undefined;
-  try {
-    up = upstream.get().request(out, { endStream: false });
-  } catch {
-    failWith(GrpcCode.UNAVAILABLE, 'upstream unavailable (connect)', 'connect');
-    return;
-  }
-  const upStream = up;
+/** One proxied call: a client stream on our server, a stream on the upstream session. */
+class GrpcCall {
+  readonly #deps: GrpcDeps;
+  readonly #upstream: UpstreamSession;
+  readonly #stream: ServerHttp2Stream;
+  readonly #headers: IncomingHttpHeaders;
+  readonly #start = performance.now();
+  readonly #method: string;
+  readonly #shape: MethodShape | undefined;
+  readonly #api: Api;
+  readonly #span: RequestTrace | undefined;
+  readonly #tee: boolean;
+  /** Reads request messages (known methods only) to label and pin. */
+  readonly #requestFrames: FrameReader | undefined;
+  /** Reads the first response message, when its version or a body copy is wanted. */
+  readonly #responseFrames: FrameReader | undefined;
+  #up: ClientHttp2Stream | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #ref: ModelRef | undefined;
+  #variant: Variant = 'direct';
+  #pinned: string | undefined;
+  #reportedVersion: string | undefined;
+  #requestBytes = 0;
+  #responseBytes = 0;
+  #firstRequest: Buffer | undefined;
+  #firstResponse: Buffer | undefined;
+  #respondedHeaders = false;
+  #trailers: OutgoingHttpHeaders | undefined;
+  #done = false;
 
-  upStream.on('response', (h, flags) => {
-    const fromUpstream: OutgoingHttpHeaders = {};
-    for (const [k, v] of Object.entries(h)) if (v !== undefined && !FORBIDDEN.has(k)) fromUpstream[k] = v;
-    fromUpstream[VARIANT_HEADER] = variant;
-    const v = headerValue(h, VERSION_HEADER);
-    if (v !== undefined) reportedVersion = v;
-    if (stream.closed || stream.destroyed || done) return;
-    respondedHeaders = true;
-    if (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) {
-      // Trailers-Only: the status is in these headers.
-      stream.respond(fromUpstream, { endStream: true });
-      finish(Number(headerValue(h, 'grpc-status') ?? GrpcCode.UNKNOWN));
-    } else {
-      stream.respond(fromUpstream, { waitForTrailers: true });
+  constructor(deps: GrpcDeps, upstream: UpstreamSession, stream: ServerHttp2Stream, headers: IncomingHttpHeaders) {
+    this.#deps = deps;
+    this.#upstream = upstream;
+    this.#stream = stream;
+    this.#headers = headers;
+    this.#method = headerValue(headers, ':path') ?? '';
+    this.#shape = KNOWN_METHODS.get(this.#method);
+    this.#api = this.#shape?.api ?? 'other';
+    this.#span = deps.tracing.start(this.#method, headerValue(headers, 'traceparent'));
+    const { config } = deps;
+    this.#tee = this.#shape !== undefined && TEE_APIS.has(this.#api) && deps.observers.wantsBodies && deps.random() < config.bodies.sampleRate;
+    this.#requestFrames = this.#shape ? new FrameReader(config.limits.maxBodyBytes) : undefined;
+    this.#responseFrames = this.#tee || (this.#shape && this.#shape.response.kind !== 'none') ? new FrameReader(config.limits.maxBodyBytes) : undefined;
+  }
+
+  start(): void {
+    const { config, metrics } = this.#deps;
+    const stream = this.#stream;
+    metrics.inFlight.inc({ protocol: 'grpc' });
+    stream.on('error', () => undefined); // client resets surface as 'close'; never crash
+    // Deadline: the client's grpc-timeout when shorter, else the configured upstream timeout.
+    const deadlineMs = Math.min(parseGrpcTimeout(headerValue(this.#headers, 'grpc-timeout')) ?? Infinity, config.timeouts.upstreamMs);
+    this.#timer = setTimeout(() => this.#failWith(GrpcCode.DEADLINE_EXCEEDED, `upstream did not answer within ${Math.round(deadlineMs)} ms`, 'timeout'), deadlineMs);
+
+    const out = copyHeaders(this.#headers);
+    if (this.#span) out['traceparent'] = this.#span.traceparent;
+    let up: ClientHttp2Stream;
+    try {
+      up = this.#upstream.get().request(out, { endStream: false });
+    } catch {
+      return this.#failWith(GrpcCode.UNAVAILABLE, 'upstream unavailable (connect)', 'connect');
     }
-  });
-  stream.on('wantTrailers', () => {
-    const t: OutgoingHttpHeaders = {};
-    for (const [k, v] of Object.entries(upstreamTrailers ?? { 'grpc-status': String(GrpcCode.UNKNOWN) })) if (v !== undefined) t[k] = v;
-    stream.sendTrailers(t);
-  });
+    this.#up = up;
+    up.on('response', (h, flags) => this.#onResponse(h, flags));
+    up.on('data', (chunk: Buffer) => this.#onUpstreamData(chunk));
+    up.on('trailers', (t) => (this.#trailers = copyHeaders(t)));
+    up.on('end', () => this.#onUpstreamEnd());
+    up.on('error', (err: NodeJS.ErrnoException) => {
+      const connect = err.code === 'ECONNREFUSED' || err.code === 'EHOSTUNREACH' || err.code === 'ENOTFOUND';
+      this.#failWith(GrpcCode.UNAVAILABLE, `upstream unavailable (${connect ? 'connect' : 'reset'})`, connect ? 'connect' : 'reset');
+    });
+    // Closed without 'end' (RST_STREAM from upstream, session gone): unavailable.
+    up.on('close', () => this.#failWith(GrpcCode.UNAVAILABLE, 'upstream unavailable (reset)', 'reset'));
+
+    stream.on('wantTrailers', () => stream.sendTrailers(this.#trailers ?? { 'grpc-status': String(GrpcCode.UNKNOWN) }));
+    stream.on('data', (chunk: Buffer) => this.#onClientData(chunk));
+    stream.on('end', () => {
+      if (!up.closed && !up.destroyed) up.end();
+    });
+    stream.on('close', () => this.#onClientClose());
+  }
+
+  #onResponse(h: IncomingHttpHeaders, flags: number): void {
+    const headers = copyHeaders(h);
+    headers[VARIANT_HEADER] = this.#variant;
+    const v = headerValue(h, VERSION_HEADER);
+    if (v !== undefined) this.#reportedVersion = v;
+    const stream = this.#stream;
+    if (stream.closed || stream.destroyed || this.#done) return;
+    this.#respondedHeaders = true;
+    if (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) {
+      // Trailers-Only (PROTOCOL-HTTP2.md): the status is in these headers.
+      stream.respond(headers, { endStream: true });
+      this.#finish(Number(headerValue(h, 'grpc-status') ?? GrpcCode.UNKNOWN));
+    } else {
+      stream.respond(headers, { waitForTrailers: true });
+    }
+  }
 
   // Response direction: raw bytes through; the first message is read only when needed.
-  const wantFirstResponse = tee || shape?.response.kind !== 'none';
-  const responseFrames = wantFirstResponse ? new FrameReader(config.limits.maxBodyBytes) : undefined;
-  upStream.on('data', (chunk: Buffer) => {
-    responseBytes += chunk.length;
-    if (responseFrames && firstResponse === undefined) {
-      try {
-        const msgs = responseFrames.push(chunk);
-        const first = msgs[0];
-        if (first && !first.compressed) {
-          firstResponse = Buffer.from(first.message);
-          if (shape && reportedVersion === undefined) reportedVersion = readResponseVersion(shape, firstResponse);
-        } else if (first) firstResponse = Buffer.alloc(0);
-      } catch {
-        firstResponse = Buffer.alloc(0);
-      }
-    }
+  #onUpstreamData(chunk: Buffer): void {
+    this.#responseBytes += chunk.length;
+    if (this.#responseFrames && this.#firstResponse === undefined) this.#readFirstResponse(chunk);
+    const stream = this.#stream;
     if (stream.closed || stream.destroyed) return;
     if (!stream.write(chunk)) {
-      upStream.pause();
-      stream.once('drain', () => upStream.resume());
+      const up = this.#up!;
+      up.pause();
+      stream.once('drain', () => up.resume());
     }
-  });
-  upStream.on('trailers', (t) => {
-    upstreamTrailers = t;
-  });
-  upStream.on('end', () => {
-    if (done || !respondedHeaders) return;
-    const code = Number(headerValue(upstreamTrailers ?? {}, 'grpc-status') ?? GrpcCode.UNKNOWN);
-    if (!stream.closed && !stream.destroyed) stream.end();
-    finish(code);
-  });
-  upStream.on('error', (err: NodeJS.ErrnoException) => {
-    const connect = err.code === 'ECONNREFUSED' || err.code === 'EHOSTUNREACH' || err.code === 'ENOTFOUND';
-    failWith(GrpcCode.UNAVAILABLE, `upstream unavailable (${connect ? 'connect' : 'reset'})`, connect ? 'connect' : 'reset');
-  });
-  upStream.on('close', () => {
-    // Closed without 'end' (RST_STREAM from upstream, session gone): unavailable.
-    if (!done) failWith(GrpcCode.UNAVAILABLE, 'upstream unavailable (reset)', 'reset');
-  });
+  }
 
-  // A client that cancels or goes away cancels the upstream call.
-  stream.on('close', () => {
-    if (done) return;
-    metrics.upstreamError('client_abort', 'grpc');
-    if (!upStream.closed) upStream.close(NGHTTP2_CANCEL);
-    finish(GrpcCode.CANCELLED);
-  });
+  #readFirstResponse(chunk: Buffer): void {
+    try {
+      const first = this.#responseFrames!.push(chunk)[0];
+      if (!first) return;
+      if (first.compressed) {
+        this.#firstResponse = Buffer.alloc(0); // cannot read it without the codec
+        return;
+      }
+      this.#firstResponse = Buffer.from(first.message);
+      if (this.#shape && this.#reportedVersion === undefined) this.#reportedVersion = readResponseVersion(this.#shape, this.#firstResponse);
+    } catch {
+      this.#firstResponse = Buffer.alloc(0);
+    }
+  }
+
+  #onUpstreamEnd(): void {
+    if (this.#done || !this.#respondedHeaders) return;
+    const code = Number(this.#trailers?.['grpc-status'] ?? GrpcCode.UNKNOWN);
+    if (!this.#stream.closed && !this.#stream.destroyed) this.#stream.end();
+    this.#finish(code);
+  }
 
   // Request direction: raw for unknown methods; for known ones, messages are read to label
   // the call and, when the split says so, re-framed with the version pinned.
-  const requestFrames = shape ? new FrameReader(config.limits.maxBodyBytes) : undefined;
-  const forward = (buf: Buffer) => {
-    if (upStream.closed || upStream.destroyed) return;
-    if (!upStream.write(buf)) {
-      stream.pause();
-      upStream.once('drain', () => stream.resume());
-    }
-  };
-  stream.on('data', (chunk: Buffer) => {
-    requestBytes += chunk.length;
-    if (!requestFrames || !shape) return forward(chunk);
-    let msgs;
+  #onClientData(chunk: Buffer): void {
+    this.#requestBytes += chunk.length;
+    const shape = this.#shape;
+    if (!this.#requestFrames || !shape) return this.#forward(chunk);
+    let messages;
     try {
-      msgs = requestFrames.push(chunk);
+      messages = this.#requestFrames.push(chunk);
     } catch {
-      return failWith(GrpcCode.RESOURCE_EXHAUSTED, `request message exceeds ${config.limits.maxBodyBytes} bytes`, 'body_too_large');
+      return this.#failWith(GrpcCode.RESOURCE_EXHAUSTED, `request message exceeds ${this.#deps.config.limits.maxBodyBytes} bytes`, 'body_too_large');
     }
-    for (const { compressed, message } of msgs) {
+    for (const { compressed, message } of messages) {
       if (compressed) {
-        // Cannot read a compressed message without its codec; pass it on as is.
-        forward(reframeCompressed(message));
+        this.#forward(frame(message, true)); // unreadable without its codec: passed on as is
         continue;
       }
-      if (ref === undefined) {
-        ref = readRequestModel(shape, message);
-        if (tee) firstRequest = Buffer.from(message);
-        if (ref.model) {
-          const split = deps.getSplit(ref.model);
-          const sticky = split?.stickyHeader ? headerValue(headers, split.stickyHeader) : undefined;
-          const r = route(ref.model, split, ref, sticky, deps.random);
-          variant = r.variant;
-          if (r.version !== undefined && r.version !== ref.version) pinned = r.version;
-        }
-      }
-      forward(pinned !== undefined ? frame(pinRequestVersion(shape, message, pinned)) : withPrefix(message));
+      if (this.#ref === undefined) this.#route(shape, message);
+      this.#forward(this.#pinned !== undefined ? frame(pinRequestVersion(shape, message, this.#pinned)) : withPrefix(message));
     }
-  });
-  stream.on('end', () => {
-    if (!upStream.closed && !upStream.destroyed) upStream.end();
-  });
+  }
+
+  #route(shape: MethodShape, message: Buffer): void {
+    const ref = readRequestModel(shape, message);
+    this.#ref = ref;
+    if (this.#tee) this.#firstRequest = Buffer.from(message);
+    if (!ref.model) return;
+    const split = this.#deps.getSplit(ref.model);
+    const sticky = split?.stickyHeader ? headerValue(this.#headers, split.stickyHeader) : undefined;
+    const r = route(ref.model, split, ref, sticky, this.#deps.random);
+    this.#variant = r.variant;
+    if (r.version !== undefined && r.version !== ref.version) this.#pinned = r.version;
+  }
+
+  #forward(buf: Buffer): void {
+    const up = this.#up;
+    if (!up || up.closed || up.destroyed) return;
+    if (!up.write(buf)) {
+      const stream = this.#stream;
+      stream.pause();
+      up.once('drain', () => stream.resume());
+    }
+  }
+
+  /** A client that cancels or goes away cancels the upstream call. */
+  #onClientClose(): void {
+    if (this.#done) return;
+    this.#deps.metrics.upstreamError('client_abort', 'grpc');
+    const up = this.#up;
+    if (up && !up.closed) up.close(NGHTTP2_CANCEL);
+    this.#finish(GrpcCode.CANCELLED);
+  }
+
+  /** Ends the call with a status the proxy makes up (upstream failed or too slow). */
+  #failWith(code: number, message: string, kind: UpstreamErrorKind): void {
+    if (this.#done) return;
+    this.#deps.metrics.upstreamError(kind, 'grpc');
+    const up = this.#up;
+    if (up && !up.closed) up.close(NGHTTP2_CANCEL);
+    const stream = this.#stream;
+    if (!stream.closed && !stream.destroyed) {
+      const trailers = { 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) };
+      if (!this.#respondedHeaders) {
+        this.#respondedHeaders = true;
+        // Trailers-Only response: the status in the only HEADERS frame.
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc', [VARIANT_HEADER]: this.#variant, ...trailers }, { endStream: true });
+      } else {
+        this.#trailers = trailers;
+        stream.end();
+      }
+    }
+    this.#finish(code);
+  }
+
+  #finish(grpcCode: number): void {
+    if (this.#done) return;
+    this.#done = true;
+    clearTimeout(this.#timer);
+    const { metrics, recorder } = this.#deps;
+    metrics.inFlight.dec({ protocol: 'grpc' });
+    const shape = this.#shape;
+    const model = shape === undefined ? undefined : shape.request.kind === 'none' ? '' : this.#ref?.model;
+    const bodies =
+      this.#tee && this.#firstRequest && this.#firstResponse
+        ? { requestBody: this.#firstRequest, responseBody: this.#firstResponse, contentType: 'application/grpc', method: this.#method }
+        : undefined;
+    recorder.record(
+      {
+        protocol: 'grpc', api: this.#api, model, reportedVersion: this.#reportedVersion, routedVersion: this.#pinned ?? this.#ref?.version,
+        variant: this.#variant, grpcCode, code: grpcCodeName(grpcCode), success: grpcCode === GrpcCode.OK,
+        durationSeconds: (performance.now() - this.#start) / 1000, requestBytes: this.#requestBytes, responseBytes: this.#responseBytes,
+      },
+      this.#span,
+      bodies,
+    );
+  }
 }
 
 function withPrefix(message: Buffer): Buffer {
@@ -303,12 +345,4 @@ function withPrefix(message: Buffer): Buffer {
     return Buffer.from(message.buffer, message.byteOffset - FRAME_HEADER_BYTES, message.length + FRAME_HEADER_BYTES);
   }
   return frame(message);
-}
-
-function reframeCompressed(message: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + message.length);
-  out[0] = 1;
-  out.writeUInt32BE(message.length, 1);
-  out.set(message, FRAME_HEADER_BYTES);
-  return out;
 }
