@@ -5,6 +5,7 @@ import { dashboard } from './dashboard.ts';
 import type { Dashboard, Threshold } from './model.ts';
 import { byModel, byModelVersion, errorRatio, quantile, sumRate } from './promql.ts';
 import { burnRateSteps } from './thresholds.ts';
+import { TERMINAL_PHASES } from '../rollout/index.ts';
 
 const MV = [LABEL.model, LABEL.version];
 
@@ -113,10 +114,11 @@ export function overview(): Dashboard {
           {
             type: 'table',
             title: 'Rollouts in progress',
-            description: 'Each rollout\'s current phase and canary weight (percent).',
+            description: 'Rollouts not finished yet (Pending, Progressing, Paused, Promoting): phase and canary weight (percent).',
             targets: [
-              { expr: `max by (${LABEL.model}, ${LABEL.phase}) (${ROLLOUT_METRIC.phase}${byModel()}) == 1`, format: 'table', instant: true },
-              { expr: `max by (${LABEL.model}) (${ROLLOUT_METRIC.weight}${byModel()})`, format: 'table', instant: true },
+              // A finished rollout (Succeeded, RolledBack, Failed) is not "in progress".
+              { expr: `max by (${LABEL.model}, ${LABEL.phase}) (${ROLLOUT_METRIC.phase}${byModel({ [LABEL.phase]: `!~${TERMINAL_PHASES.join('|')}` })}) == 1`, format: 'table', instant: true },
+              { expr: `max by (${LABEL.model}) (${ROLLOUT_METRIC.weight}${byModel()}) and on (${LABEL.model}) (max by (${LABEL.model}) (${ROLLOUT_METRIC.phase}${byModel({ [LABEL.phase]: `!~${TERMINAL_PHASES.join('|')}` })}) == 1)`, format: 'table', instant: true },
             ],
             w: 12,
             transformations: [{ id: 'merge', options: {} }, { id: 'organize', options: { excludeByName: { Time: true, 'Value #A': true }, renameByName: { 'Value #B': 'weight %' } } }],

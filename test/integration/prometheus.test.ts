@@ -17,6 +17,8 @@ import type { RunningServer } from '../../server/index.ts';
 import { AlertNotifier, SloEngine, errorRatioRecord, registerSloMetrics, rulesFile, validateSlo } from '../../slo/index.ts';
 import type { Slo } from '../../slo/index.ts';
 import { buildDashboards, dashboardQueries, expandQuery } from '../../dashboards/index.ts';
+import { RolloutMetrics } from '../../rollout/index.ts';
+import type { RolloutState } from '../../rollout/index.ts';
 import { EXAMPLES, TempRepo } from '../helpers/repo.ts';
 import { needBinaries, startAlertmanager, startPrometheus, startReceiver, waitFor } from './programs.ts';
 import type { Alertmanager, Prometheus, Receiver } from './programs.ts';
@@ -63,6 +65,16 @@ function compressedSlo(): Slo {
   return slo;
 }
 
+/** A rollout of version 2 as the rollout controller reports it (the exporter is real, the state a fixture). */
+function rolloutState(phase: RolloutState['phase'], weight: number): RolloutState {
+  const now = Date.now();
+  return {
+    model: MODEL, phase, canary: BROKEN, stable: HEALTHY, step: 1, weight, failedChecks: phase === 'RolledBack' ? 3 : 0, pausedBy: null,
+    reason: phase === 'RolledBack' ? 'canary burn rate above the page factor for 3 checks' : 'analysis passed',
+    startedAtMs: now, stepStartedAtMs: now, lastCheckAtMs: now, updatedAtMs: now, rolledBack: phase === 'RolledBack' ? [BROKEN] : [], lastAnalysis: null,
+  };
+}
+
 describe('dashboards and alerts against a real Prometheus and Alertmanager', { skip }, () => {
   let dir: string;
   let repo: TempRepo;
@@ -72,6 +84,7 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
   let engine: SloEngine;
   let notifier: AlertNotifier | undefined;
   let tick: NodeJS.Timeout | undefined;
+  let rollout: RolloutMetrics;
   let prometheus: Prometheus;
   let alertmanager: Alertmanager;
   let receiver: Receiver;
@@ -84,7 +97,9 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
     repo = await TempRepo.create();
     const onnx = await readFile(join(EXAMPLES, MODEL, '123', 'model.onnx'));
     for (const v of [HEALTHY, BROKEN]) await repo.writeVersion(MODEL, Number(v), onnx);
-    server = await startServer({ host: '127.0.0.1', restPort: 0, pollMs: 0, models: [{ name: MODEL, basePath: repo.path(MODEL), policy: { kind: 'all' }, labels: {} }] });
+    // Dynamic batching on, so the Debug dashboard's queue and batch panels have data.
+    const batching = { maxBatchSize: 8, batchTimeoutMicros: 1000, maxEnqueuedBatches: 100, numBatchThreads: 1, allowedBatchSizes: [], preferredBatchSizes: [] };
+    server = await startServer({ host: '127.0.0.1', restPort: 0, pollMs: 0, models: [{ name: MODEL, basePath: repo.path(MODEL), policy: { kind: 'all' }, labels: {}, batching }] });
     injector = await startFaultInjector(server.restUrl);
 
     const issues = new Issues();
@@ -101,6 +116,9 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
     engine = new SloEngine([slo], { clock: systemClock, onTransition: (t) => notifier?.notify(t) });
     proxy.onOutcome((o) => engine.record(o));
     registerSloMetrics(registry, engine);
+    rollout = new RolloutMetrics(registry);
+    rollout.init(MODEL);
+    rollout.update(rolloutState('Progressing', 50));
     tick = setInterval(() => engine.evaluate(), 500);
 
     receiver = await startReceiver();
@@ -196,9 +214,9 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
 
   test('the core panels return data for the selected model and version only', async () => {
     const core: Record<string, string[]> = {
-      'modelgate-overview': ['Error budget remaining', 'Burn rate (worst window per SLO)', 'Request rate', 'p99 latency', 'Availability over the time range', 'Traffic share by version (last 5 minutes)', 'Active versions'],
+      'modelgate-overview': ['Rollouts in progress', 'Error budget remaining', 'Burn rate (worst window per SLO)', 'Request rate', 'p99 latency', 'Availability over the time range', 'Traffic share by version (last 5 minutes)', 'Active versions'],
       'modelgate-oncall': ['Burn rate per window against its thresholds', 'Request rate by model and version', 'Latency p50 / p95 / p99 by model and version', 'Error rate by model and version', 'Responses by status code'],
-      'modelgate-debug': ['Latency heatmap, version $version', 'Model version states', 'Load and warmup times', 'Request rate, canary vs stable', 'Canary weight'],
+      'modelgate-debug': ['Server queue wait p50 / p99', 'Batch size (mean rows per run)', 'Latency heatmap, version $version', 'Model version states', 'Load and warmup times', 'Request rate, canary vs stable', 'Canary weight'],
     };
     const queries = dashboardQueries(buildDashboards());
     for (const [dashboard, titles] of Object.entries(core)) {
@@ -311,5 +329,33 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
     assert.ok(page, JSON.stringify(alerts.map((a) => a.labels)));
     assert.equal(page.status.state, 'active');
     assert.ok(!alerts.some((a) => a.labels['version'] === HEALTHY));
+  });
+
+  test('a rollback shows as On-call annotations and leaves "Rollouts in progress"', async () => {
+    const queries = dashboardQueries(buildDashboards());
+    const run = async (title: string) => {
+      const q = queries.filter((x) => x.title === title);
+      assert.ok(q.length > 0, title);
+      return Promise.all(q.map(async (x) => {
+        const r = await prometheus.query(expandQuery(x.expr, { model: MODEL, version: '.*' }));
+        assert.equal(r.status, 'success', x.expr);
+        return r.status === 'success' ? r.result : [];
+      }));
+    };
+    assert.ok((await run('Rollouts in progress')).every((r) => r.length === 1), 'the rollout is listed while progressing');
+    // What the controller does on rollback: weight 0 at once, the counter, the phase.
+    proxy.setSplit(MODEL, { stable: HEALTHY, canary: BROKEN, weight: 0 });
+    rollout.rollbacks.inc({ model: MODEL });
+    rollout.update(rolloutState('RolledBack', 0));
+    for (const title of ['Rollbacks', 'Canary weight changes']) {
+      const [r] = await waitFor(`the "${title}" annotation`, async () => {
+        const res = await run(title);
+        return res[0]!.length > 0 ? res : undefined;
+      }, 10_000, 500);
+      assert.equal(r![0]!.metric['model'], MODEL, title);
+    }
+    await waitFor('"Rollouts in progress" to be empty', async () => (await run('Rollouts in progress')).every((r) => r.length === 0), 10_000, 500);
+    const promotions = await run('Promotions');
+    assert.deepEqual(promotions[0], [], 'a rollback is not a promotion');
   });
 });
