@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { systemClock, type Clock } from '../common/clock.ts';
 import type { Config } from '../config/index.ts';
 import { createProxy, type Proxy, type ProxyConfig } from '../proxy/index.ts';
-import { AlertNotifier, SloEngine, registerSloMetrics, sloLatencyThresholds } from '../slo/index.ts';
+import { sloLatencyThresholds, startSlos, type AlertNotifier, type SloEngine } from '../slo/index.ts';
 import { DriftRecorder, loadBaselines, registerDriftMetrics, saveBaseline } from '../drift/index.ts';
 
 export interface GatewayOptions {
@@ -47,14 +47,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     latencyThresholdsSeconds: sloLatencyThresholds(config.slos),
   });
 
-  const notifier = new AlertNotifier({
-    targets: config.notify,
+  // The SLO runtime's own timer is off: the gateway's tick evaluates SLOs and drift together.
+  const slos = startSlos(config, {
     clock,
+    registry,
     externalUrl: proxy.adminUrl,
-    onError: (target, message) => log(`notify ${target}: ${message}`),
+    tickMs: 0,
+    notifier: { onError: (target, message) => log(`notify ${target}: ${message}`) },
   });
-  const slo = new SloEngine(config.slos, { clock, onTransition: (t) => notifier.notify(t) });
-  registerSloMetrics(registry, slo);
+  const slo = slos.engine;
+  const notifier = slos.notifier;
   proxy.onOutcome((o) => slo.record(o));
 
   let drift: DriftRecorder | undefined;
@@ -100,7 +102,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     async close() {
       clearInterval(timer);
       await proxy.close();
-      await notifier.close();
+      await slos.close();
     },
   };
 }
