@@ -139,28 +139,63 @@ export function readResponseVersion(shape: MethodShape, message: Uint8Array): st
   return undefined;
 }
 
+/** Splits a message into the raw bytes of the fields it keeps and the payloads of LEN fields it drops. */
+function partition(buf: Uint8Array, drop: ReadonlySet<number>): { kept: Uint8Array[]; dropped: Map<number, Uint8Array[]> } {
+  const r = Reader.create(buf);
+  const kept: Uint8Array[] = [];
+  const dropped = new Map<number, Uint8Array[]>();
+  while (r.pos < r.len) {
+    const start = r.pos;
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    if (drop.has(field)) {
+      if ((tag & 7) === WIRE_LEN) {
+        const list = dropped.get(field) ?? [];
+        list.push(r.bytes());
+        dropped.set(field, list);
+      } else r.skipType(tag & 7);
+      continue;
+    }
+    r.skipType(tag & 7);
+    kept.push(buf.subarray(start, r.pos));
+  }
+  return { kept, dropped };
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  return Buffer.concat(parts);
+}
+
 /**
- * The request message with its version pinned. Appends a field rather than re-encoding:
- * a repeated embedded message merges into the earlier one, and for the ModelSpec oneof and
- * for scalar fields the last value on the wire wins (protobuf encoding guide, "Last One
- * Wins"; "Oneof" in the language guide), so the rest of the message is untouched bytes.
+ * The request message with its version pinned. The model spec is rebuilt rather than
+ * patched by appending a second occurrence: protobuf merges repeated embedded messages
+ * (encoding guide, "Last One Wins"), but protobufjs 7 decoders — grpc-js servers built
+ * with @grpc/proto-loader, modelgate's own among them — replace the first occurrence with
+ * the second, losing the model name. So: every other field stays byte for byte; the spec's
+ * name, signature and unknown fields stay; its version/version_label (a oneof) become the
+ * pinned version. KServe's model_version (a string) is replaced the same way.
  */
 export function pinRequestVersion(shape: MethodShape, message: Uint8Array, version: string): Uint8Array {
-  const w = Writer.create();
   if (shape.request.kind === 'modelSpec') {
     if (!/^\d+$/.test(version)) return message; // TF Serving versions are int64
-    w.uint32((shape.request.field << 3) | WIRE_LEN).fork();
-    w.uint32((2 << 3) | WIRE_LEN).fork();
-    w.uint32((1 << 3) | WIRE_VARINT).int64(version);
-    w.ldelim().ldelim();
-  } else if (shape.request.kind === 'kserve') {
+    const field = shape.request.field;
+    const outer = partition(message, new Set([field]));
+    // Merging several occurrences = concatenating their bytes (protobuf merge semantics).
+    const spec = partition(concat(outer.dropped.get(field) ?? []), new Set([2, 4]));
+    const w = Writer.create();
+    w.uint32((field << 3) | WIRE_LEN).fork();
+    for (const part of spec.kept) w.raw(part);
+    w.uint32((2 << 3) | WIRE_LEN).fork().uint32((1 << 3) | WIRE_VARINT).int64(version).ldelim();
+    w.ldelim();
+    return concat([w.finish(), ...outer.kept]);
+  }
+  if (shape.request.kind === 'kserve') {
+    const outer = partition(message, new Set([2]));
+    const w = Writer.create();
     w.uint32((2 << 3) | WIRE_LEN).string(version);
-  } else return message;
-  const tail = w.finish();
-  const out = new Uint8Array(message.length + tail.length);
-  out.set(message, 0);
-  out.set(tail, message.length);
-  return out;
+    return concat([...outer.kept, w.finish()]);
+  }
+  return message;
 }
 
 /** Frames a message: the compressed flag, big-endian length, bytes. */

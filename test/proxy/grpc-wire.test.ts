@@ -74,3 +74,17 @@ const TIMEOUTS: Array<[string | undefined, number | undefined]> = [
   ['100m', 100], ['2S', 2000], ['1M', 60_000], ['1H', 3_600_000], ['5000u', 5], ['7', undefined], [undefined, undefined], ['123456789S', undefined],
 ];
 for (const [v, ms] of TIMEOUTS) test(`grpc-timeout ${v} is ${ms} ms`, () => assert.equal(parseGrpcTimeout(v), ms));
+
+test('a pinned PredictRequest carries exactly one model_spec, so decoders that replace rather than merge keep the name (regression: protobufjs 7 lost it)', () => {
+  const msg = PredictRequest.encode({ modelSpec: { name: 'fraud', signatureName: 'sig' }, outputFilter: ['label'] }).finish();
+  const pinned = pinRequestVersion(predict, msg, '2');
+  const r = protobuf.Reader.create(pinned);
+  let specs = 0;
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag >>> 3 === 1) specs++;
+    r.skipType(tag & 7);
+  }
+  assert.equal(specs, 1);
+  assert.deepEqual(readRequestModel(predict, pinned), { model: 'fraud', version: '2' });
+});
