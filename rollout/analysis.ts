@@ -96,6 +96,13 @@ export function checkErrorRatio(canary: TrafficStats, stable: TrafficStats, maxI
 const pct = (x: number): string => `${round(x * 100, 3)}%`;
 const ms = (s: number): string => `${round(s * 1000, 4)}ms`;
 
+/**
+ * The p99 rule needs this many samples on each side: below 100 values the "p99" is the
+ * sample maximum, one stray request (a GC pause on a busy machine). The Mann-Whitney test
+ * judges smaller samples on their whole distribution.
+ */
+export const P99_MIN_SAMPLES = 100;
+
 export interface LatencyOptions {
   maxP99Ratio: number;
   /** Significance level of the one-sided Mann-Whitney test. */
@@ -115,7 +122,8 @@ export interface LatencyOptions {
  *   Hodges-Lehmann shift is a meaningful fraction (`tolerance`) of the baseline. Kayenta
  *   bands on the confidence interval of the shift; here the point estimate with a
  *   one-sided p-value, which needs no interval inversion and asks the same question.
- * Either one failing fails the check; both need `minDeltaSeconds` of absolute difference.
+ * Either one failing fails the check; both need `minDeltaSeconds` of absolute difference,
+ * and the p99 rule needs P99_MIN_SAMPLES per side.
  */
 export function checkLatency(canary: TrafficStats, stable: TrafficStats, o: LatencyOptions): Check {
   const c = sortedCopy(canary.latencies);
@@ -146,7 +154,9 @@ export function checkLatency(canary: TrafficStats, stable: TrafficStats, o: Late
     relativeShift: num(relShift),
   });
   const reasons: string[] = [];
-  if (ratio > o.maxP99Ratio && p99c - p99s > o.minDeltaSeconds) {
+  const tailJudged = c.length >= P99_MIN_SAMPLES && s.length >= P99_MIN_SAMPLES;
+  values['p99Judged'] = tailJudged;
+  if (tailJudged && ratio > o.maxP99Ratio && p99c - p99s > o.minDeltaSeconds) {
     reasons.push(`p99 ${ms(p99c)} is ${round(ratio, 3)}x stable's ${ms(p99s)} (allowed ${o.maxP99Ratio}x)`);
   }
   if (mw.pValue < o.alpha && relShift > o.tolerance && shift > o.minDeltaSeconds) {

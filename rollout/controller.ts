@@ -206,8 +206,8 @@ export class RolloutController {
       if (d.rejected) throw RolloutErrors.ROL_ERR_CONFLICT(d.rejected);
       // A resume starts a fresh interval: traffic seen while paused is not judged.
       if (d.state.lastCheckAtMs !== before.lastCheckAtMs) this.#traffic.drain(model);
-      await this.#commit(rt, { kind: 'command', command: command as Command }, d);
-      await this.#follow(rt, d.action);
+      const next = await this.#applyThenCommit(rt, { kind: 'command', command: command as Command }, d);
+      await this.#follow(rt, next);
       return this.view(model);
     });
   }
@@ -270,8 +270,8 @@ export class RolloutController {
     const candidate = needsCandidate ? await this.#candidate(rt) : null;
     const input: DecideInput = { kind: 'tick', candidate };
     const d = decide(rt.spec, s, input, this.#o.clock.now());
+    // Unchanged state (a quiet tick, a promotion being retried) writes nothing.
     if (d.state !== s) await this.#commit(rt, input, d);
-    else if (d.action.type !== 'none' && d.action.type !== 'analyze' && d.action.type !== 'preRollout') await this.#commit(rt, input, d);
     await this.#follow(rt, d.action);
     this.#reconcile(rt.record.state);
   }
@@ -323,23 +323,33 @@ export class RolloutController {
       await this.#commit(rt, input, d, extra);
       return { type: 'none' };
     }
+    if (d.action.type === 'rollback') {
+      // Traffic first: the split goes to 100% stable before anything is written or called.
+      const applied = this.#rollbackSplit(rt.spec.model, d.action.stable);
+      await this.#commit(rt, input, d, extra);
+      return this.#apply(rt, d.action, applied);
+    }
     await this.#commit(rt, input, d, extra);
-    if (d.action.type === 'rollback' || d.action.type === 'promote') return this.#apply(rt, d.action);
+    if (d.action.type === 'promote') return this.#apply(rt, d.action);
     return d.action;
   }
 
+  #rollbackSplit(model: string, stable: string): string {
+    try {
+      this.#setSplit(model, { stable, weight: 0 });
+      return 'split set to 100% stable';
+    } catch (e) {
+      return `split NOT set (retried every tick): ${(e as Error).message}`;
+    }
+  }
+
   /** Effects of rollback / promote / setWeight whose state is already committed. */
-  async #apply(rt: Runtime, action: Action): Promise<Action> {
+  async #apply(rt: Runtime, action: Action, alreadyApplied?: string): Promise<Action> {
     const { model } = rt.spec;
     const now = () => this.#o.clock.now();
     if (action.type === 'rollback') {
       // Weight 0 at once; the audit and the hooks come after the traffic is safe.
-      let applied = 'split set to 100% stable';
-      try {
-        this.#setSplit(model, { stable: action.stable, weight: 0 });
-      } catch (e) {
-        applied = `split NOT set (retried every tick): ${(e as Error).message}`;
-      }
+      const applied = alreadyApplied ?? this.#rollbackSplit(model, action.stable);
       this.#traffic.drain(model);
       this.#metrics.rollbacks.inc({ model });
       const hooks = await callWebhooks(rt.spec.webhooks, 'rollback', { model, phase: 'RolledBack', canary: action.canary, stable: action.stable, weight: 0, reason: action.reason }, this.#fetch, now);
