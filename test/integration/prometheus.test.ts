@@ -18,6 +18,9 @@ import { AlertNotifier, SloEngine, errorRatioRecord, registerSloMetrics, rulesFi
 import type { Slo } from '../../slo/index.ts';
 import { buildDashboards, dashboardQueries, expandQuery } from '../../dashboards/index.ts';
 import { RolloutMetrics } from '../../rollout/index.ts';
+import { DriftRecorder, loadBaselines, registerDriftMetrics, validateDriftSection } from '../../drift/index.ts';
+import { FRAUD_INPUTS, fraudRows } from '../../examples/data/fraud-reference.ts';
+import { DRIFT_THRESHOLDS } from '../../dashboards/index.ts';
 import type { RolloutState } from '../../rollout/index.ts';
 import { EXAMPLES, TempRepo } from '../helpers/repo.ts';
 import { needBinaries, startAlertmanager, startPrometheus, startReceiver, waitFor } from './programs.ts';
@@ -85,6 +88,7 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
   let notifier: AlertNotifier | undefined;
   let tick: NodeJS.Timeout | undefined;
   let rollout: RolloutMetrics;
+  let recorder: DriftRecorder;
   let prometheus: Prometheus;
   let alertmanager: Alertmanager;
   let receiver: Receiver;
@@ -97,14 +101,16 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
     repo = await TempRepo.create();
     const onnx = await readFile(join(EXAMPLES, MODEL, '123', 'model.onnx'));
     for (const v of [HEALTHY, BROKEN]) await repo.writeVersion(MODEL, Number(v), onnx);
+    // The fraud example, for the drift panels (its committed baseline is for version 1).
+    await repo.copyExample('fraud');
     // Dynamic batching on, so the Debug dashboard's queue and batch panels have data.
     const batching = { maxBatchSize: 8, batchTimeoutMicros: 1000, maxEnqueuedBatches: 100, numBatchThreads: 1, allowedBatchSizes: [], preferredBatchSizes: [] };
-    server = await startServer({ host: '127.0.0.1', restPort: 0, pollMs: 0, models: [{ name: MODEL, basePath: repo.path(MODEL), policy: { kind: 'all' }, labels: {}, batching }] });
+    server = await startServer({ host: '127.0.0.1', restPort: 0, pollMs: 0, models: [{ name: MODEL, basePath: repo.path(MODEL), policy: { kind: 'all' }, labels: {}, batching }, { name: 'fraud', basePath: repo.path('fraud'), policy: { kind: 'specific', versions: [1] }, labels: {} }] });
     injector = await startFaultInjector(server.restUrl);
 
     const issues = new Issues();
     const config = readProxyConfig(
-      { rest: { host: '127.0.0.1', port: 0, upstream: injector.url }, admin: { port: 0 }, splits: { [MODEL]: { stable: HEALTHY, canary: BROKEN, weight: 50 } }, labels: { statusPoll: '1s' } },
+      { rest: { host: '127.0.0.1', port: 0, upstream: injector.url }, admin: { port: 0 }, splits: { [MODEL]: { stable: HEALTHY, canary: BROKEN, weight: 50 } }, labels: { statusPoll: '1s' }, bodies: { sampleRate: 1 } },
       'proxy',
       issues,
     );
@@ -116,6 +122,11 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
     engine = new SloEngine([slo], { clock: systemClock, onTransition: (t) => notifier?.notify(t) });
     proxy.onOutcome((o) => engine.record(o));
     registerSloMetrics(registry, engine);
+    const driftConfig = validateDriftSection({ models: { fraud: { inputs: [...FRAUD_INPUTS] } } }, 'drift', issues);
+    assert.ok(issues.ok, JSON.stringify(issues.errors));
+    recorder = new DriftRecorder(driftConfig, { baselines: (await loadBaselines(join(EXAMPLES, '..', 'baselines'))).profiles });
+    registerDriftMetrics(registry, recorder);
+    proxy.onBodies((b) => recorder.offer(b));
     rollout = new RolloutMetrics(registry);
     rollout.init(MODEL);
     rollout.update(rolloutState('Progressing', 50));
@@ -172,6 +183,17 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
     // The model really serves through the proxy before any load is measured.
     const first = await fetch(`${proxy.restUrl}/v1/models/${MODEL}/versions/${BROKEN}:predict`, { method: 'POST', body: JSON.stringify({ instances: [1.0, 2.0, 5.0] }) });
     assert.deepEqual(await first.json(), { predictions: [2.5, 3.0, 4.5] });
+
+    // Fraud traffic with the hour of day flattened (a bot running round the clock): drift on
+    // that one feature. 600 rows, over the recorder's 200-row minimum.
+    const rows = fraudRows(600, 31, { flatHours: true });
+    for (let i = 0; i < rows.length; i += 40) {
+      const r = await fetch(`${proxy.restUrl}/v1/models/fraud:predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: rows.slice(i, i + 40) }) });
+      assert.equal(r.status, 200, await r.text());
+    }
+    await waitFor('the drift recorder to parse every body', () => recorder.stats.processed + recorder.stats.unparsable >= 15, 10_000, 100);
+    await recorder.flush();
+    recorder.evaluate();
 
     load = startLoad(`${proxy.restUrl}/v1/models/${MODEL}:predict`, { instances: [1.0, 2.0, 5.0] });
     // Normal traffic first, until Prometheus has a full page window of it for both versions,
@@ -357,5 +379,23 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
     await waitFor('"Rollouts in progress" to be empty', async () => (await run('Rollouts in progress')).every((r) => r.length === 0), 10_000, 500);
     const promotions = await run('Promotions');
     assert.deepEqual(promotions[0], [], 'a rollback is not a promotion');
+  });
+
+  test('the Debug drift panels show the shifted feature past its threshold and no other', async () => {
+    const queries = dashboardQueries(buildDashboards()).filter((q) => q.dashboard === 'modelgate-debug');
+    const scores = async (title: string) => {
+      const q = queries.find((x) => x.title === title)!;
+      const r = await prometheus.query(expandQuery(q.expr, { model: 'fraud', version: '1' }));
+      assert.equal(r.status, 'success');
+      return r.status === 'success' ? r.result : [];
+    };
+    const js = await scores('Jensen-Shannon distance per feature');
+    assert.equal(js.length, FRAUD_INPUTS.length, 'one series per feature');
+    assert.deepEqual(js.filter((s) => Number(s.value[1]) >= DRIFT_THRESHOLDS.js).map((s) => s.metric['feature']), ['hour_of_day']);
+    const p = await scores('Test p-values per feature (KS, chi-square)');
+    assert.ok(p.length >= FRAUD_INPUTS.length);
+    assert.ok(p.some((s) => s.metric['feature'] === 'hour_of_day' && Number(s.value[1]) < DRIFT_THRESHOLDS.pValue));
+    const psi = await scores('PSI per feature');
+    assert.equal(psi.length, FRAUD_INPUTS.length);
   });
 });
