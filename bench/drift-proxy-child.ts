@@ -1,12 +1,13 @@
 // The proxy under test for bench/drift-proxy.ts: createProxy in front of `upstream`, with
-// drift off (nobody subscribes to bodies, so the proxy tees nothing) or on (every body
+// drift off (nobody subscribes to bodies, so the proxy tees nothing), tee (every body teed
+// to a subscriber that does nothing: the proxy's share of the cost), or on (every body
 // teed, sampleRate 1, into a DriftRecorder with the fraud baseline). Prints "READY {port}".
 import { Registry } from 'prom-client';
 import { Issues } from '../common/index.ts';
 import { createProxy, readProxyConfig } from '../proxy/index.ts';
 import { DriftRecorder, loadBaselines, registerDriftMetrics, validateDriftSection } from '../drift/index.ts';
 
-const [mode, upstream] = process.argv.slice(2) as ['on' | 'off', string];
+const [mode, upstream] = process.argv.slice(2) as ['on' | 'off' | 'tee', string];
 const issues = new Issues();
 const config = readProxyConfig({ rest: { host: '127.0.0.1', port: 0, upstream }, admin: { port: 0 }, bodies: { sampleRate: 1 } }, 'proxy', issues);
 const drift = validateDriftSection(
@@ -26,6 +27,7 @@ if (!issues.ok) throw new Error(JSON.stringify(issues.errors));
 const registry = new Registry();
 const proxy = await createProxy({ config, registry });
 let recorder: DriftRecorder | undefined;
+if (mode === 'tee') proxy.onBodies(() => {});
 if (mode === 'on') {
   const { profiles } = await loadBaselines(new URL('../examples/baselines', import.meta.url).pathname);
   recorder = new DriftRecorder(drift, { baselines: profiles });
