@@ -4,7 +4,7 @@
 // never a response. Everything else (evaluate, snapshot, compareVersions) runs on the
 // evaluation tick.
 import type { Clock } from '../common/index.ts';
-import { systemClock } from '../common/index.ts';
+import { OVERFLOW_LABEL_VALUE, UNKNOWN_VERSION, systemClock } from '../common/index.ts';
 import type { DriftConfig, ModelDriftConfig } from './config.ts';
 import { judge } from './evaluate.ts';
 import type { Extracted } from './extract.ts';
@@ -97,18 +97,20 @@ export class DriftRecorder {
 
   /** A REST request/response pair. Never throws; O(1). */
   offer(offer: BodyOffer): void {
-    this.#enqueue(offer.model, () => ({ kind: 'json', atMs: this.#clock.now(), offer }));
+    this.#enqueue(offer.model, offer.version, () => ({ kind: 'json', atMs: this.#clock.now(), offer }));
   }
 
   /** Tensors already decoded from gRPC. Never throws; O(1). */
   offerTensors(offer: TensorOffer): void {
-    this.#enqueue(offer.model, () => ({ kind: 'tensors', atMs: this.#clock.now(), offer }));
+    this.#enqueue(offer.model, offer.version, () => ({ kind: 'tensors', atMs: this.#clock.now(), offer }));
   }
 
-  #enqueue(model: string, make: () => QueueItem): void {
+  #enqueue(model: string, version: string, make: () => QueueItem): void {
     try {
       this.stats.offered++;
-      if (!this.config.enabled || !this.#models.has(model)) {
+      // A version the proxy could not name, or folded into the overflow label, mixes
+      // several versions: its distribution says nothing about any one of them.
+      if (!this.config.enabled || !this.#models.has(model) || version === UNKNOWN_VERSION || version === OVERFLOW_LABEL_VALUE) {
         this.stats.ignored++;
         return;
       }

@@ -61,7 +61,7 @@ export interface DriftWindow {
 export interface DriftStats {
   offered: number;
   sampledOut: number;
-  /** Offers for models the drift section does not list, or while disabled. */
+  /** Offers for models the drift section does not list, for an unknown or overflow version, or while disabled. */
   ignored: number;
   /** Offers dropped because the queue was full, or a version beyond the per-model cap. */
   dropped: number;

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { ManualClock, DRIFT_METRIC } from '../../common/index.ts';
+import { ManualClock, DRIFT_METRIC, OVERFLOW_LABEL_VALUE, UNKNOWN_VERSION } from '../../common/index.ts';
 import { DriftRecorder, loadBaselines, registerDriftMetrics, saveBaseline, DriftErrors } from '../../drift/index.ts';
 import type { BaselineProfile, DriftRecorderOptions, DriftWindow } from '../../drift/index.ts';
 import { seededRandom } from '../../drift/random.ts';
@@ -155,19 +155,21 @@ test('with no baseline the verdict is inconclusive and says how to build one', a
   assert.equal(v!.reason, 'no baseline: run `modelgate baseline --model fraud --version 1 --from <file>`');
 });
 
-test('bodies that cannot be parsed are counted and skipped; offer never throws', async () => {
+test('bodies that cannot be parsed are counted and skipped, unknown versions ignored; offer never throws', async () => {
   const { rec } = recorder();
   rec.offer({ model: 'fraud', version: '1', requestBody: '{"instances": [', responseBody: '{}', contentType: 'application/json' });
   rec.offer({ model: 'fraud', version: '1', requestBody: Buffer.from([0xff, 0x00]), responseBody: Buffer.alloc(0), contentType: 'application/octet-stream' });
   rec.offer({ model: 'fraud', version: '1', requestBody: '{"instances": [{"amount": 1}]}', responseBody: '{"error": "overloaded"}' });
   rec.offer({ model: 'fraud', version: '1', requestBody: undefined as unknown as string, responseBody: null as unknown as string });
   rec.offer({ model: 'not-configured', version: '1', requestBody: '{}', responseBody: '{}' });
+  rec.offer({ model: 'fraud', version: UNKNOWN_VERSION, requestBody: '{}', responseBody: '{}' });
+  rec.offer({ model: 'fraud', version: OVERFLOW_LABEL_VALUE, requestBody: '{}', responseBody: '{}' });
   await rec.flush();
   // A "body" that is not bytes at all fails in the background and is counted like bad JSON.
   assert.equal(rec.stats.unparsable, 3);
   assert.equal(rec.stats.skipped, 1);
   assert.equal(rec.stats.errors, 0);
-  assert.equal(rec.stats.ignored, 1);
+  assert.equal(rec.stats.ignored, 3, 'an unconfigured model, an unknown and an overflow version');
   assert.deepEqual((await gauges(rec)).unparsable.map((u) => [u.labels, u.value]), [[{ model: 'fraud' }, 3]]);
 });
 
