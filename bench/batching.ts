@@ -2,16 +2,24 @@
 //
 //   node --import tsx bench/batching.ts [--duration_ms 3000] [--warmup_ms 800]
 //        [--concurrency 1,8,32,64] [--batch_timeout_micros 1000] [--num_batch_threads 1]
-//        [--intra_op_threads 1] [--protocols rest,grpc]
+//        [--intra_op_threads 1] [--protocols rest,grpc] [--loader h2load|node]
 //
 // The heavy example model (mlp: x float[N,256] → scores float[N,16]), one row per request,
 // served twice by one startServer(): `mlp` with batching (max_batch_size 32) and
 // `mlp_plain` without. Load comes from child processes on 127.0.0.1 only, closed loop,
-// `concurrency` requests in flight: REST through bench/lib/load-rest.ts (undici), gRPC
-// through this same file run as a child (one @grpc/grpc-js channel, tensor_content input).
+// `concurrency` requests in flight. Loader `h2load` (nghttp2, C; the default when it is on
+// PATH, `apt-get install nghttp2-client`): REST over HTTP/1.1 with one connection per
+// request in flight, gRPC over one HTTP/2 connection with that many streams; the same
+// efficient client for both, so the comparison measures the server. Loader `node`: REST
+// through bench/lib/load-rest.ts (undici), gRPC through this file run as a child (one
+// @grpc/grpc-js channel); there the JavaScript gRPC client, not the server, is the limit.
+// gRPC requests carry the row as tensor_content.
 // The limit is the in-process ONNX Runtime loop (bench/lib/raw-ort-loop.ts) at batch 1 and
 // batch 32, in the same run. Targets (issue 3) are checked at the end.
-import { fork } from 'node:child_process';
+import { execFile, execFileSync, fork } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +27,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { helpText, parseArgs, type FlagSpec } from '../cli/args.ts';
 import { SERVER_METRIC } from '../common/conventions.ts';
-import { PROTO_DIR } from '../server/grpc/index.ts';
+import { PROTO_DIR, servingServices } from '../server/grpc/index.ts';
 import { startServer } from '../server/server.ts';
 import { Samples, startLoadChild, summarize, type LoadSummary } from './lib/load-rest.ts';
 import { openRawLoop } from './lib/raw-ort-loop.ts';
@@ -34,6 +42,7 @@ const FLAGS: FlagSpec[] = [
   // generator needs a core, and the same value goes to the raw loop.
   { name: 'intra_op_threads', type: 'number', default: 1, help: 'ONNX Runtime threads per run' },
   { name: 'protocols', type: 'string', default: 'rest,grpc', help: 'surfaces to load' },
+  { name: 'loader', type: 'string', help: 'h2load (default when installed) or node' },
   { name: 'help', type: 'boolean', help: 'show this help' },
 ];
 
@@ -90,18 +99,6 @@ async function grpcLoad(spec: GrpcSpec): Promise<LoadSummary> {
   return summarize(samples.data, samples.count, errors, spec.durationMs, warm);
 }
 
-if (process.argv.includes('--grpc-load-child')) {
-  process.on('message', (m: { id: number; spec: GrpcSpec }) => {
-    grpcLoad(m.spec).then(
-      (summary) => process.send!({ id: m.id, ok: true, summary }),
-      (e) => process.send!({ id: m.id, ok: false, error: String(e) }),
-    );
-  });
-  process.on('disconnect', () => process.exit(0));
-} else {
-  process.exitCode = await main(process.argv.slice(2));
-}
-
 function startGrpcLoadChild() {
   const child = fork(fileURLToPath(import.meta.url), ['--grpc-load-child'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let next = 1;
@@ -123,9 +120,44 @@ function startGrpcLoadChild() {
   };
 }
 
+// ---- h2load loader ----------------------------------------------------------------------
+
+const run = promisify(execFile);
+
+function hasH2load(): boolean {
+  try {
+    execFileSync('h2load', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One closed-loop cell with h2load; per-request latencies come from its --log-file. */
+async function h2loadCell(url: string, body: Buffer, headers: string[], h1: boolean, concurrency: number, warmupMs: number, durationMs: number): Promise<LoadSummary> {
+  const data = join(tmpdir(), `modelgate-bench-batching-${process.pid}.bin`);
+  const log = join(tmpdir(), `modelgate-bench-batching-${process.pid}.log`);
+  writeFileSync(data, body);
+  const conn = h1 ? ['--h1', `-c${concurrency}`, '-m1'] : ['-c1', `-m${concurrency}`];
+  const { stdout } = await run('h2load', [...headers.flatMap((h) => ['-H', h]), '-d', data, ...conn, `-D${durationMs}ms`, `--warm-up-time=${warmupMs}ms`, `--log-file=${log}`, url], { maxBuffer: 64 << 20 });
+  // Log lines: start (µs since epoch), HTTP status, duration (µs).
+  const lines = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean);
+  rmSync(log, { force: true });
+  rmSync(data, { force: true });
+  const samples = new Samples();
+  let errors = Number(/(\d+) failed/.exec(stdout)?.[1] ?? 0) + Number(/(\d+) errored/.exec(stdout)?.[1] ?? 0);
+  for (const l of lines) {
+    const [, status, us] = l.split('\t');
+    if (status !== '200') errors++;
+    else samples.push(Number(us) / 1000);
+  }
+  return summarize(samples.data, samples.count, errors, durationMs, 0);
+}
+
 // ---- main -------------------------------------------------------------------------------
 
-interface Row { protocol: string; batching: 'off' | 'on'; concurrency: number; s: LoadSummary; meanBatch: number }
+/** cpuUs: CPU this process (server + ORT) spent per request, a figure a busy shared machine disturbs less than throughput. */
+interface Row { protocol: string; batching: 'off' | 'on'; concurrency: number; s: LoadSummary; meanBatch: number; cpuUs: number }
 
 async function main(argv: string[]): Promise<number> {
   const { flags } = parseArgs(argv, FLAGS);
@@ -139,8 +171,9 @@ async function main(argv: string[]): Promise<number> {
   const timeoutMicros = flags.batch_timeout_micros as number;
   const intraOp = flags.intra_op_threads as number;
   const protocols = String(flags.protocols).split(',');
+  const loader = flags.loader ? String(flags.loader) : hasH2load() ? 'h2load' : 'node';
   console.log(`# node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`# mlp, 1 row per request; batching: max_batch_size ${MAX_BATCH}, batch_timeout_micros ${timeoutMicros}, num_batch_threads ${flags.num_batch_threads}; intra-op threads ${intraOp}; ${durationMs} ms after ${warmupMs} ms warmup per cell`);
+  console.log(`# loader ${loader}; mlp, 1 row per request; batching: max_batch_size ${MAX_BATCH}, batch_timeout_micros ${timeoutMicros}, num_batch_threads ${flags.num_batch_threads}; intra-op threads ${intraOp}; ${durationMs} ms after ${warmupMs} ms warmup per cell`);
 
   const batching = { maxBatchSize: MAX_BATCH, batchTimeoutMicros: timeoutMicros, maxEnqueuedBatches: 1000, numBatchThreads: flags.num_batch_threads as number, allowedBatchSizes: [], preferredBatchSizes: [] };
   const srv = await startServer({
@@ -153,6 +186,27 @@ async function main(argv: string[]): Promise<number> {
   const rest = startLoadChild();
   const grpcChild = startGrpcLoadChild();
   const body = JSON.stringify({ instances: [Array.from(row(7))] });
+  const grpcBody = (model: string) => {
+    const x = row(7);
+    const msg = servingServices().predictionService.Predict!.requestSerialize({
+      model_spec: { name: model },
+      inputs: { x: { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: '1' }, { size: String(WIDTH) }] }, tensor_content: Buffer.from(x.buffer) } },
+    });
+    const framed = Buffer.alloc(5 + msg.length); // gRPC length-prefixed message, uncompressed
+    framed.writeUInt32BE(msg.length, 1);
+    msg.copy(framed, 5);
+    return framed;
+  };
+  /** gRPC answers HTTP 200 even on errors; the server's own counters tell. */
+  /** Requests the server answered for a model (warmup included), to divide CPU time by. */
+  const served = async (model: string) => {
+    const m = await srv.registry.getSingleMetric(SERVER_METRIC.requests)!.get();
+    return m.values.filter((v) => v.labels.model === model).reduce((n, v) => n + v.value, 0);
+  };
+  const grpcErrors = async () => {
+    const m = await srv.registry.getSingleMetric(SERVER_METRIC.requests)!.get();
+    return m.values.filter((v) => v.labels.entrypoint === 'grpc' && v.labels.code !== 'OK').reduce((n, v) => n + v.value, 0);
+  };
 
   const batchTotals = async () => {
     const m = await srv.registry.getSingleMetric(SERVER_METRIC.batchSize)!.get();
@@ -167,13 +221,26 @@ async function main(argv: string[]): Promise<number> {
         const model = mode === 'on' ? 'mlp' : 'mlp_plain';
         for (const concurrency of concurrencies) {
           const before = await batchTotals();
-          const s = protocol === 'rest'
-            ? await rest.run({ origin: srv.restUrl, path: `/v1/models/${model}:predict`, body, concurrency, warmupMs, durationMs })
-            : await grpcChild.run({ address: srv.grpcAddress!, model, concurrency, warmupMs, durationMs });
+          const errs0 = await grpcErrors();
+          const served0 = await served(model);
+          const cpu0 = process.cpuUsage();
+          let s: LoadSummary;
+          if (loader === 'h2load') {
+            s = protocol === 'rest'
+              ? await h2loadCell(`${srv.restUrl}/v1/models/${model}:predict`, Buffer.from(body), ['content-type: application/json'], true, concurrency, warmupMs, durationMs)
+              : await h2loadCell(`http://${srv.grpcAddress}/tensorflow.serving.PredictionService/Predict`, grpcBody(model), ['content-type: application/grpc', 'te: trailers'], false, concurrency, warmupMs, durationMs);
+          } else {
+            s = protocol === 'rest'
+              ? await rest.run({ origin: srv.restUrl, path: `/v1/models/${model}:predict`, body, concurrency, warmupMs, durationMs })
+              : await grpcChild.run({ address: srv.grpcAddress!, model, concurrency, warmupMs, durationMs });
+          }
+          s.errors += (await grpcErrors()) - errs0;
+          const cpu = process.cpuUsage(cpu0);
           const after = await batchTotals();
+          const cpuUs = (cpu.user + cpu.system) / Math.max(1, (await served(model)) - served0);
           const meanBatch = mode === 'on' && after.count > before.count ? (after.sum - before.sum) / (after.count - before.count) : 1;
-          rows.push({ protocol, batching: mode, concurrency, s, meanBatch });
-          console.log(`${protocol.padEnd(4)} batching ${mode.padEnd(3)} c=${String(concurrency).padStart(2)}: ${s.throughput.toFixed(0).padStart(6)} req/s  p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms  mean batch ${meanBatch.toFixed(1)}  errors ${s.errors}`);
+          rows.push({ protocol, batching: mode, concurrency, s, meanBatch, cpuUs });
+          console.log(`${protocol.padEnd(4)} batching ${mode.padEnd(3)} c=${String(concurrency).padStart(2)}: ${s.throughput.toFixed(0).padStart(6)} req/s  p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms  mean batch ${meanBatch.toFixed(1)}  server CPU ${cpuUs.toFixed(0)} µs/req  errors ${s.errors}`);
         }
       }
     }
@@ -199,11 +266,11 @@ async function main(argv: string[]): Promise<number> {
   console.log(`raw ORT batch 32: ${rawRows32.toFixed(0)} rows/s (${(1000 / r32.throughput).toFixed(2)} ms/run)`);
 
   const find = (p: string, b: 'on' | 'off', c: number) => rows.find((r) => r.protocol === p && r.batching === b && r.concurrency === c);
-  console.log('\n| protocol | batching | concurrency | req/s | p50 ms | p99 ms | mean batch | errors |');
-  console.log('|---|---|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.protocol} | ${r.batching} | ${r.concurrency} | ${r.s.throughput.toFixed(0)} | ${r.s.p50.toFixed(2)} | ${r.s.p99.toFixed(2)} | ${r.meanBatch.toFixed(1)} | ${r.s.errors} |`);
-  console.log(`| raw ORT | batch 1 | 1 loop | ${rawRows1.toFixed(0)} rows/s | | | | |`);
-  console.log(`| raw ORT | batch 32 | 1 loop | ${rawRows32.toFixed(0)} rows/s | | | | |`);
+  console.log('\n| protocol | batching | concurrency | req/s | p50 ms | p99 ms | mean batch | server CPU µs/req | errors |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.protocol} | ${r.batching} | ${r.concurrency} | ${r.s.throughput.toFixed(0)} | ${r.s.p50.toFixed(2)} | ${r.s.p99.toFixed(2)} | ${r.meanBatch.toFixed(1)} | ${r.cpuUs.toFixed(0)} | ${r.s.errors} |`);
+  console.log(`| raw ORT | batch 1 | 1 loop | ${rawRows1.toFixed(0)} rows/s | | | | | |`);
+  console.log(`| raw ORT | batch 32 | 1 loop | ${rawRows32.toFixed(0)} rows/s | | | | | |`);
 
   console.log('\nTargets (issue 3):');
   const verdict = (ok: boolean | undefined) => (ok === undefined ? 'n/a' : ok ? 'MET' : 'NOT MET');
@@ -232,4 +299,17 @@ async function main(argv: string[]): Promise<number> {
   }
   console.log(`# load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   return 0;
+}
+
+// Entry point last: everything above is initialised before main() runs.
+if (process.argv.includes('--grpc-load-child')) {
+  process.on('message', (m: { id: number; spec: GrpcSpec }) => {
+    grpcLoad(m.spec).then(
+      (summary) => process.send!({ id: m.id, ok: true, summary }),
+      (e) => process.send!({ id: m.id, ok: false, error: String(e) }),
+    );
+  });
+  process.on('disconnect', () => process.exit(0));
+} else {
+  process.exitCode = await main(process.argv.slice(2));
 }

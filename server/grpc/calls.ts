@@ -1,7 +1,6 @@
-// What every gRPC method shares: the error → status mapping through the SrvErr catalog,
-// the client deadline, the request metrics (entrypoint "grpc", code = gRPC code name as
+// What every gRPC method shares, whatever carries it: errors from the SrvErr catalog, the
+// client deadline, the request metrics (entrypoint "grpc", code = gRPC code name as
 // common/outcome.ts defines the label), and reading a TF Serving ModelSpec.
-import type * as grpc from '@grpc/grpc-js';
 import { GrpcCode, isModelgateError, type ModelgateError } from '../../common/errors.ts';
 import { OVERFLOW_LABEL_VALUE, UNKNOWN_VERSION } from '../../common/conventions.ts';
 import { SrvErr } from '../errors.ts';
@@ -19,11 +18,15 @@ export function asModelgateError(e: unknown): ModelgateError {
 }
 
 export interface CallContext {
-  /** Absolute deadline (ms since epoch) the client set, if any. */
+  /** Absolute deadline (ms since epoch) the client set (grpc-timeout), if any. */
   deadlineMs?: number;
   /** Label values; set once the request names a model and a version resolves. */
   model: string;
   version: string;
+}
+
+export function newContext(deadlineMs: number | undefined): CallContext {
+  return { deadlineMs, model: OVERFLOW_LABEL_VALUE, version: UNKNOWN_VERSION };
 }
 
 export interface CallDeps {
@@ -33,50 +36,50 @@ export interface CallDeps {
   accepting: () => boolean;
 }
 
-/** The `deadline` grpc-js reports as an absolute time in ms, or undefined when unset. */
-export function deadlineOf(call: grpc.ServerUnaryCall<unknown, unknown>): number | undefined {
-  const d = call.getDeadline();
-  const ms = d instanceof Date ? d.getTime() : Number(d);
-  return Number.isFinite(ms) ? ms : undefined;
+/** The writing side of a server-streaming call. */
+export interface StreamOut {
+  write(message: unknown): void;
+  end(): void;
+  /** Called once when the call ends for any reason (client cancel, end, shutdown). */
+  onClose(cb: () => void): void;
 }
+
+/** A method as the transport (transport.ts) runs it; the message objects are proto-loader's. */
+export type Method =
+  | { kind: 'unary'; fn: (req: any, ctx: CallContext) => Promise<unknown> }
+  | { kind: 'stream'; fn: (req: any, ctx: CallContext, out: StreamOut) => void };
+
+/** Implementations of one service's methods, by method name as in the .proto. */
+export type MethodTable = Record<string, Method>;
 
 type Api = 'predict' | 'classify' | 'regress' | 'multi_inference' | 'metadata' | 'status' | 'reload' | 'infer' | 'health';
 
 /**
- * Wraps a promise-returning handler as a grpc-js unary handler. Errors become gRPC
- * statuses from the catalog; every call except health probes is counted and timed.
+ * A unary method from a promise-returning handler. Every call except health probes is
+ * counted and timed (entrypoint "grpc"); errors leave as ModelgateErrors, which carry the
+ * gRPC status of the catalog entry.
  */
-export function unary<Req, Res>(
-  deps: CallDeps,
-  api: Api,
-  fn: (req: Req, ctx: CallContext) => Promise<Res>,
-): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    const t0 = performance.now();
-    const ctx: CallContext = { deadlineMs: deadlineOf(call as grpc.ServerUnaryCall<unknown, unknown>), model: OVERFLOW_LABEL_VALUE, version: UNKNOWN_VERSION };
-    const record = (code: number) => {
-      if (api === 'health') return;
-      const labels = { model: ctx.model, version: ctx.version, api, entrypoint: 'grpc' };
-      deps.metrics.requests.inc({ ...labels, code: grpcCodeName(code) });
-      deps.metrics.requestDuration.observe(labels, (performance.now() - t0) / 1000);
-    };
-    let p: Promise<Res>;
-    try {
-      p = fn(call.request, ctx);
-    } catch (e) {
-      p = Promise.reject(e);
-    }
-    p.then(
-      (res) => {
+export function unary<Req, Res>(deps: CallDeps, api: Api, fn: (req: Req, ctx: CallContext) => Promise<Res>): Method {
+  return {
+    kind: 'unary',
+    fn: async (req: Req, ctx: CallContext) => {
+      const t0 = performance.now();
+      const record = (code: number) => {
+        if (api === 'health') return;
+        const labels = { model: ctx.model, version: ctx.version, api, entrypoint: 'grpc' };
+        deps.metrics.requests.inc({ ...labels, code: grpcCodeName(code) });
+        deps.metrics.requestDuration.observe(labels, (performance.now() - t0) / 1000);
+      };
+      try {
+        const res = await fn(req, ctx);
         record(GrpcCode.OK);
-        callback(null, res);
-      },
-      (e) => {
+        return res;
+      } catch (e) {
         const err = asModelgateError(e);
         record(err.grpc);
-        callback({ code: err.grpc, details: err.message } as grpc.ServiceError);
-      },
-    );
+        throw err;
+      }
+    },
   };
 }
 

@@ -1,10 +1,9 @@
 // inference.GRPCInferenceService (KServe v2 / Open Inference Protocol,
 // specification/protocol/open_inference_grpc.proto) over the shared inference core.
-import type * as grpc from '@grpc/grpc-js';
 import { infer } from '../core/infer.ts';
 import { SrvErr } from '../errors.ts';
 import { modelMetadata } from '../rest/kserve-codec.ts';
-import { checkAccepting, modelLabel, unary, type CallDeps } from './calls.ts';
+import { checkAccepting, modelLabel, unary, type CallDeps, type MethodTable } from './calls.ts';
 import { decodeInferInputs, encodeInferOutputs, type InferInputMsg } from './kserve-tensor.ts';
 
 export interface KserveDeps extends CallDeps {
@@ -30,7 +29,7 @@ interface ModelInferRequestMsg {
   raw_input_contents?: Uint8Array[];
 }
 
-export function inferenceServiceImpl(deps: KserveDeps): grpc.UntypedServiceImplementation {
+export function inferenceServiceImpl(deps: KserveDeps): MethodTable {
   const { manager } = deps;
   return {
     ServerLive: unary(deps, 'health', async () => ({ live: true })),

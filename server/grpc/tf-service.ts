@@ -3,7 +3,6 @@
 // prediction_service_impl.cc, get_model_status_impl.cc, model_service_impl.cc and
 // servables/tensorflow/{predict,classification,regression,multi_inference}_util.cc.
 import { resolve } from 'node:path';
-import type * as grpc from '@grpc/grpc-js';
 import { DEFAULT_SIGNATURE, checkSignatureName, infer } from '../core/infer.ts';
 import { SrvErr } from '../errors.ts';
 import type { ModelConfig } from '../models/types.ts';
@@ -12,7 +11,7 @@ import type { ServingHandle } from '../models/manager.ts';
 import { classifyOutput, regressOutput } from '../rest/tf-codec.ts';
 import type { Signature, TensorSpec } from '../runtime/onnx.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { checkAccepting, modelLabel, parseModelSpec, unary, type CallContext, type CallDeps, type ModelSpecMsg, type ParsedSpec } from './calls.ts';
+import { checkAccepting, modelLabel, parseModelSpec, unary, type CallContext, type CallDeps, type MethodTable, type ModelSpecMsg, type ParsedSpec } from './calls.ts';
 import { examplesToInputs, type InputMsg } from './examples.ts';
 import { packAny } from './protos.ts';
 import { shapeToProto, tensorFromProto, tensorToProto, type TensorProtoMsg } from './tensor-proto.ts';
@@ -92,7 +91,7 @@ interface PredictRequestMsg {
   output_filter?: string[];
 }
 
-export function predictionServiceImpl(deps: CallDeps, opts: TfServiceOptions = {}): grpc.UntypedServiceImplementation {
+export function predictionServiceImpl(deps: CallDeps, opts: TfServiceOptions = {}): MethodTable {
   return {
     Predict: unary<PredictRequestMsg, unknown>(deps, 'predict', async (req, ctx) => {
       checkAccepting(deps);
@@ -226,7 +225,7 @@ export function modelsFromReload(req: ReloadRequestMsg, current: (name: string) 
   });
 }
 
-export function modelServiceImpl(deps: CallDeps): grpc.UntypedServiceImplementation {
+export function modelServiceImpl(deps: CallDeps): MethodTable {
   return {
     GetModelStatus: unary<{ model_spec?: ModelSpecMsg | null }, unknown>(deps, 'status', async (req, ctx) => {
       const spec = parseModelSpec(req.model_spec);
