@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { parseArgs, helpText, UsageError } from '../cli/args.ts';
 import type { FlagSpec } from '../cli/args.ts';
-import { ConfigError, Issues, isRecord } from '../common/index.ts';
+import { ConfigError, Issues, isModelgateError, isRecord } from '../common/index.ts';
 import type { DriftConfig, FeatureConfig } from './config.ts';
 import { DRIFT_DEFAULTS, validateDriftSection } from './config.ts';
 import { buildProfile, toNumber } from './profile.ts';
@@ -44,7 +44,16 @@ export async function run(argv: string[]): Promise<number> {
   if (!from) throw new UsageError('--from is required (a .jsonl or .csv reference file)');
   const version = String(flags['version']);
   const config = flags['config'] ? await readDriftConfig(flags['config'] as string) : undefined;
-  const table = parseReference(await readFile(from, 'utf8'), formatOf(from), from);
+  let table: ReferenceTable;
+  try {
+    table = parseReference(await readFile(from, 'utf8'), formatOf(from), from);
+  } catch (e) {
+    // A missing or malformed reference file is the user's input, not a crash: say what and where.
+    const message = isModelgateError(e) ? e.message : e instanceof Error && 'code' in e && e.code === 'ENOENT' ? `cannot read ${from}: no such file` : undefined;
+    if (message === undefined) throw e;
+    console.error(`modelgate baseline: ${message}`);
+    return 2;
+  }
 
   let features: FeatureConfig[];
   if (config) {

@@ -56,7 +56,17 @@ test('missing flags and bad files are reported, not written', () =>
   withDir(async (dir) => {
     await assert.rejects(run(['--from', 'x.jsonl']), (e) => e instanceof UsageError && /--model is required/.test(e.message));
     await writeFile(join(dir, 'bad.jsonl'), '{"a": 1}\nnot json\n');
-    await assert.rejects(quiet(() => run(['--model', 'm', '--from', join(dir, 'bad.jsonl'), '--out', dir])), { code: 'DRIFT_ERR_BAD_REFERENCE' });
+    const errors: string[] = [];
+    const { error } = console;
+    console.error = (m: string) => errors.push(m);
+    try {
+      assert.equal(await run(['--model', 'm', '--from', join(dir, 'bad.jsonl'), '--out', dir]), 2);
+      assert.equal(await run(['--model', 'm', '--from', join(dir, 'missing.csv'), '--out', dir]), 2);
+    } finally {
+      console.error = error;
+    }
+    assert.match(errors[0]!, /bad\.jsonl:2: not JSON/);
+    assert.match(errors[1]!, /cannot read .*missing\.csv: no such file/);
   }));
 
 test('the committed fraud reference file is what the generator writes', async () => {
