@@ -8,3 +8,4 @@ export type { TensorProtoMsg } from './tensor-proto.ts';
 export { decodeInferInputs, encodeInferOutputs } from './kserve-tensor.ts';
 export { HEALTH_SERVICES } from './health.ts';
 export { grpcCodeName } from './calls.ts';
+export { parseGrpcTimeout, encodeGrpcMessage } from './transport.ts';

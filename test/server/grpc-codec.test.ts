@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeInferInputs, encodeInferOutputs, tensorFromProto, tensorToProto } from '../../server/grpc/index.ts';
+import { decodeInferInputs, encodeGrpcMessage, encodeInferOutputs, parseGrpcTimeout, tensorFromProto, tensorToProto } from '../../server/grpc/index.ts';
 
 const shape = (...dims: number[]) => ({ dim: dims.map((size) => ({ size: String(size) })) });
 
@@ -101,5 +101,21 @@ describe('KServe v2 gRPC tensors', () => {
   test('an FP16 output forces raw outputs even for a typed request', () => {
     const out = encodeInferOutputs(new Map([['h', { dtype: 'FP16' as const, shape: [1], data: Uint16Array.of(0x3c00) }]]), false);
     assert.equal(out.raw_output_contents.length, 1);
+  });
+});
+
+describe('gRPC wire details', () => {
+  test('grpc-timeout is read in every unit the spec allows; anything else means no deadline', () => {
+    const table: [string | undefined, number | undefined][] = [
+      ['2H', 7_200_000], ['3M', 180_000], ['5S', 5000], ['250m', 250], ['1500u', 1.5], ['2000000n', 2],
+      ['99999999m', 99_999_999], [undefined, undefined], ['', undefined], ['5s', undefined], ['123456789S', undefined], ['-1S', undefined],
+    ];
+    for (const [v, want] of table) assert.equal(parseGrpcTimeout(v, 0), want, String(v));
+  });
+
+  test('grpc-message is percent-encoded outside printable ASCII and for %', () => {
+    assert.equal(encodeGrpcMessage('plain text: ok'), 'plain text: ok');
+    assert.equal(encodeGrpcMessage('100% modèle'), '100%25 mod%C3%A8le');
+    assert.equal(encodeGrpcMessage('a\nb'), 'a%0Ab');
   });
 });

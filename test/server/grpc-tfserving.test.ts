@@ -151,6 +151,18 @@ describe('TF Serving gRPC API (PredictionService, ModelService, health)', () => 
     await call(c.model, 'HandleReloadConfigRequest', cfg(2));
   });
 
+  test('an unknown method is UNIMPLEMENTED and error text survives the trip (non-ASCII included)', async () => {
+    const id = (b: Buffer) => b;
+    const Generic = grpc.makeGenericClientConstructor({ SessionRun: { path: '/tensorflow.serving.SessionService/SessionRun', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id } }, 'S');
+    const g = new Generic(srv.grpcAddress!, grpc.credentials.createInsecure()) as any;
+    try {
+      await expectCode(new Promise((resolve, reject) => g.SessionRun(Buffer.alloc(0), (e: unknown, r: unknown) => (e ? reject(e) : resolve(r)))), grpc.status.UNIMPLEMENTED);
+    } finally {
+      g.close();
+    }
+    await expectCode(call(c.prediction, 'Predict', { model_spec: { name: 'modèle 100%' }, inputs: {} }), grpc.status.NOT_FOUND, /Latest\(modèle 100%\)/);
+  });
+
   test('the health service says SERVING for the server and each API', async () => {
     for (const service of ['', 'tensorflow.serving.PredictionService', 'inference.GRPCInferenceService']) {
       const r = await call(c.health, 'Check', { service });
