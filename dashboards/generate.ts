@@ -60,9 +60,47 @@ function docs(dashboards: readonly Dashboard[]): string {
       for (const a of ann) lines.push(`- **${a.name}**: \`${a.expr}\``);
     }
   }
-  lines.push('');
+  lines.push(...STATUS_PAGE_AND_VERIFICATION, '');
   return lines.join('\n');
 }
+
+const STATUS_PAGE_AND_VERIFICATION = [
+  '',
+  '## Status page (`GET /status` on the admin port)',
+  '',
+  '![status page](status-page.png)',
+  '',
+  'One self-contained HTML page (inline CSS and SVG, no script, no external request; it reloads itself',
+  'every 10 s) and the same numbers as JSON at `GET /status.json`. Like `/metrics`, it is read-only and',
+  'needs no token. Built by `proxy/status-page/`; the process that runs the proxy mounts it with',
+  '`mountStatusPage(proxy.route, { slos: () => engine.snapshot(), drift: () => recorder.snapshot(),',
+  'rollouts: () => controller.snapshot().rollouts, alerts })`, where `alerts` is a `RecentAlerts` fed',
+  'from the SLO engine\'s `onTransition`.',
+  '',
+  '| Part | What it answers |',
+  '|---|---|',
+  '| SLO table | For every SLO and version: how much error budget is left, the burn rate in each alert window, which alerts fire, and the verdict the rollout reads. |',
+  '| Burn rate / budget charts | The last hour of the worst burn rate (dashed line: 1×, exactly on budget) and of the budget left, one point per page view or evaluation. |',
+  '| Rollouts | Each rollout\'s phase, canary and stable versions, weight, the reason it is where it is, and its last finished rollouts; the canary weight over the last hour. |',
+  '| Recent alerts | The last 20 firing/resolved transitions of the in-process evaluator. |',
+  '| Drift per feature | Each model version\'s drift verdict and, per feature, the deciding score, its threshold and whether it drifted. |',
+  '',
+  '## How these are verified',
+  '',
+  '- `test/dashboards/dashboards.test.ts`: the committed JSON, provisioning and this file are what the',
+  '  builder generates; variables, datasource references, grid, and every metric name from the conventions.',
+  '- `test/integration/prometheus.test.ts` (Debian `prometheus` and `prometheus-alertmanager`): the server',
+  '  and proxy under load on loopback, Prometheus scraping both every second with the rules generated',
+  '  for a compressed SLO (10s/3s page windows). Every dashboard query runs without error; the core',
+  '  panels return series for the selected model and version only; the traffic-share panel shows the',
+  '  50/50 split; the page alert fires for the version with 30% injected failures and not for the',
+  '  healthy one (in Prometheus, in the "Firing alerts" panel and in-process); the recorded burn rate',
+  '  matches the in-process one within 10%; Alertmanager delivers the page to a webhook receiver and',
+  '  accepts the proxy\'s own notifications at `/api/v2/alerts`; a rollback shows as annotations; the',
+  '  drift panels show the one shifted feature past its threshold.',
+  '- `test/integration/status-page.test.ts` (Debian `chromium`): an hour replayed on a manual clock',
+  '  through the real proxy; the numbers Chromium renders equal the JSON API\'s; the screenshot above.',
+];
 
 /** Repository-relative path → file content. */
 export function generatedFiles(): Map<string, string> {
