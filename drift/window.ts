@@ -81,10 +81,20 @@ export class FeatureWindow {
   }
 }
 
+/** Baselines never change once loaded, so each feature's side (with its sample sorted) is built once. */
+const sides = new WeakMap<BaselineProfile, Map<string, Side>>();
+
 /** A baseline feature as a comparison side. */
 export function profileSide(profile: BaselineProfile, feature: string): Side | undefined {
+  let cache = sides.get(profile);
+  if (!cache) sides.set(profile, (cache = new Map()));
+  const hit = cache.get(feature);
+  if (hit) return hit;
   const f = profile.features[feature];
   if (!f) return undefined;
-  if (f.kind === 'categorical') return { kind: 'categorical', count: f.count, categories: new Map(Object.entries(f.categories)) };
-  return { kind: 'numeric', count: f.count, sample: f.sample, edges: f.edges, counts: f.counts, distinct: f.distinct };
+  const side: Side = f.kind === 'categorical'
+    ? { kind: 'categorical', count: f.count, categories: new Map(Object.entries(f.categories)) }
+    : { kind: 'numeric', count: f.count, sample: f.sample, sortedSample: Float64Array.from(f.sample).sort(), edges: f.edges, counts: f.counts, distinct: f.distinct };
+  cache.set(feature, side);
+  return side;
 }
