@@ -10,6 +10,8 @@ import { validateNotify } from '../slo/notify/config.ts';
 import { readProxyConfig } from '../proxy/config.ts';
 import { validateDriftSection } from '../drift/config.ts';
 import { validateRollouts } from '../rollout/config.ts';
+import { validateSloSource } from '../slo/source-config.ts';
+import { validateLeader } from '../app/leader-config.ts';
 
 export interface Section<K extends string = string, T = unknown> {
   key: K;
@@ -24,6 +26,8 @@ export const SECTIONS = [
   section('proxy', readProxyConfig),
   section('drift', validateDriftSection),
   section('rollouts', validateRollouts),
+  section('sloSource', validateSloSource),
+  section('leader', validateLeader),
 ] as const;
 
 /** The validated value of every section, by key (typed from SECTIONS). */

@@ -6,4 +6,6 @@ export const SloErrors = defineErrors({
   SLO_ERR_UNKNOWN_SLO: { http: 404, grpc: GrpcCode.NOT_FOUND },
   SLO_ERR_BAD_WINDOW: { http: 400, grpc: GrpcCode.INVALID_ARGUMENT },
   SLO_ERR_DUPLICATE_SLO: { http: 400, grpc: GrpcCode.INVALID_ARGUMENT },
+  // The fleet source (slo/prometheus-source.ts) has no fresh reading from Prometheus.
+  SLO_ERR_SOURCE_UNAVAILABLE: { http: 503, grpc: GrpcCode.UNAVAILABLE },
 });
