@@ -95,19 +95,20 @@ export class DriftRecorder {
 
   // ---- hot path -------------------------------------------------------------------
 
-  /** A REST request/response pair. Never throws; O(1). */
+  /** A request/response body pair from the proxy's tee (REST JSON, or gRPC messages with `method`). Never throws; O(1). */
   offer(offer: BodyOffer): void {
-    this.#enqueue(offer.model, offer.version, () => ({ kind: 'json', atMs: this.#clock.now(), offer }));
+    this.#enqueue('json', offer);
   }
 
   /** Tensors already decoded from gRPC. Never throws; O(1). */
   offerTensors(offer: TensorOffer): void {
-    this.#enqueue(offer.model, offer.version, () => ({ kind: 'tensors', atMs: this.#clock.now(), offer }));
+    this.#enqueue('tensors', offer);
   }
 
-  #enqueue(model: string, version: string, make: () => QueueItem): void {
+  #enqueue(kind: QueueItem['kind'], offer: BodyOffer | TensorOffer): void {
     try {
       this.stats.offered++;
+      const { model, version } = offer;
       // A version the proxy could not name, or folded into the overflow label, mixes
       // several versions: its distribution says nothing about any one of them.
       if (!this.config.enabled || !this.#models.has(model) || version === UNKNOWN_VERSION || version === OVERFLOW_LABEL_VALUE) {
@@ -122,7 +123,7 @@ export class DriftRecorder {
         this.stats.dropped++;
         return;
       }
-      this.#queue.push(make());
+      this.#queue.push({ kind, atMs: this.#clock.now(), offer } as QueueItem);
       this.stats.queued = this.#queue.length - this.#head;
       if (!this.#scheduled) {
         this.#scheduled = true;

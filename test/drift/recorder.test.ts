@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { ManualClock, DRIFT_METRIC, OVERFLOW_LABEL_VALUE, UNKNOWN_VERSION } from '../../common/index.ts';
 import { DriftRecorder, loadBaselines, registerDriftMetrics, saveBaseline, DriftErrors } from '../../drift/index.ts';
-import type { BaselineProfile, DriftRecorderOptions, DriftWindow } from '../../drift/index.ts';
+import type { BaselineProfile, BodyOffer, DriftRecorderOptions, DriftWindow, TensorOffer } from '../../drift/index.ts';
 import { seededRandom } from '../../drift/random.ts';
 import { FRAUD_INPUTS, fraudPredict, fraudRows } from '../../examples/data/fraud-reference.ts';
 import type { FraudRow, FraudShift } from '../../examples/data/fraud-reference.ts';
@@ -164,11 +164,13 @@ test('bodies that cannot be parsed are counted and skipped, unknown versions ign
   rec.offer({ model: 'not-configured', version: '1', requestBody: '{}', responseBody: '{}' });
   rec.offer({ model: 'fraud', version: UNKNOWN_VERSION, requestBody: '{}', responseBody: '{}' });
   rec.offer({ model: 'fraud', version: OVERFLOW_LABEL_VALUE, requestBody: '{}', responseBody: '{}' });
+  rec.offer(null as unknown as BodyOffer);
+  rec.offerTensors(undefined as unknown as TensorOffer);
   await rec.flush();
   // A "body" that is not bytes at all fails in the background and is counted like bad JSON.
   assert.equal(rec.stats.unparsable, 3);
   assert.equal(rec.stats.skipped, 1);
-  assert.equal(rec.stats.errors, 0);
+  assert.equal(rec.stats.errors, 2, 'no offer at all is counted, not thrown');
   assert.equal(rec.stats.ignored, 3, 'an unconfigured model, an unknown and an overflow version');
   assert.deepEqual((await gauges(rec)).unparsable.map((u) => [u.labels, u.value]), [[{ model: 'fraud' }, 3]]);
 });
