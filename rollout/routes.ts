@@ -1,5 +1,6 @@
-// Admin API routes of the rollout controller, mounted on the proxy's admin server (every
-// path is under /api/, so the bearer token is required; proxy/admin.ts).
+// Admin API routes of the rollout controller, mounted on the proxy's admin server. As for
+// /api/v1/slos and /api/v1/drift (app/gateway.ts), reads are open on the admin port
+// (loopback by default) and every change needs the bearer token (proxy/admin.ts).
 //   GET  /api/v1/rollouts                    every rollout: state and history
 //   GET  /api/v1/rollouts/:model             one rollout
 //   POST /api/v1/rollouts/:model/:command    pause | resume | promote | abort
@@ -14,20 +15,22 @@ export interface AdminRouter {
     method: string,
     path: string,
     handler: (req: { params: Record<string, string>; query: URLSearchParams }) => { status?: number; body?: unknown } | Promise<{ status?: number; body?: unknown }>,
+    opts?: { auth?: boolean },
   ): void;
 }
 
 export function mountRolloutRoutes(router: AdminRouter, controller: RolloutController): void {
-  router.route('GET', '/api/v1/rollouts', () => ({ body: controller.snapshot() }));
-  router.route('GET', '/api/v1/rollouts/:model', ({ params }) => ({ body: controller.view(params['model']!) }));
+  const open = { auth: false };
+  router.route('GET', '/api/v1/rollouts', () => ({ body: controller.snapshot() }), open);
+  router.route('GET', '/api/v1/rollouts/:model', ({ params }) => ({ body: controller.view(params['model']!) }), open);
   router.route('GET', '/api/v1/rollouts/:model/verdict', ({ params, query }) => {
     const v = controller.verdict(params['model']!);
     // `?status=1`: answer 200 only on pass, so a Flagger webhook (any non-2xx fails the
     // check) can gate on it without parsing; the body carries the numbers either way.
     const status = query.get('status') === '1' ? verdictStatus(v.verdict) : 200;
     return { status, body: v };
-  });
-  router.route('POST', '/api/v1/rollouts/:model/:command', async ({ params }) => ({ body: await controller.command(params['model']!, params['command']!) }));
+  }, open);
+  router.route('POST', '/api/v1/rollouts/:model/:command', async ({ params }) => ({ body: await controller.command(params['model']!, params['command']!) }), { auth: true });
 }
 
 /** HTTP status for a verdict when the status itself is the answer: 200 pass, 409 fail, 425 inconclusive (retry later). */

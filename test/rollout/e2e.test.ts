@@ -101,7 +101,9 @@ describe('canary rollouts end to end (server + proxy + load on loopback, 1 s int
     const issues = new Issues();
     const specs = validateRollouts([{
       model, canary: 'newest', weights: WEIGHTS, interval: INTERVAL, minRequests: 15, failureThreshold: FAILURE_THRESHOLD,
-      analysis: { latency: { minSamples: 15 } }, ...extra,
+      // minDelta 10ms: on a busy 2-core machine two ONNX sessions of the same model differ
+      // by a few ms for whole intervals; the 5x-slower case is tens of ms apart.
+      analysis: { latency: { minSamples: 15, minDelta: '10ms' } }, ...extra,
     }], 'rollouts', issues);
     const slos = validateSlos([{ name: `${model}-availability`, model, version: 'each', sli: { availability: {} }, objective: 99.9, period: '1h' }], 'slos', issues);
     // pValue 0.001: drift verdicts of one window are re-read at every check, so a chance
@@ -288,7 +290,8 @@ describe('canary rollouts end to end (server + proxy + load on loopback, 1 s int
     proxy.setSplit('fraud', { stable: '1', weight: 0 });
     const second = await rollout('fraud', {}, first.stateDir);
     const resumed = second.view();
-    assert.equal(resumed.phase, 'Progressing');
+    // Progressing, or Paused if the last interval before the restart was inconclusive.
+    assert.ok(['Progressing', 'Paused'].includes(resumed.phase), `resumed in ${resumed.phase}`);
     assert.ok(resumed.weight >= 50, `resumed at ${resumed.weight}%`);
     assert.equal(proxy.getSplit('fraud')?.canary, '2', 'the split is re-asserted');
     await finished(second);
@@ -298,14 +301,14 @@ describe('canary rollouts end to end (server + proxy + load on loopback, 1 s int
     await second.close();
   });
 
-  test('admin API and CLI: token required; status, pause, verdict, abort', async () => {
+  test('admin API and CLI: reads are open, commands need the token; status, pause, verdict, abort', async () => {
     reset('fraud');
     const r = await rollout('fraud');
     await eventually(() => r.view().phase === 'Progressing', 5_000);
     const api = `${proxy.adminUrl}/api/v1/rollouts`;
-    assert.equal((await fetch(api)).status, 401);
+    assert.equal((await fetch(`${api}/fraud/pause`, { method: 'POST' })).status, 401);
     const auth = { authorization: `Bearer ${TOKEN}` };
-    const list = (await (await fetch(api, { headers: auth })).json()) as { rollouts: RolloutView[]; auditLog: string };
+    const list = (await (await fetch(api)).json()) as { rollouts: RolloutView[]; auditLog: string };
     assert.deepEqual(list.rollouts.map((x) => x.model), ['fraud']);
     assert.match(list.auditLog, /rollouts-audit\.jsonl$/);
 
@@ -314,7 +317,7 @@ describe('canary rollouts end to end (server + proxy + load on loopback, 1 s int
     assert.equal(((await paused.json()) as RolloutView).phase, 'Paused');
     const again = await fetch(`${api}/fraud/promote-now`, { method: 'POST', headers: auth });
     assert.equal(again.status, 400);
-    const verdict = await fetch(`${api}/fraud/verdict?status=1`, { headers: auth });
+    const verdict = await fetch(`${api}/fraud/verdict?status=1`);
     assert.equal(verdict.status, 425, 'no analysis yet: inconclusive');
     assert.equal(((await verdict.json()) as { verdict: string }).verdict, 'inconclusive');
 
