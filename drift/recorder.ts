@@ -299,10 +299,14 @@ export class DriftRecorder {
       const profile = capture.build(atMs, this.config);
       this.#captures.delete(model.model);
       this.setBaseline(profile);
-      if (this.#persist) {
-        this.#persist(profile).catch(() => {
-          this.stats.persistFailures++;
-        });
+      const persist = this.#persist;
+      if (persist) {
+        // Through a promise, so a persister that throws synchronously is counted the same way.
+        Promise.resolve()
+          .then(() => persist(profile))
+          .catch(() => {
+            this.stats.persistFailures++;
+          });
       }
     }
   }
