@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { PROXY_METRIC, SERVER_METRIC, SLO_METRIC, DRIFT_METRIC, ROLLOUT_METRIC, SLO_RULE } from '../../common/index.ts';
-import { buildDashboards, dashboardQueries, expandQuery, staleGenerated } from '../../dashboards/index.ts';
+import { parse } from 'yaml';
+import { buildDashboards, dashboardQueries, expandQuery, generatedFiles, GRAFANA_DASHBOARD_PATH, staleGenerated } from '../../dashboards/index.ts';
 import type { Panel } from '../../dashboards/index.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -97,4 +98,18 @@ test('expandQuery replaces every Grafana variable', () => {
     assert.doesNotMatch(e, /\$/, `${q.dashboard} / ${q.title}: ${e}`);
   }
   assert.equal(expandQuery('rate(x{model=~"$model",version=~"$version"}[$__rate_interval])', { model: 'fraud', version: '1|2', rateInterval: '10s' }), 'rate(x{model=~"fraud",version=~"1|2"}[10s])');
+});
+
+test('the provisioning files are Grafana apiVersion 1: one default Prometheus datasource and a file provider', () => {
+  const files = generatedFiles();
+  const ds = parse(files.get('dashboards/provisioning/datasources/modelgate.yaml')!) as { apiVersion: number; datasources: Array<Record<string, unknown>> };
+  assert.equal(ds.apiVersion, 1);
+  assert.equal(ds.datasources.length, 1);
+  assert.equal(ds.datasources[0]!['type'], 'prometheus');
+  assert.equal(ds.datasources[0]!['isDefault'], true);
+  const dp = parse(files.get('dashboards/provisioning/dashboards/modelgate.yaml')!) as { apiVersion: number; providers: Array<{ type: string; options: { path: string } }> };
+  assert.equal(dp.apiVersion, 1);
+  assert.equal(dp.providers[0]!.type, 'file');
+  assert.equal(dp.providers[0]!.options.path, GRAFANA_DASHBOARD_PATH);
+  assert.deepEqual([...files.keys()].filter((k) => k.startsWith('dashboards/generated/')), ['dashboards/generated/overview.json', 'dashboards/generated/oncall.json', 'dashboards/generated/debug.json']);
 });

@@ -25,7 +25,9 @@ export function which(name: string): string | undefined {
 export function needBinaries(names: readonly string[]): false | string {
   const missing = names.filter((n) => !which(n));
   if (missing.length === 0) return false;
-  const message = `missing ${missing.join(', ')} (Debian: apt-get install -y ${missing.map((m) => (m === 'prometheus-alertmanager' ? m : m === 'chromium' ? 'chromium' : 'prometheus')).join(' ')})`;
+  // The Debian package of each program (promtool comes with prometheus).
+  const pkg = (name: string) => (name === 'promtool' ? 'prometheus' : name);
+  const message = `missing ${missing.join(', ')} (Debian: apt-get update && apt-get install -y ${[...new Set(missing.map(pkg))].join(' ')})`;
   if (process.env['CI'] === 'true') throw new Error(`CI=true and ${message}`);
   console.warn(`\n!!!!! SKIPPING integration tests: ${message} !!!!!\n`);
   return message;
