@@ -3,6 +3,7 @@
 // to a subscriber that does nothing: the proxy's share of the cost), or on (every body
 // teed, sampleRate 1, into a DriftRecorder with the fraud baseline). Prints "READY {port}".
 import { Registry } from 'prom-client';
+import { fileURLToPath } from 'node:url';
 import { Issues } from '../common/index.ts';
 import { createProxy, readProxyConfig } from '../proxy/index.ts';
 import { DriftRecorder, loadBaselines, registerDriftMetrics, validateDriftSection } from '../drift/index.ts';
@@ -29,7 +30,7 @@ const proxy = await createProxy({ config, registry });
 let recorder: DriftRecorder | undefined;
 if (mode === 'tee') proxy.onBodies(() => {});
 if (mode === 'on') {
-  const { profiles } = await loadBaselines(new URL('../examples/baselines', import.meta.url).pathname);
+  const { profiles } = await loadBaselines(fileURLToPath(new URL('../examples/baselines', import.meta.url)));
   recorder = new DriftRecorder(drift, { baselines: profiles });
   registerDriftMetrics(registry, recorder);
   proxy.onBodies((b) => recorder!.offer(b));

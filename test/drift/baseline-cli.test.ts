@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { run } from '../../drift/cli.ts';
 import { baselinePath, parseProfile } from '../../drift/index.ts';
 import { UsageError } from '../../cli/args.ts';
@@ -75,7 +76,7 @@ test('the committed fraud reference file is what the generator writes', async ()
 
 test('the committed fraud baseline is what `modelgate baseline` builds from it', () =>
   withDir(async (dir) => {
-    const committedPath = new URL('../../examples/baselines/fraud/1/drift-baseline.json', import.meta.url).pathname;
+    const committedPath = fileURLToPath(new URL('../../examples/baselines/fraud/1/drift-baseline.json', import.meta.url));
     const committed = JSON.parse(await readFile(committedPath, 'utf8'));
     await quiet(() => run(['--model', 'fraud', '--version', '1', '--from', 'examples/data/fraud-reference.jsonl', '--out', dir, '--categorical', 'label']));
     const rebuilt = JSON.parse(await readFile(baselinePath(dir, 'fraud', '1'), 'utf8'));

@@ -2,6 +2,7 @@
 // recorded like JSON: TF Serving Predict and KServe ModelInfer, encoded with the vendored protos.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { ManualClock } from '../../common/index.ts';
 import { DriftRecorder, loadBaselines } from '../../drift/index.ts';
 import { decodeGrpcBodies } from '../../drift/grpc-bodies.ts';
@@ -71,7 +72,7 @@ for (const [what, method, messages] of [
   ['KServe ModelInfer (raw contents)', '/inference.GRPCInferenceService/ModelInfer', inferMessages],
 ] as const) {
   test(`${what} bodies from the proxy tee are recorded, and a shifted feature is found`, async () => {
-    const { profiles } = await loadBaselines(new URL('../../examples/baselines', import.meta.url).pathname);
+    const { profiles } = await loadBaselines(fileURLToPath(new URL('../../examples/baselines', import.meta.url)));
     const rec = new DriftRecorder(fraudDriftConfig(), { clock: new ManualClock(0), baselines: profiles, grpcDecoder: decodeGrpcBodies });
     const rows = fraudRows(600, 2, { flatHours: true });
     for (let i = 0; i < rows.length; i += 20) {

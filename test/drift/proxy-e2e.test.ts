@@ -4,6 +4,7 @@
 // that feature's drift gauge on the proxy's /metrics fires, the others do not.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { DRIFT_METRIC, Issues } from '../../common/index.ts';
 import { createProxy, readProxyConfig } from '../../proxy/index.ts';
@@ -33,7 +34,7 @@ before(async () => {
   assert.deepEqual(issues.errors, []);
   const registry = new Registry();
   proxy = await createProxy({ config, registry });
-  const { profiles } = await loadBaselines(new URL('../../examples/baselines', import.meta.url).pathname);
+  const { profiles } = await loadBaselines(fileURLToPath(new URL('../../examples/baselines', import.meta.url)));
   recorder = new DriftRecorder(fraudDriftConfig(), { baselines: profiles });
   registerDriftMetrics(registry, recorder);
   proxy.onBodies((b) => recorder.offer(b));

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { ManualClock, DRIFT_METRIC, OVERFLOW_LABEL_VALUE, UNKNOWN_VERSION } from '../../common/index.ts';
 import { DriftRecorder, loadBaselines, registerDriftMetrics, saveBaseline, DriftErrors } from '../../drift/index.ts';
@@ -16,7 +17,7 @@ import { fraudDriftConfig, kserveBodies, tfServingColumnarBodies, tfServingRowBo
 
 let baselines: BaselineProfile[] = [];
 before(async () => {
-  const loaded = await loadBaselines(new URL('../../examples/baselines', import.meta.url).pathname);
+  const loaded = await loadBaselines(fileURLToPath(new URL('../../examples/baselines', import.meta.url)));
   assert.deepEqual(loaded.problems, []);
   baselines = loaded.profiles;
   assert.equal(baselines.length, 1, 'the committed fraud/1 baseline is there');
