@@ -8,6 +8,7 @@ import type { Config } from '../config/index.ts';
 import { createProxy, type Proxy, type ProxyConfig } from '../proxy/index.ts';
 import { sloLatencyThresholds, startSlos, type AlertNotifier, type SloEngine } from '../slo/index.ts';
 import { DriftRecorder, loadBaselines, registerDriftMetrics, saveBaseline } from '../drift/index.ts';
+import { startFleet, type Fleet } from './fleet.ts';
 
 export interface GatewayOptions {
   config: Config;
@@ -18,6 +19,8 @@ export interface GatewayOptions {
   /** Evaluation tick, ms (SLO windows and drift verdicts). Default 5 s. */
   tickMs?: number;
   log?: (msg: string) => void;
+  /** Environment for the replica identity (leader:); default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface Gateway {
@@ -26,6 +29,8 @@ export interface Gateway {
   drift: DriftRecorder | undefined;
   notifier: AlertNotifier;
   registry: Registry;
+  /** Fleet-wide SLO source (sloSource: prometheus) and who acts (leader:); see app/fleet.ts. */
+  fleet: Fleet;
   /** One evaluation now (also run by the timer). */
   tick(): void;
   close(): Promise<void>;
@@ -47,8 +52,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     latencyThresholdsSeconds: sloLatencyThresholds(config.slos),
   });
 
+  const fleet = await startFleet(config, { clock, env: opts.env ?? process.env, externalUrl: proxy.adminUrl, log });
   // The SLO runtime's own timer is off: the gateway's tick evaluates SLOs and drift together.
-  const slos = startSlos(config, {
+  const slos = startSlos(fleet.localConfig(config), {
     clock,
     registry,
     externalUrl: proxy.adminUrl,
@@ -56,7 +62,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     notifier: { onError: (target, message) => log(`notify ${target}: ${message}`) },
   });
   const slo = slos.engine;
-  const notifier = slos.notifier;
+  const notifier = fleet.notifier ?? slos.notifier;
   proxy.onOutcome((o) => slo.record(o));
 
   let drift: DriftRecorder | undefined;
@@ -74,10 +80,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
 
   // Reads are open on the admin port (loopback by default); changes need the token.
-  proxy.route('GET', '/api/v1/slos', () => ({ status: 200, body: slo.snapshot() }), { auth: false });
+  proxy.route('GET', '/api/v1/slos', () => ({ status: 200, body: fleet.snapshot() ?? slo.snapshot() }), { auth: false });
+  proxy.route('GET', '/api/v1/fleet', () => ({ status: 200, body: fleet.describe() }), { auth: false });
   proxy.route('GET', '/api/v1/drift', () => ({ status: 200, body: drift ? drift.snapshot() : { enabled: false } }), { auth: false });
 
   const tick = () => {
+    fleet.tick();
     try {
       slo.evaluate();
     } catch (e) {
@@ -98,11 +106,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     drift,
     notifier,
     registry,
+    fleet,
     tick,
     async close() {
       clearInterval(timer);
       await proxy.close();
       await slos.close();
+      await fleet.close();
     },
   };
 }
