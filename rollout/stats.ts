@@ -17,32 +17,38 @@ export interface MannWhitneyResult {
 }
 
 /**
- * Average (1-based) ranks of the pooled samples; also returns Σ(t³ − t) over tie groups,
- * the term of the tie-corrected variance (Conover, Practical Nonparametric Statistics, §5.1).
+ * Rank sum of x in the pooled sample (average ranks for ties) and Σ(t³ − t) over tie
+ * groups, the term of the tie-corrected variance (Conover, Practical Nonparametric
+ * Statistics, §5.1). Both samples are sorted (typed-array sorts) and merged in one pass, so
+ * no per-element rank array or comparator sort is needed.
  */
-export function rankPooled(x: ArrayLike<number>, y: ArrayLike<number>): { ranksX: Float64Array; tieTerm: number } {
-  const n1 = x.length;
-  const n = n1 + y.length;
-  const values = new Float64Array(n);
-  for (let i = 0; i < n1; i++) values[i] = x[i]!;
-  for (let j = 0; j < y.length; j++) values[n1 + j] = y[j]!;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a]! - values[b]!);
-  const ranksX = new Float64Array(n1);
+export function rankSumAndTies(x: ArrayLike<number>, y: ArrayLike<number>): { rankSumX: number; tieTerm: number } {
+  const xs = sortedCopy(x);
+  const ys = sortedCopy(y);
+  let i = 0;
+  let j = 0;
+  let pos = 0;
+  let rankSumX = 0;
   let tieTerm = 0;
-  for (let i = 0; i < n; ) {
-    let j = i + 1;
-    while (j < n && values[order[j]!] === values[order[i]!]) j++;
-    const t = j - i;
-    // Positions i..j-1 (0-based) share the average of ranks i+1..j.
-    const avg = (i + 1 + j) / 2;
-    for (let k = i; k < j; k++) {
-      const idx = order[k]!;
-      if (idx < n1) ranksX[idx] = avg;
+  while (i < xs.length || j < ys.length) {
+    const v = j >= ys.length || (i < xs.length && xs[i]! <= ys[j]!) ? xs[i]! : ys[j]!;
+    let cx = 0;
+    while (i < xs.length && xs[i] === v) {
+      i++;
+      cx++;
     }
+    let cy = 0;
+    while (j < ys.length && ys[j] === v) {
+      j++;
+      cy++;
+    }
+    const t = cx + cy;
+    // The group takes ranks pos+1 .. pos+t; each member gets their average.
+    rankSumX += cx * (pos + (t + 1) / 2);
     if (t > 1) tieTerm += t * t * t - t;
-    i = j;
+    pos += t;
   }
-  return { ranksX, tieTerm };
+  return { rankSumX, tieTerm };
 }
 
 /**
@@ -54,10 +60,8 @@ export function mannWhitneyU(x: ArrayLike<number>, y: ArrayLike<number>, alterna
   const n1 = x.length;
   const n2 = y.length;
   if (n1 === 0 || n2 === 0) return { u: NaN, z: NaN, pValue: NaN, n1, n2 };
-  const { ranksX, tieTerm } = rankPooled(x, y);
-  let r1 = 0;
-  for (let i = 0; i < n1; i++) r1 += ranksX[i]!;
-  const u1 = r1 - (n1 * (n1 + 1)) / 2;
+  const { rankSumX, tieTerm } = rankSumAndTies(x, y);
+  const u1 = rankSumX - (n1 * (n1 + 1)) / 2;
   const u2 = n1 * n2 - u1;
   const n = n1 + n2;
   const mu = (n1 * n2) / 2;
@@ -138,8 +142,8 @@ export function sortedCopy(values: ArrayLike<number>): Float64Array {
 
 /**
  * At most this many values per side go into the Hodges-Lehmann estimate: 400² = 160,000
- * pairwise differences, sorted in tens of milliseconds on the cold tick. Larger samples
- * are thinned by an even stride, which keeps their shape.
+ * pairwise differences, whose median is selected in about a millisecond on the cold tick
+ * (bench/rollout.ts). Larger samples are thinned by an even stride, which keeps their shape.
  */
 export const HODGES_LEHMANN_MAX_PER_SIDE = 400;
 
@@ -155,8 +159,48 @@ export function hodgesLehmann(x: ArrayLike<number>, y: ArrayLike<number>): numbe
   const diffs = new Float64Array(xs.length * ys.length);
   let k = 0;
   for (let i = 0; i < xs.length; i++) for (let j = 0; j < ys.length; j++) diffs[k++] = xs[i]! - ys[j]!;
-  diffs.sort();
-  return quantileSorted(diffs, 0.5);
+  return medianInPlace(diffs);
+}
+
+/**
+ * Median by selection (Floyd-Rivest style partitioning as in Hoare's FIND): O(n) on
+ * average instead of a full sort. Reorders `a`. For an even length, the mean of the two
+ * middle values, as NumPy's median.
+ */
+export function medianInPlace(a: Float64Array): number {
+  const n = a.length;
+  if (n === 0) return NaN;
+  const hi = Math.floor(n / 2);
+  select(a, hi);
+  if (n % 2 === 1) return a[hi]!;
+  // After selecting `hi`, everything left of it is <= a[hi]; the lower middle is their max.
+  let lower = -Infinity;
+  for (let k = 0; k < hi; k++) if (a[k]! > lower) lower = a[k]!;
+  return (lower + a[hi]!) / 2;
+}
+
+/** Puts the k-th smallest value at index k, smaller ones before it, larger after (Hoare's FIND). */
+function select(a: Float64Array, k: number): void {
+  let left = 0;
+  let right = a.length - 1;
+  while (right > left) {
+    const pivot = a[k]!;
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (j < k) left = i;
+    if (k < i) right = j;
+  }
 }
 
 function thin(values: ArrayLike<number>, max: number): number[] {
