@@ -208,24 +208,36 @@ describe('gRPC pass-through', () => {
   });
 });
 
-describe('gRPC upstream down', () => {
-  test('an unreachable upstream gives UNAVAILABLE, counted as a connect error', async () => {
+describe('gRPC upstream down and back', () => {
+  test('an unreachable upstream gives UNAVAILABLE (counted), and a restarted upstream is used again without restarting the proxy', async () => {
     const probe = new grpc.Server();
     const port = await bind(probe);
     probe.forceShutdown();
     const { proxy, registry } = await startProxy({ grpc: { host: '127.0.0.1', port: 0, upstream: `127.0.0.1:${port}` } });
     const Echo = grpc.makeGenericClientConstructor(echoService, 'Unknown');
     const client = new Echo(proxy.grpcAddress!, grpc.credentials.createInsecure()) as grpc.Client & Record<string, (...a: unknown[]) => unknown>;
-    try {
-      const err = await new Promise<grpc.ServiceError | null>((resolve) =>
-        (client['Echo'] as (r: Buffer, cb: (e: grpc.ServiceError | null) => void) => void)(Buffer.from('x'), (e) => resolve(e)),
+    const echo = () =>
+      new Promise<{ err: grpc.ServiceError | null; res?: Buffer }>((resolve) =>
+        (client['Echo'] as (r: Buffer, cb: (e: grpc.ServiceError | null, r?: Buffer) => void) => void)(Buffer.from('x'), (err, res) => resolve({ err, res })),
       );
+    const again = new grpc.Server();
+    try {
+      const { err } = await echo();
       assert.equal(err?.code, grpc.status.UNAVAILABLE);
       const m = parseMetrics(await registry.metrics());
       assert.equal(sample(m, PROXY_METRIC.upstreamErrors, { protocol: 'grpc' }), 1);
+      again.addService(echoService, {
+        Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.concat([Buffer.from('back:'), call.request])),
+        Chat: () => undefined, Slow: () => undefined, Fail: () => undefined,
+      });
+      await new Promise<void>((resolve, reject) => again.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
+      const { err: err2, res } = await echo();
+      assert.equal(err2, null);
+      assert.equal(res!.toString(), 'back:x');
     } finally {
       client.close();
       await proxy.close();
+      again.forceShutdown();
     }
   });
 });
