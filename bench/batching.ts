@@ -151,6 +151,7 @@ async function h2loadCell(url: string, body: Buffer, headers: string[], h1: bool
     if (status !== '200') errors++;
     else samples.push(Number(us) / 1000);
   }
+  if (errors > 0) console.log(`#   h2load: ${/requests: .*/.exec(stdout)?.[0]}; ${/status codes: .*/.exec(stdout)?.[0]}`);
   return summarize(samples.data, samples.count, errors, durationMs, 0);
 }
 
@@ -206,6 +207,11 @@ async function main(argv: string[]): Promise<number> {
   const grpcErrors = async () => {
     const m = await srv.registry.getSingleMetric(SERVER_METRIC.requests)!.get();
     return m.values.filter((v) => v.labels.entrypoint === 'grpc' && v.labels.code !== 'OK').reduce((n, v) => n + v.value, 0);
+  };
+  /** Non-OK answers by code, to say what an error count is made of. */
+  const errorCodes = async () => {
+    const m = await srv.registry.getSingleMetric(SERVER_METRIC.requests)!.get();
+    return m.values.filter((v) => v.labels.code !== 'OK' && v.labels.code !== '200').map((v) => `${v.labels.entrypoint}/${v.labels.model}/${v.labels.code}=${v.value}`).join(' ');
   };
 
   const batchTotals = async () => {
@@ -297,6 +303,8 @@ async function main(argv: string[]): Promise<number> {
       if (g && r) console.log(`- gRPC/REST throughput, batching ${b}, c=${c}: ${(g.s.throughput / r.s.throughput).toFixed(2)}× (target ≥ 1): ${verdict(g.s.throughput >= r.s.throughput)}`);
     }
   }
+  const codes = await errorCodes().catch(() => '');
+  if (codes) console.log(`# non-OK answers seen by the server: ${codes}`);
   console.log(`# load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   return 0;
 }

@@ -130,6 +130,8 @@ export async function startTransport(opts: TransportOptions): Promise<Transport>
     // Room for many large requests in flight on one connection (the default is 10 MB).
     maxSessionMemory: 1024,
   });
+  // Small frames (headers, one message, trailers) must leave at once: no Nagle delay.
+  server.on('connection', (socket: import('node:net').Socket) => socket.setNoDelay(true));
   server.on('session', (s) => {
     sessions.add(s);
     s.on('close', () => sessions.delete(s));
