@@ -1,0 +1,227 @@
+// Past one machine, for real: two proxy replicas (the gateway, as users run it) in front of
+// one model server, a real Prometheus scraping both replicas' /metrics every second, and
+// traffic split across the replicas with version 2 failing 3 requests in 10 (a 30x burn
+// of a 99% objective). Each replica evaluates its SLOs from Prometheus; the verdicts must
+// agree with each other exactly and with one local engine fed every request of both
+// replicas (what a single proxy would have seen).
+//
+// Windows are compressed (period 1h, page 20s/5s, ticket 40s/10s) so the test runs in
+// about 20 s. Fails under CI=true without prometheus; skips loudly otherwise.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock } from '../../common/index.ts';
+import { parseConfig } from '../../config/index.ts';
+import type { Config } from '../../config/index.ts';
+import { startServer } from '../../server/index.ts';
+import type { RunningServer } from '../../server/index.ts';
+import { SloEngine } from '../../slo/index.ts';
+import type { SloStatus } from '../../slo/index.ts';
+import { startGateway } from '../../app/gateway.ts';
+import type { Gateway } from '../../app/gateway.ts';
+import { EXAMPLES, TempRepo } from '../helpers/repo.ts';
+import { needBinaries, startPrometheus, waitFor } from '../integration/programs.ts';
+import type { Prometheus } from '../integration/programs.ts';
+import { startFaultInjector, startLoad } from '../integration/traffic.ts';
+import type { FaultInjector, Load } from '../integration/traffic.ts';
+
+const skip = needBinaries(['prometheus']);
+
+const MODEL = 'half_plus_two';
+const HEALTHY = '1';
+const BROKEN = '2';
+/** 3 in 10 failing: 30x the budget of a 99% objective, far above both factors (14.4, 3). */
+const FAILURE_SHARE = 0.3;
+/** Measured traffic before the comparison: at least the 5 s short window, well under the 20 s long one. */
+const TRAFFIC_MS = 8_000;
+/**
+ * Tolerances between Prometheus (both replicas) and the single local engine, per window:
+ * - request counts within 15%: the local engine is evaluated up to one align step (1 s)
+ *   later than the Prometheus instant, its windows slide by that much, Prometheus lags the
+ *   last scrape (≤ 1 s) and extrapolates `increase()` to the window edges;
+ * - error ratios within 0.05: the 3-in-10 failures are deterministic per request, so the
+ *   ratio only moves with where the window edges cut the sequence.
+ * Between the two replicas: none. They query the same instant and must be identical.
+ */
+const COUNT_TOLERANCE = 0.15;
+const RATIO_TOLERANCE = 0.05;
+
+function configText(promUrl: string, upstream: string, identity: string): string {
+  return `
+apiVersion: modelgate/v1
+slos:
+  - name: hpt-availability
+    model: ${MODEL}
+    version: each
+    objective: 99
+    period: 1h
+    sli: { availability: {} }
+    alerting:
+      minEvents: 5
+      windows:
+        - { severity: page, long: 20s, short: 5s, factor: 14.4 }
+        - { severity: ticket, long: 40s, short: 10s, factor: 3 }
+sloSource:
+  prometheus: { url: ${promUrl}, timeout: 3s, align: 1s }
+leader:
+  mode: single
+  controller: replica-a
+  identity: ${identity}
+proxy:
+  rest: { host: 127.0.0.1, port: 0, upstream: ${upstream} }
+  admin: { port: 0 }
+  splits: { ${MODEL}: { stable: "${HEALTHY}", canary: "${BROKEN}", weight: 50 } }
+  labels: { statusPoll: 1s }
+`;
+}
+
+function load(text: string): Config {
+  const r = parseConfig(text, 'fleet-e2e.yaml');
+  assert.ok(r.config, JSON.stringify(r.issues));
+  return r.config;
+}
+
+const byVersion = (statuses: readonly SloStatus[]) => new Map(statuses.map((s) => [s.version, s]));
+
+describe('two proxy replicas, one Prometheus: fleet-wide SLO verdicts', { skip }, () => {
+  let dir: string;
+  let repo: TempRepo;
+  let server: RunningServer;
+  let injector: FaultInjector;
+  let prometheus: Prometheus;
+  const replicas: Gateway[] = [];
+  let local: SloEngine;
+  const loads: Load[] = [];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'modelgate-fleet-'));
+    repo = await TempRepo.create();
+    const onnx = await readFile(join(EXAMPLES, MODEL, '123', 'model.onnx'));
+    for (const v of [HEALTHY, BROKEN]) await repo.writeVersion(MODEL, Number(v), onnx);
+    server = await startServer({ host: '127.0.0.1', restPort: 0, grpcPort: -1, pollMs: 0, models: [{ name: MODEL, basePath: repo.path(MODEL), policy: { kind: 'all' }, labels: {} }] });
+    injector = await startFaultInjector(server.restUrl);
+
+    // Prometheus first, discovering the replicas from a file written once their admin
+    // ports are known (file_sd_configs; no port is guessed).
+    const targets = join(dir, 'targets.json');
+    await writeFile(targets, '[]');
+    prometheus = await startPrometheus(
+      dir,
+      [
+        'global:',
+        '  scrape_interval: 1s',
+        'scrape_configs:',
+        '  - job_name: modelgate-proxy',
+        '    file_sd_configs:',
+        `      - files: ['${targets}']`,
+        '        refresh_interval: 1s',
+        '',
+      ].join('\n'),
+    );
+
+    for (const identity of ['replica-a', 'replica-b']) {
+      replicas.push(await startGateway({ config: load(configText(prometheus.url, injector.url, identity)), tickMs: 3_600_000, env: {} }));
+    }
+    // The single proxy's view: one engine fed by every request of both replicas.
+    local = new SloEngine(replicas[0]!.fleet.source!.slos, { clock: systemClock });
+    const tmp = `${targets}.tmp`;
+    await writeFile(tmp, JSON.stringify([{ targets: replicas.map((r) => new URL(r.proxy.adminUrl).host) }]));
+    await rename(tmp, targets);
+
+    // Warm-up, not counted anywhere: both versions answer through both replicas, so every
+    // counter series exists before Prometheus' first sample of the measured traffic
+    // (increase() cannot see a series' first increment).
+    await waitFor('both replicas to know both versions', () => replicas.every((r) => r.proxy.catalog.versions(MODEL).length === 2), 10_000, 100);
+    injector.failVersion(BROKEN, FAILURE_SHARE);
+    for (const r of replicas) {
+      for (let i = 0; i < 40; i++) {
+        const res = await fetch(`${r.proxy.restUrl}/v1/models/${MODEL}:predict`, { method: 'POST', body: JSON.stringify({ instances: [1.0] }) });
+        await res.arrayBuffer();
+      }
+    }
+    await waitFor('Prometheus scraping both replicas with every series', async () => {
+      // 2 replicas × (version 1 200, version 2 200, version 2 503)
+      const r = await prometheus.query(`count(modelgate_requests_total{model="${MODEL}",api="predict",version=~"${HEALTHY}|${BROKEN}"})`);
+      const up = await prometheus.query('sum(up{job="modelgate-proxy"})');
+      return r.status === 'success' && Number(r.result[0]?.value[1]) >= 6 && up.status === 'success' && Number(up.result[0]?.value[1]) === 2;
+    }, 20_000);
+    // Two more scrapes so the warm-up counts are the series' baseline in every window.
+    await new Promise((r) => setTimeout(r, 2_200));
+
+    for (const r of replicas) r.proxy.onOutcome((o) => local.record(o));
+    for (const r of replicas) loads.push(startLoad(`${r.proxy.restUrl}/v1/models/${MODEL}:predict`, { instances: [1.0, 2.0, 5.0] }, 2, 10));
+    await new Promise((r) => setTimeout(r, TRAFFIC_MS));
+  });
+
+  after(async () => {
+    for (const l of loads) await l.stop();
+    for (const r of replicas) await r.close();
+    await prometheus?.stop();
+    await injector?.close();
+    await server?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+    await repo?.remove();
+  });
+
+  test('both replicas reach the same verdicts as one engine that saw all the traffic', async () => {
+    // Start both evaluations early in a second, so they fall in the same 1 s align step.
+    const intoSecond = Date.now() % 1000;
+    if (intoSecond > 300) await new Promise((r) => setTimeout(r, 1000 - intoSecond + 20));
+    const [a, b] = await Promise.all(replicas.map((r) => r.fleet.source!.evaluate()));
+    const single = local.evaluate();
+
+    assert.equal(replicas[0]!.fleet.source!.health().ok, true, JSON.stringify(replicas[0]!.fleet.source!.health()));
+    // The replicas asked the same question at the same instant: identical statuses.
+    assert.deepEqual(a, b);
+
+    const fleet = byVersion(a!);
+    const one = byVersion(single);
+    for (const version of [HEALTHY, BROKEN]) {
+      const f = fleet.get(version);
+      const s = one.get(version);
+      assert.ok(f && s, `version ${version} evaluated by both (fleet: ${[...fleet.keys()]}, single: ${[...one.keys()]})`);
+      assert.equal(f.verdict, s.verdict, `version ${version}: fleet says ${f.verdict} (${f.reason}), single proxy ${s.verdict} (${s.reason})`);
+      assert.equal(f.alerts.page.firing, s.alerts.page.firing, `page alert of version ${version}`);
+      assert.equal(f.alerts.ticket.firing, s.alerts.ticket.firing, `ticket alert of version ${version}`);
+      for (const [i, fw] of f.windows.entries()) {
+        const sw: SloStatus['windows'][number] = s.windows[i]!;
+        if (process.env['FLEET_DEBUG']) console.log(version, fw.window, fw.total, sw.total, fw.errorRatio, sw.errorRatio);
+        assert.equal(fw.windowMs, sw.windowMs);
+        assert.ok(Math.abs(fw.total - sw.total) <= COUNT_TOLERANCE * sw.total, `version ${version} ${fw.window}: ${fw.total} requests in Prometheus, ${sw.total} seen by the proxies`);
+        assert.ok(Math.abs((fw.errorRatio ?? -1) - (sw.errorRatio ?? -1)) <= RATIO_TOLERANCE, `version ${version} ${fw.window}: error ratio ${fw.errorRatio} in Prometheus, ${sw.errorRatio} seen by the proxies`);
+      }
+    }
+    // And the verdicts are the expected ones, so agreement is not agreement on "no data".
+    assert.equal(fleet.get(HEALTHY)!.verdict, 'pass');
+    assert.equal(fleet.get(BROKEN)!.verdict, 'fail');
+    assert.equal(fleet.get(BROKEN)!.reason, 'burn-rate alert firing: page, ticket');
+  });
+
+  test('each replica sees only part of the traffic, so its local engine alone undercounts', () => {
+    const totals = replicas.map((r) => r.slo.evaluate().find((s) => s.version === BROKEN)!.windows.at(-1)!.total);
+    const all = local.evaluate().find((s) => s.version === BROKEN)!.windows.at(-1)!.total;
+    for (const t of totals) assert.ok(t < 0.75 * all, `one replica counted ${t} of ${all} requests`);
+  });
+
+  test('the rollout analysis reads fleet-wide burn rates from the last evaluation', () => {
+    const source = replicas[1]!.fleet.source!;
+    const r = source.burnRate('hpt-availability', MODEL, BROKEN, 20_000);
+    assert.ok(r.total > 0 && r.burnRate !== null && r.burnRate > 14.4, JSON.stringify(r));
+    assert.throws(() => source.burnRate('hpt-availability', MODEL, BROKEN, 15_000), { code: 'SLO_ERR_SOURCE_UNAVAILABLE' });
+  });
+
+  test('only the configured controller replica acts, and GET /api/v1/fleet says so', async () => {
+    const answers = await Promise.all(replicas.map(async (r) => (await fetch(`${r.proxy.adminUrl}/api/v1/fleet`)).json() as Promise<{ source: string; leader: { acts: boolean } }>));
+    assert.deepEqual(answers.map((a) => [a.source, a.leader.acts]), [['prometheus', true], ['prometheus', false]]);
+  });
+
+  test('GET /api/v1/slos on either replica serves the fleet-wide statuses', async () => {
+    const bodies = await Promise.all(replicas.map(async (r) => (await fetch(`${r.proxy.adminUrl}/api/v1/slos`)).json() as Promise<{ slos: Array<{ series: Array<{ version: string; verdict: string }> }> }>));
+    for (const body of bodies) {
+      const verdicts = Object.fromEntries(body.slos[0]!.series.map((s) => [s.version, s.verdict]));
+      assert.equal(verdicts[BROKEN], 'fail');
+    }
+  });
+});
