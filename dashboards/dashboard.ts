@@ -41,7 +41,7 @@ export function variables(): Variable[] {
       label: 'Data source',
       type: 'datasource',
       query: 'prometheus',
-      current: {},
+      // No `current`: Grafana selects the default Prometheus datasource.
       hide: 0,
       regex: '',
       options: [],
@@ -91,6 +91,7 @@ export function dashboard(spec: DashboardSpec): Dashboard {
     templating: { list: variables() },
     annotations: { list: [BUILT_IN_ANNOTATIONS, ...(spec.annotations ?? [])] },
     panels: layout(spec.rows),
-    links: [{ title: 'modelgate', type: 'dashboards', tags: ['modelgate'], asDropdown: true, includeVars: true, keepTime: true }],
+    // The other modelgate dashboards, keeping the time range and the model/version selection.
+    links: [{ title: 'modelgate', type: 'dashboards', tags: ['modelgate'], asDropdown: true, includeVars: true, keepTime: true, icon: 'external link', tooltip: '', targetBlank: false }],
   };
 }

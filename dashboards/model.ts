@@ -9,7 +9,8 @@ export type DatasourceRef = typeof DATASOURCE_REF;
 
 export type PanelType = 'timeseries' | 'stat' | 'bargauge' | 'table' | 'heatmap' | 'state-timeline' | 'piechart' | 'row';
 
-export interface Target {
+/** A type alias, not an interface: Grafana's DataQuery has an index signature. */
+export type Target = {
   refId: string;
   expr: string;
   legendFormat?: string;
@@ -18,7 +19,7 @@ export interface Target {
   instant?: boolean;
   range?: boolean;
   datasource: DatasourceRef;
-}
+};
 
 export interface Threshold {
   value: number | null;
@@ -32,8 +33,18 @@ export interface FieldDefaults {
   decimals?: number;
   thresholds?: { mode: 'absolute' | 'percentage'; steps: Threshold[] };
   custom?: Record<string, unknown>;
-  color?: Record<string, unknown>;
-  mappings?: unknown[];
+}
+
+/** A data transformation step (Grafana's DataTransformerConfig), e.g. merge, organize. */
+export interface Transformation {
+  id: string;
+  options: Record<string, unknown>;
+}
+
+/** Per-field overrides (Grafana's DynamicConfigValue list per matcher). */
+export interface FieldOverride {
+  matcher: { id: string; options?: unknown };
+  properties: Array<{ id: string; value?: unknown }>;
 }
 
 export interface GridPos {
@@ -52,32 +63,34 @@ export interface Panel {
   gridPos: GridPos;
   datasource?: DatasourceRef;
   targets?: Target[];
-  fieldConfig?: { defaults: FieldDefaults; overrides: unknown[] };
+  fieldConfig?: { defaults: FieldDefaults; overrides: FieldOverride[] };
   options?: Record<string, unknown>;
   repeat?: string;
   repeatDirection?: 'h' | 'v';
   maxPerRow?: number;
   collapsed?: boolean;
   panels?: Panel[];
-  transformations?: unknown[];
+  transformations?: Transformation[];
 }
 
 export interface Variable {
   name: string;
   label: string;
   type: 'datasource' | 'query' | 'custom';
-  query: unknown;
+  /** A datasource type for 'datasource' variables; the query object for 'query' variables. */
+  query: string | Record<string, unknown>;
   definition?: string;
   datasource?: DatasourceRef;
   refresh?: 1 | 2;
   multi?: boolean;
   includeAll?: boolean;
   allValue?: string;
-  current: Record<string, unknown>;
+  /** Left out to let Grafana pick (the default datasource). */
+  current?: { selected?: boolean; text: string | string[]; value: string | string[] };
   hide: 0 | 1 | 2;
   sort?: number;
   regex?: string;
-  options: unknown[];
+  options: Array<{ selected?: boolean; text: string | string[]; value: string | string[] }>;
 }
 
 export interface Annotation {
@@ -96,6 +109,19 @@ export interface Annotation {
   useValueForTime?: boolean;
 }
 
+/** A link in the dashboard header (Grafana's DashboardLink; every field is required there). */
+export interface DashboardLink {
+  title: string;
+  type: 'dashboards' | 'link';
+  tags: string[];
+  asDropdown: boolean;
+  includeVars: boolean;
+  keepTime: boolean;
+  icon: string;
+  tooltip: string;
+  targetBlank: boolean;
+}
+
 export interface Dashboard {
   uid: string;
   title: string;
@@ -111,7 +137,7 @@ export interface Dashboard {
   templating: { list: Variable[] };
   annotations: { list: Annotation[] };
   panels: Panel[];
-  links: unknown[];
+  links: DashboardLink[];
 }
 
 /** What a panel declares; ids and grid positions are assigned by `layout`. */
@@ -133,7 +159,7 @@ export interface PanelSpec {
   options?: Record<string, unknown>;
   custom?: Record<string, unknown>;
   repeat?: string;
-  transformations?: unknown[];
+  transformations?: Transformation[];
 }
 
 export interface RowSpec {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { PROXY_METRIC, SERVER_METRIC, SLO_METRIC, DRIFT_METRIC, ROLLOUT_METRIC, SLO_RULE } from '../../common/index.ts';
 import { parse } from 'yaml';
+import { spawnSync } from 'node:child_process';
 import { buildDashboards, dashboardQueries, expandQuery, generatedFiles, GRAFANA_DASHBOARD_PATH, staleGenerated } from '../../dashboards/index.ts';
 import type { Panel } from '../../dashboards/index.ts';
 
@@ -112,4 +113,14 @@ test('the provisioning files are Grafana apiVersion 1: one default Prometheus da
   assert.equal(dp.providers[0]!.type, 'file');
   assert.equal(dp.providers[0]!.options.path, GRAFANA_DASHBOARD_PATH);
   assert.deepEqual([...files.keys()].filter((k) => k.startsWith('dashboards/generated/')), ['dashboards/generated/overview.json', 'dashboards/generated/oncall.json', 'dashboards/generated/debug.json']);
+});
+
+test('the dashboards type-check against Grafana\'s own dashboard schema (@grafana/schema)', () => {
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = spawnSync(process.execPath, [
+    tsc, '--noEmit', '--strict', '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext',
+    '--allowImportingTsExtensions', '--verbatimModuleSyntax', '--skipLibCheck', '--types', 'node',
+    join(ROOT, 'test', 'dashboards', 'grafana-schema.check.ts'),
+  ], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
 });
