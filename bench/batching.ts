@@ -36,6 +36,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'duration_ms', type: 'number', default: 3000, help: 'measured window per cell' },
   { name: 'warmup_ms', type: 'number', default: 800, help: 'unmeasured load before each cell' },
   { name: 'concurrency', type: 'string', default: '1,8,32,64', help: 'comma-separated requests in flight' },
+  { name: 'repeats', type: 'number', default: 3, help: 'repeats per cell; the median-throughput one is reported' },
   { name: 'batch_timeout_micros', type: 'number', default: 1000, help: 'batching: wait for company at most this long' },
   { name: 'num_batch_threads', type: 'number', default: 1, help: 'batching: batches run at once' },
   // One ORT thread per run for everything measured: on the 2-core machine the load
@@ -169,12 +170,13 @@ async function main(argv: string[]): Promise<number> {
   const durationMs = flags.duration_ms as number;
   const warmupMs = flags.warmup_ms as number;
   const concurrencies = String(flags.concurrency).split(',').map(Number);
+  const repeats = flags.repeats as number;
   const timeoutMicros = flags.batch_timeout_micros as number;
   const intraOp = flags.intra_op_threads as number;
   const protocols = String(flags.protocols).split(',');
   const loader = flags.loader ? String(flags.loader) : hasH2load() ? 'h2load' : 'node';
   console.log(`# node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`# loader ${loader}; mlp, 1 row per request; batching: max_batch_size ${MAX_BATCH}, batch_timeout_micros ${timeoutMicros}, num_batch_threads ${flags.num_batch_threads}; intra-op threads ${intraOp}; ${durationMs} ms after ${warmupMs} ms warmup per cell`);
+  console.log(`# loader ${loader}; mlp, 1 row per request; batching: max_batch_size ${MAX_BATCH}, batch_timeout_micros ${timeoutMicros}, num_batch_threads ${flags.num_batch_threads}; intra-op threads ${intraOp}; ${durationMs} ms after ${warmupMs} ms warmup per cell, median of ${repeats} repeats`);
 
   const batching = { maxBatchSize: MAX_BATCH, batchTimeoutMicros: timeoutMicros, maxEnqueuedBatches: 1000, numBatchThreads: flags.num_batch_threads as number, allowedBatchSizes: [], preferredBatchSizes: [] };
   const srv = await startServer({
@@ -222,10 +224,14 @@ async function main(argv: string[]): Promise<number> {
 
   const rows: Row[] = [];
   try {
-    for (const protocol of protocols) {
-      for (const mode of ['off', 'on'] as const) {
+    // Repeats are the outer loop and alternate the order, so drift in the shared machine's
+    // load spreads over every cell; each cell reports its median-throughput repeat.
+    const cells = protocols.flatMap((protocol) => (['off', 'on'] as const).flatMap((mode) => concurrencies.map((concurrency) => ({ protocol, mode, concurrency }))));
+    const runs = new Map<string, Row[]>();
+    for (let rep = 0; rep < repeats; rep++) {
+      for (const { protocol, mode, concurrency } of rep % 2 ? [...cells].reverse() : cells) {
         const model = mode === 'on' ? 'mlp' : 'mlp_plain';
-        for (const concurrency of concurrencies) {
+        {
           const before = await batchTotals();
           const errs0 = await grpcErrors();
           const served0 = await served(model);
@@ -245,10 +251,15 @@ async function main(argv: string[]): Promise<number> {
           const after = await batchTotals();
           const cpuUs = (cpu.user + cpu.system) / Math.max(1, (await served(model)) - served0);
           const meanBatch = mode === 'on' && after.count > before.count ? (after.sum - before.sum) / (after.count - before.count) : 1;
-          rows.push({ protocol, batching: mode, concurrency, s, meanBatch, cpuUs });
+          const cellKey = `${protocol}/${mode}/${concurrency}`;
+          runs.set(cellKey, [...(runs.get(cellKey) ?? []), { protocol, batching: mode, concurrency, s, meanBatch, cpuUs }]);
           console.log(`${protocol.padEnd(4)} batching ${mode.padEnd(3)} c=${String(concurrency).padStart(2)}: ${s.throughput.toFixed(0).padStart(6)} req/s  p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms  mean batch ${meanBatch.toFixed(1)}  server CPU ${cpuUs.toFixed(0)} µs/req  errors ${s.errors}`);
         }
       }
+    }
+    for (const { protocol, mode, concurrency } of cells) {
+      const list = [...runs.get(`${protocol}/${mode}/${concurrency}`)!].sort((a, b) => a.s.throughput - b.s.throughput);
+      rows.push(list[list.length >> 1]!);
     }
   } finally {
     await rest.close();
@@ -259,12 +270,17 @@ async function main(argv: string[]): Promise<number> {
   // The limit: ORT in-process, one loop, batch 1 and batch 32.
   const modelFile = join(MODEL_DIR, '1', 'model.onnx');
   const raw1 = await openRawLoop(modelFile, intraOp, { data: row(7), shape: [1, WIDTH] });
-  const r1 = await raw1.run({ concurrency: 1, warmupMs, durationMs });
+  const medianRun = async (loop: typeof raw1) => {
+    const xs: LoadSummary[] = [];
+    for (let i = 0; i < repeats; i++) xs.push(await loop.run({ concurrency: 1, warmupMs, durationMs }));
+    return xs.sort((a, b) => a.throughput - b.throughput)[xs.length >> 1]!;
+  };
+  const r1 = await medianRun(raw1);
   await raw1.close();
   const big = new Float32Array(MAX_BATCH * WIDTH);
   for (let k = 0; k < MAX_BATCH; k++) big.set(row(7 + k), k * WIDTH);
   const raw32 = await openRawLoop(modelFile, intraOp, { data: big, shape: [MAX_BATCH, WIDTH] });
-  const r32 = await raw32.run({ concurrency: 1, warmupMs, durationMs });
+  const r32 = await medianRun(raw32);
   await raw32.close();
   const rawRows1 = r1.throughput;
   const rawRows32 = r32.throughput * MAX_BATCH;
