@@ -221,7 +221,23 @@ test('at the 100% step stable serves nothing; the comparison uses its last windo
   const v = h.c.view('fraud');
   assert.equal(v.phase, 'Succeeded', v.reason);
   const lines = await audit(h.dir);
-  assert.ok(lines.some((l) => (l['notes'] as string[] | undefined)?.some((n) => /compared with its last window/.test(n))));
+  const last = lines.filter((l) => l['input'] === 'analysis').at(-1)!;
+  assert.ok((last['notes'] as string[]).some((n) => /compared with its last window that had 100; latency not compared/.test(n)));
+  assert.deepEqual((last['checks'] as Array<{ name: string }>).map((c) => c.name), ['traffic', 'error-ratio']);
+});
+
+test('at the 100% step a canary failing requests is still caught against stable\'s last window', async () => {
+  const s = spec({ analysis: NO_SLO_DRIFT, weights: [50, 100] });
+  const h = await harness(s);
+  await h.c.tick();
+  await interval(h, s, 100);
+  for (let k = 0; k < 2; k++) {
+    const t = h.clock.now();
+    for (let i = 0; i < 100; i++) h.c.observe(outcome('2', t, i % 5 === 0 ? 503 : 200));
+    h.clock.advance(s.intervalMs);
+    await h.c.tick();
+  }
+  assert.equal(h.c.view('fraud').phase, 'RolledBack');
 });
 
 test('a failing pre-rollout webhook blocks the start; once it passes the rollout starts', async () => {
