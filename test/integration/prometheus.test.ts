@@ -16,7 +16,7 @@ import { startServer } from '../../server/index.ts';
 import type { RunningServer } from '../../server/index.ts';
 import { AlertNotifier, SloEngine, errorRatioRecord, registerSloMetrics, rulesFile, validateSlo } from '../../slo/index.ts';
 import type { Slo } from '../../slo/index.ts';
-import { buildDashboards, dashboardQueries, expandQuery } from '../../dashboards/index.ts';
+import { buildDashboards, dashboardQueries, expandQuery, VARIABLE_SERIES } from '../../dashboards/index.ts';
 import { RolloutMetrics } from '../../rollout/index.ts';
 import { DriftRecorder, loadBaselines, registerDriftMetrics, validateDriftSection } from '../../drift/index.ts';
 import { FRAUD_INPUTS, fraudRows } from '../../examples/data/fraud-reference.ts';
@@ -232,6 +232,18 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
       if (r.status !== 'success') failures.push(`${q.dashboard} / ${q.title} [${q.refId}]: ${r.error}\n  ${expr}`);
     }
     assert.deepEqual(failures, []);
+  });
+
+  test('the model and version variables list what Grafana would offer', async () => {
+    // Grafana's label_values(<selector>, <label>) is /api/v1/label/<label>/values?match[]=<selector>.
+    const values = async (label: string, selector: string) => {
+      const r = await fetch(`${prometheus.url}/api/v1/label/${label}/values?${new URLSearchParams({ 'match[]': selector })}`);
+      const j = (await r.json()) as { status: string; data: string[] };
+      assert.equal(j.status, 'success');
+      return j.data;
+    };
+    assert.deepEqual(await values('model', VARIABLE_SERIES.model), ['fraud', MODEL]);
+    assert.deepEqual(await values('version', expandQuery(VARIABLE_SERIES.version, { model: MODEL })), [HEALTHY, BROKEN]);
   });
 
   test('the core panels return data for the selected model and version only', async () => {
