@@ -82,6 +82,13 @@ function sendError(res: ServerResponse, spec: ErrorSpec, message: string, varian
   return body.length;
 }
 
+/** Header names a `Connection` header lists, which are hop-by-hop too (RFC 9110 §7.6.1). */
+function connectionListed(h: IncomingHttpHeaders): Set<string> | undefined {
+  const c = h['connection'];
+  if (c === undefined || c === 'keep-alive' || c === 'close') return undefined;
+  return new Set(String(c).toLowerCase().split(',').map((t) => t.trim()).filter(Boolean));
+}
+
 function firstHeader(h: IncomingHttpHeaders, name: string): string | undefined {
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
@@ -258,8 +265,9 @@ class RestExchange implements Dispatcher.DispatchHandler {
 
   #upstreamHeaders(): Record<string, string | string[]> {
     const headers: Record<string, string | string[]> = {};
+    const listed = connectionListed(this.#req.headers);
     for (const [k, v] of Object.entries(this.#req.headers)) {
-      if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+      if (v !== undefined && !HOP_BY_HOP.has(k) && !listed?.has(k)) headers[k] = v;
     }
     if (this.#span) headers['traceparent'] = this.#span.traceparent;
     const from = this.#req.socket.remoteAddress;
@@ -300,8 +308,9 @@ class RestExchange implements Dispatcher.DispatchHandler {
     clearTimeout(this.#timer);
     this.#status = statusCode;
     const out: OutgoingHttpHeaders = {};
+    const listed = connectionListed(upstreamHeaders);
     for (const [k, v] of Object.entries(upstreamHeaders)) {
-      if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+      if (v !== undefined && !HOP_BY_HOP.has(k) && !listed?.has(k)) out[k] = v;
     }
     out[VARIANT_HEADER] = this.#plan.variant;
     const vh = upstreamHeaders[VERSION_HEADER];

@@ -236,3 +236,28 @@ describe('series of gone versions', () => {
     }
   });
 });
+
+describe('hop-by-hop headers', () => {
+  test('headers named in Connection are not forwarded, other headers are', async () => {
+    const up = await startUpstream((_req, res) => res.end('{}'));
+    const { proxy } = await startProxy({ rest: { host: '127.0.0.1', port: 0, upstream: up.url }, labels: { statusApi: 'none' } });
+    try {
+      // A raw request: HTTP clients normalise the Connection header away. (Written, not
+      // ended: Node's server drops a request whose client half-closes before the answer.)
+      const { connect } = await import('node:net');
+      const url = new URL(proxy.restUrl!);
+      const socket = connect(Number(url.port), url.hostname);
+      socket.write('POST /v1/models/m:predict HTTP/1.1\r\nhost: x\r\nconnection: close, x-secret-hop\r\nx-secret-hop: 1\r\nx-end-to-end: 2\r\ncontent-length: 2\r\n\r\n{}');
+      let reply = '';
+      socket.on('data', (c: Buffer) => (reply += c.toString()));
+      await new Promise((r) => socket.on('close', r));
+      assert.match(reply, /^HTTP\/1\.1 200/);
+      const seen = up.seen[up.seen.length - 1]!;
+      assert.equal(seen.headers['x-secret-hop'], undefined);
+      assert.equal(seen.headers['x-end-to-end'], '2');
+    } finally {
+      await proxy.close();
+      await up.close();
+    }
+  });
+});
