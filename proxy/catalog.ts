@@ -115,7 +115,11 @@ export class ModelCatalog {
     if (m.pending) return m.pending;
     m.pending = fetch(model)
       .then((list) => this.#apply(model, m, list))
-      .catch(() => undefined) // unreachable: keep what we knew; the next poll tries again
+      .catch(() => {
+        // Unreachable or erroring: keep what we knew, and count the attempt as an answer so
+        // requests stop waiting on it; the poll loop tries again.
+        m.statusAtMs ??= this.#opts.clock.now();
+      })
       .finally(() => {
         delete m.pending;
       });

@@ -84,3 +84,18 @@ test('TF Serving status JSON keeps versions with their state', () => {
   ]);
   assert.deepEqual(parseTfStatus('nope'), []);
 });
+
+test('a status endpoint that errors is asked once per poll, not once per request', async () => {
+  let calls = 0;
+  const c = new ModelCatalog({
+    clock: new ManualClock(0), maxModels: 5, maxVersionsPerModel: 5, goneVersionGraceMs: 1000,
+    fetchStatus: async () => {
+      calls++;
+      throw new Error('500');
+    },
+  });
+  c.admit('m');
+  await c.refresh('m');
+  assert.equal(c.needsStatus('m'), false);
+  assert.equal(calls, 1);
+});
