@@ -13,7 +13,7 @@ export interface SloSnapshotLike {
       version: string;
       windows: Array<{ window: string; burnRate: number | null }>;
       budget: { remaining: number | null };
-      alerts: Record<string, { firing: boolean }>;
+      alerts: Record<string, { firing: boolean; since?: string | null }>;
       verdict: string;
       reason: string;
     }>;
@@ -104,5 +104,41 @@ export class RecentAlerts {
   }
   list(): AlertRow[] {
     return [...this.#rows];
+  }
+
+  /** Firing alerts seen by `observe`, by SLO/model/version/severity → startsAt (ISO). */
+  readonly #firing = new Map<string, string>();
+
+  /**
+   * Derives transitions from successive SLO snapshots, for a process that has no hook on
+   * the engine's transitions: an alert firing now and not at the last look has fired; one
+   * firing then and not now has resolved. A fire-and-resolve between two looks is missed,
+   * so feed `record` from `onTransition` where that hook exists (and do not use both).
+   */
+  observe(s: SloSnapshotLike | undefined, nowMs: number): void {
+    if (!s) return;
+    const seen = new Set<string>();
+    for (const slo of s.slos) {
+      for (const x of slo.series) {
+        for (const [severity, a] of Object.entries(x.alerts)) {
+          const key = [slo.name, x.model, x.version, severity].join('\u0000');
+          const before = this.#firing.get(key);
+          if (a.firing) {
+            seen.add(key);
+            if (before === undefined) {
+              const startsAt = a.since ? Date.parse(a.since) : nowMs;
+              this.#firing.set(key, new Date(startsAt).toISOString());
+              this.record({ status: 'firing', slo: { name: slo.name }, model: x.model, version: x.version, severity, startsAt });
+            }
+          }
+        }
+      }
+    }
+    for (const [key, startsAt] of this.#firing) {
+      if (seen.has(key)) continue;
+      const [slo = '', model = '', version = '', severity = ''] = key.split('\u0000');
+      this.#firing.delete(key);
+      this.record({ status: 'resolved', slo: { name: slo }, model, version, severity, startsAt: Date.parse(startsAt), endsAt: nowMs });
+    }
   }
 }

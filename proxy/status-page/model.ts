@@ -11,6 +11,7 @@ export interface StatusSources {
   slos?: () => SloSnapshotLike | undefined;
   drift?: () => DriftSnapshotLike | undefined;
   rollouts?: () => readonly RolloutLike[] | undefined;
+  /** Fed from the SLO engine's `onTransition`; without it the page derives alerts from snapshots. */
   alerts?: RecentAlerts;
 }
 
@@ -24,10 +25,16 @@ function safely<T>(fn: (() => T) | undefined, errors: string[], what: string): T
   }
 }
 
-export function buildStatusModel(sources: StatusSources, history: StatusHistory, clock: Clock): StatusModel & { errors: string[] } {
+/**
+ * `derived` collects alerts from successive SLO snapshots when `sources.alerts` is not
+ * given (the page's own tracker, kept across calls by `mountStatusPage`).
+ */
+export function buildStatusModel(sources: StatusSources, history: StatusHistory, clock: Clock, derived?: RecentAlerts): StatusModel & { errors: string[] } {
   const now = clock.now();
   const errors: string[] = [];
-  const slos = sloRows(safely(sources.slos, errors, 'slos'));
+  const snapshot = safely(sources.slos, errors, 'slos');
+  if (!sources.alerts) derived?.observe(snapshot, now);
+  const slos = sloRows(snapshot);
   const drift = driftRows(safely(sources.drift, errors, 'drift'));
   const rollouts = rolloutRows(safely(sources.rollouts, errors, 'rollouts'));
   for (const s of slos) {
@@ -42,7 +49,7 @@ export function buildStatusModel(sources: StatusSources, history: StatusHistory,
     slos,
     drift,
     rollouts,
-    alerts: sources.alerts?.list() ?? [],
+    alerts: (sources.alerts ?? derived)?.list() ?? [],
     charts: { burnRate: history.series('burn\u0000', now), budget: history.series('budget\u0000', now), weight: history.series('weight\u0000', now) },
     errors,
   };

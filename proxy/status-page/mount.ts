@@ -2,11 +2,14 @@
 // (the same numbers as JSON). Read-only, so, like /metrics, no bearer token: only /api/
 // routes change anything. Usage by the lead:
 //   mountStatusPage(proxy.route, { slos: () => engine.snapshot(), drift: () => recorder.snapshot(),
-//     rollouts: () => controller.snapshot().rollouts, alerts }, { clock })
+//     rollouts: () => controller.snapshot().rollouts }, { clock })
+// Recent alerts come from `alerts` (a RecentAlerts fed by the engine's onTransition) when
+// given, else from comparing successive SLO snapshots.
 import { systemClock } from '../../common/index.ts';
 import type { Clock } from '../../common/index.ts';
 import type { AdminHandler, RouteOptions } from '../admin.ts';
 import { StatusHistory } from './history.ts';
+import { RecentAlerts } from './adapters.ts';
 import { buildStatusModel } from './model.ts';
 import type { StatusSources } from './model.ts';
 import { renderStatusPage } from './render.ts';
@@ -24,7 +27,9 @@ export function mountStatusPage(mount: Mount, sources: StatusSources, opts: Stat
   const clock = opts.clock ?? systemClock;
   const history = opts.history ?? new StatusHistory();
   const path = opts.path ?? '/status';
-  mount('GET', path, () => ({ text: renderStatusPage(buildStatusModel(sources, history, clock), history.spanMs), contentType: 'text/html; charset=utf-8' }), { auth: false });
-  mount('GET', `${path}.json`, () => ({ body: buildStatusModel(sources, history, clock) }), { auth: false });
+  const derived = sources.alerts ? undefined : new RecentAlerts();
+  const build = () => buildStatusModel(sources, history, clock, derived);
+  mount('GET', path, () => ({ text: renderStatusPage(build(), history.spanMs), contentType: 'text/html; charset=utf-8' }), { auth: false });
+  mount('GET', `${path}.json`, () => ({ body: build() }), { auth: false });
   return { history };
 }

@@ -72,3 +72,20 @@ test('recent alerts are listed newest first and bounded', () => {
   assert.deepEqual(a.list().map((r) => r.version), ['2', '1']);
   assert.equal(a.list()[0]?.startsAt, '1970-01-01T00:00:02.000Z');
 });
+
+test('without a transition feed, alerts are derived from successive SLO snapshots: fired, then resolved', () => {
+  const firingSnapshot = (firing: boolean): SloSnapshotLike => ({
+    slos: [{ name: 'avail', sli: 'availability', objective: 0.99, series: [{ model: 'fraud', version: '2', windows: [], budget: { remaining: 0.5 }, alerts: { page: { firing, since: firing ? '2026-11-25T12:00:00.000Z' : null }, ticket: { firing: false, since: null } }, verdict: firing ? 'fail' : 'pass', reason: '' }] }],
+  });
+  const a = new RecentAlerts();
+  a.observe(firingSnapshot(false), Date.parse('2026-11-25T11:59:00Z'));
+  assert.deepEqual(a.list(), []);
+  a.observe(firingSnapshot(true), Date.parse('2026-11-25T12:00:05Z'));
+  a.observe(firingSnapshot(true), Date.parse('2026-11-25T12:00:10Z'));
+  assert.deepEqual(a.list().map((r) => [r.status, r.severity, r.startsAt]), [['firing', 'page', '2026-11-25T12:00:00.000Z']]);
+  a.observe(firingSnapshot(false), Date.parse('2026-11-25T12:10:00Z'));
+  assert.deepEqual(a.list().map((r) => [r.status, r.startsAt, r.endsAt]), [
+    ['resolved', '2026-11-25T12:00:00.000Z', '2026-11-25T12:10:00.000Z'],
+    ['firing', '2026-11-25T12:00:00.000Z', null],
+  ]);
+});
