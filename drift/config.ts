@@ -6,14 +6,14 @@
 //     window: 5m               # evaluation window; verdicts and the SLI are per window
 //     minSamples: 200          # fewer rows than this in a window → inconclusive
 //     baselineDir: baselines   # <dir>/<model>/<version>/drift-baseline.json
-//     thresholds: { psi: 0.2, pValue: 0.05, js: 0.1 }
+//     thresholds: { psi: 0.2, pValue: 0.05, js: 0.1, wasserstein: 0.1 }
 //     verdict: bonferroni      # or { share: 0.5 }
 //     models:
 //       fraud:
 //         baseline: { from: file }     # or { from: live, version: "1", window: 1h, minSamples: 1000 }
 //         inputs:
 //           - amount                                  # row key / input tensor name
-//           - { name: merchant_risk, method: psi }
+//           - { name: merchant_risk, method: psi }       # auto | ks | chisquare | psi | js | wasserstein
 //           - { name: pixel_3, input: x, column: 3 }  # column 3 of a [N, C] input
 //         outputs:
 //           - { name: fraud_probability, output: probabilities, column: 1 }
@@ -22,8 +22,8 @@ import { Issues, checkKeys, isRecord, join, readBoolean, readDuration, readNumbe
 
 export type FeatureKind = 'numeric' | 'categorical';
 /** `auto` picks by reference size and type, the way Evidently does (see evaluate.ts `chooseMethod`). */
-export type DriftMethod = 'auto' | 'ks' | 'chisquare' | 'psi' | 'js';
-export const DRIFT_METHODS: readonly DriftMethod[] = ['auto', 'ks', 'chisquare', 'psi', 'js'];
+export type DriftMethod = 'auto' | 'ks' | 'chisquare' | 'psi' | 'js' | 'wasserstein';
+export const DRIFT_METHODS: readonly DriftMethod[] = ['auto', 'ks', 'chisquare', 'psi', 'js', 'wasserstein'];
 
 export interface FeatureConfig {
   /** Feature name: the `feature` label, the key in reference rows and in the baseline. */
@@ -54,6 +54,8 @@ export interface DriftThresholds {
   pValue: number;
   /** Jensen-Shannon distance at or above this is drift; Evidently's default for `jensenshannon`. */
   js: number;
+  /** Normed Wasserstein distance (W1 / σ of the reference) at or above this is drift; Evidently's default for `wasserstein`. */
+  wasserstein: number;
 }
 
 export type VerdictRule = { rule: 'bonferroni' } | { rule: 'share'; share: number };
@@ -95,7 +97,7 @@ export const DRIFT_DEFAULTS = {
   // Evidently's switch from tests to distances (legacy/calculations/stattests/registry.py _get_default_stattest).
   smallReferenceRows: 1000,
   baselineDir: 'baselines',
-  thresholds: { psi: 0.2, pValue: 0.05, js: 0.1 } as DriftThresholds,
+  thresholds: { psi: 0.2, pValue: 0.05, js: 0.1, wasserstein: 0.1 } as DriftThresholds,
   verdict: { rule: 'bonferroni' } as VerdictRule,
   // 1000 bodies of a few KiB each: a few MiB at most while parsing catches up.
   maxQueue: 1000,
@@ -151,16 +153,17 @@ function readThresholds(raw: unknown, path: string, issues: Issues): DriftThresh
   const d = DRIFT_DEFAULTS.thresholds;
   if (raw === undefined || raw === null) return { ...d };
   if (!isRecord(raw)) {
-    issues.error(path, 'must be a mapping such as { psi: 0.2, pValue: 0.05, js: 0.1 }');
+    issues.error(path, 'must be a mapping such as { psi: 0.2, pValue: 0.05, js: 0.1, wasserstein: 0.1 }');
     return { ...d };
   }
-  checkKeys(raw, ['psi', 'pValue', 'js'], path, issues);
+  checkKeys(raw, ['psi', 'pValue', 'js', 'wasserstein'], path, issues);
   const pValue = readNumber(raw, 'pValue', path, issues, { default: d.pValue, min: 0, max: 1 })!;
   if (pValue > 0.5) issues.warn(join(path, 'pValue'), `is ${pValue}: a test level is usually 0.01–0.1; it is a probability, not a percentage`);
   return {
     psi: readNumber(raw, 'psi', path, issues, { default: d.psi, min: 0 })!,
     pValue,
     js: readNumber(raw, 'js', path, issues, { default: d.js, min: 0, max: Math.sqrt(Math.LN2) })!,
+    wasserstein: readNumber(raw, 'wasserstein', path, issues, { default: d.wasserstein, min: 0 })!,
   };
 }
 
@@ -240,7 +243,7 @@ function readFeatures(raw: unknown, source: 'input' | 'output', path: string, is
       if (typeof m === 'string' && (DRIFT_METHODS as readonly string[]).includes(m)) method = m as DriftMethod;
       else issues.error(join(fpath, 'method'), `must be one of ${DRIFT_METHODS.join(', ')}, got ${JSON.stringify(m)}`);
     }
-    if (kind === 'categorical' && method === 'ks') issues.error(join(fpath, 'method'), 'ks needs a numeric feature; use chisquare or js for categories');
+    if (kind === 'categorical' && (method === 'ks' || method === 'wasserstein')) issues.error(join(fpath, 'method'), `${method} needs a numeric feature; use chisquare or js for categories`);
     const f: FeatureConfig = { name, source, tensor, kind, method };
     if (column !== undefined) f.column = column;
     out.push(f);

@@ -8,7 +8,7 @@ import type { DriftRecorder } from './recorder.ts';
 
 /**
  * Registers:
- *   modelgate_drift_score{model,version,feature,method}  method ∈ psi, js, ks (the D
+ *   modelgate_drift_score{model,version,feature,method}  method ∈ psi, js, wasserstein, ks (the D
  *     statistic), ks_pvalue, chisquare_pvalue — every score of the last evaluation;
  *     the one that decides a feature is the one its `method` names (see GET /api/v1/drift).
  *   modelgate_drift_detected{model,version}  1 drift, 0 no drift; absent while inconclusive
@@ -19,7 +19,7 @@ import type { DriftRecorder } from './recorder.ts';
 export function registerDriftMetrics(registry: Registry, recorder: DriftRecorder): void {
   new Gauge({
     name: DRIFT_METRIC.score,
-    help: 'Drift score of one feature of one model version at the last evaluation, by method (distances: psi, js, ks; p-values: ks_pvalue, chisquare_pvalue).',
+    help: 'Drift score of one feature of one model version at the last evaluation, by method (distances: psi, js, wasserstein, ks; p-values: ks_pvalue, chisquare_pvalue).',
     labelNames: [LABEL.model, LABEL.version, LABEL.feature, LABEL.method],
     registers: [registry],
     collect() {
@@ -74,6 +74,7 @@ export function registerDriftMetrics(registry: Registry, recorder: DriftRecorder
 const SCORE_LABEL: Record<string, string> = {
   psi: 'psi',
   js: 'js',
+  wasserstein: 'wasserstein',
   ks: 'ks',
   ks_p: 'ks_pvalue',
   chisquare_p: 'chisquare_pvalue',

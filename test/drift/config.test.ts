@@ -14,7 +14,7 @@ test('a minimal section gets the documented defaults', () => {
   assert.deepEqual(errors, []);
   assert.equal(config.sampleRate, 1);
   assert.equal(config.window, 5 * 60_000);
-  assert.deepEqual(config.thresholds, { psi: 0.2, pValue: 0.05, js: 0.1 });
+  assert.deepEqual(config.thresholds, { psi: 0.2, pValue: 0.05, js: 0.1, wasserstein: 0.1 });
   assert.deepEqual(config.verdict, { rule: 'bonferroni' });
   assert.equal(config.minSamples, DRIFT_DEFAULTS.minSamples);
   assert.deepEqual(config.models[0], {
@@ -49,7 +49,7 @@ const problems: [string, unknown, string][] = [
   ['a snake_case key gets a did-you-mean', { sample_rate: 1, models: {} }, 'drift.sample_rate: unknown field "sample_rate"; did you mean "sampleRate"?'],
   ['a sample rate given as a percentage', { sampleRate: 50, models: {} }, 'drift.sampleRate: must be <= 1, got 50'],
   ['a window without a unit', { window: 300, models: {} }, 'drift.window: needs a unit: write "300s" or "300ms", not 300'],
-  ['a method that does not exist', { models: { m: { inputs: [{ name: 'a', method: 'wasserstein' }] } } }, 'drift.models.m.inputs[0].method: must be one of auto, ks, chisquare, psi, js, got "wasserstein"'],
+  ['a method that does not exist', { models: { m: { inputs: [{ name: 'a', method: 'energy' }] } } }, 'drift.models.m.inputs[0].method: must be one of auto, ks, chisquare, psi, js, wasserstein, got "energy"'],
   ['KS on a category', { models: { m: { outputs: [{ name: 'label', method: 'ks' }] } } }, 'drift.models.m.outputs[0].method: ks needs a numeric feature; use chisquare or js for categories'],
   ['the same feature twice', { models: { m: { inputs: ['a'], outputs: ['a'] } } }, 'drift.models.m: feature "a" is listed twice; give one of them another `name:`'],
   ['a model with no features', { models: { m: {} } }, 'drift.models.m: lists no features: add `inputs:` (e.g. [amount, merchant_risk]) and/or `outputs:`'],

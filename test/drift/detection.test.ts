@@ -5,7 +5,7 @@ import { buildProfile, compareFeature, featureAlpha, modelVerdict, NumericSketch
 import type { FeatureConfig, FeatureResult, Side } from '../../drift/index.ts';
 import { seededRandom } from '../../drift/random.ts';
 
-const SETTINGS = { thresholds: { psi: 0.2, pValue: 0.05, js: 0.1 }, bins: 10, smallReferenceRows: 1000, minSamples: 100 };
+const SETTINGS = { thresholds: { psi: 0.2, pValue: 0.05, js: 0.1, wasserstein: 0.1 }, bins: 10, smallReferenceRows: 1000, minSamples: 100 };
 const numeric: FeatureConfig = { name: 'x', source: 'input', tensor: 'x', kind: 'numeric', method: 'auto' };
 const categorical: FeatureConfig = { name: 'c', source: 'input', tensor: 'c', kind: 'categorical', method: 'auto' };
 
@@ -106,6 +106,7 @@ test('with Bonferroni, ten clean features flag a model version at most about alp
 });
 
 test('distances on same-distribution samples stay under their thresholds (large reference)', () => {
+  let wassersteinOver = 0;
   for (let seed = 1; seed <= 100; seed++) {
     const random = seededRandom(seed);
     const ref = reference(numeric, normals(5000, random, 80, 30));
@@ -113,7 +114,13 @@ test('distances on same-distribution samples stay under their thresholds (large 
     assert.equal(r.method, 'js');
     assert.ok(r.scores['js']! < 0.1 && r.scores['psi']! < 0.2, `seed ${seed}: js ${r.scores['js']}, psi ${r.scores['psi']}`);
     assert.equal(r.drifted, false);
+    if (r.scores['wasserstein']! >= 0.1) wassersteinOver++;
   }
+  // The normed Wasserstein distance here is computed between two 1000-value samples
+  // (reservoir and baseline sample), not the full data as Evidently does, so it is noisier:
+  // it crossed 0.1 in 6 of these 100 clean samples, where JS over exact bin counts crossed
+  // in none. That is why `auto` picks JS, not Wasserstein, for large references.
+  assert.ok(wassersteinOver <= 10, `normed Wasserstein over 0.1 in ${wassersteinOver} of 100 clean samples`);
 });
 
 // KS is less powerful against a change of spread than of location (the CDFs of two
@@ -140,6 +147,7 @@ test('the same shifts are detected by the distances when the reference is large'
     const r = compareFeature(numeric, ref, live(ref, normals(1000, random, cur.mean, cur.sd), 1), SETTINGS, 0.05);
     assert.equal(r.drifted, true, `${what}: js ${r.scores['js']}`);
     assert.ok(r.scores['psi']! >= 0.2, `${what}: psi ${r.scores['psi']}`);
+    assert.ok(r.scores['wasserstein']! >= 0.1, `${what}: wasserstein ${r.scores['wasserstein']}`);
   }
 });
 

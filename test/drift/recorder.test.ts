@@ -293,7 +293,7 @@ test('the snapshot for GET /api/v1/drift is plain JSON with scores, p-values, co
   assert.equal(v.last.verdict, 'pass');
   assert.equal(v.currentWindow.rows, 300);
   const amount = v.last.features.find((f: { feature: string }) => f.feature === 'amount');
-  assert.deepEqual(Object.keys(amount.scores).sort(), ['chisquare', 'chisquare_p', 'js', 'ks', 'ks_p', 'psi']);
+  assert.deepEqual(Object.keys(amount.scores).sort(), ['chisquare', 'chisquare_p', 'js', 'ks', 'ks_p', 'psi', 'wasserstein']);
   assert.ok(v.memoryBytes > 0 && v.memoryBytes < 2 * 10 * 9 * 1024, `${v.memoryBytes} bytes for 10 features × 2 windows`);
 });
 

@@ -10,6 +10,8 @@ import {
   chiSquareTwoSample,
   jensenShannonDistance,
   psi,
+  wassersteinDistance,
+  normedWasserstein,
 } from '../../drift/stats/index.ts';
 
 interface Fixture {
@@ -19,6 +21,7 @@ interface Fixture {
   chi2_contingency: { name: string; reference: number[]; current: number[]; statistic: number; pValue: number; df: number }[];
   jensenshannon: { name: string; reference: number[]; current: number[]; distance: number }[];
   psi: { name: string; reference: number[]; current: number[]; psi: number }[];
+  wasserstein: { name: string; a: number[]; b: number[]; distance: number; normed: number }[];
 }
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/reference-values.json', import.meta.url), 'utf8')) as Fixture;
 
@@ -74,10 +77,18 @@ test('PSI over decile bins matches the NumPy computation, empty bins at 1e-4', (
   for (const c of fixture.psi) close(psi(c.reference, c.current), c.psi, 1e-10, 1e-12, c.name);
 });
 
+test('the Wasserstein distance matches scipy.stats.wasserstein_distance, and its normed form Evidently\'s', () => {
+  for (const c of fixture.wasserstein) {
+    close(wassersteinDistance(c.a, c.b), c.distance, 1e-10, 1e-12, `${c.name} W1`);
+    close(normedWasserstein(c.a, c.b), c.normed, 1e-10, 1e-12, `${c.name} normed`);
+  }
+});
+
 test('statistics of an empty sample are NaN, not a false verdict', () => {
   assert.ok(Number.isNaN(psi([], [1, 2])));
   assert.ok(Number.isNaN(jensenShannonDistance([0, 0], [1, 2])));
   assert.ok(Number.isNaN(ksTwoSample([], [1, 2]).pValue));
+  assert.ok(Number.isNaN(normedWasserstein([1], [])));
   assert.ok(Number.isNaN(chiSquareTwoSample([3, 4], [0, 0]).pValue));
 });
 
