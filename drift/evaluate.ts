@@ -110,12 +110,13 @@ export function compareFeature(feature: FeatureConfig, reference: Side, current:
     scores['chisquare'] = chi.statistic;
     scores['chisquare_p'] = chi.pValue;
     if (reference.sample.length > 0 && current.sample.length > 0) {
-      const ks = reference.sortedSample ? ksTwoSample(reference.sortedSample, current.sample, { aSorted: true }) : ksTwoSample(reference.sample, current.sample);
+      // Each sample sorted once for both sample-based statistics (the baseline's is cached).
+      const ref = reference.sortedSample ?? sortedCopy(reference.sample);
+      const cur = sortedCopy(current.sample);
+      const ks = ksTwoSample(ref, cur, { aSorted: true, bSorted: true });
       scores['ks'] = ks.statistic;
       scores['ks_p'] = ks.pValue;
-      scores['wasserstein'] = reference.sortedSample
-        ? normedWasserstein(reference.sortedSample, current.sample, { aSorted: true })
-        : normedWasserstein(reference.sample, current.sample);
+      scores['wasserstein'] = normedWasserstein(ref, cur, { aSorted: true, bSorted: true });
     }
   } else if (reference.kind === 'categorical' && current.kind === 'categorical') {
     method = resolveMethod(feature, reference, s);

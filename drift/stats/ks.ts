@@ -44,12 +44,12 @@ export function ksStatisticSorted(a: ArrayLike<number>, b: ArrayLike<number>): n
   return d;
 }
 
-/** `aSorted`: `a` is already ascending (a baseline's sample sorted once), so it is not copied and sorted again. */
-export function ksTwoSample(a: ArrayLike<number>, b: ArrayLike<number>, opts: { exactMaxCells?: number; aSorted?: boolean } = {}): KsResult {
+/** `aSorted` / `bSorted`: that sample is already ascending (sorted once, reused), so it is not copied and sorted again. */
+export function ksTwoSample(a: ArrayLike<number>, b: ArrayLike<number>, opts: { exactMaxCells?: number; aSorted?: boolean; bSorted?: boolean } = {}): KsResult {
   const n = a.length;
   const m = b.length;
   if (n === 0 || m === 0) return { statistic: Number.NaN, pValue: Number.NaN, pMethod: 'asymptotic', n, m };
-  const statistic = ksStatisticSorted(opts.aSorted ? a : sortedCopy(a), sortedCopy(b));
+  const statistic = ksStatisticSorted(opts.aSorted ? a : sortedCopy(a), opts.bSorted ? b : sortedCopy(b));
   const exact = n * m <= (opts.exactMaxCells ?? KS_EXACT_MAX_CELLS);
   const pValue = exact ? ksExactSurvival(statistic, n, m) : ksAsymptoticSurvival(statistic, n, m);
   return { statistic, pValue, pMethod: exact ? 'exact' : 'asymptotic', n, m };

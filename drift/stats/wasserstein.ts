@@ -8,12 +8,12 @@ import { sortedCopy } from './ks.ts';
 /** Smallest divisor, so a constant reference does not divide by zero (Evidently's 0.001). */
 export const WASSERSTEIN_MIN_NORM = 0.001;
 
-export function wassersteinDistance(a: ArrayLike<number>, b: ArrayLike<number>, opts: { aSorted?: boolean } = {}): number {
+export function wassersteinDistance(a: ArrayLike<number>, b: ArrayLike<number>, opts: { aSorted?: boolean; bSorted?: boolean } = {}): number {
   const n = a.length;
   const m = b.length;
   if (n === 0 || m === 0) return Number.NaN;
   const x = opts.aSorted ? a : sortedCopy(a);
-  const y = sortedCopy(b);
+  const y = opts.bSorted ? b : sortedCopy(b);
   let i = 0;
   let j = 0;
   let prev = Math.min(x[0]!, y[0]!);
@@ -29,7 +29,7 @@ export function wassersteinDistance(a: ArrayLike<number>, b: ArrayLike<number>, 
 }
 
 /** W1 / population standard deviation of the reference (np.std, ddof 0). */
-export function normedWasserstein(reference: ArrayLike<number>, current: ArrayLike<number>, opts: { aSorted?: boolean } = {}): number {
+export function normedWasserstein(reference: ArrayLike<number>, current: ArrayLike<number>, opts: { aSorted?: boolean; bSorted?: boolean } = {}): number {
   const n = reference.length;
   if (n === 0 || current.length === 0) return Number.NaN;
   let mean = 0;
