@@ -57,8 +57,16 @@ export class ModelCatalog {
     return [...this.#models.keys()];
   }
 
+  /** Versions on the label allowlist, including gone ones still in their grace period. */
   versions(model: string): string[] {
     return [...(this.#models.get(model)?.versions.keys() ?? [])];
+  }
+
+  /** Versions believed served now: allowlisted and not missing from the last status. */
+  available(model: string): string[] {
+    const m = this.#models.get(model);
+    if (!m) return [];
+    return [...m.versions].filter(([, v]) => v.goneAtMs === undefined).map(([version]) => version).sort(compareVersions);
   }
 
   /** Adds a model to the allowlist (from config or evidence). False when the cap is reached. */

@@ -52,6 +52,8 @@ test('a version gone from the status is dropped only after the grace period', as
   await c.pollAll();
   status['m'] = ['2'];
   await c.pollAll();
+  assert.deepEqual(c.available('m'), ['2']);
+  assert.deepEqual(c.versions('m').sort(), ['1', '2']);
   clock.advance(59_999);
   c.sweep();
   assert.deepEqual(gone, []);
