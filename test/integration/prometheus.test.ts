@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { Issues, SLO_RULE, systemClock } from '../../common/index.ts';
+import { Issues, PROXY_METRIC, SLO_RULE, systemClock } from '../../common/index.ts';
 import { createProxy, readProxyConfig } from '../../proxy/index.ts';
 import type { Proxy } from '../../proxy/index.ts';
 import { startServer } from '../../server/index.ts';
@@ -200,7 +200,7 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
     // so its windows and the in-process ones cover the same requests when the burst starts.
     const scrapedFrom = Date.now();
     await waitFor('normal traffic scraped for both versions', async () => {
-      const r = await prometheus.query(`sum by (version) (rate(modelgate_requests_total{model="${MODEL}"}[5s]))`);
+      const r = await prometheus.query(`sum by (version) (rate(${PROXY_METRIC.requests}{model="${MODEL}"}[5s]))`);
       return r.status === 'success' && r.result.length === 2 && r.result.every((s) => Number(s.value[1]) > 1);
     }, 20_000);
     const settle = scrapedFrom + PAGE_LONG_MS + 2000 - Date.now();
@@ -409,5 +409,31 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
     assert.ok(p.some((s) => s.metric['feature'] === 'hour_of_day' && Number(s.value[1]) < DRIFT_THRESHOLDS.pValue));
     const psi = await scores('PSI per feature');
     assert.equal(psi.length, FRAUD_INPUTS.length);
+  });
+
+  test('the On-call upstream-errors panel shows connection resets by kind', async () => {
+    await load.stop();
+    const resetRequests = async (n: number) => {
+      injector.resetNext(n);
+      for (let i = 0; i < n; i++) {
+        const r = await fetch(`${proxy.restUrl}/v1/models/${MODEL}:predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"instances":[1.0]}' });
+        assert.equal(r.status, 502, 'the proxy answers a reset upstream with 502');
+        await r.arrayBuffer();
+      }
+    };
+    // The counter's series appears at the first reset, and rate() cannot see the step from
+    // "no series" to 1; so one reset first, scraped, then the ones the panel must show.
+    await resetRequests(1);
+    await waitFor('the reset counter scraped', async () => {
+      const r = await prometheus.query(`${PROXY_METRIC.upstreamErrors}{kind="reset"}`);
+      return r.status === 'success' && r.result.length > 0;
+    }, 10_000, 250);
+    await resetRequests(3);
+    const q = dashboardQueries(buildDashboards()).find((x) => x.title === 'Upstream errors by kind')!;
+    const series = await waitFor('a reset in the upstream-errors panel', async () => {
+      const r = await prometheus.query(expandQuery(q.expr, { rateInterval: '10s' }));
+      return r.status === 'success' && r.result.some((s) => s.metric['kind'] === 'reset' && Number(s.value[1]) > 0) ? r.result : undefined;
+    }, 10_000, 500);
+    assert.ok(series.every((s) => s.metric['protocol'] === 'rest'));
   });
 });

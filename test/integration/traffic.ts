@@ -10,6 +10,8 @@ export interface FaultInjector {
   url: string;
   /** Fail this share (0..1) of predict calls to the version, deterministically (every n-th of 10). */
   failVersion(version: string, share: number): void;
+  /** Cut the connection of the next `n` requests without an answer (an upstream reset). */
+  resetNext(n: number): void;
   close(): Promise<void>;
 }
 
@@ -17,8 +19,14 @@ export async function startFaultInjector(upstream: string): Promise<FaultInjecto
   const target = new URL(upstream);
   let faulty: { version: string; share: number } | undefined;
   let count = 0;
+  let resets = 0;
   const server: Server = createServer((req, res) => {
     const url = req.url ?? '/';
+    if (resets > 0 && req.method === 'POST') {
+      resets--;
+      req.socket.destroy();
+      return;
+    }
     if (faulty && url.includes(`/versions/${faulty.version}:`) && req.method === 'POST') {
       // Counting in tens gives exactly `share` failures per ten requests, so the expected
       // error ratio is known without randomness.
@@ -48,6 +56,9 @@ export async function startFaultInjector(upstream: string): Promise<FaultInjecto
     failVersion(version, share) {
       faulty = { version, share };
       count = 0;
+    },
+    resetNext(n) {
+      resets = n;
     },
     close: () =>
       new Promise<void>((resolve) => {
