@@ -3,6 +3,8 @@
 // on one HTTP/2 listener (transport.ts), sharing the REST surface's inference core.
 import type { ServerMetrics } from '../metrics.ts';
 import type { ModelManager } from '../models/manager.ts';
+import { OVERFLOW_LABEL_VALUE, UNKNOWN_VERSION } from '../../common/conventions.ts';
+import { grpcCodeName } from './calls.ts';
 import { createHealth } from './health.ts';
 import { inferenceServiceImpl } from './kserve-service.ts';
 import { servingServices } from './protos.ts';
@@ -64,6 +66,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
       },
       { definition: wire(services.health), methods: health.methods },
     ],
+    // Counted like any call, under the overflow labels: no model was read.
+    onRefused: (code) => opts.metrics.requests.inc({ model: OVERFLOW_LABEL_VALUE, version: UNKNOWN_VERSION, api: 'other', entrypoint: 'grpc', code: grpcCodeName(code) }),
   });
   const dialHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
   return {

@@ -31,6 +31,8 @@ export interface TransportOptions {
   port: number;
   maxMessageBytes: number;
   services: ServiceBinding[];
+  /** Calls refused before any method ran (unknown method, oversize or malformed message), by gRPC code. */
+  onRefused?: (code: number) => void;
 }
 
 export interface Transport {
@@ -146,10 +148,12 @@ export async function startTransport(opts: TransportOptions): Promise<Transport>
     }
     if (!route) {
       sendError(stream, GrpcCode.UNIMPLEMENTED, `Method not found: ${headers[':path']}`);
+      opts.onRefused?.(GrpcCode.UNIMPLEMENTED);
       return;
     }
     const ctx = newContext(parseGrpcTimeout(headers['grpc-timeout'], Date.now()));
     let readDone = false;
+    let started = false;
     readMessage(stream, opts.maxMessageBytes).then(
       (bytes) => {
         readDone = true;
@@ -159,6 +163,7 @@ export async function startTransport(opts: TransportOptions): Promise<Transport>
         } catch (e) {
           throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`cannot parse the request message: ${(e as Error).message}`);
         }
+        started = true;
         if (route.method.kind === 'unary') {
           return route.method.fn(req, ctx).then((res) => {
             if (stream.destroyed || stream.closed) return;
@@ -185,6 +190,7 @@ export async function startTransport(opts: TransportOptions): Promise<Transport>
     ).catch((e) => {
       const err = asModelgateError(e);
       sendError(stream, err.grpc, err.message);
+      if (!started) opts.onRefused?.(err.grpc);
       // An oversize request may still be arriving: the answer is sent, stop the upload.
       if (!readDone && !stream.destroyed) stream.close(NGHTTP2_NO_ERROR);
     });

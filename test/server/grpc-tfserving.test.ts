@@ -175,6 +175,7 @@ describe('TF Serving gRPC API (PredictionService, ModelService, health)', () => 
     const text = await srv.registry.metrics();
     assert.match(text, /modelgate_server_requests_total\{model="half_plus_two",version="123",api="predict",entrypoint="grpc",code="OK"\} [1-9]/);
     assert.match(text, /modelgate_server_requests_total\{model="__other__",version="unknown",api="predict",entrypoint="grpc",code="NOT_FOUND"\} [1-9]/);
+    assert.match(text, /modelgate_server_requests_total\{model="__other__",version="unknown",api="other",entrypoint="grpc",code="RESOURCE_EXHAUSTED"\} 1/, 'refused before any method ran, still counted');
   });
 });
 
