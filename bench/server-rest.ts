@@ -12,7 +12,7 @@
 // one connection per concurrent worker, to 127.0.0.1 only. Repeats are the outer loop and
 // alternate the order of the systems, so slow drift in machine load spreads over all three.
 // Every figure reported is the median over the repeats.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'intra_op_threads', type: 'number', default: 1, help: 'ONNX Runtime threads per run, for all three systems' },
   { name: 'only', type: 'string', default: 'ours,bare,raw', help: 'systems to measure' },
   { name: 'json', type: 'string', help: 'also write every repeat of every cell to this file' },
+  { name: 'from_json', type: 'string', help: 'print the table of a run recorded with --json, measuring nothing' },
   { name: 'help', type: 'boolean', help: 'show this help' },
 ];
 
@@ -110,6 +111,14 @@ async function main(argv: string[]): Promise<number> {
   const intraOp = flags.intra_op_threads as number;
   const only = new Set(String(flags.only).split(',') as System[]);
   const order: System[] = (['ours', 'bare', 'raw'] as System[]).filter((s) => only.has(s));
+  const key = (m: string, c: number, s: System) => `${m}|${c}|${s}`;
+  if (flags.from_json) {
+    const recorded = new Map(Object.entries(JSON.parse(readFileSync(String(flags.from_json), 'utf8')) as Record<string, Cell[]>));
+    const ms = [...new Set([...recorded.keys()].map((k) => k.split('|')[0]!))];
+    const cs = [...new Set([...recorded.keys()].map((k) => Number(k.split('|')[1])))];
+    printTable(recorded, ms, cs, key);
+    return 0;
+  }
 
   console.log(`# node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`# ${repeats} repeats × ${durationMs} ms after ${warmupMs} ms warmup; intra-op threads ${intraOp}; load from a child process (undici Pool)`);
@@ -126,7 +135,6 @@ async function main(argv: string[]): Promise<number> {
   const raw = new Map<string, RawLoop>();
   const bodies = new Map<string, string>();
   const results = new Map<string, Cell[]>();
-  const key = (m: string, c: number, s: System) => `${m}|${c}|${s}`;
   try {
     for (const m of models) {
       const file = join(REPO, m, String(VERSION[m]), 'model.onnx');
@@ -167,40 +175,48 @@ async function main(argv: string[]): Promise<number> {
     for (const l of raw.values()) await l.close();
   }
 
-  // Medians, and the per-repeat ratio range (ours against the bare run of the same repeat).
-  const med = (m: string, c: number, s: System, f: keyof Cell) => {
-    const list = results.get(key(m, c, s));
-    return list ? median(list.map((x) => x[f])) : NaN;
-  };
-  const ratioRange = (m: string, c: number) => {
-    const a = results.get(key(m, c, 'ours'));
-    const b = results.get(key(m, c, 'bare'));
-    if (!a || !b) return '—';
-    const rs = a.map((x, i) => x.throughput / b[i]!.throughput);
-    return `${fmt(Math.min(...rs))}–${fmt(Math.max(...rs))}`;
-  };
   console.log(`# load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log('');
-  console.log('| model | conc. | ours req/s | bare req/s | raw runs/s | ours/bare (range) | bare/raw | p50 ours / bare / raw (ms) | ours−bare p50 (ms) | p99 ours / bare / raw (ms) | CPU µs/req ours / bare / raw | load gen. CPU µs/req ours / bare |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const m of models) {
-    for (const c of concurrencies) {
-      const t = (s: System) => med(m, c, s, 'throughput');
-      const p50 = (s: System) => med(m, c, s, 'p50');
-      const p99 = (s: System) => med(m, c, s, 'p99');
-      const cpu = (s: System) => med(m, c, s, 'cpuUsPerReq');
-      const client = (s: System) => med(m, c, s, 'clientCpuUsPerReq');
-      console.log(
-        `| ${m} | ${c} | ${fmtInt(t('ours'))} | ${fmtInt(t('bare'))} | ${fmtInt(t('raw'))} | ${fmt(t('ours') / t('bare'))} (${ratioRange(m, c)}) | ${fmt(t('bare') / t('raw'))} | ` +
-          `${fmt(p50('ours'), 3)} / ${fmt(p50('bare'), 3)} / ${fmt(p50('raw'), 3)} | ${fmt(p50('ours') - p50('bare'), 3)} | ${fmt(p99('ours'), 3)} / ${fmt(p99('bare'), 3)} / ${fmt(p99('raw'), 3)} | ${fmt(cpu('ours'), 0)} / ${fmt(cpu('bare'), 0)} / ${fmt(cpu('raw'), 0)} | ${fmt(client('ours'), 0)} / ${fmt(client('bare'), 0)} |`,
-      );
-    }
-  }
+  printTable(results, models, concurrencies, key);
   if (flags.json) {
     writeFileSync(String(flags.json), JSON.stringify(Object.fromEntries(results), null, 1));
     console.log(`\n# every repeat written to ${flags.json}`);
   }
   return 0;
+}
+
+/** The markdown table: medians over the repeats, and ours paired with bare per repeat. */
+function printTable(results: Map<string, Cell[]>, models: string[], concurrencies: number[], key: (m: string, c: number, s: System) => string): void {
+  // Medians over the repeats. Ours is compared with the bare run of the same repeat (the
+  // two ran back to back), and the median of those paired ratios and differences is
+  // reported with their range: on a shared machine that cancels slow drift in load.
+  const med = (m: string, c: number, s: System, f: keyof Cell) => {
+    const list = results.get(key(m, c, s));
+    return list ? median(list.map((x) => x[f])) : NaN;
+  };
+  const paired = (m: string, c: number, f: keyof Cell, op: (a: number, b: number) => number, digits: number) => {
+    const a = results.get(key(m, c, 'ours'));
+    const b = results.get(key(m, c, 'bare'));
+    if (!a || !b) return '—';
+    const xs = a.map((x, i) => op(x[f], b[i]![f]));
+    return `${fmt(median(xs), digits)} (${fmt(Math.min(...xs), digits)} to ${fmt(Math.max(...xs), digits)})`;
+  };
+  const ratio = (x: number, y: number) => x / y;
+  const diff = (x: number, y: number) => x - y;
+  const three = (m: string, c: number, f: keyof Cell, digits: number) =>
+    (['ours', 'bare', 'raw'] as System[]).map((s) => (digits < 0 ? fmtInt(med(m, c, s, f)) : fmt(med(m, c, s, f), digits))).join(' / ');
+  console.log(
+    '| model | conc. | req/s ours / bare / raw | ours/bare req/s | p50 ms ours / bare / raw | ours−bare p50 ms | p99 ms ours / bare / raw | server CPU µs/req ours / bare / raw | ours/bare CPU | load-gen CPU µs/req ours / bare |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const m of models) {
+    for (const c of concurrencies) {
+      console.log(
+        `| ${m} | ${c} | ${three(m, c, 'throughput', -1)} | ${paired(m, c, 'throughput', ratio, 2)} | ${three(m, c, 'p50', 3)} | ${paired(m, c, 'p50', diff, 3)} | ` +
+          `${three(m, c, 'p99', 2)} | ${three(m, c, 'cpuUsPerReq', 0)} | ${paired(m, c, 'cpuUsPerReq', ratio, 2)} | ${fmt(med(m, c, 'ours', 'clientCpuUsPerReq'), 0)} / ${fmt(med(m, c, 'bare', 'clientCpuUsPerReq'), 0)} |`,
+      );
+    }
+  }
 }
 
 main(process.argv.slice(2)).then(
