@@ -196,6 +196,7 @@ export async function configFromFlags(flags: Record<string, string | number | bo
   }
   if (num('rest_api_timeout_in_ms') <= 0) issues.error('--rest_api_timeout_in_ms', 'must be > 0');
   if (num('max_body_bytes') <= 0) issues.error('--max_body_bytes', 'must be > 0');
+  if (!(num('grpc_max_message_bytes') > 0)) issues.error('--grpc_max_message_bytes', 'must be > 0, e.g. 67108864 (64 MiB)');
   if (!issues.ok) throw new ConfigError('modelgate serve', issues.errors);
   return {
     host: String(flags.host),
