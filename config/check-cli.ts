@@ -5,7 +5,7 @@ import { formatIssues } from '../common/index.ts';
 import { helpText, parseArgs, UsageError, type FlagSpec } from '../cli/args.ts';
 import { checkConfig } from './loader.ts';
 
-const FLAGS: FlagSpec[] = [{ name: 'help', type: 'boolean', help: 'show this help' }];
+export const FLAGS: FlagSpec[] = [{ name: 'help', type: 'boolean', help: 'show this help' }];
 const USAGE = 'usage: modelgate check FILE\n\nValidates modelgate.yaml (or a Sloth prometheus/v1 / OpenSLO v1 file) and prints every problem.';
 
 export async function run(argv: string[]): Promise<number> {

@@ -8,7 +8,7 @@ import { staleGenerated, writeGenerated } from './generate.ts';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-const FLAGS: FlagSpec[] = [
+export const FLAGS: FlagSpec[] = [
   { name: 'check', type: 'boolean', help: 'do not write; exit 1 if a generated file is out of date' },
   { name: 'root', type: 'string', help: 'repository root to write into', default: REPO_ROOT },
   { name: 'help', type: 'boolean', help: 'show this help' },

@@ -19,7 +19,7 @@ import { formatOf, parseReference } from './reference.ts';
 import type { ReferenceTable } from './reference.ts';
 import { saveBaseline } from './store.ts';
 
-const FLAGS: FlagSpec[] = [
+export const FLAGS: FlagSpec[] = [
   { name: 'model', type: 'string', help: 'model name, as served (required)' },
   { name: 'from', type: 'string', help: 'reference file: .jsonl (one JSON object per row) or .csv with a header (required)' },
   { name: 'version', type: 'string', help: 'model version the baseline describes', default: '1' },

@@ -7,7 +7,7 @@ import { loadConfig } from '../config/index.ts';
 import { formatIssues } from '../common/index.ts';
 import { rulesFile } from './rules-yaml.ts';
 
-const FLAGS: FlagSpec[] = [
+export const FLAGS: FlagSpec[] = [
   { name: 'output', type: 'string', help: 'write the rules to this file (-o works too) instead of stdout' },
   { name: 'check', type: 'boolean', help: 'do not write: exit 1 when --output differs from what would be generated' },
   { name: 'help', type: 'boolean', help: 'show this help' },
