@@ -78,7 +78,14 @@ test('the committed fraud baseline is what `modelgate baseline` builds from it',
   withDir(async (dir) => {
     const committedPath = fileURLToPath(new URL('../../examples/baselines/fraud/1/drift-baseline.json', import.meta.url));
     const committed = JSON.parse(await readFile(committedPath, 'utf8'));
-    await quiet(() => run(['--model', 'fraud', '--version', '1', '--from', 'examples/data/fraud-reference.jsonl', '--out', dir, '--categorical', 'label']));
+    // The baseline records the path it was built from, relative to the repository root.
+    const cwd = process.cwd();
+    process.chdir(fileURLToPath(new URL('../..', import.meta.url)));
+    try {
+      await quiet(() => run(['--model', 'fraud', '--version', '1', '--from', 'examples/data/fraud-reference.jsonl', '--out', dir, '--categorical', 'label']));
+    } finally {
+      process.chdir(cwd);
+    }
     const rebuilt = JSON.parse(await readFile(baselinePath(dir, 'fraud', '1'), 'utf8'));
     delete committed.createdAt;
     delete rebuilt.createdAt;
