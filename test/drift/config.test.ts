@@ -46,7 +46,7 @@ test('a live baseline reads its window and version', () => {
 });
 
 const problems: [string, unknown, string][] = [
-  ['a snake_case key gets a did-you-mean', { sample_rate: 1, models: {} }, 'drift.sample_rate: unknown field "sample_rate"; did you mean "sampleRate"?'],
+  ['a snake_case key, with a did-you-mean,', { sample_rate: 1, models: {} }, 'drift.sample_rate: unknown field "sample_rate"; did you mean "sampleRate"?'],
   ['a sample rate given as a percentage', { sampleRate: 50, models: {} }, 'drift.sampleRate: must be <= 1, got 50'],
   ['a window without a unit', { window: 300, models: {} }, 'drift.window: needs a unit: write "300s" or "300ms", not 300'],
   ['a method that does not exist', { models: { m: { inputs: [{ name: 'a', method: 'energy' }] } } }, 'drift.models.m.inputs[0].method: must be one of auto, ks, chisquare, psi, js, wasserstein, got "energy"'],
