@@ -40,6 +40,11 @@ export const DEFAULT_ALIGN_MS = 1_000;
  * a slow Prometheus must not feed a decision with old numbers): three default ticks.
  */
 export const DEFAULT_MAX_READING_AGE_MS = 15_000;
+/**
+ * Extra windows the rollout analysis may add per SLO (each costs two queries per tick). A
+ * rollout asks for one or two (its interval, a custom slo window); more is a wiring bug.
+ */
+export const MAX_EXTRA_WINDOWS = 8;
 
 export interface PrometheusSourceOptions {
   /** Prometheus base URL, e.g. http://prometheus.monitoring:9090. */
@@ -246,6 +251,9 @@ export class PrometheusSloSource {
     }
     const w = st.table.get(windowMs);
     if (w === undefined) {
+      if (st.wanted.size >= MAX_EXTRA_WINDOWS) {
+        throw SloErrors.SLO_ERR_BAD_WINDOW(`SLO "${sloName}" already reads ${MAX_EXTRA_WINDOWS} extra windows from Prometheus; use one of them or an alert window`);
+      }
       st.wanted.add(windowMs);
       throw SloErrors.SLO_ERR_SOURCE_UNAVAILABLE(`the ${formatDuration(windowMs)} window of SLO "${sloName}" is read from Prometheus from the next evaluation on`);
     }
