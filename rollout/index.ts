@@ -23,3 +23,5 @@ export { RolloutMetrics } from './metrics.ts';
 export { attachRollouts } from './attach.ts';
 export type { AttachOptions, ProxyLike } from './attach.ts';
 export { describe as describeRollout, ROLLOUT_FLAGS } from './cli.ts';
+export { reloadConfigLabels } from './reload-labels.ts';
+export type { ReloadModelConfig } from './reload-labels.ts';
