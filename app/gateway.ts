@@ -8,6 +8,7 @@ import type { Config } from '../config/index.ts';
 import { createProxy, type Proxy, type ProxyConfig } from '../proxy/index.ts';
 import { sloLatencyThresholds, startSlos, type AlertNotifier, type SloEngine } from '../slo/index.ts';
 import { DriftRecorder, loadBaselines, registerDriftMetrics, saveBaseline } from '../drift/index.ts';
+import { decodeGrpcBodies } from '../drift/grpc-bodies.ts';
 import { startFleet, type Fleet } from './fleet.ts';
 
 export interface GatewayOptions {
@@ -68,12 +69,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   let drift: DriftRecorder | undefined;
   if (config.drift && config.drift.enabled && config.drift.models.length > 0) {
     const loaded = await loadBaselines(config.drift.baselineDir);
-    for (const p of loaded.problems) log(`drift baseline: ${p}`);
+    for (const p of loaded.problems) log(`drift baseline ${p.path}: ${p.message}`);
     drift = new DriftRecorder(config.drift, {
       clock,
       baselines: loaded.profiles,
       persistBaseline: (profile) => saveBaseline(config.drift!.baselineDir, profile),
+      grpcDecoder: decodeGrpcBodies,
     });
+    // Live baseline capture needs to know which version is stable: the split says so.
+    for (const [model, split] of Object.entries(proxy.splits())) drift.setStableVersion(model, split.stable);
     registerDriftMetrics(registry, drift);
     const d = drift;
     proxy.onBodies((b) => d.offer(b));
