@@ -78,6 +78,50 @@ function rolloutState(phase: RolloutState['phase'], weight: number): RolloutStat
   };
 }
 
+/** Alertmanager: every alert to the test's webhook, at once. */
+function alertmanagerConfig(webhookUrl: string): string {
+  return [
+    'route:',
+    '  receiver: test-webhook',
+    '  group_by: [alertname, slo, model, version, severity]',
+    // One second: the test waits for the first notification, not for batching.
+    '  group_wait: 1s',
+    '  group_interval: 1s',
+    '  repeat_interval: 1h',
+    'receivers:',
+    '  - name: test-webhook',
+    '    webhook_configs:',
+    `      - url: ${webhookUrl}`,
+    '        send_resolved: false',
+    '',
+  ].join('\n');
+}
+
+/** Prometheus: scrape the proxy's admin port and the server every second, with the rules. */
+function prometheusConfig(rulesFile: string, alertmanagerUrl: string, scrape: { proxy: string; server: string }): string {
+  const host = (url: string) => new URL(url).host;
+  return [
+    'global:',
+    // 1 s scrapes and evaluations so the 3 s short window has three samples.
+    '  scrape_interval: 1s',
+    '  evaluation_interval: 1s',
+    'rule_files:',
+    `  - ${rulesFile}`,
+    'alerting:',
+    '  alertmanagers:',
+    '    - static_configs:',
+    `        - targets: ['${host(alertmanagerUrl)}']`,
+    'scrape_configs:',
+    '  - job_name: modelgate-proxy',
+    '    static_configs:',
+    `      - targets: ['${host(scrape.proxy)}']`,
+    '  - job_name: modelgate-server',
+    '    static_configs:',
+    `      - targets: ['${host(scrape.server)}']`,
+    '',
+  ].join('\n');
+}
+
 describe('dashboards and alerts against a real Prometheus and Alertmanager', { skip }, () => {
   let dir: string;
   let repo: TempRepo;
@@ -133,52 +177,12 @@ describe('dashboards and alerts against a real Prometheus and Alertmanager', { s
     tick = setInterval(() => engine.evaluate(), 500);
 
     receiver = await startReceiver();
-    alertmanager = await startAlertmanager(
-      dir,
-      [
-        'route:',
-        '  receiver: test-webhook',
-        '  group_by: [alertname, slo, model, version, severity]',
-        // One second: the test waits for the first notification, not for batching.
-        '  group_wait: 1s',
-        '  group_interval: 1s',
-        '  repeat_interval: 1h',
-        'receivers:',
-        '  - name: test-webhook',
-        '    webhook_configs:',
-        `      - url: ${receiver.url}`,
-        '        send_resolved: false',
-        '',
-      ].join('\n'),
-    );
+    alertmanager = await startAlertmanager(dir, alertmanagerConfig(receiver.url));
 
     notifier = new AlertNotifier({ targets: [{ name: 'alertmanager', kind: 'alertmanager', url: alertmanager.url, timeoutMs: 5000 }], clock: systemClock, externalUrl: proxy.adminUrl });
 
     await writeFile(join(dir, 'rules.yaml'), rulesFile([slo], 'test/integration/prometheus.test.ts'));
-    const target = (url: string) => new URL(url).host;
-    prometheus = await startPrometheus(
-      dir,
-      [
-        'global:',
-        // 1 s scrapes and evaluations so the 3 s short window has three samples.
-        '  scrape_interval: 1s',
-        '  evaluation_interval: 1s',
-        'rule_files:',
-        `  - ${join(dir, 'rules.yaml')}`,
-        'alerting:',
-        '  alertmanagers:',
-        '    - static_configs:',
-        `        - targets: ['${target(alertmanager.url)}']`,
-        'scrape_configs:',
-        '  - job_name: modelgate-proxy',
-        '    static_configs:',
-        `      - targets: ['${target(proxy.adminUrl)}']`,
-        '  - job_name: modelgate-server',
-        '    static_configs:',
-        `      - targets: ['${target(server.restUrl)}']`,
-        '',
-      ].join('\n'),
-    );
+    prometheus = await startPrometheus(dir, prometheusConfig(join(dir, 'rules.yaml'), alertmanager.url, { proxy: proxy.adminUrl, server: server.restUrl }));
 
     // The model really serves through the proxy before any load is measured.
     const first = await fetch(`${proxy.restUrl}/v1/models/${MODEL}/versions/${BROKEN}:predict`, { method: 'POST', body: JSON.stringify({ instances: [1.0, 2.0, 5.0] }) });
