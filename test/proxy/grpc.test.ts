@@ -269,3 +269,32 @@ describe('gRPC upstream too slow', () => {
     }
   });
 });
+
+describe('gRPC message limit', () => {
+  test('a request message over limits.maxBodyBytes ends with RESOURCE_EXHAUSTED before reaching the upstream', async () => {
+    let reached = 0;
+    const upstream = new grpc.Server();
+    upstream.addService(predictService, {
+      Predict: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+        reached++;
+        cb(null, Buffer.alloc(0));
+      },
+    });
+    const port = await bind(upstream);
+    const { proxy } = await startProxy({ grpc: { host: '127.0.0.1', port: 0, upstream: `127.0.0.1:${port}` }, limits: { maxBodyBytes: 1024 } });
+    const Predict = grpc.makeGenericClientConstructor(predictService, 'Predict');
+    const client = new Predict(proxy.grpcAddress!, grpc.credentials.createInsecure()) as grpc.Client & Record<string, (...a: unknown[]) => unknown>;
+    try {
+      const big = Buffer.from(PredictRequest.encode({ modelSpec: { name: 'fraud' }, outputFilter: ['x'.repeat(4096)] }).finish());
+      const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+        (client['Predict'] as (r: Buffer, cb: (e: grpc.ServiceError | null) => void) => void)(big, (e) => resolve(e)),
+      );
+      assert.equal(err?.code, grpc.status.RESOURCE_EXHAUSTED);
+      assert.equal(reached, 0);
+    } finally {
+      client.close();
+      await proxy.close();
+      upstream.forceShutdown();
+    }
+  });
+});
