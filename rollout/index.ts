@@ -24,4 +24,4 @@ export { attachRollouts } from './attach.ts';
 export type { AttachOptions, ProxyLike } from './attach.ts';
 export { describe as describeRollout, ROLLOUT_FLAGS } from './cli.ts';
 export { reloadConfigLabels } from './reload-labels.ts';
-export type { ReloadModelConfig } from './reload-labels.ts';
+export type { ReloadModelConfig, ReloadLabelMover } from './reload-labels.ts';

@@ -23,7 +23,13 @@ export interface ReloadModelConfig {
 /** A reload must not hang a tick: TF Serving answers once the new config is applied. */
 const RELOAD_DEADLINE_MS = 30_000;
 
-export function reloadConfigLabels(address: string, models: readonly ReloadModelConfig[]): LabelMover & { moveLabel(model: string, label: string, version: string): Promise<void>; close(): void } {
+/** A LabelMover (controller.ts) that also closes its gRPC channel. */
+export interface ReloadLabelMover extends LabelMover {
+  moveLabel(model: string, label: string, version: string): Promise<void>;
+  close(): void;
+}
+
+export function reloadConfigLabels(address: string, models: readonly ReloadModelConfig[]): ReloadLabelMover {
   const current = models.map((m) => ({ ...m, labels: { ...(m.labels ?? {}) } }));
   const client = new (servingServices().clients.ModelService)(address, grpc.credentials.createInsecure());
   return {
