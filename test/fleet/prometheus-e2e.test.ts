@@ -9,29 +9,17 @@
 // about 20 s. Fails under CI=true without prometheus; skips loudly otherwise.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { systemClock } from '../../common/index.ts';
-import { parseConfig } from '../../config/index.ts';
-import type { Config } from '../../config/index.ts';
-import { startServer } from '../../server/index.ts';
-import type { RunningServer } from '../../server/index.ts';
 import { SloEngine } from '../../slo/index.ts';
 import type { SloStatus } from '../../slo/index.ts';
-import { startGateway } from '../../app/gateway.ts';
-import type { Gateway } from '../../app/gateway.ts';
-import { EXAMPLES, TempRepo } from '../helpers/repo.ts';
-import { needBinaries, startPrometheus, waitFor } from '../integration/programs.ts';
-import type { Prometheus } from '../integration/programs.ts';
-import { startFaultInjector, startLoad } from '../integration/traffic.ts';
-import type { FaultInjector, Load } from '../integration/traffic.ts';
+import { needBinaries } from '../integration/programs.ts';
+import { startLoad } from '../integration/traffic.ts';
+import type { Load } from '../integration/traffic.ts';
+import { BROKEN, HEALTHY, MODEL, startFleetRig, warmUp } from './replicas.ts';
+import type { FleetRig } from './replicas.ts';
 
 const skip = needBinaries(['prometheus']);
 
-const MODEL = 'half_plus_two';
-const HEALTHY = '1';
-const BROKEN = '2';
 /** 3 in 10 failing: 30x the budget of a 99% objective, far above both factors (14.4, 3). */
 const FAILURE_SHARE = 0.3;
 /** Measured traffic before the comparison: at least the 5 s short window, well under the 20 s long one. */
@@ -49,7 +37,7 @@ const TRAFFIC_MS = 8_000;
 const COUNT_TOLERANCE = 0.15;
 const RATIO_TOLERANCE = 0.05;
 
-function configText(promUrl: string, upstream: string, identity: string): string {
+function configText(identity: string, promUrl: string, upstream: string): string {
   return `
 apiVersion: modelgate/v1
 slos:
@@ -78,81 +66,24 @@ proxy:
 `;
 }
 
-function load(text: string): Config {
-  const r = parseConfig(text, 'fleet-e2e.yaml');
-  assert.ok(r.config, JSON.stringify(r.issues));
-  return r.config;
-}
-
 const byVersion = (statuses: readonly SloStatus[]) => new Map(statuses.map((s) => [s.version, s]));
 
 describe('two proxy replicas, one Prometheus: fleet-wide SLO verdicts', { skip }, () => {
-  let dir: string;
-  let repo: TempRepo;
-  let server: RunningServer;
-  let injector: FaultInjector;
-  let prometheus: Prometheus;
-  const replicas: Gateway[] = [];
+  let rig: FleetRig;
+  const replicas: FleetRig['replicas'] = [];
   let local: SloEngine;
   let localInstant: number | undefined;
   const loads: Load[] = [];
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'modelgate-fleet-'));
-    repo = await TempRepo.create();
-    const onnx = await readFile(join(EXAMPLES, MODEL, '123', 'model.onnx'));
-    for (const v of [HEALTHY, BROKEN]) await repo.writeVersion(MODEL, Number(v), onnx);
-    server = await startServer({ host: '127.0.0.1', restPort: 0, grpcPort: -1, pollMs: 0, models: [{ name: MODEL, basePath: repo.path(MODEL), policy: { kind: 'all' }, labels: {} }] });
-    injector = await startFaultInjector(server.restUrl);
-
-    // Prometheus first, discovering the replicas from a file written once their admin
-    // ports are known (file_sd_configs; no port is guessed).
-    const targets = join(dir, 'targets.json');
-    await writeFile(targets, '[]');
-    prometheus = await startPrometheus(
-      dir,
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        'scrape_configs:',
-        '  - job_name: modelgate-proxy',
-        '    file_sd_configs:',
-        `      - files: ['${targets}']`,
-        '        refresh_interval: 1s',
-        '',
-      ].join('\n'),
-    );
-
-    for (const identity of ['replica-a', 'replica-b']) {
-      replicas.push(await startGateway({ config: load(configText(prometheus.url, injector.url, identity)), tickMs: 3_600_000, env: {} }));
-    }
+    rig = await startFleetRig({ identities: ['replica-a', 'replica-b'], configFor: configText, tickMs: 3_600_000 });
+    replicas.push(...rig.replicas);
     // The single proxy's view: one engine fed by every request of both replicas, evaluated
     // at the instant the replicas query (its windows end there; later requests are left out).
     local = new SloEngine(replicas[0]!.fleet.source!.slos, { clock: { now: () => localInstant ?? systemClock.now() } });
-    const tmp = `${targets}.tmp`;
-    await writeFile(tmp, JSON.stringify([{ targets: replicas.map((r) => new URL(r.proxy.adminUrl).host) }]));
-    await rename(tmp, targets);
-
-    // Warm-up, not counted anywhere: both versions answer through both replicas, so every
-    // counter series exists before Prometheus' first sample of the measured traffic
-    // (increase() cannot see a series' first increment).
-    await waitFor('both replicas to know both versions', () => replicas.every((r) => r.proxy.catalog.versions(MODEL).length === 2), 10_000, 100);
-    injector.failVersion(BROKEN, FAILURE_SHARE);
-    for (const r of replicas) {
-      for (let i = 0; i < 40; i++) {
-        const res = await fetch(`${r.proxy.restUrl}/v1/models/${MODEL}:predict`, { method: 'POST', body: JSON.stringify({ instances: [1.0] }) });
-        await res.arrayBuffer();
-      }
-    }
-    await waitFor('Prometheus scraping both replicas with every series', async () => {
-      // 2 replicas × (version 1 200, version 2 200, version 2 503)
-      const r = await prometheus.query(`count(modelgate_requests_total{model="${MODEL}",api="predict",version=~"${HEALTHY}|${BROKEN}"})`);
-      const up = await prometheus.query('sum(up{job="modelgate-proxy"})');
-      return r.status === 'success' && Number(r.result[0]?.value[1]) >= 6 && up.status === 'success' && Number(up.result[0]?.value[1]) === 2;
-    }, 20_000);
-    // Two more scrapes so the warm-up counts are the series' baseline in every window.
-    await new Promise((r) => setTimeout(r, 2_200));
-
+    rig.injector.failVersion(BROKEN, FAILURE_SHARE);
+    // Warm-up, not counted anywhere (see warmUp).
+    await warmUp(rig);
     for (const r of replicas) r.proxy.onOutcome((o) => local.record(o));
     for (const r of replicas) loads.push(startLoad(`${r.proxy.restUrl}/v1/models/${MODEL}:predict`, { instances: [1.0, 2.0, 5.0] }, 2, 10));
     await new Promise((r) => setTimeout(r, TRAFFIC_MS));
@@ -160,12 +91,7 @@ describe('two proxy replicas, one Prometheus: fleet-wide SLO verdicts', { skip }
 
   after(async () => {
     for (const l of loads) await l.stop();
-    for (const r of replicas) await r.close();
-    await prometheus?.stop();
-    await injector?.close();
-    await server?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-    await repo?.remove();
+    await rig?.close();
   });
 
   test('both replicas reach the same verdicts as one engine that saw all the traffic', async () => {
