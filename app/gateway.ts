@@ -10,6 +10,7 @@ import { sloLatencyThresholds, startSlos, type AlertNotifier, type SloEngine } f
 import { DriftRecorder, loadBaselines, registerDriftMetrics, saveBaseline } from '../drift/index.ts';
 import { decodeGrpcBodies } from '../drift/grpc-bodies.ts';
 import { startFleet, type Fleet } from './fleet.ts';
+import { mountStatusPage } from '../proxy/status-page/index.ts';
 
 export interface GatewayOptions {
   config: Config;
@@ -86,6 +87,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // Reads are open on the admin port (loopback by default); changes need the token.
   proxy.route('GET', '/api/v1/slos', () => ({ status: 200, body: fleet.snapshot() ?? slo.snapshot() }), { auth: false });
   proxy.route('GET', '/api/v1/fleet', () => ({ status: 200, body: fleet.describe() }), { auth: false });
+  mountStatusPage((m, p, h, o) => proxy.route(m, p, h, o), {
+    slos: () => fleet.snapshot() ?? slo.snapshot(),
+    drift: () => drift?.snapshot(),
+  }, { clock });
   proxy.route('GET', '/api/v1/drift', () => ({ status: 200, body: drift ? drift.snapshot() : { enabled: false } }), { auth: false });
 
   const tick = () => {

@@ -33,10 +33,15 @@ interface Source {
   column(tensor: string, column: number | undefined): unknown[] | undefined;
 }
 
-const JSON_TYPE = /^application\/(?:[\w.+-]*\+)?json\b/i;
+/**
+ * Content types that are surely not a JSON body. Anything else is tried as JSON: TF Serving
+ * ignores the request's content type, so clients such as `curl -d` (which sends
+ * application/x-www-form-urlencoded) are served, and their bodies must be seen too.
+ */
+const BINARY_TYPE = /^(?:application\/(?:octet-stream|grpc|x-protobuf|protobuf)|multipart\/|image\/|audio\/|video\/)/i;
 
 export function extractJson(features: readonly FeatureConfig[], requestBody: Uint8Array | string, responseBody: Uint8Array | string, contentType?: string): Extracted {
-  if (contentType && !JSON_TYPE.test(contentType)) return { ok: false, reason: 'unparsable', detail: `content-type ${contentType} is not JSON` };
+  if (contentType && BINARY_TYPE.test(contentType)) return { ok: false, reason: 'unparsable', detail: `content-type ${contentType} is not JSON` };
   let request: unknown;
   let response: unknown;
   try {

@@ -75,3 +75,22 @@ describe('the gateway: proxy, SLO engine and drift recorder together, in front o
     }
   });
 });
+
+describe('the gateway status page', () => {
+  test('is served on the admin port without a token and shows the SLOs the JSON API lists', async () => {
+    const server = await startServer({ host: '127.0.0.1', restPort: 0, grpcPort: -1, pollMs: 0, models: [{ name: 'half_plus_two', basePath: join(EXAMPLES, 'half_plus_two'), policy: { kind: 'latest', numVersions: 1 }, labels: {} }] });
+    const config = loadConfig(join(ROOT, 'examples', 'modelgate.yaml'));
+    const gw = await startGateway({ config: { ...config, drift: undefined } as unknown as typeof config, tickMs: 60_000, proxyOverride: (p) => ({ ...p, rest: { host: '127.0.0.1', port: 0, upstream: server.restUrl }, grpc: undefined, admin: { ...p.admin, port: 0 } }) });
+    try {
+      await fetch(`${gw.proxy.restUrl}/v1/models/half_plus_two:predict`, { method: 'POST', body: '{"instances":[1]}' });
+      gw.tick();
+      const html = await (await fetch(`${gw.proxy.adminUrl}/status`)).text();
+      assert.match(html, /half-plus-two-availability/);
+      const json = (await (await fetch(`${gw.proxy.adminUrl}/status.json`)).json()) as { slos: unknown[] };
+      assert.ok(json.slos.length >= 1);
+    } finally {
+      await gw.close();
+      await server.close();
+    }
+  });
+});

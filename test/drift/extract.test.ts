@@ -98,3 +98,11 @@ for (const [what, req, res, type, reason] of bad) {
     assert.equal(!r.ok && r.reason, reason);
   });
 }
+
+test('a JSON body sent as form-urlencoded (curl -d) is still read, as TF Serving serves it; binary types are not', () => {
+  const features = [{ name: 'x', source: 'input', tensor: 'x', kind: 'numeric', method: 'auto' }] as unknown as Parameters<typeof extractJson>[0];
+  const form = extractJson(features, '{"instances":[{"x":1},{"x":2}]}', '{"predictions":[1,2]}', 'application/x-www-form-urlencoded');
+  assert.equal(form.ok, true);
+  const bin = extractJson(features, '{"instances":[{"x":1}]}', '', 'application/octet-stream');
+  assert.equal(bin.ok, false);
+});
