@@ -1,0 +1,227 @@
+// Reads the reference facts out of the code itself: flag lists, prom-client metric objects,
+// gRPC service definitions and the error catalogs. Nothing here is written by hand except
+// which module holds which list (and the test checks those lists are complete).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Registry } from 'prom-client';
+import type { FlagSpec } from '../../cli/args.ts';
+import { GrpcCode, type ErrorSpec } from '../../common/errors.ts';
+import { SERVE_FLAGS } from '../../server/config.ts';
+import { PROXY_FLAGS } from '../../proxy/cli.ts';
+import { START_FLAGS } from '../../app/start-cli.ts';
+import { FLAGS as CHECK_FLAGS } from '../../config/check-cli.ts';
+import { FLAGS as BASELINE_FLAGS } from '../../drift/cli.ts';
+import { FLAGS as RULES_FLAGS } from '../../slo/rules-cli.ts';
+import { FLAGS as DASHBOARDS_FLAGS } from '../../dashboards/cli.ts';
+import { ROLLOUT_FLAGS } from '../../rollout/cli.ts';
+import { DEMO_FLAGS } from '../../rollout/demo.ts';
+import { COMMANDS } from '../../cli/commands.ts';
+import { ServerMetrics } from '../../server/metrics.ts';
+import { ProxyMetrics } from '../../proxy/metrics.ts';
+import { registerSloMetrics } from '../../slo/metrics.ts';
+import { registerDriftMetrics } from '../../drift/metrics.ts';
+import { DriftRecorder } from '../../drift/recorder.ts';
+import { validateDriftSection } from '../../drift/config.ts';
+import { RolloutMetrics } from '../../rollout/metrics.ts';
+import { Issues } from '../../common/index.ts';
+import { servingServices } from '../../server/grpc/protos.ts';
+import { predictionServiceImpl, modelServiceImpl } from '../../server/grpc/tf-service.ts';
+import { inferenceServiceImpl } from '../../server/grpc/kserve-service.ts';
+import { createHealth } from '../../server/grpc/health.ts';
+import { SrvErr } from '../../server/errors.ts';
+import { ProxyErrors } from '../../proxy/errors.ts';
+import { SloErrors } from '../../slo/errors.ts';
+import { DriftErrors } from '../../drift/errors.ts';
+import { RolloutErrors } from '../../rollout/errors.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+// ---------------------------------------------------------------- CLI
+
+export interface CommandDoc {
+  name: string;
+  summary: string;
+  flags: readonly FlagSpec[];
+}
+
+/** The flag list each subcommand parses with (the same constant its `run` passes to parseArgs). */
+export const COMMAND_FLAGS: Readonly<Record<string, readonly FlagSpec[]>> = {
+  start: START_FLAGS,
+  serve: SERVE_FLAGS,
+  check: CHECK_FLAGS,
+  baseline: BASELINE_FLAGS,
+  rules: RULES_FLAGS,
+  dashboards: DASHBOARDS_FLAGS,
+  proxy: PROXY_FLAGS,
+  rollout: ROLLOUT_FLAGS,
+  demo: DEMO_FLAGS,
+};
+
+export function collectCommands(): CommandDoc[] {
+  return Object.entries(COMMANDS).map(([name, c]) => ({ name, summary: c.summary, flags: COMMAND_FLAGS[name] ?? [] }));
+}
+
+// ---------------------------------------------------------------- metrics
+
+export interface MetricDoc {
+  process: 'server' | 'proxy';
+  name: string;
+  type: string;
+  help: string;
+  labels: readonly string[];
+  /** Histogram upper bounds (the defaults; the proxy adds SLO latency thresholds). */
+  buckets?: readonly number[];
+}
+
+interface PromMetric {
+  name: string;
+  help: string;
+  type: string;
+  labelNames?: readonly string[];
+  upperBounds?: readonly number[];
+}
+
+function describe(process: MetricDoc['process'], registry: Registry): MetricDoc[] {
+  return (registry.getMetricsAsArray() as unknown as PromMetric[]).map((m) => ({
+    process,
+    name: m.name,
+    type: m.type,
+    help: m.help,
+    labels: [...(m.labelNames ?? [])],
+    ...(m.upperBounds ? { buckets: [...m.upperBounds] } : {}),
+  }));
+}
+
+/**
+ * Every metric, built by the same constructors the processes use, each process into its own
+ * `new Registry()`: the server's (server/metrics.ts) and the proxy process's (proxy, SLO,
+ * drift and rollout metrics share one registry in app/gateway.ts).
+ */
+export function collectMetrics(): MetricDoc[] {
+  const server = new Registry();
+  new ServerMetrics(server);
+  const proxy = new Registry();
+  new ProxyMetrics(proxy);
+  registerSloMetrics(proxy, { latest: () => [], slos: [] });
+  registerDriftMetrics(proxy, new DriftRecorder(validateDriftSection({}, 'drift', new Issues())));
+  new RolloutMetrics(proxy);
+  return [...describe('server', server), ...describe('proxy', proxy)];
+}
+
+// ---------------------------------------------------------------- gRPC
+
+export interface GrpcMethodDoc {
+  service: string;
+  method: string;
+  path: string;
+  request: string;
+  response: string;
+  streaming: boolean;
+  implemented: boolean;
+}
+
+interface MethodDefinition {
+  path: string;
+  requestStream: boolean;
+  responseStream: boolean;
+  requestType?: { type?: { name?: string } };
+  responseType?: { type?: { name?: string } };
+}
+
+/** The services `modelgate serve` binds (server/grpc/server.ts), method by method. */
+export function collectGrpc(): GrpcMethodDoc[] {
+  const s = servingServices();
+  // The method tables are only built here, never called: the dependencies are not touched.
+  const deps = { manager: {}, metrics: {}, accepting: () => true } as unknown as Parameters<typeof predictionServiceImpl>[0];
+  const kserveDeps = { ...deps, isReady: () => true, serverName: 'modelgate', serverVersion: '' } as unknown as Parameters<typeof inferenceServiceImpl>[0];
+  const bound: Array<[Record<string, unknown>, Record<string, unknown>]> = [
+    [s.predictionService, predictionServiceImpl(deps)],
+    [s.modelService, modelServiceImpl(deps)],
+    [s.inferenceService, inferenceServiceImpl(kserveDeps)],
+    [s.health, createHealth(() => true).methods],
+  ];
+  const out: GrpcMethodDoc[] = [];
+  for (const [definition, impl] of bound) {
+    for (const [method, d] of Object.entries(definition as Record<string, MethodDefinition>)) {
+      const service = d.path.split('/')[1]!;
+      out.push({
+        service,
+        method,
+        path: d.path,
+        request: d.requestType?.type?.name ?? '?',
+        response: d.responseType?.type?.name ?? '?',
+        streaming: d.requestStream || d.responseStream,
+        implemented: method in impl,
+      });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- errors
+
+export interface ErrorDoc {
+  area: string;
+  code: string;
+  http: number;
+  grpc: string;
+  text: string;
+}
+
+type Catalog = Record<string, ErrorSpec>;
+
+/** Every `defineErrors` catalog, with the file it is defined in (for the comments). */
+export const CATALOGS: ReadonlyArray<{ area: string; name: string; file: string; catalog: Catalog }> = [
+  { area: 'server', name: 'SrvErr', file: 'server/errors.ts', catalog: SrvErr },
+  { area: 'proxy', name: 'ProxyErrors', file: 'proxy/errors.ts', catalog: ProxyErrors },
+  { area: 'slo', name: 'SloErrors', file: 'slo/errors.ts', catalog: SloErrors },
+  { area: 'drift', name: 'DriftErrors', file: 'drift/errors.ts', catalog: DriftErrors },
+  { area: 'rollout', name: 'RolloutErrors', file: 'rollout/errors.ts', catalog: RolloutErrors },
+];
+
+/** For entries whose catalog line carries no comment. */
+const ERROR_NOTES: Readonly<Record<string, string>> = {
+  SRV_ERR_METHOD_NOT_ALLOWED: 'HTTP method not allowed on the path (e.g. GET on `:predict`).',
+  SRV_ERR_BODY_TOO_LARGE: 'Request body above `--max_body_bytes` (gRPC: message above `--grpc_max_message_bytes`).',
+  SRV_ERR_UNSUPPORTED_MEDIA_TYPE: 'Reserved for a request body in a format the server does not read; no code path raises it today.',
+  SRV_ERR_DEADLINE_EXCEEDED: 'The request took longer than `--rest_api_timeout_in_ms` or the gRPC deadline.',
+  SRV_ERR_UNIMPLEMENTED: 'A feature or method this server does not implement (compressed gRPC messages, a signature method it cannot run).',
+  SRV_ERR_CANCELLED: 'The client went away before the answer (499, nginx\'s "client closed request").',
+  SLO_ERR_UNKNOWN_SLO: 'A burn-rate lookup (rollout analysis) names an SLO that does not exist or belongs to another model.',
+  SLO_ERR_BAD_WINDOW: 'A burn-rate lookup over a window that is not in (0, period], or beyond the extra windows the Prometheus source reads.',
+  SLO_ERR_DUPLICATE_SLO: 'Two SLOs with one name given to the engine (the config loader rejects this first).',
+};
+
+/** The comment just above `CODE:` in the catalog file (`/** ... *\/` or `// ...` lines). */
+export function commentAbove(source: string, code: string): string | undefined {
+  const lines = source.split('\n');
+  const at = lines.findIndex((l) => new RegExp(`^\\s*${code}\\s*:`).test(l));
+  if (at <= 0) return undefined;
+  const parts: string[] = [];
+  for (let i = at - 1; i >= 0; i--) {
+    const l = lines[i]!.trim();
+    const line = /^\/\/\s?(.*)$/.exec(l)?.[1] ?? /^\/\*\*\s*(.*?)\s*\*\/$/.exec(l)?.[1];
+    if (line === undefined) break;
+    parts.unshift(line);
+  }
+  return parts.length ? parts.join(' ') : undefined;
+}
+
+const GRPC_NAMES = new Map<number, string>(Object.entries(GrpcCode).map(([k, v]) => [v, k]));
+
+export function collectErrors(): ErrorDoc[] {
+  const out: ErrorDoc[] = [];
+  for (const { area, file, catalog } of CATALOGS) {
+    const source = readFileSync(new URL(file, `file://${REPO_ROOT}`), 'utf8');
+    for (const spec of Object.values(catalog)) {
+      out.push({
+        area,
+        code: spec.code,
+        http: spec.http,
+        grpc: GRPC_NAMES.get(spec.grpc) ?? String(spec.grpc),
+        text: commentAbove(source, spec.code) ?? ERROR_NOTES[spec.code] ?? '',
+      });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,59 @@
+// HTTP endpoints, by the port that serves them. Written by hand (routes are code, not data),
+// and checked against the code by test/docs/reference.test.ts: every admin route the source
+// mounts (`.route('GET', '/api/...')`) must be listed here, every server path must parse
+// (server/rest/routes.ts parseRoute), and every GET listed here must answer (not 404) on a
+// real server and gateway started on port 0.
+
+export type Surface = 'server' | 'admin';
+
+export interface EndpointDoc {
+  surface: Surface;
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** `:name` marks a parameter, `[...]` an optional part. */
+  path: string;
+  /** Admin routes: needs `Authorization: Bearer <token>`. */
+  auth?: boolean;
+  /** Who mounts it, when not always there. */
+  mountedBy?: string;
+  text: string;
+  /** A concrete path the test sends (GET) or parses (server), with the example models. */
+  example: string;
+}
+
+/** `modelgate serve` REST port (`--rest_api_port`), the TF Serving and KServe v2 surfaces. */
+const SERVER: EndpointDoc[] = [
+  { surface: 'server', method: 'GET', path: '/v1/models/:model[/versions/:version | /labels/:label]', text: 'TF Serving model status (GetModelStatus): every version and its state.', example: '/v1/models/half_plus_two' },
+  { surface: 'server', method: 'GET', path: '/v1/models/:model[/versions/:version | /labels/:label]/metadata', text: 'TF Serving model metadata: the signature (`serving_default`) with input and output dtypes and shapes.', example: '/v1/models/half_plus_two/versions/123/metadata' },
+  { surface: 'server', method: 'POST', path: '/v1/models/:model[/versions/:version | /labels/:label]:predict', text: 'TF Serving Predict: `{"instances": [...]}` (row format) or `{"inputs": ...}` (columnar).', example: '/v1/models/half_plus_two:predict' },
+  { surface: 'server', method: 'POST', path: '/v1/models/:model[/versions/:version | /labels/:label]:classify', text: 'TF Serving Classify: `{"examples": [...]}`.', example: '/v1/models/fraud/labels/stable:classify' },
+  { surface: 'server', method: 'POST', path: '/v1/models/:model[/versions/:version | /labels/:label]:regress', text: 'TF Serving Regress: `{"examples": [...]}`.', example: '/v1/models/fraud/versions/1:regress' },
+  { surface: 'server', method: 'GET', path: '/v2', text: 'KServe v2 server metadata (name, version, extensions).', example: '/v2' },
+  { surface: 'server', method: 'GET', path: '/v2/health/live', text: 'KServe v2 liveness: 200 while the process runs.', example: '/v2/health/live' },
+  { surface: 'server', method: 'GET', path: '/v2/health/ready', text: 'KServe v2 readiness: 200 when every model has a version available and the server is not draining, else 503.', example: '/v2/health/ready' },
+  { surface: 'server', method: 'GET', path: '/v2/models/:model[/versions/:version]', text: 'KServe v2 model metadata (inputs, outputs, versions).', example: '/v2/models/half_plus_two' },
+  { surface: 'server', method: 'GET', path: '/v2/models/:model[/versions/:version]/ready', text: 'KServe v2 model readiness: 200 ready, 503 not yet.', example: '/v2/models/half_plus_two/versions/123/ready' },
+  { surface: 'server', method: 'POST', path: '/v2/models/:model[/versions/:version]/infer', text: 'KServe v2 inference (JSON tensors).', example: '/v2/models/half_plus_two/infer' },
+  { surface: 'server', method: 'GET', path: '/metrics', text: 'Prometheus metrics of the server (text format).', example: '/metrics' },
+  { surface: 'server', method: 'GET', path: '/monitoring/prometheus/metrics', text: 'The same, at TF Serving\'s monitoring path.', example: '/monitoring/prometheus/metrics' },
+];
+
+/** The proxy's admin port (`proxy.admin.port`, default 9090). */
+const ADMIN: EndpointDoc[] = [
+  { surface: 'admin', method: 'GET', path: '/healthz', text: 'Liveness of the proxy: `{"status": "ok"}`.', example: '/healthz' },
+  { surface: 'admin', method: 'GET', path: '/metrics', text: 'Prometheus metrics of the proxy process: proxy, SLO, drift and rollout metrics.', example: '/metrics' },
+  { surface: 'admin', method: 'GET', path: '/api/v1/splits', auth: true, text: 'Every model\'s traffic split.', example: '/api/v1/splits' },
+  { surface: 'admin', method: 'GET', path: '/api/v1/models/:model/split', auth: true, text: 'One model\'s split.', example: '/api/v1/models/fraud/split' },
+  { surface: 'admin', method: 'PUT', path: '/api/v1/models/:model/split', auth: true, text: 'Set a split: `{"stable": "1", "canary": "2", "weight": 10}`.', example: '/api/v1/models/fraud/split' },
+  { surface: 'admin', method: 'DELETE', path: '/api/v1/models/:model/split', auth: true, text: 'Remove a split (requests go where they name).', example: '/api/v1/models/fraud/split' },
+  { surface: 'admin', method: 'GET', path: '/api/v1/slos', mountedBy: 'gateway (`modelgate start`)', text: 'Last SLO evaluation: burn rates per window, budget left, alert states, verdicts.', example: '/api/v1/slos' },
+  { surface: 'admin', method: 'GET', path: '/api/v1/fleet', mountedBy: 'gateway', text: 'The SLO source (local or Prometheus) and leadership: who acts.', example: '/api/v1/fleet' },
+  { surface: 'admin', method: 'GET', path: '/api/v1/drift', mountedBy: 'gateway', text: 'Last drift evaluation per model and version: features, scores, verdicts.', example: '/api/v1/drift' },
+  { surface: 'admin', method: 'GET', path: '/api/v1/rollouts', mountedBy: 'rollout controller (`attachRollouts`)', text: 'Every rollout: phase, step, weight, history.', example: '/api/v1/rollouts' },
+  { surface: 'admin', method: 'GET', path: '/api/v1/rollouts/:model', mountedBy: 'rollout controller', text: 'One rollout.', example: '/api/v1/rollouts/fraud' },
+  { surface: 'admin', method: 'GET', path: '/api/v1/rollouts/:model/verdict', mountedBy: 'rollout controller', text: 'The last analysis: pass, fail or inconclusive with its numbers. `?status=1` answers 200 pass, 409 fail, 425 inconclusive (for a Flagger webhook gate or Argo Rollouts web metric).', example: '/api/v1/rollouts/fraud/verdict' },
+  { surface: 'admin', method: 'POST', path: '/api/v1/rollouts/:model/:command', auth: true, mountedBy: 'rollout controller', text: '`pause`, `resume`, `promote` or `abort` (what `modelgate rollout` sends).', example: '/api/v1/rollouts/fraud/pause' },
+  { surface: 'admin', method: 'GET', path: '/status', mountedBy: 'status page (`mountStatusPage`)', text: 'HTML status page: SLOs, burn, drift, rollouts, recent alerts.', example: '/status' },
+  { surface: 'admin', method: 'GET', path: '/status.json', mountedBy: 'status page', text: 'The status page\'s numbers as JSON.', example: '/status.json' },
+];
+
+export const ENDPOINTS: readonly EndpointDoc[] = [...SERVER, ...ADMIN];

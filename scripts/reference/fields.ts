@@ -1,0 +1,242 @@
+// Hand-written descriptions of every configuration field: type, default, units, meaning.
+// The validators (slo/config.ts, proxy/config.ts, ...) are the truth for which keys exist;
+// test/docs/reference.test.ts probes them (probe.ts) and fails when a key exists there but
+// not here, or here but not there. Defaults are read from the constants the validators use,
+// so a changed default changes the generated docs/reference.md (and the test asks for a
+// regeneration) instead of leaving a stale number behind.
+import { Issues, formatDuration } from '../../common/index.ts';
+import { readProxyConfig } from '../../proxy/config.ts';
+import { readModels } from '../../server/config.ts';
+import { DEFAULTS as PROXY } from '../../proxy/config.ts';
+import { DRIFT_DEFAULTS as DRIFT, DRIFT_METHODS } from '../../drift/config.ts';
+import { DEFAULT_BAD_CODES, DEFAULT_MIN_EVENTS, DEFAULT_PERIOD_MS } from '../../slo/config.ts';
+import { DEFAULT_NOTIFY_TIMEOUT_MS } from '../../slo/notify/config.ts';
+import { DEFAULT_ALIGN_MS, DEFAULT_MAX_READING_AGE_MS, DEFAULT_PROMETHEUS_TIMEOUT_MS } from '../../slo/prometheus-source.ts';
+import { ROLLOUT_DEFAULTS as ROLLOUT } from '../../rollout/config.ts';
+import { WEBHOOK_TYPES } from '../../rollout/types.ts';
+import { DEFAULT_LEASE_TTL_MS } from '../../app/leader.ts';
+import { INFERENCE_APIS } from '../../slo/model.ts';
+
+export interface FieldDoc {
+  /** string, number, integer, boolean, duration, bytes, list of X, map of X, object, one of. */
+  type: string;
+  /** As a user would write it in YAML; absent when the field has no default. */
+  default?: string;
+  units?: string;
+  required?: boolean;
+  text: string;
+}
+
+/** Paths: `a.b` for keys, `a[]` for list items, `<name>` for keys the user chooses. */
+export type FieldTable = Readonly<Record<string, FieldDoc>>;
+
+const dur = (ms: number): string => formatDuration(ms);
+const list = (xs: readonly (string | number)[]): string => `[${xs.join(', ')}]`;
+const bytes = (n: number): string =>
+  n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)}MiB` : n % 1024 === 0 ? `${n / 1024}KiB` : String(n);
+
+// Defaults written as literals inside a validator are read back from its output for the
+// smallest valid input, so they come from the code too.
+const PROXY_OUT = readProxyConfig({ rest: { upstream: 'http://127.0.0.1:1' }, grpc: { upstream: '127.0.0.1:1' } }, 'proxy', new Issues());
+const SERVER_OUT = readModels([{ name: 'm', base_path: '.', batching: {} }], 'models', new Issues(), '/')[0];
+const BATCHING = SERVER_OUT?.batching;
+const LATEST = SERVER_OUT?.policy.kind === 'latest' ? SERVER_OUT.policy.numVersions : undefined;
+const str = (v: unknown): string => (Array.isArray(v) ? list(v as number[]) : String(v));
+
+const DURATION = 'duration string (ms, s, m, h, d, w)';
+const PERCENT = 'percent (0–100)';
+const SHARE = 'share (0–1)';
+
+/** modelgate.yaml (`modelgate start --config`, `modelgate proxy --config`, `modelgate check`). */
+export const MODELGATE_YAML: FieldTable = {
+  apiVersion: { type: 'string', required: true, text: 'Must be `modelgate/v1`. Sloth `prometheus/v1` and OpenSLO `v1` documents are also accepted and imported.' },
+
+  // slos: (slo/config.ts)
+  slos: { type: 'list of SLO', default: '[]', text: 'Service level objectives, evaluated per model version.' },
+  'slos[].name': { type: 'string', required: true, text: 'Unique name: letters, digits, `_`, `.`, `-`. The `slo` label of the SLO metrics and rules.' },
+  'slos[].description': { type: 'string', text: 'Free text, shown on the status page and in alerts.' },
+  'slos[].model': { type: 'string', required: true, text: 'Model name as served.' },
+  'slos[].version': { type: 'string', default: 'each', text: '`each` keeps one series per version; a version such as `"2"` restricts the SLO to it.' },
+  'slos[].apis': { type: 'list of string', default: list(INFERENCE_APIS), text: 'Which request kinds count: predict, classify, regress, infer, status, metadata, health, other.' },
+  'slos[].sli': { type: 'one of', required: true, text: 'Exactly one of `availability` or `latency`.' },
+  'slos[].sli.availability': { type: 'object', text: 'Good = a response whose code is not in `badCodes`. `{}` takes the defaults.' },
+  'slos[].sli.availability.badCodes': { type: 'list of code', default: list(DEFAULT_BAD_CODES), text: 'HTTP statuses (`503`), classes (`5xx`) or gRPC code names (`UNAVAILABLE`) that spend error budget.' },
+  'slos[].sli.latency': { type: 'object', text: 'Good = a successful response within `threshold`.' },
+  'slos[].sli.latency.threshold': { type: 'duration', required: true, units: DURATION, text: 'Latency bound; added to the proxy histogram buckets so the Prometheus rule has an exact `le` bucket.' },
+  'slos[].objective': { type: 'number', required: true, units: PERCENT, text: 'Target share of good events, e.g. `99.9`. Must be below 100.' },
+  'slos[].period': { type: 'duration', default: dur(DEFAULT_PERIOD_MS), units: DURATION, text: 'SLO period (error budget horizon); at least 1m. The default alert windows scale with it.' },
+  'slos[].alerting': { type: 'object', text: 'Multiwindow burn-rate alerting.' },
+  'slos[].alerting.minEvents': { type: 'integer', default: String(DEFAULT_MIN_EVENTS), units: 'events', text: 'A window with fewer events cannot fire (avoids paging on 1 failure in 2 requests).' },
+  'slos[].alerting.runbook': { type: 'string (URL)', text: 'Runbook URL carried by every alert of this SLO.' },
+  'slos[].alerting.labels': { type: 'map of string', default: '{}', text: 'Extra alert labels; `slo`, `model`, `version`, `severity`, `alertname` are reserved.' },
+  'slos[].alerting.windows': { type: 'list of window', default: 'SRE workbook table scaled to the period', text: 'Replaces the default 14.4×/1h/5m, 6×/6h/30m (page), 3×/1d/2h, 1×/3d/6h (ticket) table (for a 30d period).' },
+  'slos[].alerting.windows[].severity': { type: 'string', required: true, text: '`page` or `ticket`.' },
+  'slos[].alerting.windows[].long': { type: 'duration', required: true, units: DURATION, text: 'Long window; at most the period.' },
+  'slos[].alerting.windows[].short': { type: 'duration', required: true, units: DURATION, text: 'Short window (resets the alert quickly); shorter than `long` (the workbook uses long / 12).' },
+  'slos[].alerting.windows[].factor': { type: 'number', required: true, units: 'burn rate (× the budget rate)', text: 'The alert fires when both windows burn faster than this.' },
+  'slos[].notify': { type: 'list of string', default: '[]', text: 'Names of targets in the top-level `notify:` list.' },
+
+  // notify: (slo/notify/config.ts)
+  notify: { type: 'list of target', default: '[]', text: 'Named notification targets that SLO alerts are sent to.' },
+  'notify[].name': { type: 'string', required: true, text: 'Unique name, referred to by `slos[].notify`.' },
+  'notify[].webhook': { type: 'string (URL)', text: 'POST the Alertmanager webhook payload (version "4") here. Exactly one of `webhook` or `alertmanager`.' },
+  'notify[].alertmanager': { type: 'string (URL)', text: 'Alertmanager base URL; alerts are POSTed to `/api/v2/alerts`.' },
+  'notify[].timeout': { type: 'duration', default: dur(DEFAULT_NOTIFY_TIMEOUT_MS), units: DURATION, text: 'Per-request timeout.' },
+
+  // proxy: (proxy/config.ts, proxy/split.ts)
+  proxy: { type: 'object', text: 'The transparent proxy. When present, at least one of `rest` or `grpc` must be set.' },
+  'proxy.rest': { type: 'object', text: 'REST listener (TF Serving `/v1`, KServe `/v2`) and its upstream.' },
+  'proxy.rest.host': { type: 'string', default: str(PROXY_OUT.rest?.host), text: 'Listen address.' },
+  'proxy.rest.port': { type: 'integer', default: str(PROXY_OUT.rest?.port), units: 'TCP port (0 = any free port)', text: 'Listen port.' },
+  'proxy.rest.upstream': { type: 'string (URL)', required: true, text: 'Upstream base URL such as `http://127.0.0.1:8601`.' },
+  'proxy.grpc': { type: 'object', text: 'gRPC listener (plaintext h2c) and its upstream.' },
+  'proxy.grpc.host': { type: 'string', default: str(PROXY_OUT.grpc?.host), text: 'Listen address.' },
+  'proxy.grpc.port': { type: 'integer', default: str(PROXY_OUT.grpc?.port), units: 'TCP port (0 = any free port)', text: 'Listen port.' },
+  'proxy.grpc.upstream': { type: 'string (host:port)', required: true, text: 'Upstream such as `127.0.0.1:8600`.' },
+  'proxy.admin': { type: 'object', text: 'Admin API: `/metrics`, `/healthz`, `/api/v1/...`.' },
+  'proxy.admin.host': { type: 'string', default: PROXY.adminHost, text: 'Listen address; a warning is given beyond loopback.' },
+  'proxy.admin.port': { type: 'integer', default: String(PROXY.adminPort), units: 'TCP port', text: 'Listen port.' },
+  'proxy.admin.token': { type: 'string', text: 'Bearer token for changes under `/api/`; prefer the environment variable (a warning is given).' },
+  'proxy.admin.tokenEnv': { type: 'string', default: PROXY.tokenEnv, text: 'Environment variable the token is read from.' },
+  'proxy.timeouts': { type: 'object', text: 'Connection and request deadlines.' },
+  'proxy.timeouts.upstream': { type: 'duration', default: dur(PROXY.upstreamMs), units: DURATION, text: 'Upstream must answer (REST headers, the whole gRPC call) within this; else 504 / DEADLINE_EXCEEDED.' },
+  'proxy.timeouts.headers': { type: 'duration', default: dur(PROXY.headersMs), units: DURATION, text: 'Client must send its request headers within this; at most `request`.' },
+  'proxy.timeouts.request': { type: 'duration', default: dur(PROXY.requestMs), units: DURATION, text: 'Client must send its whole request within this.' },
+  'proxy.timeouts.keepAlive': { type: 'duration', default: dur(PROXY.keepAliveMs), units: DURATION, text: 'Idle client keep-alive connections are closed after this.' },
+  'proxy.limits': { type: 'object', text: 'Size limits.' },
+  'proxy.limits.maxBodyBytes': { type: 'bytes', default: bytes(PROXY.maxBodyBytes), units: 'bytes (integer or "64MiB", "512KiB")', text: 'Larger request bodies get 413 / RESOURCE_EXHAUSTED.' },
+  'proxy.limits.maxHeaderBytes': { type: 'bytes', default: bytes(PROXY.maxHeaderBytes), units: 'bytes (integer or "16KiB")', text: 'Larger request headers get 431.' },
+  'proxy.splits': { type: 'map of split', default: '{}', text: 'Canary traffic split per model name (the rollout controller changes it at run time).' },
+  'proxy.splits.<model>.stable': { type: 'string', required: true, text: 'Version that takes the traffic not sent to the canary.' },
+  'proxy.splits.<model>.canary': { type: 'string', text: 'Candidate version; absent = all traffic to stable.' },
+  'proxy.splits.<model>.weight': { type: 'number', default: '0', units: PERCENT, text: 'Share of requests that name no version sent to the canary.' },
+  'proxy.splits.<model>.stickyHeader': { type: 'string', text: 'Request header (e.g. `x-user-id`) whose value keeps a caller on one variant.' },
+  'proxy.bodies': { type: 'object', text: 'Request/response body copies for drift.' },
+  'proxy.bodies.sampleRate': { type: 'number', default: String(PROXY.sampleRate), units: SHARE, text: 'Share of requests whose bodies are copied.' },
+  'proxy.bodies.maxBytes': { type: 'bytes', default: bytes(PROXY.teeMaxBytes), units: 'bytes (integer or "1MiB")', text: 'Larger bodies are not copied (counted as dropped).' },
+  'proxy.labels': { type: 'object', text: 'Metric label allowlist (cardinality cap).' },
+  'proxy.labels.maxModels': { type: 'integer', default: String(PROXY.maxModels), units: 'models', text: 'Models beyond this are labelled `__other__`.' },
+  'proxy.labels.maxVersionsPerModel': { type: 'integer', default: String(PROXY.maxVersionsPerModel), units: 'versions', text: 'Versions beyond this are labelled `__other__`.' },
+  'proxy.labels.goneVersionGrace': { type: 'duration', default: dur(PROXY.goneVersionGraceMs), units: DURATION, text: 'A version gone from the upstream keeps its series this long.' },
+  'proxy.labels.statusPoll': { type: 'duration', default: dur(PROXY.statusPollMs), units: DURATION, text: 'How often the upstream model status is read to learn versions.' },
+  'proxy.labels.statusApi': { type: 'string', default: PROXY_OUT.labels.statusApi, text: '`tfserving` (GET /v1/models/{m}), `kserve` (GET /v2/models/{m}) or `none`.' },
+  'proxy.latencyThresholds': { type: 'list of number', default: '[]', units: 'seconds', text: 'Extra latency histogram buckets (SLO latency thresholds are added automatically).' },
+  'proxy.tracing': { type: 'object', text: 'OpenTelemetry tracing.' },
+  'proxy.tracing.enabled': { type: 'boolean', default: str(PROXY_OUT.tracing.enabled), text: 'Propagate and record trace context.' },
+
+  // drift: (drift/config.ts)
+  drift: { type: 'object', text: 'Drift detection; absent = off.' },
+  'drift.enabled': { type: 'boolean', default: String(DRIFT.enabled), text: 'Turns drift detection off without removing the section.' },
+  'drift.sampleRate': { type: 'number', default: String(DRIFT.sampleRate), units: SHARE, text: 'Share of copied bodies that are parsed into rows.' },
+  'drift.window': { type: 'duration', default: dur(DRIFT.window), units: DURATION, text: 'Evaluation window; one verdict per window.' },
+  'drift.minSamples': { type: 'integer', default: String(DRIFT.minSamples), units: 'rows', text: 'Fewer rows in a window → inconclusive.' },
+  'drift.reservoirSize': { type: 'integer', default: String(DRIFT.reservoirSize), units: 'values per feature (10–100000)', text: 'Values kept per model × version × feature for KS.' },
+  'drift.maxCategories': { type: 'integer', default: String(DRIFT.maxCategories), units: 'categories (2–10000)', text: 'Distinct categories counted per categorical feature before the rest fold into one.' },
+  'drift.bins': { type: 'integer', default: String(DRIFT.bins), units: 'bins (2–100)', text: 'Quantile bins per numeric feature in a baseline built here.' },
+  'drift.smallReferenceRows': { type: 'integer', default: String(DRIFT.smallReferenceRows), units: 'rows', text: '`auto` uses tests (KS, chi-square) up to this reference size and distances (Wasserstein, JS) above.' },
+  'drift.baselineDir': { type: 'string (path)', default: DRIFT.baselineDir, text: 'Baselines live at `<dir>/<model>/<version>/drift-baseline.json`.' },
+  'drift.thresholds': { type: 'object', text: 'Per-method drift thresholds.' },
+  'drift.thresholds.psi': { type: 'number', default: String(DRIFT.thresholds.psi), units: 'PSI', text: 'PSI at or above this is drift.' },
+  'drift.thresholds.pValue': { type: 'number', default: String(DRIFT.thresholds.pValue), units: 'probability (0–1)', text: 'p-value below this (after correction) is drift.' },
+  'drift.thresholds.js': { type: 'number', default: String(DRIFT.thresholds.js), units: 'Jensen-Shannon distance (0–√ln2)', text: 'Distance at or above this is drift.' },
+  'drift.thresholds.wasserstein': { type: 'number', default: String(DRIFT.thresholds.wasserstein), units: 'W1 / σ of the reference', text: 'Normed Wasserstein distance at or above this is drift.' },
+  'drift.verdict': { type: 'one of', default: DRIFT.verdict.rule, text: '`bonferroni` (any feature drifts after Bonferroni correction) or `{ share: N }`.' },
+  'drift.verdict.share': { type: 'number', required: true, units: SHARE, text: 'The model drifts when at least this share of its features drift.' },
+  'drift.maxQueue': { type: 'integer', default: String(DRIFT.maxQueue), units: 'bodies', text: 'Bodies waiting to be parsed; beyond this, offers are dropped and counted.' },
+  'drift.models': { type: 'map of model', default: '{}', text: 'Per model name: the features to watch and the baseline.' },
+  'drift.models.<model>.baseline': { type: 'one of', default: 'file', text: '`file` (built by `modelgate baseline`), `live`, or `{ from: live, version, window, minSamples }`.' },
+  'drift.models.<model>.baseline.from': { type: 'string', default: 'file', text: '`file` or `live` (the stable version\'s own traffic).' },
+  'drift.models.<model>.baseline.version': { type: 'string', text: 'Live only: version whose traffic is the reference; default the split\'s stable version.' },
+  'drift.models.<model>.baseline.window': { type: 'duration', default: dur(DRIFT.liveBaselineWindow), units: DURATION, text: 'Live only: how long reference traffic is collected.' },
+  'drift.models.<model>.baseline.minSamples': { type: 'integer', default: String(DRIFT.liveBaselineMinSamples), units: 'rows', text: 'Live only: rows needed before the baseline is used.' },
+  'drift.models.<model>.inputs': { type: 'list of feature', default: '[]', text: 'Input features: a name, or an object below.' },
+  'drift.models.<model>.inputs[].name': { type: 'string', required: true, text: 'Feature name (the `feature` label).' },
+  'drift.models.<model>.inputs[].input': { type: 'string', default: 'the name', text: 'Input tensor / row key to read.' },
+  'drift.models.<model>.inputs[].output': { type: 'string', text: 'Not allowed under `inputs` (reported as an error); use `input`.' },
+  'drift.models.<model>.inputs[].column': { type: 'integer', units: 'column index', text: 'Column of a [N, C] tensor.' },
+  'drift.models.<model>.inputs[].type': { type: 'string', default: 'numeric', text: '`numeric` or `categorical`.' },
+  'drift.models.<model>.inputs[].method': { type: 'string', default: 'auto', text: `One of ${DRIFT_METHODS.join(', ')}.` },
+  'drift.models.<model>.outputs': { type: 'list of feature', default: '[]', text: 'Output (prediction) features: a name, or an object below.' },
+  'drift.models.<model>.outputs[].name': { type: 'string', required: true, text: 'Feature name (the `feature` label).' },
+  'drift.models.<model>.outputs[].output': { type: 'string', default: 'the name', text: 'Output tensor to read.' },
+  'drift.models.<model>.outputs[].input': { type: 'string', text: 'Not allowed under `outputs` (reported as an error); use `output`.' },
+  'drift.models.<model>.outputs[].column': { type: 'integer', units: 'column index', text: 'Column of a [N, C] tensor, e.g. 1 for the positive-class probability.' },
+  'drift.models.<model>.outputs[].type': { type: 'string', default: 'categorical for label/class outputs, else numeric', text: '`numeric` or `categorical`.' },
+  'drift.models.<model>.outputs[].method': { type: 'string', default: 'auto', text: `One of ${DRIFT_METHODS.join(', ')}.` },
+
+  // rollouts: (rollout/config.ts)
+  rollouts: { type: 'list of rollout', default: '[]', text: 'Automated canary rollouts, one per model.' },
+  'rollouts[].model': { type: 'string', required: true, text: 'Model name; one rollout per model.' },
+  'rollouts[].canary': { type: 'string', default: 'newest', text: '`newest` (the highest version the upstream serves) or a version.' },
+  'rollouts[].stable': { type: 'string', text: 'Stable version; default the proxy split\'s stable version.' },
+  'rollouts[].weights': { type: 'list of number', default: list(ROLLOUT.weights), units: PERCENT, text: 'Increasing canary weights, one step per passed interval. Or `stepWeight` + `maxWeight`.' },
+  'rollouts[].stepWeight': { type: 'number', units: PERCENT, text: 'Flagger style: add this per step (with `maxWeight`, instead of `weights`).' },
+  'rollouts[].maxWeight': { type: 'number', units: PERCENT, text: 'Flagger style: the last step\'s weight.' },
+  'rollouts[].interval': { type: 'duration', default: dur(ROLLOUT.intervalMs), units: DURATION, text: 'Analysis interval; a step lasts one interval when it passes.' },
+  'rollouts[].minRequests': { type: 'integer', default: String(ROLLOUT.minRequests), units: 'requests', text: 'Canary requests needed in an interval for a verdict; fewer → inconclusive.' },
+  'rollouts[].failureThreshold': { type: 'integer', default: String(ROLLOUT.failureThreshold), units: 'consecutive failed checks', text: 'Failed checks in a row that roll back.' },
+  'rollouts[].analysis': { type: 'object', text: 'The checks each interval runs.' },
+  'rollouts[].analysis.slo': { type: 'object', text: 'Burn rate of the canary\'s SLOs.' },
+  'rollouts[].analysis.slo.enabled': { type: 'boolean', default: 'true', text: 'Run this check.' },
+  'rollouts[].analysis.slo.maxBurnRate': { type: 'number', default: String(ROLLOUT.maxBurnRate), units: 'burn rate', text: 'The canary fails above this burn rate.' },
+  'rollouts[].analysis.slo.window': { type: 'duration', default: 'the time since the last check', units: DURATION, text: 'Window the burn rate is read over.' },
+  'rollouts[].analysis.slo.minEvents': { type: 'integer', default: String(ROLLOUT.sloMinEvents), units: 'events', text: 'Fewer SLO events → inconclusive.' },
+  'rollouts[].analysis.errors': { type: 'object', text: 'Canary error ratio against stable\'s.' },
+  'rollouts[].analysis.errors.enabled': { type: 'boolean', default: 'true', text: 'Run this check.' },
+  'rollouts[].analysis.errors.maxIncrease': { type: 'number', default: String(ROLLOUT.maxIncreasePoints), units: 'percentage points', text: 'Error ratio the canary may add over stable.' },
+  'rollouts[].analysis.latency': { type: 'object', text: 'Canary latency against stable\'s (p99 ratio and Mann-Whitney U).' },
+  'rollouts[].analysis.latency.enabled': { type: 'boolean', default: 'true', text: 'Run this check.' },
+  'rollouts[].analysis.latency.maxP99Ratio': { type: 'number', default: String(ROLLOUT.maxP99Ratio), units: 'ratio (≥ 1)', text: 'Canary p99 over stable p99 above this fails.' },
+  'rollouts[].analysis.latency.confidence': { type: 'number', default: String(ROLLOUT.confidencePercent), units: 'percent (50–99.9999)', text: 'Confidence of the Mann-Whitney test (Kayenta\'s judge).' },
+  'rollouts[].analysis.latency.tolerance': { type: 'number', default: String(ROLLOUT.tolerancePercent), units: 'percent', text: 'Relative slowdown tolerated before the test can fail.' },
+  'rollouts[].analysis.latency.minDelta': { type: 'duration', default: dur(ROLLOUT.minDeltaMs), units: DURATION, text: 'Latency differences below this never fail.' },
+  'rollouts[].analysis.latency.minSamples': { type: 'integer', default: String(ROLLOUT.minSamples), units: 'requests per side', text: 'Fewer → inconclusive.' },
+  'rollouts[].analysis.drift': { type: 'object', text: 'Drift verdict of the canary.' },
+  'rollouts[].analysis.drift.enabled': { type: 'boolean', default: 'true', text: 'Run this check.' },
+  'rollouts[].webhooks': { type: 'list of webhook', default: '[]', text: 'Hooks called around the rollout (Flagger style).' },
+  'rollouts[].webhooks[].name': { type: 'string', required: true, text: 'Name in the audit log.' },
+  'rollouts[].webhooks[].type': { type: 'string', required: true, text: `One of ${WEBHOOK_TYPES.join(', ')}.` },
+  'rollouts[].webhooks[].url': { type: 'string (URL)', required: true, text: 'http(s) URL that is POSTed to.' },
+  'rollouts[].webhooks[].timeout': { type: 'duration', default: dur(ROLLOUT.webhookTimeoutMs), units: DURATION, text: 'Per-call timeout.' },
+  'rollouts[].webhooks[].metadata': { type: 'map of string', default: '{}', text: 'Passed to the hook in the body.' },
+
+  // sloSource: (slo/source-config.ts)
+  sloSource: { type: 'one of', default: 'local', text: '`local` (this process\'s windows) or `{ prometheus: {...} }` (fleet-wide counts through the Prometheus HTTP API).' },
+  'sloSource.local': { type: 'any', text: 'Same as `sloSource: local`.' },
+  'sloSource.prometheus': { type: 'object', text: 'Read good/total counts from Prometheus.' },
+  'sloSource.prometheus.url': { type: 'string (URL)', required: true, text: 'Prometheus base URL (without `/api/v1`).' },
+  'sloSource.prometheus.timeout': { type: 'duration', default: dur(DEFAULT_PROMETHEUS_TIMEOUT_MS), units: DURATION, text: 'A slower query makes the tick inconclusive.' },
+  'sloSource.prometheus.align': { type: 'duration', default: dur(DEFAULT_ALIGN_MS), units: DURATION, text: 'Evaluation instants are multiples of this, so replicas agree exactly.' },
+  'sloSource.prometheus.offset': { type: 'duration', default: '0s', units: DURATION, text: 'Evaluate this far in the past (lets the last scrape land).' },
+  'sloSource.prometheus.maxAge': { type: 'duration', default: dur(DEFAULT_MAX_READING_AGE_MS), units: DURATION, text: 'Older readings are not given to the rollout analysis.' },
+
+  // leader: (app/leader-config.ts)
+  leader: { type: 'object', default: '{ mode: single }', text: 'Which replica acts on verdicts (rollouts, notifications).' },
+  'leader.mode': { type: 'string', default: 'single', text: '`single` (one named replica acts) or `lease` (the lease holder acts).' },
+  'leader.controller': { type: 'string', text: 'mode single: only the replica with this identity acts; absent = this process acts.' },
+  'leader.identity': { type: 'string', default: '$HOSTNAME, else host:pid', text: 'This replica\'s name.' },
+  'leader.lease': { type: 'object', text: 'mode lease: required.' },
+  'leader.lease.file': { type: 'string (path)', required: true, text: 'Lease file on a volume every replica shares.' },
+  'leader.lease.ttl': { type: 'duration', default: dur(DEFAULT_LEASE_TTL_MS), units: DURATION, text: 'The holder renews every third of it; at least 3s.' },
+};
+
+/** The server's model config file (`modelgate serve --model_config_file`, `modelgate start --model_config_file`). */
+export const MODELS_YAML: FieldTable = {
+  models: { type: 'list of model', required: true, text: 'Models to serve (our YAML form of TF Serving\'s ModelServerConfig).' },
+  'models[].name': { type: 'string', required: true, text: 'Model name in URLs and gRPC model specs: letters, digits, `_ . -`.' },
+  'models[].base_path': { type: 'string (path)', required: true, text: 'Folder holding `<version>/model.onnx`; relative to the config file.' },
+  'models[].version_policy': { type: 'one of', default: '{ latest: { num_versions: 1 } }', text: '`{ latest: { num_versions: N } }`, `{ all: {} }` or `{ specific: { versions: [1, 2] } }`.' },
+  'models[].version_policy.latest': { type: 'object', text: 'Serve the N highest versions.' },
+  'models[].version_policy.latest.num_versions': { type: 'integer', default: str(LATEST), units: 'versions', text: 'How many of the highest versions are served.' },
+  'models[].version_policy.all': { type: 'object', text: 'Serve every version found.' },
+  'models[].version_policy.specific': { type: 'object', text: 'Serve the listed versions.' },
+  'models[].version_policy.specific.versions': { type: 'list of integer', required: true, text: 'Version numbers.' },
+  'models[].version_labels': { type: 'map of integer', default: '{}', text: 'Label → version, e.g. `{ stable: 1, canary: 2 }` (`/v1/models/m/labels/canary`).' },
+  'models[].batching': { type: 'object', text: 'Dynamic batching (TF Serving BatchingParameters names); absent = off.' },
+  'models[].batching.max_batch_size': { type: 'integer', default: str(BATCHING?.maxBatchSize), units: 'rows', text: 'Largest merged batch.' },
+  'models[].batching.batch_timeout_micros': { type: 'integer', default: str(BATCHING?.batchTimeoutMicros), units: 'microseconds', text: 'How long a batch waits for company once a batch thread is free.' },
+  'models[].batching.max_enqueued_batches': { type: 'integer', default: str(BATCHING?.maxEnqueuedBatches), units: 'batches', text: 'Queue length; beyond it requests get 503 / UNAVAILABLE.' },
+  'models[].batching.num_batch_threads': { type: 'integer', default: str(BATCHING?.numBatchThreads), units: 'threads', text: 'Batches run at once (ONNX Runtime already uses every core per run).' },
+  'models[].batching.allowed_batch_sizes': { type: 'list of integer', default: str(BATCHING?.allowedBatchSizes), units: 'rows', text: 'Batches are padded up to one of these; strictly increasing, last = max_batch_size.' },
+  'models[].batching.preferred_batch_size': { type: 'list of integer', default: str(BATCHING?.preferredBatchSizes), units: 'rows', text: 'A batch runs without waiting once it reaches the largest of these (Triton\'s preferred_batch_size); default max_batch_size.' },
+};

@@ -1,0 +1,223 @@
+// Turns the collected facts into docs/reference.md. Pure: same inputs, same text (no dates,
+// no absolute paths), so the test can regenerate and compare byte for byte.
+import { LABEL, MODEL_STATES, OVERFLOW_LABEL_VALUE, UNKNOWN_VERSION, VARIANT_HEADER, VERSION_HEADER } from '../../common/conventions.ts';
+import { KNOWN_METHODS } from '../../proxy/grpc-wire.ts';
+import { PHASES } from '../../rollout/types.ts';
+import type { CommandDoc, ErrorDoc, GrpcMethodDoc, MetricDoc } from './collect.ts';
+import type { EndpointDoc } from './endpoints.ts';
+import type { FieldTable } from './fields.ts';
+
+export interface ReferenceInputs {
+  commands: readonly CommandDoc[];
+  modelgateYaml: FieldTable;
+  modelsYaml: FieldTable;
+  endpoints: readonly EndpointDoc[];
+  grpc: readonly GrpcMethodDoc[];
+  metrics: readonly MetricDoc[];
+  errors: readonly ErrorDoc[];
+  /** Absolute repository root, replaced by `<repo>` wherever a default contains it. */
+  repoRoot: string;
+}
+
+/** What each label means; the test checks every label a metric uses is here. */
+export const LABEL_TEXT: Readonly<Record<string, string>> = {
+  [LABEL.model]: `Model name as served; names beyond the allowlist (\`proxy.labels.maxModels\`) become \`${OVERFLOW_LABEL_VALUE}\`.`,
+  [LABEL.version]: `Version that served (the proxy reads \`${VERSION_HEADER}\` or the response); \`${UNKNOWN_VERSION}\` when none was resolved, \`${OVERFLOW_LABEL_VALUE}\` beyond the allowlist.`,
+  [LABEL.api]: 'Request kind: predict, classify, regress, infer, status, metadata, health, other.',
+  [LABEL.protocol]: '`rest` or `grpc` (proxy).',
+  [LABEL.entrypoint]: '`rest` or `grpc` (server).',
+  [LABEL.code]: 'HTTP status (`200`, `503`) or gRPC code name (`OK`, `UNAVAILABLE`).',
+  [LABEL.variant]: `Split variant that served: \`stable\`, \`canary\` or \`direct\` (the request named a version); also the \`${VARIANT_HEADER}\` response header.`,
+  [LABEL.state]: `Model version state: ${MODEL_STATES.join(', ')} (1 for the current state).`,
+  [LABEL.kind]: 'Upstream failure: connect, reset, timeout, protocol, client_abort, body_too_large.',
+  [LABEL.reason]: 'Why a telemetry sample was dropped: observer_error, body_observer_error, body_queue_full, body_too_large.',
+  [LABEL.slo]: 'SLO name (`slos[].name`).',
+  [LABEL.window]: 'Alert window as a duration, e.g. `1h`, `5m`.',
+  [LABEL.severity]: '`page` or `ticket`.',
+  [LABEL.feature]: 'Drift feature name (`drift.models.<model>.inputs[].name`).',
+  [LABEL.method]: 'Drift score: psi, js, wasserstein, ks (the D statistic), ks_pvalue, chisquare_pvalue.',
+  [LABEL.phase]: `Rollout phase: ${PHASES.join(', ')} (1 for the current phase).`,
+};
+
+/** Table cell text: `|` escaped everywhere; `<`, `>` outside code spans, so `<model>` is not read as HTML. */
+const esc = (s: string): string =>
+  s
+    .split('`')
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(/</g, '&lt;').replace(/>/g, '&gt;')))
+    .join('`')
+    .replace(/\|/g, '\\|')
+    .replace(/\n/g, ' ');
+const sentence = (s: string): string => `${s.charAt(0).toUpperCase()}${s.slice(1)}${s.endsWith('.') ? '' : '.'}`;
+const code = (s: string): string => `\`${s}\``;
+
+function table(head: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const line = (cells: readonly string[]) => `| ${cells.map(esc).join(' | ')} |`;
+  return [line(head), `|${head.map(() => '---').join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+function cliSection(commands: readonly CommandDoc[], repoRoot: string): string {
+  const root = repoRoot.replace(/\/$/, '');
+  const def = (v: unknown): string => {
+    if (v === undefined) return '';
+    const s = typeof v === 'string' ? v.split(root).join('<repo>') : JSON.stringify(v);
+    return code(s);
+  };
+  const parts = [
+    '## CLI',
+    '',
+    'Run as `modelgate <command> [flags]` (`npx modelgate`, or `node bin/modelgate.js`). Flags take `--name value` or `--name=value`; snake_case and kebab-case both work; every command takes `--help`.',
+  ];
+  for (const c of commands) {
+    parts.push('', `### modelgate ${c.name}`, '', esc(sentence(c.summary)), '');
+    parts.push(table(['flag', 'type', 'default', 'meaning'], c.flags.map((f) => [code(`--${f.name}`), f.type, def(f.default), f.help])));
+  }
+  return parts.join('\n');
+}
+
+function fieldRows(fields: FieldTable): string[][] {
+  return Object.entries(fields).map(([path, f]) => [
+    code(path),
+    f.type,
+    f.required ? '**required**' : f.default !== undefined ? code(f.default) : '',
+    f.units ?? '',
+    f.text,
+  ]);
+}
+
+function configSection(title: string, intro: string, fields: FieldTable, groupBy: (path: string) => string): string {
+  const groups = new Map<string, FieldTable>();
+  for (const [path, f] of Object.entries(fields)) {
+    const g = groupBy(path);
+    groups.set(g, { ...(groups.get(g) ?? {}), [path]: f });
+  }
+  const parts = [title, '', intro];
+  for (const [g, fs] of groups) {
+    parts.push('', `### ${g}`, '', table(['field', 'type', 'default', 'units', 'meaning'], fieldRows(fs)));
+  }
+  return parts.join('\n');
+}
+
+function endpointsSection(endpoints: readonly EndpointDoc[]): string {
+  const rows = (surface: EndpointDoc['surface'], withAuth: boolean) =>
+    endpoints
+      .filter((e) => e.surface === surface)
+      .map((e) => [e.method, code(e.path), ...(withAuth ? [e.auth ? 'bearer token' : 'open', e.mountedBy ?? 'always'] : []), e.text]);
+  return [
+    '## HTTP endpoints',
+    '',
+    '### Inference server (`modelgate serve`, port `--rest_api_port`, default 8501)',
+    '',
+    'Paths follow TF Serving (`/v1`, case-insensitive, `http_rest_api_util.cc`) and KServe v2 (`/v2`). Errors answer `{"error": "...", "code": "SRV_ERR_..."}` with the status from the error table below. Responses carry `x-model-version`.',
+    '',
+    table(['method', 'path', 'meaning'], rows('server', false)),
+    '',
+    '### Proxy data plane (`proxy.rest.port`, default 8501)',
+    '',
+    `Every request is forwarded to \`proxy.rest.upstream\` unchanged, so the server paths above work through the proxy (and those of any TF Serving or KServe v2 server). A request that names no version is routed by the model's split; the response carries \`${VARIANT_HEADER}\`. The proxy's own errors use the \`PRX_ERR_*\` codes.`,
+    '',
+    '### Proxy admin API (`proxy.admin.port`, default 9090)',
+    '',
+    'Routes marked *bearer token* need `Authorization: Bearer <token>` (`proxy.admin.token` or the `MODELGATE_ADMIN_TOKEN` environment variable); with no token configured they answer 403 `PRX_ERR_ADMIN_DISABLED`. `HEAD` works wherever `GET` does.',
+    '',
+    table(['method', 'path', 'auth', 'mounted by', 'meaning'], rows('admin', true)),
+  ].join('\n');
+}
+
+function grpcSection(methods: readonly GrpcMethodDoc[]): string {
+  return [
+    '## gRPC services',
+    '',
+    'Served by `modelgate serve` on `--port` (default 8500, plaintext h2c) from the vendored protos in `server/grpc/protos/`. The proxy (`proxy.grpc.port`) forwards every method to `proxy.grpc.upstream`; the last column is the `api` label it records (other methods count as `other`).',
+    '',
+    table(
+      ['service', 'method', 'request → response', 'implemented', 'proxy `api` label'],
+      methods.map((m) => [
+        code(m.service),
+        m.method + (m.streaming ? ' (stream)' : ''),
+        `${m.request} → ${m.response}`,
+        m.implemented ? 'yes' : 'no (UNIMPLEMENTED)',
+        KNOWN_METHODS.get(m.path)?.api ?? 'other',
+      ]),
+    ),
+  ].join('\n');
+}
+
+function metricsSection(metrics: readonly MetricDoc[]): string {
+  const rows = (p: MetricDoc['process']) =>
+    metrics
+      .filter((m) => m.process === p)
+      .map((m) => [code(m.name), m.type, m.labels.map(code).join(', '), m.help + (m.buckets ? ` Buckets: ${m.buckets.join(', ')}.` : '')]);
+  const used = [...new Set(metrics.flatMap((m) => m.labels))].sort();
+  return [
+    '## Metrics',
+    '',
+    'Names and labels come from `common/conventions.ts`. Histograms also export `_bucket` (label `le`), `_sum` and `_count`. `modelgate start` and `modelgate proxy` add Node process metrics prefixed `modelgate_server_` / `modelgate_proxy_` (prom-client `collectDefaultMetrics`).',
+    '',
+    '### Inference server (`/metrics` on the server REST port)',
+    '',
+    table(['metric', 'type', 'labels', 'meaning'], rows('server')),
+    '',
+    '### Proxy process (`/metrics` on the admin port): proxy, SLO, drift, rollout',
+    '',
+    table(['metric', 'type', 'labels', 'meaning'], rows('proxy')),
+    '',
+    '### Labels',
+    '',
+    table(['label', 'values'], used.map((l) => [code(l), LABEL_TEXT[l] ?? ''])),
+  ].join('\n');
+}
+
+function errorsSection(errors: readonly ErrorDoc[]): string {
+  return [
+    '## Error codes',
+    '',
+    'Every error carries a stable `code` to match on; REST bodies are `{"error": "<message>", "code": "<CODE>"}` and gRPC errors use the status code below. One catalog per area (`defineErrors` in `common/errors.ts`).',
+    '',
+    table(['code', 'area', 'HTTP', 'gRPC', 'meaning'], errors.map((e) => [code(e.code), e.area, String(e.http), e.grpc, e.text])),
+  ].join('\n');
+}
+
+const topOf = (path: string): string => path.split(/[.[]/)[0]!;
+
+export function renderReference(r: ReferenceInputs): string {
+  return [
+    '# modelgate reference',
+    '',
+    '<!-- Generated by `npm run reference` (scripts/reference.ts) from the code. Do not edit: test/docs/reference.test.ts fails when this file differs from what the code generates. -->',
+    '',
+    'Every CLI flag, configuration field, HTTP and gRPC endpoint, metric and error code, generated from the code. Durations are written like Prometheus durations (`250ms`, `5m`, `1h`, `30d`); a bare number where a duration is expected is an error.',
+    '',
+    '- [CLI](#cli)',
+    '- [modelgate.yaml](#modelgateyaml)',
+    '- [Model config file](#model-config-file)',
+    '- [HTTP endpoints](#http-endpoints)',
+    '- [gRPC services](#grpc-services)',
+    '- [Metrics](#metrics)',
+    '- [Error codes](#error-codes)',
+    '',
+    cliSection(r.commands, r.repoRoot),
+    '',
+    configSection(
+      '## modelgate.yaml',
+      'Read by `modelgate start --config`, `modelgate proxy --config` and `modelgate check`. Validated once at start; every problem is reported with its line, path and a fix. Paths: `a[]` is a list item, `<model>` a key you choose. Unknown keys are errors.',
+      r.modelgateYaml,
+      (p) => (p === 'apiVersion' ? 'top level' : `${topOf(p)}:`),
+    ),
+    '',
+    configSection(
+      '## Model config file',
+      'Read by `modelgate serve --model_config_file` and `modelgate start --model_config_file` (default `examples/models.yaml`): our YAML form of TF Serving\'s ModelServerConfig (`model_server_config.proto`). Paths are relative to the file.',
+      r.modelsYaml,
+      () => 'models:',
+    ),
+    '',
+    endpointsSection(r.endpoints),
+    '',
+    grpcSection(r.grpc),
+    '',
+    metricsSection(r.metrics),
+    '',
+    errorsSection(r.errors),
+    '',
+  ].join('\n');
+}
