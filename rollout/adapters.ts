@@ -2,7 +2,7 @@
 // drives (controller.ts). Each is a few lines; the structural types below name only the
 // methods used, so rollout/ does not import the server, SLO or drift implementations.
 import type { BurnReading, DriftComparison } from './analysis.ts';
-import type { BurnSource, DriftSource, LabelMover, VersionSource } from './controller.ts';
+import type { BurnSource, DriftSource, LabelMover, VersionSource } from './ports.ts';
 
 /** The part of server/ ModelManager the rollout uses. */
 export interface ModelManagerLike {

@@ -3,7 +3,7 @@
 import { helpText, parseArgs, UsageError } from '../cli/args.ts';
 import type { FlagSpec } from '../cli/args.ts';
 import { formatDuration } from '../common/index.ts';
-import type { RolloutView } from './controller.ts';
+import type { RolloutView } from './views.ts';
 import { COMMANDS } from './types.ts';
 
 export const ROLLOUT_FLAGS: readonly FlagSpec[] = [

@@ -1,57 +1,26 @@
 // The rollout controller: effects at the edge around the pure `decide`. Each tick, per
 // model: resolve the canary/stable pair, ask `decide`, and apply what it says through the
-// interfaces below (split weights, label move, webhooks), then persist the state and
+// interfaces of ports.ts (split weights, label move, webhooks), then persist the state and
 // append to the audit log. Nothing here decides anything `decide` could.
 import type { Registry } from 'prom-client';
 import type { Clock, RequestOutcome } from '../common/index.ts';
 import { analyze } from './analysis.ts';
-import type { AnalysisInputs, BurnReading, DriftComparison, TrafficStats } from './analysis.ts';
+import type { AnalysisInputs } from './analysis.ts';
+import { resolveCandidate } from './candidate.ts';
 import { decide, initialState, resumeAfterRestart } from './decide.ts';
 import { RolloutErrors } from './errors.ts';
 import { RolloutMetrics } from './metrics.ts';
 import { RolloutStore } from './store.ts';
-import type { HistoryEntry, ModelRecord, PersistedRollouts } from './store.ts';
+import type { ModelRecord, PersistedRollouts } from './store.ts';
 import { STATE_FORMAT } from './store.ts';
 import { TrafficCollector, emptyTraffic } from './traffic.ts';
 import type { Action, Analysis, Command, DecideInput, Decision, RolloutSpec, RolloutState } from './types.ts';
 import { COMMANDS, TERMINAL_PHASES } from './types.ts';
 import { callWebhooks } from './webhooks.ts';
 import type { WebhookResult } from './webhooks.ts';
-
-// ---- What the controller drives and reads. The proxy, server, SLO engine and drift
-// recorder satisfy these directly or through the adapters in adapters.ts. ----
-
-export interface SplitValue {
-  stable: string;
-  canary?: string;
-  weight: number;
-}
-
-/** The proxy's traffic split (proxy/index.ts `Proxy.setSplit/getSplit`). */
-export interface SplitActuator {
-  setSplit(model: string, split: SplitValue | undefined): void;
-  getSplit(model: string): SplitValue | undefined;
-}
-
-/** Moves a server label (`stable`) to a version: ModelManager.setLabel in-process, or an admin call. */
-export interface LabelMover {
-  moveLabel(model: string, label: string, version: string): Promise<void> | void;
-}
-
-/** Versions that can serve (AVAILABLE), for `canary: newest` and the default stable. */
-export interface VersionSource {
-  availableVersions(model: string): Promise<readonly string[]> | readonly string[];
-}
-
-/** Burn rates of every SLO covering the model version over a window (slo/ SloEngine.burnRate). */
-export interface BurnSource {
-  burnRates(model: string, version: string, windowMs: number): readonly BurnReading[];
-}
-
-/** Drift between two versions of a model (drift/ DriftRecorder.compareVersions). */
-export interface DriftSource {
-  compareVersions(model: string, stable: string, canary: string): DriftComparison | Promise<DriftComparison>;
-}
+import type { BurnSource, DriftSource, LabelMover, SplitActuator, SplitValue, VersionSource } from './ports.ts';
+import { historyOf, verdictOf, viewOf } from './views.ts';
+import type { RolloutView, VerdictView } from './views.ts';
 
 export interface ControllerOptions {
   specs: readonly RolloutSpec[];
@@ -76,48 +45,6 @@ const HISTORY_LIMIT = 50;
 interface Runtime {
   spec: RolloutSpec;
   record: ModelRecord;
-}
-
-export interface RolloutView {
-  model: string;
-  phase: RolloutState['phase'];
-  canary: string | null;
-  stable: string | null;
-  step: number;
-  steps: readonly number[];
-  weight: number;
-  failedChecks: number;
-  failureThreshold: number;
-  pausedBy: RolloutState['pausedBy'];
-  reason: string;
-  startedAt: string | null;
-  lastCheckAt: string | null;
-  updatedAt: string;
-  interval: number;
-  rolledBack: string[];
-  lastAnalysis: Analysis | null;
-  history: HistoryEntry[];
-}
-
-export interface VerdictView {
-  model: string;
-  /** pass / fail / inconclusive, for an Argo Rollouts web metric or a Flagger webhook gate. */
-  verdict: 'pass' | 'fail' | 'inconclusive';
-  phase: RolloutState['phase'];
-  canary: string | null;
-  stable: string | null;
-  weight: number;
-  reason: string;
-  analysis: Analysis | null;
-}
-
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-
-function compareVersions(a: string, b: string): number {
-  const na = Number(a);
-  const nb = Number(b);
-  if (Number.isFinite(na) && Number.isFinite(nb)) return na - nb;
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export class RolloutController {
@@ -220,27 +147,7 @@ export class RolloutController {
 
   view(model: string): RolloutView {
     const { spec, record } = this.#runtime(model);
-    const s = record.state;
-    return {
-      model,
-      phase: s.phase,
-      canary: s.canary,
-      stable: s.stable,
-      step: s.step,
-      steps: spec.weights,
-      weight: s.weight,
-      failedChecks: s.failedChecks,
-      failureThreshold: spec.failureThreshold,
-      pausedBy: s.pausedBy,
-      reason: s.reason,
-      startedAt: iso(s.startedAtMs),
-      lastCheckAt: iso(s.lastCheckAtMs),
-      updatedAt: iso(s.updatedAtMs)!,
-      interval: spec.intervalMs,
-      rolledBack: s.rolledBack,
-      lastAnalysis: s.lastAnalysis,
-      history: record.history,
-    };
+    return viewOf(spec, record);
   }
 
   /** JSON for admin `GET /api/v1/rollouts`: every rollout's state and history. */
@@ -250,12 +157,7 @@ export class RolloutController {
 
   /** The verdict an external controller polls (Argo Rollouts web metric, Flagger webhook). */
   verdict(model: string): VerdictView {
-    const s = this.#runtime(model).record.state;
-    const verdict =
-      s.phase === 'RolledBack' || s.phase === 'Failed' ? 'fail'
-      : s.phase === 'Succeeded' ? 'pass'
-      : s.lastAnalysis?.verdict ?? 'inconclusive';
-    return { model, verdict, phase: s.phase, canary: s.canary, stable: s.stable, weight: s.weight, reason: s.reason, analysis: s.lastAnalysis };
+    return verdictOf(this.#runtime(model).record.state);
   }
 
   #runtime(model: string): Runtime {
@@ -429,31 +331,15 @@ export class RolloutController {
 
   /** The canary/stable pair a Pending or finished rollout should look at, or null. */
   async #candidate(rt: Runtime): Promise<{ canary: string; stable: string } | null> {
-    const { spec } = rt;
     let available: readonly string[] | undefined;
     if (this.#o.versions) {
       try {
-        available = [...(await this.#o.versions.availableVersions(spec.model))].sort(compareVersions);
+        available = await this.#o.versions.availableVersions(rt.spec.model);
       } catch {
         return null;
       }
     }
-    const split = this.#o.split.getSplit(spec.model);
-    const s = rt.record.state;
-    let stable = split?.stable ?? (s.phase === 'Succeeded' ? s.stable ?? undefined : undefined) ?? spec.stable;
-    let canary: string | undefined;
-    if (spec.canary.kind === 'version') {
-      canary = spec.canary.version;
-      if (available && !available.includes(canary)) return null;
-    } else {
-      if (!available) return null;
-      const above = available.filter((v) => stable === undefined || compareVersions(v, stable) > 0);
-      canary = above.at(-1);
-    }
-    if (canary === undefined) return null;
-    if (stable === undefined && available) stable = available.filter((v) => compareVersions(v, canary!) < 0).at(-1);
-    if (stable === undefined) return null;
-    return { canary, stable };
+    return resolveCandidate(rt.spec, rt.record.state, this.#o.split.getSplit(rt.spec.model)?.stable, available);
   }
 
   async #analyze(rt: Runtime): Promise<Analysis> {
@@ -550,8 +436,4 @@ export class RolloutController {
   }
 }
 
-function historyOf(s: RolloutState): HistoryEntry {
-  return { canary: s.canary, stable: s.stable, phase: s.phase, reason: s.reason, startedAt: iso(s.startedAtMs), endedAt: iso(s.updatedAtMs)! };
-}
 
-export type { TrafficStats };

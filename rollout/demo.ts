@@ -29,7 +29,7 @@ import { attachRollouts } from './attach.ts';
 import { managerLabels, sloBurnSource } from './adapters.ts';
 import { validateRollouts } from './config.ts';
 import { isServerError } from './traffic.ts';
-import type { RolloutView } from './controller.ts';
+import type { RolloutView } from './views.ts';
 
 export const DEMO_FLAGS: readonly FlagSpec[] = [
   { name: 'interval', type: 'string', default: '2s', help: 'analysis interval (a step lasts one interval when it passes)' },

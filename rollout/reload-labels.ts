@@ -7,7 +7,7 @@
 // (server_core.cc), as ModelManager.setLabel does; the error comes back as the failure.
 import * as grpc from '@grpc/grpc-js';
 import { servingServices } from '../server/grpc/index.ts';
-import type { LabelMover } from './controller.ts';
+import type { LabelMover } from './ports.ts';
 
 /** One model of the server's config, as TF Serving's ModelConfig (model_server_config.proto). */
 export interface ReloadModelConfig {
