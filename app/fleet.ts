@@ -92,6 +92,8 @@ export async function startFleet(config: FleetConfig, opts: FleetOptions): Promi
     },
   });
   let lastProblem = '';
+  // A first evaluation now, so /api/v1/slos has fleet statuses before the first tick.
+  void source.evaluate();
   return {
     source,
     leader,
