@@ -36,6 +36,8 @@ export const LABEL_TEXT: Readonly<Record<string, string>> = {
   [LABEL.severity]: '`page` or `ticket`.',
   [LABEL.feature]: 'Drift feature name (`drift.models.<model>.inputs[].name`).',
   [LABEL.method]: 'Drift score: psi, js, wasserstein, ks (the D statistic), ks_pvalue, chisquare_pvalue.',
+  // Written out: the name is new in common/conventions.ts (the drift SLI's window counter).
+  drifted: 'Outcome of a closed drift window: `true`, `false` or `inconclusive`.',
   [LABEL.phase]: `Rollout phase: ${PHASES.join(', ')} (1 for the current phase).`,
 };
 

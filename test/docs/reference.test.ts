@@ -1,0 +1,193 @@
+// docs/reference.md cannot drift from the code: it is regenerated and compared, the config
+// field descriptions are checked against the keys the validators know (probed, not retyped),
+// and every documented endpoint is called on a real server and gateway on loopback.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock } from '../../common/index.ts';
+import { SERVER_METRIC, PROXY_METRIC, SLO_METRIC, DRIFT_METRIC, ROLLOUT_METRIC } from '../../common/conventions.ts';
+import { COMMANDS } from '../../cli/commands.ts';
+import { loadConfig } from '../../config/index.ts';
+import { readModelConfigFile, startServer, type RunningServer } from '../../server/index.ts';
+import { parseRoute } from '../../server/rest/routes.ts';
+import { startGateway, type Gateway } from '../../app/gateway.ts';
+import { attachRollouts } from '../../rollout/index.ts';
+import { mountStatusPage } from '../../proxy/status-page/index.ts';
+import { REFERENCE_FILE, buildReference } from '../../scripts/reference.ts';
+import { CATALOGS, COMMAND_FLAGS, REPO_ROOT, collectErrors, collectGrpc, collectMetrics } from '../../scripts/reference/collect.ts';
+import { ENDPOINTS } from '../../scripts/reference/endpoints.ts';
+import { MODELGATE_YAML, MODELS_YAML, type FieldTable } from '../../scripts/reference/fields.ts';
+import { fieldCoverage } from '../../scripts/reference/coverage.ts';
+import { modelgateYamlKeys, modelsYamlKeys } from '../../scripts/reference/probe.ts';
+import { LABEL_TEXT } from '../../scripts/reference/render.ts';
+
+const repo = (p: string): string => join(REPO_ROOT, p);
+
+/** Non-test TypeScript sources under the given top-level folders. */
+async function sources(folders: readonly string[]): Promise<Array<{ file: string; text: string }>> {
+  const out: Array<{ file: string; text: string }> = [];
+  for (const folder of folders) {
+    for (const entry of await readdir(repo(folder), { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+      const file = join(entry.parentPath, entry.name);
+      out.push({ file, text: await readFile(file, 'utf8') });
+    }
+  }
+  return out;
+}
+
+describe('docs/reference.md', () => {
+  test('is exactly what `npm run reference` generates from the code today', async () => {
+    const committed = await readFile(REFERENCE_FILE, 'utf8');
+    assert.ok(committed === buildReference(), 'docs/reference.md is out of date: run `npm run reference` and commit it');
+  });
+
+  test('documents every key the modelgate.yaml validators know, and no key they do not', () => {
+    assert.deepEqual(fieldCoverage(MODELGATE_YAML, modelgateYamlKeys()), []);
+  });
+
+  test('documents every key of the server model config file', async () => {
+    // readPolicy (server/config.ts) checks the policy kind by hand, not with checkKeys.
+    const byHand = ['models[].version_policy', 'models[].version_policy.specific'];
+    assert.deepEqual(fieldCoverage(MODELS_YAML, await modelsYamlKeys(), byHand), []);
+  });
+
+  test('the field check catches an undocumented key, a stale field and an object the probe never reached', () => {
+    const doc = (text: string) => ({ type: 'string', text });
+    const known = new Map([['', ['a', 'b']], ['b', ['c']]]);
+    const cases: Array<{ fields: FieldTable; expect: RegExp[] }> = [
+      { fields: { a: doc('.'), b: doc('.'), 'b.c': doc('.') }, expect: [] },
+      { fields: { a: doc('.'), b: doc('.') }, expect: [/^b\.c: the validator knows/] },
+      { fields: { a: doc('.'), b: doc('.'), 'b.c': doc('.'), 'b.gone': doc('.') }, expect: [/^b\.gone: documented, but/] },
+      { fields: { a: doc('.'), b: doc('.'), 'b.c': doc('.'), 'a.x': doc('.') }, expect: [/^a\.x: no validator was probed/] },
+    ];
+    for (const c of cases) {
+      const problems = fieldCoverage(c.fields, known);
+      assert.equal(problems.length, c.expect.length, problems.join('\n'));
+      c.expect.forEach((re, i) => assert.match(problems[i]!, re));
+    }
+  });
+
+  test('every field says its type and what it means', () => {
+    for (const [path, f] of Object.entries({ ...MODELGATE_YAML, ...MODELS_YAML })) {
+      assert.ok(f.type && f.text, `${path} needs a type and a text`);
+      assert.ok(!(f.required && f.default !== undefined), `${path} is required and has a default`);
+    }
+  });
+
+  test('every command has its flag list, and its --help prints exactly those flags', async () => {
+    const doc = await readFile(REFERENCE_FILE, 'utf8');
+    const log = console.log;
+    for (const [name, command] of Object.entries(COMMANDS)) {
+      const flags = COMMAND_FLAGS[name];
+      assert.ok(flags, `modelgate ${name} has no flag list in scripts/reference/collect.ts COMMAND_FLAGS`);
+      assert.ok(doc.includes(`### modelgate ${name}\n`), `modelgate ${name} has no section`);
+      const printed: string[] = [];
+      console.log = (...args: unknown[]) => void printed.push(args.join(' '));
+      try {
+        assert.equal(await (await command.load()).run(['--help']), 0);
+      } finally {
+        console.log = log;
+      }
+      const shown = [...printed.join('\n').matchAll(/^\s+--([a-z_]+)\s/gm)].map((m) => m[1]);
+      assert.deepEqual(shown.sort(), flags.map((f) => f.name).sort(), `modelgate ${name} --help`);
+    }
+  });
+
+  test('lists every metric name in common/conventions.ts, each with labels', () => {
+    const names = new Set(collectMetrics().map((m) => m.name));
+    for (const group of [SERVER_METRIC, PROXY_METRIC, SLO_METRIC, DRIFT_METRIC, ROLLOUT_METRIC]) {
+      for (const name of Object.values(group)) assert.ok(names.has(name), `${name} is in conventions.ts but no metric constructor makes it`);
+    }
+    for (const m of collectMetrics()) assert.ok(m.labels.length > 0 && m.help, `${m.name} has labels and help`);
+  });
+
+  test('explains every label a metric uses', () => {
+    for (const m of collectMetrics()) for (const l of m.labels) assert.ok(LABEL_TEXT[l], `label ${l} of ${m.name} is not explained in render.ts LABEL_TEXT`);
+  });
+
+  test('lists every error catalog in the code, and says what each code means', async () => {
+    const defined = (await sources(['server', 'proxy', 'slo', 'drift', 'rollout', 'app', 'config', 'common', 'dashboards', 'cli']))
+      .flatMap(({ text }) => [...text.matchAll(/export const (\w+) = defineErrors\(/g)].map((m) => m[1]));
+    assert.deepEqual(defined.sort(), CATALOGS.map((c) => c.name).sort());
+    for (const e of collectErrors()) assert.ok(e.text, `${e.code} needs a meaning (a comment in its catalog or ERROR_NOTES)`);
+  });
+
+  test('documents every admin route the source mounts', async () => {
+    const documented = new Set(ENDPOINTS.filter((e) => e.surface === 'admin').map((e) => `${e.method} ${e.path}`));
+    const mounted = (await sources(['proxy', 'app', 'rollout', 'slo', 'drift']))
+      .flatMap(({ text }) => [...text.matchAll(/\broute\(\s*'(GET|POST|PUT|DELETE)',\s*'([^']+)'/g)].map((m) => `${m[1]} ${m[2]}`));
+    assert.ok(mounted.length >= 10, `found only ${mounted.length} routes; has the mounting code changed shape?`);
+    for (const r of mounted) assert.ok(documented.has(r), `${r} is mounted but not in scripts/reference/endpoints.ts`);
+  });
+
+  test('every documented server path is one the server routes', () => {
+    for (const e of ENDPOINTS.filter((x) => x.surface === 'server')) {
+      assert.notEqual(parseRoute(e.method, e.example).kind, 'unknown', `${e.method} ${e.example}`);
+    }
+  });
+
+  test('lists every gRPC service the server binds', async () => {
+    const text = await readFile(repo('server/grpc/server.ts'), 'utf8');
+    const bound = [...text.matchAll(/definition: wire\(services\.(\w+)\)/g)].length;
+    assert.equal(new Set(collectGrpc().map((m) => m.service)).size, bound);
+  });
+});
+
+describe('docs/reference.md against a running server and gateway', () => {
+  let server: RunningServer;
+  let gateway: Gateway;
+  let rollouts: { close(): Promise<void> };
+  let stateDir: string;
+
+  before(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'modelgate-reference-test-'));
+    server = await startServer({ host: '127.0.0.1', restPort: 0, pollMs: 0, models: await readModelConfigFile(repo('examples/models.yaml')) });
+    const config = loadConfig(repo('examples/modelgate.yaml'));
+    gateway = await startGateway({
+      config,
+      env: {},
+      tickMs: 3_600_000,
+      proxyOverride: (p) => ({
+        ...p,
+        rest: { host: '127.0.0.1', port: 0, upstream: server.restUrl },
+        grpc: undefined,
+        admin: { ...p.admin, host: '127.0.0.1', port: 0, token: 'reference-test' },
+      }),
+    });
+    const attached = await attachRollouts({ proxy: gateway.proxy, specs: config.rollouts, stateDir, registry: gateway.registry, clock: systemClock, tickMs: 3_600_000 });
+    rollouts = attached;
+    // A split to read back (GET /api/v1/models/:model/split answers 404 for a model without one).
+    const put = await fetch(`${gateway.proxy.adminUrl}/api/v1/models/fraud/split`, { method: 'PUT', headers: { authorization: 'Bearer reference-test', 'content-type': 'application/json' }, body: '{"stable": "1"}' });
+    assert.equal(put.status, 200, await put.text());
+    mountStatusPage(gateway.proxy.route, { slos: () => gateway.slo.snapshot(), drift: () => gateway.drift?.snapshot(), rollouts: () => attached.controller.snapshot().rollouts });
+  });
+
+  after(async () => {
+    await rollouts?.close();
+    await gateway?.close();
+    await server?.close();
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  test('every documented GET endpoint answers (none is a 404)', async () => {
+    for (const e of ENDPOINTS.filter((x) => x.method === 'GET')) {
+      const base = e.surface === 'server' ? server.restUrl : gateway.proxy.adminUrl;
+      const res = await fetch(`${base}${e.example}`, { headers: { authorization: 'Bearer reference-test' } });
+      await res.arrayBuffer();
+      assert.notEqual(res.status, 404, `${e.surface} GET ${e.example}`);
+    }
+  });
+
+  test('every metric the server and the proxy process export is documented', async () => {
+    const documented = new Set(collectMetrics().map((m) => m.name));
+    for (const url of [`${server.restUrl}/metrics`, `${gateway.proxy.adminUrl}/metrics`]) {
+      const text = await (await fetch(url)).text();
+      const exported = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!);
+      assert.ok(exported.length > 0, url);
+      for (const name of exported) assert.ok(documented.has(name), `${name} (${url}) is not in docs/reference.md`);
+    }
+  });
+});
