@@ -64,3 +64,12 @@ export function validateLeader(raw: unknown, path: string, issues: Issues): Lead
 export function replicaIdentity(config: LeaderConfig, env: Readonly<Record<string, string | undefined>>): string {
   return config.identity ?? env['HOSTNAME'] ?? `${hostname()}:${process.pid}`;
 }
+
+/**
+ * Cross-section check (config/sections.ts CROSS_CHECKS): the Prometheus source is for
+ * several replicas, and without a named controller or a lease every replica would act.
+ */
+export function warnEveryReplicaActs(config: { sloSource: { kind: string }; leader: LeaderConfig }, issues: Issues): void {
+  if (config.sloSource.kind !== 'prometheus' || config.leader.mode !== 'single' || config.leader.controller !== undefined) return;
+  issues.warn('leader', 'with sloSource: prometheus (several replicas) every replica acts on rollouts and sends notifications; name one (leader: { mode: single, controller: <pod name> }) or use mode: lease');
+}

@@ -11,7 +11,7 @@ import { readProxyConfig } from '../proxy/config.ts';
 import { validateDriftSection } from '../drift/config.ts';
 import { validateRollouts } from '../rollout/config.ts';
 import { validateSloSource } from '../slo/source-config.ts';
-import { validateLeader } from '../app/leader-config.ts';
+import { validateLeader, warnEveryReplicaActs } from '../app/leader-config.ts';
 
 export interface Section<K extends string = string, T = unknown> {
   key: K;
@@ -35,6 +35,7 @@ export type SectionValues = { readonly [S in (typeof SECTIONS)[number] as S['key
 
 /** Checks that span sections, run after every section validated. */
 export const CROSS_CHECKS: ReadonlyArray<(config: SectionValues, issues: Issues) => void> = [
+  warnEveryReplicaActs,
   function sloNotifyTargetsExist(config, issues) {
     const names = config.notify.map((t) => t.name);
     config.slos.forEach((slo, i) => {

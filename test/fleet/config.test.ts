@@ -77,3 +77,15 @@ test('modelgate.yaml with both sections loads through the real loader, and a mis
   assert.ok(issue, JSON.stringify(bad.issues));
   assert.equal(issue.line, 4);
 });
+
+test('the Prometheus source without a named controller or a lease warns that every replica would act', () => {
+  const warned = parseConfig('apiVersion: modelgate/v1\nsloSource:\n  prometheus: { url: http://prometheus:9090 }\n', 'm.yaml');
+  assert.ok(warned.config);
+  assert.ok(warned.issues.some((i) => i.severity === 'warning' && i.path === 'leader' && /every replica acts/.test(i.message)), JSON.stringify(warned.issues));
+  for (const leader of ['leader: { mode: single, controller: modelgate-0 }', 'leader: { mode: lease, lease: { file: /shared/l.lease } }']) {
+    const quiet = parseConfig(`apiVersion: modelgate/v1\nsloSource:\n  prometheus: { url: http://prometheus:9090 }\n${leader}\n`, 'm.yaml');
+    assert.deepEqual(quiet.issues.filter((i) => i.path === 'leader'), [], leader);
+  }
+  const local = parseConfig('apiVersion: modelgate/v1\nslos: []\n', 'm.yaml');
+  assert.deepEqual(local.issues.filter((i) => i.path === 'leader'), []);
+});
