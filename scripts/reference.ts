@@ -12,9 +12,9 @@ import { renderReference } from './reference/render.ts';
 
 export const REFERENCE_FILE = fileURLToPath(new URL('../docs/reference.md', import.meta.url));
 
-export function buildReference(): string {
+export async function buildReference(): Promise<string> {
   return renderReference({
-    commands: collectCommands(),
+    commands: await collectCommands(),
     modelgateYaml: MODELGATE_YAML,
     modelsYaml: MODELS_YAML,
     endpoints: ENDPOINTS,
@@ -26,7 +26,7 @@ export function buildReference(): string {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const text = buildReference();
+  const text = await buildReference();
   if (argv.includes('--check')) {
     const current = await readFile(REFERENCE_FILE, 'utf8').catch(() => '');
     if (current === text) return 0;

@@ -41,6 +41,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export interface CommandDoc {
   name: string;
   summary: string;
+  /** The usage line the command's own `--help` prints. */
+  usage: string;
   flags: readonly FlagSpec[];
 }
 
@@ -57,8 +59,30 @@ export const COMMAND_FLAGS: Readonly<Record<string, readonly FlagSpec[]>> = {
   demo: DEMO_FLAGS,
 };
 
-export function collectCommands(): CommandDoc[] {
-  return Object.entries(COMMANDS).map(([name, c]) => ({ name, summary: c.summary, flags: COMMAND_FLAGS[name] ?? [] }));
+/** What `modelgate <name> --help` prints (every command answers --help before doing anything). */
+export async function helpOutput(name: string): Promise<string> {
+  const command = COMMANDS[name];
+  if (!command) throw new Error(`no command ${name}`);
+  const { run } = await command.load();
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => void lines.push(args.join(' '));
+  try {
+    const code = await run(['--help']);
+    if (code !== 0) throw new Error(`modelgate ${name} --help exited ${code}`);
+  } finally {
+    console.log = log;
+  }
+  return lines.join('\n');
+}
+
+export async function collectCommands(): Promise<CommandDoc[]> {
+  const out: CommandDoc[] = [];
+  for (const [name, c] of Object.entries(COMMANDS)) {
+    const usage = /^usage: (.+)$/m.exec(await helpOutput(name))?.[1] ?? `modelgate ${name} [flags]`;
+    out.push({ name, summary: c.summary, usage, flags: COMMAND_FLAGS[name] ?? [] });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- metrics

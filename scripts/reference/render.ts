@@ -70,7 +70,7 @@ function cliSection(commands: readonly CommandDoc[], repoRoot: string): string {
     'Run as `modelgate <command> [flags]` (`npx modelgate`, or `node bin/modelgate.js`). Flags take `--name value` or `--name=value`; snake_case and kebab-case both work; every command takes `--help`.',
   ];
   for (const c of commands) {
-    parts.push('', `### modelgate ${c.name}`, '', esc(sentence(c.summary)), '');
+    parts.push('', `### modelgate ${c.name}`, '', esc(sentence(c.summary)), '', '```', c.usage, '```', '');
     parts.push(table(['flag', 'type', 'default', 'meaning'], c.flags.map((f) => [code(`--${f.name}`), f.type, def(f.default), f.help])));
   }
   return parts.join('\n');

@@ -16,7 +16,7 @@ import { startGateway, type Gateway } from '../../app/gateway.ts';
 import { attachRollouts } from '../../rollout/index.ts';
 import { mountStatusPage } from '../../proxy/status-page/index.ts';
 import { REFERENCE_FILE, buildReference } from '../../scripts/reference.ts';
-import { CATALOGS, COMMAND_FLAGS, REPO_ROOT, collectErrors, collectGrpc, collectMetrics } from '../../scripts/reference/collect.ts';
+import { CATALOGS, COMMAND_FLAGS, REPO_ROOT, collectErrors, helpOutput, collectGrpc, collectMetrics } from '../../scripts/reference/collect.ts';
 import { ENDPOINTS } from '../../scripts/reference/endpoints.ts';
 import { MODELGATE_YAML, MODELS_YAML, type FieldTable } from '../../scripts/reference/fields.ts';
 import { fieldCoverage } from '../../scripts/reference/coverage.ts';
@@ -41,7 +41,7 @@ async function sources(folders: readonly string[]): Promise<Array<{ file: string
 describe('docs/reference.md', () => {
   test('is exactly what `npm run reference` generates from the code today', async () => {
     const committed = await readFile(REFERENCE_FILE, 'utf8');
-    assert.ok(committed === buildReference(), 'docs/reference.md is out of date: run `npm run reference` and commit it');
+    assert.ok(committed === (await buildReference()), 'docs/reference.md is out of date: run `npm run reference` and commit it');
   });
 
   test('documents every key the modelgate.yaml validators know, and no key they do not', () => {
@@ -79,19 +79,11 @@ describe('docs/reference.md', () => {
 
   test('every command has its flag list, and its --help prints exactly those flags', async () => {
     const doc = await readFile(REFERENCE_FILE, 'utf8');
-    const log = console.log;
-    for (const [name, command] of Object.entries(COMMANDS)) {
+    for (const name of Object.keys(COMMANDS)) {
       const flags = COMMAND_FLAGS[name];
       assert.ok(flags, `modelgate ${name} has no flag list in scripts/reference/collect.ts COMMAND_FLAGS`);
       assert.ok(doc.includes(`### modelgate ${name}\n`), `modelgate ${name} has no section`);
-      const printed: string[] = [];
-      console.log = (...args: unknown[]) => void printed.push(args.join(' '));
-      try {
-        assert.equal(await (await command.load()).run(['--help']), 0);
-      } finally {
-        console.log = log;
-      }
-      const shown = [...printed.join('\n').matchAll(/^\s+--([a-z_]+)\s/gm)].map((m) => m[1]);
+      const shown = [...(await helpOutput(name)).matchAll(/^\s+--([a-z_]+)\s/gm)].map((m) => m[1]);
       assert.deepEqual(shown.sort(), flags.map((f) => f.name).sort(), `modelgate ${name} --help`);
     }
   });
