@@ -103,7 +103,7 @@ export interface LoadStats {
 
 export interface Load {
   stats(): LoadStats;
-  /** Forget what was counted so far. */
+  /** Forget what was counted so far; requests already in flight are not counted either. */
   reset(): void;
   stop(): Promise<void>;
 }
@@ -114,17 +114,21 @@ export function startLoad(url: string, body: (i: number) => unknown, workers: nu
   let running = true;
   let stats: LoadStats = { sent: 0, byVersionStatus: new Map() };
   let i = 0;
+  let generation = 0;
   const loop = async () => {
     while (running) {
       const payload = JSON.stringify(body(i++));
+      const started = generation;
+      let key: string;
       try {
         const r = await fetch(url, { method: 'POST', body: payload, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(5000) });
         await r.arrayBuffer();
-        const key = `${r.headers.get(VERSION_HEADER) ?? '?'}:${r.status}`;
-        stats.byVersionStatus.set(key, (stats.byVersionStatus.get(key) ?? 0) + 1);
+        key = `${r.headers.get(VERSION_HEADER) ?? '?'}:${r.status}`;
       } catch {
-        stats.byVersionStatus.set('?:error', (stats.byVersionStatus.get('?:error') ?? 0) + 1);
+        key = '?:error';
       }
+      if (started !== generation) continue; // sent before the last reset
+      stats.byVersionStatus.set(key, (stats.byVersionStatus.get(key) ?? 0) + 1);
       stats.sent++;
     }
   };
@@ -132,6 +136,7 @@ export function startLoad(url: string, body: (i: number) => unknown, workers: nu
   return {
     stats: () => stats,
     reset: () => {
+      generation++;
       stats = { sent: 0, byVersionStatus: new Map() };
     },
     stop: async () => {
