@@ -82,6 +82,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     registerDriftMetrics(registry, drift);
     const d = drift;
     proxy.onBodies((b) => d.offer(b));
+    // The drift SLI: each conclusive closed window is one good or bad event of the model's drift SLOs.
+    d.onWindowClosed((w) => w.drifted !== null && slo.recordWindow({ model: w.model, version: w.version, good: !w.drifted, atMs: w.endMs }));
   }
 
   // Reads are open on the admin port (loopback by default); changes need the token.
@@ -95,15 +97,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const tick = () => {
     fleet.tick();
-    try {
-      slo.evaluate();
-    } catch (e) {
-      log(`slo evaluation failed: ${(e as Error).message}`);
-    }
+    // Drift first: the windows it closes now are drift SLI events this SLO evaluation counts.
     try {
       drift?.evaluate();
     } catch (e) {
       log(`drift evaluation failed: ${(e as Error).message}`);
+    }
+    try {
+      slo.evaluate();
+    } catch (e) {
+      log(`slo evaluation failed: ${(e as Error).message}`);
     }
   };
   const timer = setInterval(tick, opts.tickMs ?? DEFAULT_TICK_MS);

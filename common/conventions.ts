@@ -21,6 +21,7 @@ export const LABEL = {
   method: 'method',
   phase: 'phase',
   reason: 'reason',
+  drifted: 'drifted',
   le: 'le',
 } as const;
 
@@ -67,7 +68,16 @@ export const DRIFT_METRIC = {
   detected: 'modelgate_drift_detected',
   samples: 'modelgate_drift_samples_total',
   unparsable: 'modelgate_drift_unparsable_total',
+  /** Closed drift evaluation windows by outcome (`drifted` label): the drift SLI's events. */
+  windows: 'modelgate_drift_windows_total',
 } as const;
+
+/**
+ * Values of the `drifted` label of DRIFT_METRIC.windows. A drift SLI counts `true` (bad)
+ * and `false` (good); `inconclusive` windows (too few rows, no baseline) count neither way
+ * and are exported so a silent SLI can be told apart from a healthy one.
+ */
+export const DRIFTED_VALUE = { drifted: 'true', clean: 'false', inconclusive: 'inconclusive' } as const;
 
 export const ROLLOUT_METRIC = {
   phase: 'modelgate_rollout_phase',

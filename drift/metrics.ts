@@ -3,7 +3,7 @@
 // one), and names come from common/conventions.ts.
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
-import { DRIFT_METRIC, LABEL } from '../common/index.ts';
+import { DRIFTED_VALUE, DRIFT_METRIC, LABEL } from '../common/index.ts';
 import type { DriftRecorder } from './recorder.ts';
 
 /**
@@ -15,6 +15,8 @@ import type { DriftRecorder } from './recorder.ts';
  *     (no baseline, too few rows), so an alert on `== 1` never fires on missing data.
  *   modelgate_drift_samples_total{model,version}  rows recorded.
  *   modelgate_drift_unparsable_total{model}  bodies that could not be parsed.
+ *   modelgate_drift_windows_total{model,version,drifted}  closed evaluation windows by outcome
+ *     (drifted: true, false, inconclusive): the events of the drift SLI's Prometheus rules.
  */
 export function registerDriftMetrics(registry: Registry, recorder: DriftRecorder): void {
   new Gauge({
@@ -68,7 +70,28 @@ export function registerDriftMetrics(registry: Registry, recorder: DriftRecorder
       for (const [model, n] of recorder.unparsableByModel()) this.inc({ model }, n);
     },
   });
+  const windows = new Counter({
+    name: DRIFT_METRIC.windows,
+    help: 'Closed drift evaluation windows per model version, by outcome (drifted: true, false, inconclusive). The drift SLI counts true as bad, false as good, inconclusive neither way.',
+    labelNames: [LABEL.model, LABEL.version, LABEL.drifted],
+    registers: [registry],
+    collect() {
+      // Every outcome of every version with traffic is exported from 0 before its first
+      // window closes: Prometheus' increase() has no earlier sample to subtract from the
+      // first sample of a new series, so a series born at 1 would lose that first window
+      // (and a drift SLI sees only a few windows per alert window).
+      for (const s of recorder.samplesByVersion()) {
+        for (const drifted of OUTCOMES) this.inc({ model: s.model, version: s.version, drifted }, 0);
+      }
+    },
+  });
+  recorder.onWindowClosed((w) => {
+    const drifted = w.drifted === null ? DRIFTED_VALUE.inconclusive : w.drifted ? DRIFTED_VALUE.drifted : DRIFTED_VALUE.clean;
+    windows.inc({ model: w.model, version: w.version, drifted });
+  });
 }
+
+const OUTCOMES = Object.values(DRIFTED_VALUE);
 
 /** FeatureResult.scores keys → the `method` label. Chi-square's statistic is not exported: its scale depends on the bin count. */
 const SCORE_LABEL: Record<string, string> = {

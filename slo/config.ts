@@ -5,7 +5,7 @@
 //     - name: fraud-availability
 //       model: fraud
 //       version: each            # or one version, e.g. "2"
-//       sli: { availability: { badCodes: [5xx, UNAVAILABLE] } }   # or { latency: { threshold: 250ms } }
+//       sli: { availability: { badCodes: [5xx, UNAVAILABLE] } }   # or { latency: { threshold: 250ms } } or { drift: {} }
 //       objective: 99.9          # percent, like Sloth's objective
 //       period: 30d
 //       alerting: { minEvents: 10, runbook: https://..., labels: {}, windows: [...] }
@@ -13,7 +13,7 @@
 import { GrpcCode, Issues, checkKeys, formatDuration, isRecord, join, readDuration, readNumber, readString } from '../common/index.ts';
 import type { Api } from '../common/index.ts';
 import { suggestion } from '../config/suggest.ts';
-import { INFERENCE_APIS, type AlertWindow, type Severity, type Sli, type Slo } from './model.ts';
+import { INFERENCE_APIS, type AlertWindow, type Severity, type Sli, type SliKind, type Slo } from './model.ts';
 import { defaultWindows } from './windows.ts';
 
 const DAY = 86_400_000;
@@ -26,6 +26,13 @@ export const DEFAULT_PERIOD_MS = 30 * DAY;
  */
 export const DEFAULT_MIN_EVENTS = 10;
 /**
+ * The drift SLI's events are whole evaluation windows (5m by default), each already holding
+ * at least drift.minSamples rows (200 by default) or it would be inconclusive and not
+ * counted: the low-traffic guard is upstream. With 5m windows the 5m short window of the
+ * page pair holds exactly one event, so any default above 1 would make the page unreachable.
+ */
+export const DEFAULT_DRIFT_MIN_EVENTS = 1;
+/**
  * Server-side failures: every 5xx, and the gRPC codes that mean the server (not the
  * client) failed — the ones gRPC maps to 5xx statuses in doc/http-grpc-status-mapping.md,
  * minus UNIMPLEMENTED (a client calling a method that does not exist). Client errors
@@ -36,7 +43,7 @@ export const DEFAULT_BAD_CODES: readonly string[] = ['5xx', 'UNKNOWN', 'DEADLINE
 const PROMETHEUS_MIN_WINDOW_MS = 60_000;
 const ALL_APIS: readonly Api[] = ['predict', 'classify', 'regress', 'infer', 'status', 'metadata', 'health', 'other'];
 const SLO_KEYS = ['name', 'description', 'model', 'version', 'apis', 'sli', 'objective', 'period', 'alerting', 'notify'];
-const SLI_KINDS = ['availability', 'latency'];
+const SLI_KINDS: readonly SliKind[] = ['availability', 'latency', 'drift'];
 const ALERTING_KEYS = ['minEvents', 'runbook', 'labels', 'windows'];
 const WINDOW_KEYS = ['severity', 'long', 'short', 'factor'];
 /** Label-safe, usable in a rule group name. */
@@ -86,8 +93,12 @@ export function validateSlo(raw: unknown, path: string, issues: Issues): Slo | u
   const objective = readObjective(raw, path, issues);
   const periodMs = readDuration(raw, 'period', path, issues, { default: DEFAULT_PERIOD_MS }) ?? DEFAULT_PERIOD_MS;
   if (periodMs < 60_000) issues.error(join(path, 'period'), `must be at least 1m, got ${formatDuration(periodMs)}`);
-  const alerting = readAlerting(raw['alerting'], join(path, 'alerting'), periodMs, issues);
+  const alerting = readAlerting(raw['alerting'], join(path, 'alerting'), periodMs, sli?.kind === 'drift' ? DEFAULT_DRIFT_MIN_EVENTS : DEFAULT_MIN_EVENTS, issues);
+  if (sli?.kind === 'drift' && raw['apis'] !== undefined) {
+    issues.warn(join(path, 'apis'), 'is ignored by a drift SLI: its events are drift evaluation windows, not requests; remove it');
+  }
   const notify = readNotifyNames(raw['notify'], join(path, 'notify'), issues);
+  if (objective !== undefined) warnUnreachablePairs(raw, path, objective, alerting.windows, issues);
   const shortest = Math.min(...alerting.windows.map((w) => w.shortMs));
   if (shortest < PROMETHEUS_MIN_WINDOW_MS) {
     issues.warn(
@@ -198,6 +209,15 @@ export function readSli(raw: unknown, path: string, issues: Issues): Sli | undef
     }
     return { kind: 'latency', thresholdSeconds: ms / 1000 };
   }
+  if (kind === 'drift') {
+    // Nothing to configure yet: what counts as drift is the drift: section's verdict
+    // (thresholds, Bonferroni or share), so the SLI and GET /api/v1/drift agree.
+    if (!isRecord(body) || Object.keys(body).length > 0) {
+      issues.error(p, 'takes no settings: write { drift: {} }; thresholds and the verdict rule live in the drift: section');
+      return undefined;
+    }
+    return { kind: 'drift' };
+  }
   issues.error(join(path, kind), `unknown SLI kind "${kind}"; ${suggestion(kind, SLI_KINDS)}`);
   return undefined;
 }
@@ -231,20 +251,36 @@ function codePattern(c: unknown, path: string, issues: Issues): string | undefin
   return undefined;
 }
 
-function readAlerting(raw: unknown, path: string, periodMs: number, issues: Issues): Slo['alerting'] {
-  const def = { windows: defaultWindows(periodMs), minEvents: DEFAULT_MIN_EVENTS, labels: {} };
+function readAlerting(raw: unknown, path: string, periodMs: number, defaultMinEvents: number, issues: Issues): Slo['alerting'] {
+  const def = { windows: defaultWindows(periodMs), minEvents: defaultMinEvents, labels: {} };
   if (raw === undefined || raw === null) return def;
   if (!isRecord(raw)) {
     issues.error(path, 'must be a mapping with minEvents, runbook, labels or windows');
     return def;
   }
   checkKeys(raw, ALERTING_KEYS, path, issues);
-  const minEvents = readNumber(raw, 'minEvents', path, issues, { default: DEFAULT_MIN_EVENTS, min: 0, integer: true }) ?? DEFAULT_MIN_EVENTS;
+  const minEvents = readNumber(raw, 'minEvents', path, issues, { default: defaultMinEvents, min: 0, integer: true }) ?? defaultMinEvents;
   const runbookUrl = readString(raw, 'runbook', path, issues);
   if (runbookUrl !== undefined && !/^https?:\/\//.test(runbookUrl)) issues.warn(join(path, 'runbook'), 'is not an http(s) URL; alerts will carry it as written');
   const labels = readLabels(raw['labels'], join(path, 'labels'), issues);
   const windows = raw['windows'] === undefined ? def.windows : readWindows(raw['windows'], join(path, 'windows'), periodMs, issues);
   return { windows, minEvents, labels, ...(runbookUrl === undefined ? {} : { runbookUrl }) };
+}
+
+/**
+ * A pair fires when the error ratio exceeds factor × (1 − objective); at or above 1 that can
+ * never happen. Low objectives (a drift SLI at 90%) meet the workbook's 14.4x page this way.
+ */
+function warnUnreachablePairs(raw: Record<string, unknown>, path: string, objective: number, windows: readonly AlertWindow[], issues: Issues): void {
+  const custom = isRecord(raw['alerting']) && raw['alerting']['windows'] !== undefined;
+  const max = Number((1 / (1 - objective)).toPrecision(4));
+  for (const w of windows) {
+    if (w.factor * (1 - objective) < 1) continue;
+    issues.warn(
+      custom ? join(path, 'alerting.windows') : join(path, 'objective'),
+      `the ${w.severity} pair ${formatDuration(w.longMs)}/${formatDuration(w.shortMs)} at ${w.factor}x needs more than ${Number((w.factor * (1 - objective) * 100).toPrecision(4))}% bad events and can never fire; with this objective a factor must stay below ${max}`,
+    );
+  }
 }
 
 function readLabels(raw: unknown, path: string, issues: Issues): Record<string, string> {

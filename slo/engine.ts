@@ -3,7 +3,7 @@
 // into burn rates, budget, alert states and a verdict, and reports alert transitions.
 import type { Clock, RequestOutcome } from '../common/index.ts';
 import { formatDuration } from '../common/index.ts';
-import { SEVERITIES, type Severity, type Slo } from './model.ts';
+import { SEVERITIES, type Severity, type SliKind, type Slo } from './model.ts';
 export { SEVERITIES };
 import { CountRing } from './ring.ts';
 import { classifierFor, type BadClassifier } from './sli.ts';
@@ -46,7 +46,7 @@ export interface SloStatus {
   slo: string;
   model: string;
   version: string;
-  sli: 'availability' | 'latency';
+  sli: SliKind;
   objective: number;
   periodMs: number;
   evaluatedAt: number;
@@ -82,6 +82,18 @@ export interface BurnRateReading {
   burnRate: number | null;
 }
 
+/**
+ * One closed drift evaluation window of a model version, for the drift SLI: good when it
+ * did not drift. Inconclusive windows are not passed in (they count neither way).
+ */
+export interface WindowEvent {
+  model: string;
+  version: string;
+  good: boolean;
+  /** When the window ended (ms): the event's time in the SLO windows. */
+  atMs: number;
+}
+
 export interface SloEngineOptions {
   clock: Clock;
   /** Called for every firing/resolved transition found by `evaluate` (never on the request path). */
@@ -99,13 +111,14 @@ interface Series {
 class SloRuntime {
   readonly slo: Slo;
   readonly layout: SeriesLayout;
-  readonly isBad: BadClassifier;
+  /** Request SLIs only; a drift SLI's events arrive already judged (recordWindow). */
+  readonly isBad: BadClassifier | undefined;
   readonly apis: ReadonlySet<string>;
   readonly series = new Map<string, Series>();
   constructor(slo: Slo) {
     this.slo = slo;
     this.layout = layoutFor(slo);
-    this.isBad = classifierFor(slo.sli);
+    this.isBad = slo.sli.kind === 'drift' ? undefined : classifierFor(slo.sli);
     this.apis = new Set(slo.apis);
   }
   newSeries(version: string): Series {
@@ -124,7 +137,10 @@ export class SloEngine {
   readonly #onTransition: ((t: AlertTransition) => void) | undefined;
   readonly #maxSeries: number;
   readonly #byName = new Map<string, SloRuntime>();
+  /** Request SLIs by model (what `record` walks). */
   readonly #byModel = new Map<string, SloRuntime[]>();
+  /** Drift SLIs by model (what `recordWindow` walks). */
+  readonly #driftByModel = new Map<string, SloRuntime[]>();
   #dropped = 0;
   #last: SloStatus[] | undefined;
   #lastAt = 0;
@@ -137,9 +153,10 @@ export class SloEngine {
       if (this.#byName.has(slo.name)) throw SloErrors.SLO_ERR_DUPLICATE_SLO(`two SLOs are named "${slo.name}"`);
       const rt = new SloRuntime(slo);
       this.#byName.set(slo.name, rt);
-      const list = this.#byModel.get(slo.model) ?? [];
+      const index = slo.sli.kind === 'drift' ? this.#driftByModel : this.#byModel;
+      const list = index.get(slo.model) ?? [];
       list.push(rt);
-      this.#byModel.set(slo.model, list);
+      index.set(slo.model, list);
       // A pinned version is listed (as inconclusive) before its first request.
       if (slo.version !== undefined) rt.series.set(slo.version, rt.newSeries(slo.version));
     }
@@ -170,22 +187,55 @@ export class SloEngine {
         if (!rt.apis.has(o.api)) continue;
         const pinned = rt.slo.version;
         if (pinned !== undefined && pinned !== o.version) continue;
-        let s = rt.series.get(o.version);
-        if (s === undefined) {
-          if (rt.series.size >= this.#maxSeries || typeof o.version !== 'string') {
-            this.#dropped++;
-            continue;
-          }
-          s = rt.newSeries(o.version);
-          rt.series.set(o.version, s);
-        }
-        const bad = rt.isBad(o);
+        const s = this.#seriesFor(rt, o.version);
+        if (s === undefined) continue;
+        const bad = rt.isBad!(o);
         if (!s.fine.add(t, bad)) this.#dropped++;
         s.period.add(t, bad);
       }
     } catch {
       this.#dropped++;
     }
+  }
+
+  /**
+   * Drift SLI: counts one closed drift window of a model version (good = no drift) in
+   * every drift SLO of that model, the way `record` counts a request. From there the
+   * windows, burn rates, alerts and verdicts are the same machinery. Never throws.
+   */
+  recordWindow(w: WindowEvent): void {
+    try {
+      const list = this.#driftByModel.get(w.model);
+      if (list === undefined) return;
+      const t = w.atMs;
+      if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || typeof w.good !== 'boolean') {
+        this.#dropped++;
+        return;
+      }
+      for (const rt of list) {
+        if (rt.slo.version !== undefined && rt.slo.version !== w.version) continue;
+        const s = this.#seriesFor(rt, w.version);
+        if (s === undefined) continue;
+        if (!s.fine.add(t, !w.good)) this.#dropped++;
+        s.period.add(t, !w.good);
+      }
+    } catch {
+      this.#dropped++;
+    }
+  }
+
+  /** The series of one version, created on first sight; undefined (and counted) past the cap. */
+  #seriesFor(rt: SloRuntime, version: string): Series | undefined {
+    let s = rt.series.get(version);
+    if (s === undefined) {
+      if (rt.series.size >= this.#maxSeries || typeof version !== 'string') {
+        this.#dropped++;
+        return undefined;
+      }
+      s = rt.newSeries(version);
+      rt.series.set(version, s);
+    }
+    return s;
   }
 
   /** Cold path: statuses for every series; alert transitions go to `onTransition`. */

@@ -1,12 +1,13 @@
 // Public surface of the SLO area. The proxy wires it as:
 //   const engine = new SloEngine(config.slos, { clock, onTransition: (t) => notifier.notify(t) });
 //   engine.record(outcome);                 // request path, O(1), never throws
+//   drift.onWindowClosed((w) => w.drifted !== null && engine.recordWindow({ model: w.model, version: w.version, good: !w.drifted, atMs: w.endMs }));
 //   setInterval(() => engine.evaluate(), tickMs);
 //   registerSloMetrics(registry, engine);   // gauges
 //   GET /api/v1/slos → engine.snapshot()
 export { SloEngine, SEVERITIES, DEFAULT_MAX_SERIES_PER_SLO } from './engine.ts';
-export type { SloEngineOptions, SloStatus, WindowReading, PairReading, AlertStatus, AlertTransition, BurnRateReading, Verdict } from './engine.ts';
-export type { Slo, Sli, AvailabilitySli, LatencySli, AlertWindow, SloAlerting, Severity } from './model.ts';
+export type { WindowEvent, SloEngineOptions, SloStatus, WindowReading, PairReading, AlertStatus, AlertTransition, BurnRateReading, Verdict } from './engine.ts';
+export type { Slo, Sli, SliKind, RequestSli, AvailabilitySli, LatencySli, DriftSli, AlertWindow, SloAlerting, Severity } from './model.ts';
 export { INFERENCE_APIS } from './model.ts';
 export { WORKBOOK_WINDOWS, WORKBOOK_PERIOD_MS, defaultWindows, distinctWindows } from './windows.ts';
 export type { WorkbookRow } from './windows.ts';
@@ -22,7 +23,9 @@ export type { SloMetrics } from './metrics.ts';
 export { generateRules, sloRuleGroup, errorRatioExpr, requestsExpr, leMatcher, errorRatioRecord, requestsRecord } from './rules.ts';
 export type { RuleGroup, RecordingRule, AlertingRule } from './rules.ts';
 export { rulesFile } from './rules-yaml.ts';
-export { validateSlos, validateSlo, DEFAULT_BAD_CODES, DEFAULT_MIN_EVENTS, DEFAULT_PERIOD_MS } from './config.ts';
+export { validateSlos, validateSlo, DEFAULT_BAD_CODES, DEFAULT_MIN_EVENTS, DEFAULT_DRIFT_MIN_EVENTS, DEFAULT_PERIOD_MS } from './config.ts';
+export { checkDriftSlis } from './drift-check.ts';
+export type { DriftSectionView } from './drift-check.ts';
 export { SloErrors } from './errors.ts';
 export { AlertNotifier, DEFAULT_RETRY, DEFAULT_MAX_QUEUE, DEFAULT_RESEND_MS } from './notify/notifier.ts';
 export type { NotifierOptions, NotifierStats, RetryPolicy } from './notify/notifier.ts';

@@ -23,7 +23,19 @@ export interface LatencySli {
   thresholdSeconds: number;
 }
 
-export type Sli = AvailabilitySli | LatencySli;
+/**
+ * Good = a closed drift evaluation window of the model version without drift (drift/
+ * recorder.ts `onWindowClosed`); inconclusive windows (too few rows, no baseline) count
+ * neither way. Events are windows, not requests: `apis` does not apply.
+ */
+export interface DriftSli {
+  kind: 'drift';
+}
+
+/** SLIs whose events are requests (SloEngine.record). */
+export type RequestSli = AvailabilitySli | LatencySli;
+export type Sli = RequestSli | DriftSli;
+export type SliKind = Sli['kind'];
 
 /** One multiwindow alert condition: both windows burn faster than `factor`. */
 export interface AlertWindow {

@@ -10,10 +10,14 @@
 //   "Alerting on SLOs", multiwindow multi-burn-rate alerts), and the in-process evaluator
 //   fires at the first evaluation that sees the condition.
 //
+// - drift SLI: the events are closed drift windows, counted by drift/metrics.ts in
+//   modelgate_drift_windows_total{model,version,drifted}; bad = drifted="true", total =
+//   drifted=~"true|false" (inconclusive windows count neither way, as in the engine).
+//
 // Recording rules and the alerts of one SLO share a group, so within one evaluation the
 // alerts read ratios recorded at the same timestamp (rules in a group run in order;
 // prometheus docs/configuration/recording_rules.md).
-import { LABEL, PROXY_METRIC, SLO_RULE, formatDuration } from '../common/index.ts';
+import { DRIFTED_VALUE, DRIFT_METRIC, LABEL, PROXY_METRIC, SLO_RULE, formatDuration } from '../common/index.ts';
 import type { AlertWindow, Severity, Slo } from './model.ts';
 import { distinctWindows } from './windows.ts';
 import { badCodePattern } from './sli.ts';
@@ -60,14 +64,26 @@ export function leMatcher(thresholdSeconds: number): string {
 function baseMatchers(slo: Slo): string[] {
   const m = [`${LABEL.model}=${quote(slo.model)}`];
   if (slo.version !== undefined) m.push(`${LABEL.version}=${quote(slo.version)}`);
-  m.push(`${LABEL.api}=~${quote(slo.apis.join('|'))}`);
+  // Drift windows carry no api label: they are not requests.
+  if (slo.sli.kind !== 'drift') m.push(`${LABEL.api}=~${quote(slo.apis.join('|'))}`);
   return m;
 }
 
 const sel = (metric: string, matchers: string[]) => `${metric}{${matchers.join(',')}}`;
 
+/** Conclusive drift windows: the drift SLI's total. */
+const CONCLUSIVE = `${LABEL.drifted}=~${quote(`${DRIFTED_VALUE.drifted}|${DRIFTED_VALUE.clean}`)}`;
+
 function totalSelector(slo: Slo): string {
+  if (slo.sli.kind === 'drift') return sel(DRIFT_METRIC.windows, [...baseMatchers(slo), CONCLUSIVE]);
   return slo.sli.kind === 'latency' ? sel(`${PROXY_METRIC.requestDuration}_count`, baseMatchers(slo)) : sel(PROXY_METRIC.requests, baseMatchers(slo));
+}
+
+/** Bad events of the availability and drift SLIs (latency counts the good ones instead). */
+function badSelector(slo: Slo): string {
+  if (slo.sli.kind === 'drift') return sel(DRIFT_METRIC.windows, [...baseMatchers(slo), `${LABEL.drifted}=${quote(DRIFTED_VALUE.drifted)}`]);
+  if (slo.sli.kind === 'availability') return sel(PROXY_METRIC.requests, [...baseMatchers(slo), `${LABEL.code}=~${quote(badCodePattern(slo.sli.badCodes))}`]);
+  throw new TypeError('latency SLIs count good requests (the threshold bucket), not bad ones');
 }
 
 export function errorRatioExpr(slo: Slo, windowMs: number): string {
@@ -78,7 +94,7 @@ export function errorRatioExpr(slo: Slo, windowMs: number): string {
     // (total - good) / total: the same subtraction of whole numbers the evaluator does.
     return `(\n  ${total}\n  -\n  ${good}\n)\n/\n${total}`;
   }
-  const bad = `${BY} (increase(${sel(PROXY_METRIC.requests, [...baseMatchers(slo), `${LABEL.code}=~${quote(badCodePattern(slo.sli.badCodes))}`])}[${w}]))`;
+  const bad = `${BY} (increase(${badSelector(slo)}[${w}]))`;
   // No bad series yet means 0 errors, not "no data": fall back to 0 × total.
   return `(\n  ${bad}\n  or\n  0 * ${total}\n)\n/\n${total}`;
 }
@@ -106,7 +122,9 @@ function pairExpr(slo: Slo, w: AlertWindow): string {
  */
 export function alertAnnotations(slo: Slo, severity: Severity): Record<string, string> {
   const windows = slo.alerting.windows.filter((w) => w.severity === severity);
-  const what = slo.sli.kind === 'latency' ? `Requests slower than ${formatDuration(slo.sli.thresholdSeconds * 1000)}` : 'Server-side errors';
+  const what = slo.sli.kind === 'latency'
+    ? `Requests slower than ${formatDuration(slo.sli.thresholdSeconds * 1000)}`
+    : slo.sli.kind === 'drift' ? 'Drift evaluation windows that found drift' : 'Server-side errors';
   // No {{ $value }}: annotations stay the same for the whole firing, so promtool tests and
   // Alertmanager grouping see one stable text.
   const factors = windows.map((w) => `${w.factor}x over ${formatDuration(w.longMs)}/${formatDuration(w.shortMs)}`).join(' or ');

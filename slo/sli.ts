@@ -3,7 +3,7 @@
 // bad-code alternatives, latency compares with the histogram bucket boundary (`le` is
 // "less than or equal", prom-client lib/histogram.js).
 import type { RequestOutcome } from '../common/index.ts';
-import type { Sli } from './model.ts';
+import type { RequestSli } from './model.ts';
 
 /** Returns true when the request spends error budget. */
 export type BadClassifier = (outcome: RequestOutcome) => boolean;
@@ -15,7 +15,8 @@ export function badCodePattern(badCodes: readonly string[]): string {
   return badCodes.join('|');
 }
 
-export function classifierFor(sli: Sli): BadClassifier {
+/** Request SLIs only: the drift SLI's events arrive judged (SloEngine.recordWindow). */
+export function classifierFor(sli: RequestSli): BadClassifier {
   if (sli.kind === 'latency') {
     const threshold = sli.thresholdSeconds;
     return (o) => !(o.durationSeconds <= threshold);

@@ -1,5 +1,5 @@
 // The JSON shape of `GET /api/v1/slos` (engine.snapshot()): statuses with ISO times.
-import { SEVERITIES, type Severity } from './model.ts';
+import { SEVERITIES, type Severity, type SliKind } from './model.ts';
 import type { AlertStatus, SloStatus } from './engine.ts';
 
 export interface SloSnapshot {
@@ -10,7 +10,7 @@ export interface SloSnapshot {
     description: string | null;
     model: string;
     version: string;
-    sli: 'availability' | 'latency';
+    sli: SliKind;
     thresholdSeconds?: number;
     objective: number;
     period: string;
