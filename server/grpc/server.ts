@@ -8,7 +8,8 @@ import { grpcCodeName } from './calls.ts';
 import { createHealth } from './health.ts';
 import { inferenceServiceImpl } from './kserve-service.ts';
 import { servingServices } from './protos.ts';
-import { modelServiceImpl, predictionServiceImpl } from './tf-service.ts';
+import { modelServiceImpl } from './model-service.ts';
+import { predictionServiceImpl } from './tf-service.ts';
 import { startTransport, type ServiceBinding } from './transport.ts';
 
 export interface GrpcServerOptions {

@@ -1,21 +1,18 @@
-// tensorflow.serving.PredictionService and ModelService over the shared inference core.
-// Behaviour copied from TF Serving: tensorflow_serving/model_servers/
-// prediction_service_impl.cc, get_model_status_impl.cc, model_service_impl.cc and
-// servables/tensorflow/{predict,classification,regression,multi_inference}_util.cc.
-import { resolve } from 'node:path';
+// tensorflow.serving.PredictionService over the shared inference core. Behaviour copied
+// from TF Serving: tensorflow_serving/model_servers/prediction_service_impl.cc and
+// servables/tensorflow/{predict,classification,regression,multi_inference}_util.cc,
+// get_model_metadata_impl.cc.
 import { DEFAULT_SIGNATURE, checkSignatureName, infer } from '../core/infer.ts';
 import { SrvErr } from '../errors.ts';
-import type { ModelConfig } from '../models/types.ts';
-import type { VersionPolicy } from '../repository/policy.ts';
 import type { ServingHandle } from '../models/manager.ts';
 import { classifyOutput, regressOutput } from '../rest/tf-codec.ts';
 import type { Signature, TensorSpec } from '../runtime/onnx.ts';
+import { dtypeInfo } from '../tensor/dtype.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { checkAccepting, modelLabel, parseModelSpec, unary, type CallContext, type CallDeps, type MethodTable, type ModelSpecMsg, type ParsedSpec } from './calls.ts';
 import { examplesToInputs, type InputMsg } from './examples.ts';
 import { packAny } from './protos.ts';
 import { shapeToProto, tensorFromProto, tensorToProto, type TensorProtoMsg } from './tensor-proto.ts';
-import { dtypeInfo } from '../tensor/dtype.ts';
 
 export interface TfServiceOptions {
   /** Answer Predict with tensor_content bytes instead of typed *_val fields. */
@@ -162,89 +159,6 @@ export function predictionServiceImpl(deps: CallDeps, opts: TfServiceOptions = {
         results.push(result);
       }
       return { results };
-    }),
-  };
-}
-
-// ---- ModelService -----------------------------------------------------------------------
-
-interface PolicyMsg {
-  policy_choice?: 'latest' | 'all' | 'specific';
-  latest?: { num_versions?: number } | null;
-  specific?: { versions?: (string | number)[] } | null;
-}
-interface ModelConfigMsg {
-  name?: string;
-  base_path?: string;
-  model_platform?: string;
-  model_version_policy?: PolicyMsg | null;
-  version_labels?: Record<string, string | number>;
-}
-interface ReloadRequestMsg {
-  config?: { config?: 'model_config_list' | 'custom_model_config'; model_config_list?: { config?: ModelConfigMsg[] } | null } | null;
-}
-
-function policyFromProto(p: PolicyMsg | null | undefined): VersionPolicy {
-  if (p?.policy_choice === 'all') return { kind: 'all' };
-  if (p?.policy_choice === 'specific') {
-    const versions = (p.specific?.versions ?? []).map(Number);
-    if (versions.length === 0) throw SrvErr.SRV_ERR_INVALID_ARGUMENT('model_version_policy.specific.versions is empty; list the versions to serve');
-    return { kind: 'specific', versions };
-  }
-  // latest is the default, with num_versions 1 (file_system_storage_path_source.proto).
-  return { kind: 'latest', numVersions: Math.max(1, p?.latest?.num_versions ?? 1) };
-}
-
-/**
- * ModelServerConfig → our ModelConfig list. The proto has no batching field: a model that
- * is already configured keeps its batching parameters.
- */
-export function modelsFromReload(req: ReloadRequestMsg, current: (name: string) => ModelConfig | undefined): ModelConfig[] {
-  const cfg = req.config;
-  if (!cfg || cfg.config !== 'model_config_list') {
-    throw SrvErr.SRV_ERR_INVALID_ARGUMENT('ReloadConfigRequest needs config.model_config_list (custom_model_config is not supported)');
-  }
-  const seen = new Set<string>();
-  return (cfg.model_config_list?.config ?? []).map((m, i) => {
-    if (!m.name) throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`model_config_list.config[${i}].name is empty`);
-    if (seen.has(m.name)) throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`model_config_list has model "${m.name}" twice`);
-    seen.add(m.name);
-    if (!m.base_path) throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`model_config_list.config[${i}].base_path is empty`);
-    if (m.model_platform && m.model_platform !== 'onnx') {
-      throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`model "${m.name}": model_platform "${m.model_platform}" is not served here; use "onnx" or leave it empty`);
-    }
-    const labels: Record<string, number> = {};
-    for (const [l, v] of Object.entries(m.version_labels ?? {})) labels[l] = Number(v);
-    return {
-      name: m.name,
-      basePath: resolve(m.base_path),
-      policy: policyFromProto(m.model_version_policy),
-      labels,
-      batching: current(m.name)?.batching,
-    };
-  });
-}
-
-export function modelServiceImpl(deps: CallDeps): MethodTable {
-  return {
-    GetModelStatus: unary<{ model_spec?: ModelSpecMsg | null }, unknown>(deps, 'status', async (req, ctx) => {
-      const spec = parseModelSpec(req.model_spec);
-      ctx.model = modelLabel(deps.manager, spec.name);
-      // get_model_status_impl.cc looks at the version only; a label lists every version.
-      const list = deps.manager.status(spec.name, spec.version);
-      return {
-        model_version_status: list.map((s) => ({
-          version: String(s.version),
-          state: s.state,
-          status: { error_code: s.errorCode, error_message: s.errorMessage },
-        })),
-      };
-    }),
-
-    HandleReloadConfigRequest: unary<ReloadRequestMsg, unknown>(deps, 'reload', async (req) => {
-      const models = modelsFromReload(req, (n) => deps.manager.config(n));
-      await deps.manager.reconfigure(models);
-      return { status: { error_code: 'OK', error_message: '' } };
     }),
   };
 }
