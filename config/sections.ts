@@ -11,6 +11,7 @@ import { readProxyConfig } from '../proxy/config.ts';
 import { validateDriftSection } from '../drift/config.ts';
 import { validateRollouts } from '../rollout/config.ts';
 import { validateSloSource } from '../slo/source-config.ts';
+import { checkDriftSlis } from '../slo/drift-check.ts';
 import { validateLeader, warnEveryReplicaActs } from '../app/leader-config.ts';
 
 export interface Section<K extends string = string, T = unknown> {
@@ -35,6 +36,9 @@ export type SectionValues = { readonly [S in (typeof SECTIONS)[number] as S['key
 
 /** Checks that span sections, run after every section validated. */
 export const CROSS_CHECKS: ReadonlyArray<(config: SectionValues, issues: Issues) => void> = [
+  function driftSlosHaveDriftWindows(config, issues) {
+    checkDriftSlis(config.slos, config.drift, issues);
+  },
   warnEveryReplicaActs,
   function sloNotifyTargetsExist(config, issues) {
     const names = config.notify.map((t) => t.name);
