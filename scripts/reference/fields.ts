@@ -5,23 +5,27 @@
 // so a changed default changes the generated docs/reference.md (and the test asks for a
 // regeneration) instead of leaving a stale number behind.
 import { Issues, formatDuration } from '../../common/index.ts';
-import { readProxyConfig } from '../../proxy/config.ts';
-import { readModels } from '../../server/config.ts';
-import { DEFAULTS as PROXY } from '../../proxy/config.ts';
-import { DRIFT_DEFAULTS as DRIFT, DRIFT_METHODS } from '../../drift/config.ts';
-import { DEFAULT_BAD_CODES, DEFAULT_MIN_EVENTS, DEFAULT_PERIOD_MS } from '../../slo/config.ts';
-import { DEFAULT_NOTIFY_TIMEOUT_MS } from '../../slo/notify/config.ts';
-import { DEFAULT_ALIGN_MS, DEFAULT_MAX_READING_AGE_MS, DEFAULT_PROMETHEUS_TIMEOUT_MS } from '../../slo/prometheus-source.ts';
-import { ROLLOUT_DEFAULTS as ROLLOUT } from '../../rollout/config.ts';
-import { WEBHOOK_TYPES } from '../../rollout/types.ts';
+import { readProxyConfig } from '../../proxy/index.ts';
+import { readModels } from '../../server/index.ts';
+import { PROXY_DEFAULTS as PROXY } from '../../proxy/index.ts';
+import { DRIFT_DEFAULTS as DRIFT, DRIFT_METHODS } from '../../drift/index.ts';
+import {
+  DEFAULT_ALIGN_MS, DEFAULT_BAD_CODES, DEFAULT_DRIFT_MIN_EVENTS, DEFAULT_MAX_READING_AGE_MS, DEFAULT_MIN_EVENTS,
+  DEFAULT_NOTIFY_TIMEOUT_MS, DEFAULT_PERIOD_MS, DEFAULT_PROMETHEUS_TIMEOUT_MS, INFERENCE_APIS,
+} from '../../slo/index.ts';
+import { ROLLOUT_DEFAULTS as ROLLOUT, WEBHOOK_TYPES } from '../../rollout/index.ts';
 import { DEFAULT_LEASE_TTL_MS } from '../../app/leader.ts';
-import { INFERENCE_APIS } from '../../slo/model.ts';
 
 export interface FieldDoc {
   /** string, number, integer, boolean, duration, bytes, list of X, map of X, object, one of. */
   type: string;
-  /** As a user would write it in YAML; absent when the field has no default. */
+  /**
+   * The default as a YAML value (test/docs/reference.test.ts writes it into a config and
+   * checks the validator reads it as it reads the field left out); absent when none.
+   */
   default?: string;
+  /** A default that is not one value (depends on other fields); prose, not checked. */
+  defaultNote?: string;
   units?: string;
   required?: boolean;
   text: string;
@@ -67,10 +71,10 @@ export const MODELGATE_YAML: FieldTable = {
   'slos[].objective': { type: 'number', required: true, units: PERCENT, text: 'Target share of good events, e.g. `99.9`. Must be below 100.' },
   'slos[].period': { type: 'duration', default: dur(DEFAULT_PERIOD_MS), units: DURATION, text: 'SLO period (error budget horizon); at least 1m. The default alert windows scale with it.' },
   'slos[].alerting': { type: 'object', text: 'Multiwindow burn-rate alerting.' },
-  'slos[].alerting.minEvents': { type: 'integer', default: `${DEFAULT_MIN_EVENTS} (1 for a drift SLI)`, units: 'events', text: 'A window with fewer events cannot fire (avoids paging on 1 failure in 2 requests).' },
+  'slos[].alerting.minEvents': { type: 'integer', default: String(DEFAULT_MIN_EVENTS), units: 'events', text: `A window with fewer events cannot fire (avoids paging on 1 failure in 2 requests). A drift SLI defaults to ${DEFAULT_DRIFT_MIN_EVENTS}: its events are whole drift windows.` },
   'slos[].alerting.runbook': { type: 'string (URL)', text: 'Runbook URL carried by every alert of this SLO.' },
   'slos[].alerting.labels': { type: 'map of string', default: '{}', text: 'Extra alert labels; `slo`, `model`, `version`, `severity`, `alertname` are reserved.' },
-  'slos[].alerting.windows': { type: 'list of window', default: 'SRE workbook table scaled to the period', text: 'Replaces the default 14.4×/1h/5m, 6×/6h/30m (page), 3×/1d/2h, 1×/3d/6h (ticket) table (for a 30d period).' },
+  'slos[].alerting.windows': { type: 'list of window', defaultNote: 'the SRE workbook table, scaled to the period', text: 'Replaces the default 14.4×/1h/5m, 6×/6h/30m (page), 3×/1d/2h, 1×/3d/6h (ticket) table (for a 30d period).' },
   'slos[].alerting.windows[].severity': { type: 'string', required: true, text: '`page` or `ticket`.' },
   'slos[].alerting.windows[].long': { type: 'duration', required: true, units: DURATION, text: 'Long window; at most the period.' },
   'slos[].alerting.windows[].short': { type: 'duration', required: true, units: DURATION, text: 'Short window (resets the alert quickly); shorter than `long` (the workbook uses long / 12).' },
@@ -152,17 +156,17 @@ export const MODELGATE_YAML: FieldTable = {
   'drift.models.<model>.baseline.minSamples': { type: 'integer', default: String(DRIFT.liveBaselineMinSamples), units: 'rows', text: 'Live only: rows needed before the baseline is used.' },
   'drift.models.<model>.inputs': { type: 'list of feature', default: '[]', text: 'Input features: a name, or an object below.' },
   'drift.models.<model>.inputs[].name': { type: 'string', required: true, text: 'Feature name (the `feature` label).' },
-  'drift.models.<model>.inputs[].input': { type: 'string', default: 'the name', text: 'Input tensor / row key to read.' },
+  'drift.models.<model>.inputs[].input': { type: 'string', defaultNote: 'the name', text: 'Input tensor / row key to read.' },
   'drift.models.<model>.inputs[].output': { type: 'string', text: 'Not allowed under `inputs` (reported as an error); use `input`.' },
   'drift.models.<model>.inputs[].column': { type: 'integer', units: 'column index', text: 'Column of a [N, C] tensor.' },
   'drift.models.<model>.inputs[].type': { type: 'string', default: 'numeric', text: '`numeric` or `categorical`.' },
   'drift.models.<model>.inputs[].method': { type: 'string', default: 'auto', text: `One of ${DRIFT_METHODS.join(', ')}.` },
   'drift.models.<model>.outputs': { type: 'list of feature', default: '[]', text: 'Output (prediction) features: a name, or an object below.' },
   'drift.models.<model>.outputs[].name': { type: 'string', required: true, text: 'Feature name (the `feature` label).' },
-  'drift.models.<model>.outputs[].output': { type: 'string', default: 'the name', text: 'Output tensor to read.' },
+  'drift.models.<model>.outputs[].output': { type: 'string', defaultNote: 'the name', text: 'Output tensor to read.' },
   'drift.models.<model>.outputs[].input': { type: 'string', text: 'Not allowed under `outputs` (reported as an error); use `output`.' },
   'drift.models.<model>.outputs[].column': { type: 'integer', units: 'column index', text: 'Column of a [N, C] tensor, e.g. 1 for the positive-class probability.' },
-  'drift.models.<model>.outputs[].type': { type: 'string', default: 'categorical for label/class outputs, else numeric', text: '`numeric` or `categorical`.' },
+  'drift.models.<model>.outputs[].type': { type: 'string', defaultNote: 'categorical for outputs named label(s), class(es), class_id(s); else numeric', text: '`numeric` or `categorical`.' },
   'drift.models.<model>.outputs[].method': { type: 'string', default: 'auto', text: `One of ${DRIFT_METHODS.join(', ')}.` },
 
   // rollouts: (rollout/config.ts)
@@ -180,7 +184,7 @@ export const MODELGATE_YAML: FieldTable = {
   'rollouts[].analysis.slo': { type: 'object', text: 'Burn rate of the canary\'s SLOs.' },
   'rollouts[].analysis.slo.enabled': { type: 'boolean', default: 'true', text: 'Run this check.' },
   'rollouts[].analysis.slo.maxBurnRate': { type: 'number', default: String(ROLLOUT.maxBurnRate), units: 'burn rate', text: 'The canary fails above this burn rate.' },
-  'rollouts[].analysis.slo.window': { type: 'duration', default: 'the time since the last check', units: DURATION, text: 'Window the burn rate is read over.' },
+  'rollouts[].analysis.slo.window': { type: 'duration', defaultNote: 'the time since the last check', units: DURATION, text: 'Window the burn rate is read over.' },
   'rollouts[].analysis.slo.minEvents': { type: 'integer', default: String(ROLLOUT.sloMinEvents), units: 'events', text: 'Fewer SLO events → inconclusive.' },
   'rollouts[].analysis.errors': { type: 'object', text: 'Canary error ratio against stable\'s.' },
   'rollouts[].analysis.errors.enabled': { type: 'boolean', default: 'true', text: 'Run this check.' },
@@ -215,7 +219,7 @@ export const MODELGATE_YAML: FieldTable = {
   leader: { type: 'object', default: '{ mode: single }', text: 'Which replica acts on verdicts (rollouts, notifications).' },
   'leader.mode': { type: 'string', default: 'single', text: '`single` (one named replica acts) or `lease` (the lease holder acts).' },
   'leader.controller': { type: 'string', text: 'mode single: only the replica with this identity acts; absent = this process acts.' },
-  'leader.identity': { type: 'string', default: '$HOSTNAME, else host:pid', text: 'This replica\'s name.' },
+  'leader.identity': { type: 'string', defaultNote: '$HOSTNAME, else host:pid', text: 'This replica\'s name.' },
   'leader.lease': { type: 'object', text: 'mode lease: required.' },
   'leader.lease.file': { type: 'string (path)', required: true, text: 'Lease file on a volume every replica shares.' },
   'leader.lease.ttl': { type: 'duration', default: dur(DEFAULT_LEASE_TTL_MS), units: DURATION, text: 'The holder renews every third of it; at least 3s.' },

@@ -7,8 +7,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, Issues, type Issue } from '../../common/index.ts';
-import { SECTIONS } from '../../config/sections.ts';
-import { readModelConfigFile } from '../../server/config.ts';
+import { SECTIONS } from '../../config/index.ts';
+import { readModelConfigFile } from '../../server/index.ts';
 
 export const PROBE = '__reference_probe__';
 const P = { [PROBE]: 1 };

@@ -1,8 +1,8 @@
 // Turns the collected facts into docs/reference.md. Pure: same inputs, same text (no dates,
 // no absolute paths), so the test can regenerate and compare byte for byte.
-import { LABEL, MODEL_STATES, OVERFLOW_LABEL_VALUE, UNKNOWN_VERSION, VARIANT_HEADER, VERSION_HEADER } from '../../common/conventions.ts';
-import { KNOWN_METHODS } from '../../proxy/grpc-wire.ts';
-import { PHASES } from '../../rollout/types.ts';
+import { DRIFTED_VALUE, LABEL, MODEL_STATES, OVERFLOW_LABEL_VALUE, UNKNOWN_VERSION, VARIANT_HEADER, VERSION_HEADER } from '../../common/conventions.ts';
+import { KNOWN_METHODS } from '../../proxy/index.ts';
+import { PHASES } from '../../rollout/index.ts';
 import type { CommandDoc, ErrorDoc, GrpcMethodDoc, MetricDoc } from './collect.ts';
 import type { EndpointDoc } from './endpoints.ts';
 import type { FieldTable } from './fields.ts';
@@ -36,8 +36,7 @@ export const LABEL_TEXT: Readonly<Record<string, string>> = {
   [LABEL.severity]: '`page` or `ticket`.',
   [LABEL.feature]: 'Drift feature name (`drift.models.<model>.inputs[].name`).',
   [LABEL.method]: 'Drift score: psi, js, wasserstein, ks (the D statistic), ks_pvalue, chisquare_pvalue.',
-  // Written out: the name is new in common/conventions.ts (the drift SLI's window counter).
-  drifted: 'Outcome of a closed drift window: `true`, `false` or `inconclusive`.',
+  [LABEL.drifted]: `Outcome of a closed drift window: ${Object.values(DRIFTED_VALUE).map((v) => `\`${v}\``).join(', ')}.`,
   [LABEL.phase]: `Rollout phase: ${PHASES.join(', ')} (1 for the current phase).`,
 };
 
@@ -80,7 +79,7 @@ function fieldRows(fields: FieldTable): string[][] {
   return Object.entries(fields).map(([path, f]) => [
     code(path),
     f.type,
-    f.required ? '**required**' : f.default !== undefined ? code(f.default) : '',
+    f.required ? '**required**' : f.default !== undefined ? code(f.default) : (f.defaultNote ?? ''),
     f.units ?? '',
     f.text,
   ]);
@@ -129,15 +128,14 @@ function grpcSection(methods: readonly GrpcMethodDoc[]): string {
   return [
     '## gRPC services',
     '',
-    'Served by `modelgate serve` on `--port` (default 8500, plaintext h2c) from the vendored protos in `server/grpc/protos/`. The proxy (`proxy.grpc.port`) forwards every method to `proxy.grpc.upstream`; the last column is the `api` label it records (other methods count as `other`).',
+    'Served by `modelgate serve` on `--port` (default 8500, plaintext h2c) from the vendored protos in `server/grpc/protos/`; every method listed is implemented. Errors carry the gRPC code of the error table below and the `SRV_ERR_*` code in the message. The proxy (`proxy.grpc.port`) forwards every method to `proxy.grpc.upstream`; the last column is the `api` label it records (other methods count as `other`).',
     '',
     table(
-      ['service', 'method', 'request → response', 'implemented', 'proxy `api` label'],
+      ['service', 'method', 'request → response', 'proxy `api` label'],
       methods.map((m) => [
         code(m.service),
-        m.method + (m.streaming ? ' (stream)' : ''),
+        m.method + (m.streaming ? ' (server stream)' : ''),
         `${m.request} → ${m.response}`,
-        m.implemented ? 'yes' : 'no (UNIMPLEMENTED)',
         KNOWN_METHODS.get(m.path)?.api ?? 'other',
       ]),
     ),

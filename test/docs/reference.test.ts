@@ -6,11 +6,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { systemClock } from '../../common/index.ts';
+import * as grpc from '@grpc/grpc-js';
+import { parse as parseYaml } from 'yaml';
+import { Issues, systemClock } from '../../common/index.ts';
 import { SERVER_METRIC, PROXY_METRIC, SLO_METRIC, DRIFT_METRIC, ROLLOUT_METRIC } from '../../common/conventions.ts';
 import { COMMANDS } from '../../cli/commands.ts';
-import { loadConfig } from '../../config/index.ts';
-import { readModelConfigFile, startServer, type RunningServer } from '../../server/index.ts';
+import { SECTIONS, loadConfig } from '../../config/index.ts';
+import { readModelConfigFile, readModels, servingServices, startServer, type RunningServer } from '../../server/index.ts';
 import { parseRoute } from '../../server/rest/routes.ts';
 import { startGateway, type Gateway } from '../../app/gateway.ts';
 import { attachRollouts } from '../../rollout/index.ts';
@@ -36,6 +38,38 @@ async function sources(folders: readonly string[]): Promise<Array<{ file: string
     }
   }
   return out;
+}
+
+type Doc = Record<string, unknown>;
+
+/** Small valid documents reaching every object that has fields with defaults. */
+const MODELGATE_BASE: Doc = {
+  slos: [{ name: 'a', model: 'm', objective: 99, sli: { availability: {} }, alerting: {} }],
+  notify: [{ name: 'n', webhook: 'http://127.0.0.1:1/' }],
+  proxy: { rest: { upstream: 'http://127.0.0.1:1' }, grpc: { upstream: '127.0.0.1:1' }, splits: { m: { stable: '1' } } },
+  drift: { models: { m: { inputs: [{ name: 'a' }], outputs: [{ name: 'b' }], baseline: { from: 'live' } } } },
+  rollouts: [{ model: 'm', analysis: {}, webhooks: [{ name: 'w', type: 'promote', url: 'http://127.0.0.1:1/' }] }],
+  sloSource: { prometheus: { url: 'http://127.0.0.1:9090' } },
+  leader: { mode: 'lease', lease: { file: '/tmp/modelgate-reference.lease' } },
+};
+const MODELS_BASE: Doc = { models: [{ name: 'm', base_path: '.', version_policy: { latest: {} }, batching: {} }] };
+
+/** A copy of `doc` with the field at a reference path (`a[].b.<model>.c`) set, or removed when value is undefined. */
+function edit(doc: Doc, path: string, value: unknown): Doc {
+  const copy = structuredClone(doc);
+  const segs = path.split('.').flatMap((seg) => (seg.endsWith('[]') ? [seg.slice(0, -2), 0] : [seg === '<model>' ? 'm' : seg]));
+  let cur: Record<string | number, unknown> = copy;
+  for (const [i, seg] of segs.entries()) {
+    if (i === segs.length - 1) {
+      if (value === undefined) delete cur[seg];
+      else cur[seg] = value;
+      break;
+    }
+    const next = cur[seg] ?? (typeof segs[i + 1] === 'number' ? [{}] : {});
+    cur[seg] = next;
+    cur = next as Record<string | number, unknown>;
+  }
+  return copy;
 }
 
 describe('docs/reference.md', () => {
@@ -68,6 +102,31 @@ describe('docs/reference.md', () => {
       assert.equal(problems.length, c.expect.length, problems.join('\n'));
       c.expect.forEach((re, i) => assert.match(problems[i]!, re));
     }
+  });
+
+  test('every documented default is what the validator uses when the field is left out', () => {
+    // Each default is written into a small valid document and compared with the same
+    // document without the field: the validated models must be equal, with no new error.
+    const cases: Array<[FieldTable, Doc, (doc: Doc, issues: Issues) => unknown]> = [
+      [MODELGATE_YAML, MODELGATE_BASE, (doc, issues) => SECTIONS.map((s) => s.validate(doc[s.key], s.key, issues))],
+      [MODELS_YAML, MODELS_BASE, (doc, issues) => readModels(doc['models'], 'models', issues, '/')],
+    ];
+    let checked = 0;
+    for (const [fields, base, validate] of cases) {
+      for (const [path, f] of Object.entries(fields)) {
+        if (f.default === undefined) continue;
+        const run = (doc: Doc) => {
+          const issues = new Issues();
+          return { model: JSON.stringify(validate(doc, issues)), errors: issues.errors.map((i) => i.path) };
+        };
+        const without = run(edit(base, path, undefined));
+        const withDefault = run(edit(base, path, parseYaml(f.default)));
+        assert.deepEqual(withDefault.errors, without.errors, `${path}: ${f.default}`);
+        assert.equal(withDefault.model, without.model, `${path}: the documented default ${f.default} is not what the validator uses`);
+        checked++;
+      }
+    }
+    assert.ok(checked > 80, `only ${checked} defaults checked`);
   });
 
   test('every field says its type and what it means', () => {
@@ -136,7 +195,7 @@ describe('docs/reference.md against a running server and gateway', () => {
 
   before(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'modelgate-reference-test-'));
-    server = await startServer({ host: '127.0.0.1', restPort: 0, pollMs: 0, models: await readModelConfigFile(repo('examples/models.yaml')) });
+    server = await startServer({ host: '127.0.0.1', restPort: 0, grpcPort: 0, pollMs: 0, models: await readModelConfigFile(repo('examples/models.yaml')) });
     const config = loadConfig(repo('examples/modelgate.yaml'));
     gateway = await startGateway({
       config,
@@ -170,6 +229,37 @@ describe('docs/reference.md against a running server and gateway', () => {
       const res = await fetch(`${base}${e.example}`, { headers: { authorization: 'Bearer reference-test' } });
       await res.arrayBuffer();
       assert.notEqual(res.status, 404, `${e.surface} GET ${e.example}`);
+    }
+  });
+
+  test('every documented gRPC method is implemented (an empty request is not answered "Method not found")', async () => {
+    const { clients } = servingServices();
+    const byService: Record<string, grpc.ServiceClientConstructor> = {
+      'tensorflow.serving.PredictionService': clients.PredictionService,
+      'tensorflow.serving.ModelService': clients.ModelService,
+      'inference.GRPCInferenceService': clients.GRPCInferenceService,
+      'grpc.health.v1.Health': clients.Health,
+    };
+    for (const m of collectGrpc()) {
+      const Client = byService[m.service];
+      assert.ok(Client, `no client for ${m.service}`);
+      const client = new Client(server.grpcAddress!, grpc.credentials.createInsecure()) as unknown as Record<string, (...args: unknown[]) => grpc.ClientReadableStream<unknown>>;
+      try {
+        const deadline = new Date(Date.now() + 5_000);
+        const err = await new Promise<grpc.ServiceError | undefined>((resolve) => {
+          if (m.streaming) {
+            const call = client[m.method]!({}, { deadline });
+            call.on('data', () => { resolve(undefined); call.cancel(); });
+            call.on('error', (e: grpc.ServiceError) => resolve(e));
+          } else {
+            client[m.method]!({}, { deadline }, (e: grpc.ServiceError | null) => resolve(e ?? undefined));
+          }
+        });
+        const missing = err?.code === grpc.status.UNIMPLEMENTED && /method not found/i.test(err.details);
+        assert.ok(!missing, `${m.path}: ${err?.details}`);
+      } finally {
+        (client as unknown as grpc.Client).close();
+      }
     }
   });
 
