@@ -26,12 +26,13 @@ export const DEFAULT_PERIOD_MS = 30 * DAY;
  */
 export const DEFAULT_MIN_EVENTS = 10;
 /**
- * The drift SLI's events are whole evaluation windows (5m by default), each already holding
- * at least drift.minSamples rows (200 by default) or it would be inconclusive and not
- * counted: the low-traffic guard is upstream. With 5m windows the 5m short window of the
- * page pair holds exactly one event, so any default above 1 would make the page unreachable.
+ * The drift SLI's events are whole evaluation windows (5m by default), each a test over at
+ * least drift.minSamples rows at alpha 0.05. Three conclusive windows before anything
+ * fires: the first window of a fresh process or a new version cannot page alone on one
+ * false positive (three in a row at alpha 0.05: about 1 in 8000), while every window still
+ * holds them once it spans four drift windows (slo/drift-check.ts says so at load time).
  */
-export const DEFAULT_DRIFT_MIN_EVENTS = 1;
+export const DEFAULT_DRIFT_MIN_EVENTS = 3;
 /**
  * Server-side failures: every 5xx, and the gRPC codes that mean the server (not the
  * client) failed — the ones gRPC maps to 5xx statuses in doc/http-grpc-status-mapping.md,

@@ -18,9 +18,9 @@ export interface DriftSectionView {
  * - an alert window must always hold `minEvents` closed drift windows. Window ends are
  *   multiples of drift.window d, so a span of W holds at most ceil(W / d) of them, and at
  *   least floor(W / d) − 1 (one fewer while the newest has ended but the tick that closes
- *   it has not run). ceil(W / d) < minEvents: the pair can never fire (error);
- *   floor(W / d) − 1 < minEvents: it drops to inconclusive part of the time and its alert
- *   resolves and fires again every few windows (warning).
+ *   it has not run). ceil(W / d) < minEvents: the pair can never fire; floor(W / d) − 1 <
+ *   minEvents: it drops to inconclusive part of the time and its alert resolves and fires
+ *   again every few windows. Both are warnings: the other pairs still work.
  */
 export function checkDriftSlis(slos: readonly Slo[], drift: DriftSectionView | undefined, issues: Issues): void {
   slos.forEach((slo, i) => {
@@ -39,7 +39,7 @@ export function checkDriftSlis(slos: readonly Slo[], drift: DriftSectionView | u
     const at = `${path}.alerting.windows`;
     const need = formatDuration((min + 1) * drift.window);
     if (never.length > 0) {
-      issues.error(at, `${never.map(formatDuration).join(', ')} are too short to hold minEvents (${min}) drift windows of ${formatDuration(drift.window)}, so their alerts can never fire; make every window at least ${need}`);
+      issues.warn(at, `${never.map(formatDuration).join(', ')} are too short to hold minEvents (${min}) drift windows of ${formatDuration(drift.window)}, so their alerts can never fire; make every window at least ${need}`);
     }
     if (flaps.length > 0) {
       issues.warn(at, `${flaps.map(formatDuration).join(', ')} hold fewer than minEvents (${min}) closed drift windows of ${formatDuration(drift.window)} part of the time, so their alerts resolve and fire again every few windows; make every window at least ${need}`);
