@@ -6,7 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { REPO_ROOT, collectCommands, collectErrors, collectGrpc, collectMetrics } from './reference/collect.ts';
-import { ENDPOINTS } from './reference/endpoints.ts';
+import { ENDPOINTS, ENVIRONMENT } from './reference/endpoints.ts';
 import { MODELGATE_YAML, MODELS_YAML } from './reference/fields.ts';
 import { renderReference } from './reference/render.ts';
 
@@ -18,6 +18,7 @@ export async function buildReference(): Promise<string> {
     modelgateYaml: MODELGATE_YAML,
     modelsYaml: MODELS_YAML,
     endpoints: ENDPOINTS,
+    environment: ENVIRONMENT,
     grpc: collectGrpc(),
     metrics: collectMetrics(),
     errors: collectErrors(),

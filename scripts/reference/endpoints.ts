@@ -57,3 +57,16 @@ const ADMIN: EndpointDoc[] = [
 ];
 
 export const ENDPOINTS: readonly EndpointDoc[] = [...SERVER, ...ADMIN];
+
+export interface EnvDoc {
+  name: string;
+  readBy: string;
+  text: string;
+}
+
+/** Environment variables the code reads; the test scans the sources for `env['NAME']`. */
+export const ENVIRONMENT: readonly EnvDoc[] = [
+  { name: 'MODELGATE_ADMIN_TOKEN', readBy: '`modelgate proxy`, `modelgate start`, `modelgate rollout`', text: 'Admin API bearer token (the variable named by `proxy.admin.tokenEnv`; `--token` of `modelgate rollout` overrides it).' },
+  { name: 'HOSTNAME', readBy: 'the gateway (`leader:`)', text: 'This replica\'s identity when `leader.identity` is not set (the pod name in Kubernetes).' },
+  { name: 'SOURCE_DATE_EPOCH', readBy: '`modelgate baseline`', text: 'Seconds since the epoch written as the baseline\'s creation time, so a committed baseline rebuilds byte for byte.' },
+];

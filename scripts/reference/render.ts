@@ -4,7 +4,7 @@ import { DRIFTED_VALUE, LABEL, MODEL_STATES, OVERFLOW_LABEL_VALUE, UNKNOWN_VERSI
 import { KNOWN_METHODS } from '../../proxy/index.ts';
 import { PHASES } from '../../rollout/index.ts';
 import type { CommandDoc, ErrorDoc, GrpcMethodDoc, MetricDoc } from './collect.ts';
-import type { EndpointDoc } from './endpoints.ts';
+import type { EndpointDoc, EnvDoc } from './endpoints.ts';
 import type { FieldTable } from './fields.ts';
 
 export interface ReferenceInputs {
@@ -12,6 +12,7 @@ export interface ReferenceInputs {
   modelgateYaml: FieldTable;
   modelsYaml: FieldTable;
   endpoints: readonly EndpointDoc[];
+  environment: readonly EnvDoc[];
   grpc: readonly GrpcMethodDoc[];
   metrics: readonly MetricDoc[];
   errors: readonly ErrorDoc[];
@@ -73,6 +74,10 @@ function cliSection(commands: readonly CommandDoc[], repoRoot: string): string {
     parts.push(table(['flag', 'type', 'default', 'meaning'], c.flags.map((f) => [code(`--${f.name}`), f.type, def(f.default), f.help])));
   }
   return parts.join('\n');
+}
+
+function environmentSection(env: readonly EnvDoc[]): string {
+  return ['### Environment variables', '', table(['variable', 'read by', 'meaning'], env.map((e) => [code(e.name), e.readBy, e.text]))].join('\n');
 }
 
 function fieldRows(fields: FieldTable): string[][] {
@@ -196,6 +201,8 @@ export function renderReference(r: ReferenceInputs): string {
     '- [Error codes](#error-codes)',
     '',
     cliSection(r.commands, r.repoRoot),
+    '',
+    environmentSection(r.environment),
     '',
     configSection(
       '## modelgate.yaml',

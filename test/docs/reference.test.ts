@@ -19,7 +19,7 @@ import { attachRollouts } from '../../rollout/index.ts';
 import { mountStatusPage } from '../../proxy/status-page/index.ts';
 import { REFERENCE_FILE, buildReference } from '../../scripts/reference.ts';
 import { CATALOGS, COMMAND_FLAGS, REPO_ROOT, collectErrors, helpOutput, collectGrpc, collectMetrics } from '../../scripts/reference/collect.ts';
-import { ENDPOINTS } from '../../scripts/reference/endpoints.ts';
+import { ENDPOINTS, ENVIRONMENT } from '../../scripts/reference/endpoints.ts';
 import { MODELGATE_YAML, MODELS_YAML, type FieldTable } from '../../scripts/reference/fields.ts';
 import { fieldCoverage } from '../../scripts/reference/coverage.ts';
 import { modelgateYamlKeys, modelsYamlKeys } from '../../scripts/reference/probe.ts';
@@ -172,6 +172,14 @@ describe('docs/reference.md', () => {
       .flatMap(({ text }) => [...text.matchAll(/\broute\(\s*'(GET|POST|PUT|DELETE)',\s*'([^']+)'/g)].map((m) => `${m[1]} ${m[2]}`));
     assert.ok(mounted.length >= 10, `found only ${mounted.length} routes; has the mounting code changed shape?`);
     for (const r of mounted) assert.ok(documented.has(r), `${r} is mounted but not in scripts/reference/endpoints.ts`);
+  });
+
+  test('documents every environment variable the code reads', async () => {
+    const documented = new Set(ENVIRONMENT.map((e) => e.name));
+    const read = (await sources(['server', 'proxy', 'slo', 'drift', 'rollout', 'app', 'config', 'common', 'dashboards', 'cli']))
+      .flatMap(({ text }) => [...text.matchAll(/\benv(?:\.([A-Z][A-Z0-9_]+)|\[['"]([A-Z][A-Z0-9_]+)['"]\])/g)].map((m) => m[1] ?? m[2]!));
+    assert.ok(read.length > 0);
+    for (const name of read) assert.ok(documented.has(name) || name === 'CI', `${name} is read but not in scripts/reference/endpoints.ts ENVIRONMENT`);
   });
 
   test('every documented server path is one the server routes', () => {
