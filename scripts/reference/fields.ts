@@ -58,7 +58,7 @@ export const MODELGATE_YAML: FieldTable = {
   // slos: (slo/config.ts)
   slos: { type: 'list of SLO', default: '[]', text: 'Service level objectives, evaluated per model version.' },
   'slos[].name': { type: 'string', required: true, text: 'Unique name: letters, digits, `_`, `.`, `-`. The `slo` label of the SLO metrics and rules.' },
-  'slos[].description': { type: 'string', text: 'Free text, shown on the status page and in alerts.' },
+  'slos[].description': { type: 'string', text: 'Free text; in the alert description and in GET /api/v1/slos.' },
   'slos[].model': { type: 'string', required: true, text: 'Model name as served.' },
   'slos[].version': { type: 'string', default: 'each', text: '`each` keeps one series per version; a version such as `"2"` restricts the SLO to it.' },
   'slos[].apis': { type: 'list of string', default: list(INFERENCE_APIS), text: 'Which request kinds count: predict, classify, regress, infer, status, metadata, health, other.' },
@@ -127,7 +127,7 @@ export const MODELGATE_YAML: FieldTable = {
   'proxy.labels.statusApi': { type: 'string', default: PROXY_OUT.labels.statusApi, text: '`tfserving` (GET /v1/models/{m}), `kserve` (GET /v2/models/{m}) or `none`.' },
   'proxy.latencyThresholds': { type: 'list of number', default: '[]', units: 'seconds', text: 'Extra latency histogram buckets (SLO latency thresholds are added automatically).' },
   'proxy.tracing': { type: 'object', text: 'OpenTelemetry tracing.' },
-  'proxy.tracing.enabled': { type: 'boolean', default: str(PROXY_OUT.tracing.enabled), text: 'Propagate and record trace context.' },
+  'proxy.tracing.enabled': { type: 'boolean', default: str(PROXY_OUT.tracing.enabled), text: 'One OpenTelemetry server span per request (W3C `traceparent` continued and sent upstream); spans go to whatever OpenTelemetry SDK is registered.' },
 
   // drift: (drift/config.ts)
   drift: { type: 'object', text: 'Drift detection; absent = off.' },
@@ -172,7 +172,7 @@ export const MODELGATE_YAML: FieldTable = {
   // rollouts: (rollout/config.ts)
   rollouts: { type: 'list of rollout', default: '[]', text: 'Automated canary rollouts, one per model.' },
   'rollouts[].model': { type: 'string', required: true, text: 'Model name; one rollout per model.' },
-  'rollouts[].canary': { type: 'string', default: 'newest', text: '`newest` (the highest version the upstream serves) or a version.' },
+  'rollouts[].canary': { type: 'string', default: 'newest', text: '`newest` (the highest available version above stable) or a version.' },
   'rollouts[].stable': { type: 'string', text: 'Stable version; default the proxy split\'s stable version.' },
   'rollouts[].weights': { type: 'list of number', default: list(ROLLOUT.weights), units: PERCENT, text: 'Increasing canary weights, one step per passed interval. Or `stepWeight` + `maxWeight`.' },
   'rollouts[].stepWeight': { type: 'number', units: PERCENT, text: 'Flagger style: add this per step (with `maxWeight`, instead of `weights`).' },
@@ -193,7 +193,7 @@ export const MODELGATE_YAML: FieldTable = {
   'rollouts[].analysis.latency.enabled': { type: 'boolean', default: 'true', text: 'Run this check.' },
   'rollouts[].analysis.latency.maxP99Ratio': { type: 'number', default: String(ROLLOUT.maxP99Ratio), units: 'ratio (≥ 1)', text: 'Canary p99 over stable p99 above this fails.' },
   'rollouts[].analysis.latency.confidence': { type: 'number', default: String(ROLLOUT.confidencePercent), units: 'percent (50–99.9999)', text: 'Confidence of the Mann-Whitney test (Kayenta\'s judge).' },
-  'rollouts[].analysis.latency.tolerance': { type: 'number', default: String(ROLLOUT.tolerancePercent), units: 'percent', text: 'Relative slowdown tolerated before the test can fail.' },
+  'rollouts[].analysis.latency.tolerance': { type: 'number', default: String(ROLLOUT.tolerancePercent), units: 'percent', text: 'The canary fails only when its shift (Hodges-Lehmann) is more than this share of stable\'s latency, as well as significant.' },
   'rollouts[].analysis.latency.minDelta': { type: 'duration', default: dur(ROLLOUT.minDeltaMs), units: DURATION, text: 'Latency differences below this never fail.' },
   'rollouts[].analysis.latency.minSamples': { type: 'integer', default: String(ROLLOUT.minSamples), units: 'requests per side', text: 'Fewer → inconclusive.' },
   'rollouts[].analysis.drift': { type: 'object', text: 'Drift verdict of the canary.' },
@@ -201,9 +201,9 @@ export const MODELGATE_YAML: FieldTable = {
   'rollouts[].webhooks': { type: 'list of webhook', default: '[]', text: 'Hooks called around the rollout (Flagger style).' },
   'rollouts[].webhooks[].name': { type: 'string', required: true, text: 'Name in the audit log.' },
   'rollouts[].webhooks[].type': { type: 'string', required: true, text: `One of ${WEBHOOK_TYPES.join(', ')}.` },
-  'rollouts[].webhooks[].url': { type: 'string (URL)', required: true, text: 'http(s) URL that is POSTed to.' },
+  'rollouts[].webhooks[].url': { type: 'string (URL)', required: true, text: 'http(s) URL that gets a POST with a Flagger-style payload; a 2xx answer is success. Only a failing `pre-rollout` hook changes the rollout (it blocks the start).' },
   'rollouts[].webhooks[].timeout': { type: 'duration', default: dur(ROLLOUT.webhookTimeoutMs), units: DURATION, text: 'Per-call timeout.' },
-  'rollouts[].webhooks[].metadata': { type: 'map of string', default: '{}', text: 'Passed to the hook in the body.' },
+  'rollouts[].webhooks[].metadata': { type: 'map of string', default: '{}', text: 'Sent in the payload\'s `metadata` (with type, canary, stable, weight and reason added).' },
 
   // sloSource: (slo/source-config.ts)
   sloSource: { type: 'one of', default: 'local', text: '`local` (this process\'s windows) or `{ prometheus: {...} }` (fleet-wide counts through the Prometheus HTTP API).' },
