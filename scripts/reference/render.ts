@@ -156,7 +156,7 @@ function metricsSection(metrics: readonly MetricDoc[]): string {
   return [
     '## Metrics',
     '',
-    'Names and labels come from `common/conventions.ts`. Histograms also export `_bucket` (label `le`), `_sum` and `_count`. `modelgate start` and `modelgate proxy` add Node process metrics prefixed `modelgate_server_` / `modelgate_proxy_` (prom-client `collectDefaultMetrics`).',
+    'Names and labels come from `common/conventions.ts`. Histograms also export `_bucket` (label `le`), `_sum` and `_count`. Node process metrics (prom-client `collectDefaultMetrics`: CPU, memory, event loop lag, GC) are added with the prefix `modelgate_server_` by `modelgate serve` and `modelgate start` (server `/metrics`) and `modelgate_proxy_` by `modelgate proxy`; `modelgate start` does not add them to the admin port.',
     '',
     '### Inference server (`/metrics` on the server REST port)',
     '',
