@@ -104,11 +104,13 @@ describe('canary rollouts end to end (server + proxy + load on loopback, 1 s int
       // Latency: on a busy 2-core machine (load average ~10 while these were written) two
       // ONNX sessions of the same model differ by 5-12 ms (up to ~50% of the median) for
       // whole intervals, so the test asks for a doubled median (tolerance 100%) of at least
-      // 10 ms; the 5x-slower case is far beyond both.
+      // 10 ms, and a p99 ratio of 4 (one process here runs server, proxy, chaos and load,
+      // and its GC pauses land on whichever version is in flight); the 5x-slower case is
+      // far beyond all three.
       // Drift runs only where the predictions differ (case c): between two versions that got
       // a random split of the same inputs, the drift recorder flagged input features in
       // about 1 run in 8 (reported to the drift area); a rollout would rightly roll back.
-      analysis: { latency: { minSamples: 15, minDelta: '10ms', tolerance: 100 }, drift: { enabled: model === 'fraud_shifted' } }, ...extra,
+      analysis: { latency: { minSamples: 15, minDelta: '10ms', tolerance: 100, maxP99Ratio: 4 }, drift: { enabled: model === 'fraud_shifted' } }, ...extra,
     }], 'rollouts', issues);
     const slos = validateSlos([{ name: `${model}-availability`, model, version: 'each', sli: { availability: {} }, objective: 99.9, period: '1h' }], 'slos', issues);
     // pValue 0.001: drift verdicts of one window are re-read at every check, so a chance
