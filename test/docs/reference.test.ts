@@ -78,6 +78,25 @@ describe('docs/reference.md', () => {
     assert.ok(committed === (await buildReference()), 'docs/reference.md is out of date: run `npm run reference` and commit it');
   });
 
+  test('the committed file names every flag, metric with its labels, error code, field, endpoint and gRPC method', async () => {
+    const doc = await readFile(REFERENCE_FILE, 'utf8');
+    const rows = doc.split('\n').filter((l) => l.startsWith('| '));
+    const row = (first: string) => rows.find((l) => l.startsWith(`| ${first} |`));
+    for (const [name, flags] of Object.entries(COMMAND_FLAGS)) {
+      const section = doc.slice(doc.indexOf(`### modelgate ${name}\n`)).split('\n### ')[0]!;
+      for (const f of flags) assert.ok(section.includes(`| \`--${f.name}\` |`), `modelgate ${name} --${f.name}`);
+    }
+    for (const m of collectMetrics()) {
+      const r = row(`\`${m.name}\``);
+      assert.ok(r, m.name);
+      for (const l of m.labels) assert.ok(r.includes(`\`${l}\``), `${m.name} label ${l}`);
+    }
+    for (const e of collectErrors()) assert.ok(row(`\`${e.code}\``)?.includes(`| ${e.http} | ${e.grpc} |`), e.code);
+    for (const path of Object.keys({ ...MODELGATE_YAML, ...MODELS_YAML })) assert.ok(row(`\`${path}\``), path);
+    for (const e of ENDPOINTS) assert.ok(rows.some((l) => l.startsWith(`| ${e.method} | \`${e.path.replace(/\|/g, '\\|')}\` |`)), `${e.method} ${e.path}`);
+    for (const m of collectGrpc()) assert.ok(rows.some((l) => l.startsWith(`| \`${m.service}\` | ${m.method}`)), m.path);
+  });
+
   test('documents every key the modelgate.yaml validators know, and no key they do not', () => {
     assert.deepEqual(fieldCoverage(MODELGATE_YAML, modelgateYamlKeys()), []);
   });
