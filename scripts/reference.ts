@@ -5,7 +5,7 @@
 // endpoints.ts (HTTP routes, checked against servers started in the test), render.ts.
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { REPO_ROOT, collectCommands, collectErrors, collectGrpc, collectMetrics } from './reference/collect.ts';
+import { REPO_ROOT, collectCommands, collectErrors, collectGrpc, collectMetrics, collectRules } from './reference/collect.ts';
 import { ENDPOINTS, ENVIRONMENT } from './reference/endpoints.ts';
 import { MODELGATE_YAML, MODELS_YAML } from './reference/fields.ts';
 import { renderReference } from './reference/render.ts';
@@ -21,6 +21,7 @@ export async function buildReference(): Promise<string> {
     environment: ENVIRONMENT,
     grpc: collectGrpc(),
     metrics: collectMetrics(),
+    rules: collectRules(),
     errors: collectErrors(),
     repoRoot: REPO_ROOT,
   });

@@ -20,10 +20,10 @@ import { COMMANDS } from '../../cli/commands.ts';
 // break the docs; ProxyMetrics is not exported by proxy/index.ts.
 import { ServerMetrics, SrvErr, servingServices } from '../../server/index.ts';
 import { ProxyMetrics } from '../../proxy/metrics.ts';
-import { registerSloMetrics } from '../../slo/index.ts';
+import { registerSloMetrics, sloRuleGroup, validateSlo } from '../../slo/index.ts';
 import { DriftRecorder, registerDriftMetrics, validateDriftSection } from '../../drift/index.ts';
 import { RolloutMetrics } from '../../rollout/index.ts';
-import { Issues } from '../../common/index.ts';
+import { Issues, SLO_RULE } from '../../common/index.ts';
 import { ProxyErrors } from '../../proxy/errors.ts';
 import { SloErrors } from '../../slo/errors.ts';
 import { DriftErrors } from '../../drift/errors.ts';
@@ -125,6 +125,37 @@ export function collectMetrics(): MetricDoc[] {
   registerDriftMetrics(proxy, new DriftRecorder(validateDriftSection({}, 'drift', new Issues())));
   new RolloutMetrics(proxy);
   return [...describe('server', server), ...describe('proxy', proxy)];
+}
+
+// ---------------------------------------------------------------- Prometheus rules
+
+export interface RuleDoc {
+  name: string;
+  kind: 'record' | 'alert';
+  labels: readonly string[];
+  annotations: readonly string[];
+}
+
+/**
+ * The series and alerts `modelgate rules` writes for one SLO with every default (30d
+ * period, the workbook windows), read from the generator itself (slo/rules.ts).
+ */
+export function collectRules(): RuleDoc[] {
+  const issues = new Issues();
+  const slo = validateSlo({ name: 'example', model: 'm', objective: 99.9, sli: { availability: {} } }, 'slos[0]', issues);
+  if (!slo) throw new Error(`the example SLO does not validate: ${issues.errors.map((i) => i.message).join('; ')}`);
+  const rules = sloRuleGroup(slo).rules;
+  // Labels of a recorded series: the aggregation's `by (...)` plus the rule's own labels.
+  const recordLabels = (expr: string, own: Record<string, string>) => [
+    ...new Set([...(/\bby \(([^)]*)\)/.exec(expr)?.[1]?.split(',').map((l) => l.trim()) ?? []), ...Object.keys(own)]),
+  ];
+  // An alert's series are those of the error-ratio records it compares, plus its own labels.
+  const seriesLabels = rules.flatMap((r) => ('record' in r && r.record.startsWith(SLO_RULE.errorRatioPrefix) ? recordLabels(r.expr, r.labels) : []));
+  return rules.map((r) =>
+    'record' in r
+      ? { name: r.record, kind: 'record' as const, labels: recordLabels(r.expr, r.labels), annotations: [] }
+      : { name: r.alert, kind: 'alert' as const, labels: [...new Set([...seriesLabels, ...Object.keys(r.labels)])], annotations: Object.keys(r.annotations) },
+  );
 }
 
 // ---------------------------------------------------------------- gRPC

@@ -1,9 +1,9 @@
 // Turns the collected facts into docs/reference.md. Pure: same inputs, same text (no dates,
 // no absolute paths), so the test can regenerate and compare byte for byte.
-import { DRIFTED_VALUE, LABEL, MODEL_STATES, OVERFLOW_LABEL_VALUE, UNKNOWN_VERSION, VARIANT_HEADER, VERSION_HEADER } from '../../common/conventions.ts';
+import { DRIFTED_VALUE, LABEL, MODEL_STATES, SLO_RULE, OVERFLOW_LABEL_VALUE, UNKNOWN_VERSION, VARIANT_HEADER, VERSION_HEADER } from '../../common/conventions.ts';
 import { KNOWN_METHODS } from '../../proxy/index.ts';
 import { PHASES } from '../../rollout/index.ts';
-import type { CommandDoc, ErrorDoc, GrpcMethodDoc, MetricDoc } from './collect.ts';
+import type { CommandDoc, ErrorDoc, GrpcMethodDoc, MetricDoc, RuleDoc } from './collect.ts';
 import type { EndpointDoc, EnvDoc } from './endpoints.ts';
 import type { FieldTable } from './fields.ts';
 
@@ -15,6 +15,7 @@ export interface ReferenceInputs {
   environment: readonly EnvDoc[];
   grpc: readonly GrpcMethodDoc[];
   metrics: readonly MetricDoc[];
+  rules: readonly RuleDoc[];
   errors: readonly ErrorDoc[];
   /** Absolute repository root, replaced by `<repo>` wherever a default contains it. */
   repoRoot: string;
@@ -172,6 +173,40 @@ function metricsSection(metrics: readonly MetricDoc[]): string {
   ].join('\n');
 }
 
+/** What each generated series means, by its name (prefixes from common/conventions.ts SLO_RULE). */
+function ruleMeaning(r: RuleDoc): string {
+  if (r.name.startsWith(SLO_RULE.errorRatioPrefix)) return `Share of bad events over the window, from \`modelgate_requests_total\` (availability), \`modelgate_request_duration_seconds_bucket\` (latency) or \`modelgate_drift_windows_total\` (drift).`;
+  if (r.name.startsWith(SLO_RULE.requestsPrefix)) return 'Events over the window; an alert needs at least `alerting.minEvents` in both of its windows.';
+  if (r.name === SLO_RULE.objective) return 'The objective as a ratio.';
+  if (r.name === SLO_RULE.alert) return `Multiwindow burn-rate alert, one rule per severity (\`page\`, \`ticket\`) plus \`alerting.labels\`; annotations: ${r.annotations.map((a) => `\`${a}\``).join(', ')} (and \`runbook_url\` from \`alerting.runbook\`).`;
+  return '';
+}
+
+function rulesSection(rules: readonly RuleDoc[]): string {
+  // One row per name family: the window is part of the record name (`..._rate5m`).
+  const families = new Map<string, { rule: RuleDoc; windows: string[] }>();
+  for (const r of rules) {
+    const prefix = [SLO_RULE.errorRatioPrefix, SLO_RULE.requestsPrefix].find((p) => r.name.startsWith(p));
+    const key = prefix ? `${prefix}<window>` : r.name;
+    const f = families.get(key) ?? { rule: r, windows: [] };
+    if (prefix) f.windows.push(r.name.slice(prefix.length));
+    families.set(key, f);
+  }
+  const rows = [...families].map(([name, { rule, windows }]) => [
+    code(name),
+    rule.kind,
+    rule.labels.map(code).join(', '),
+    ruleMeaning(rule) + (windows.length ? ` Windows: ${windows.map(code).join(', ')}.` : ''),
+  ]);
+  return [
+    '### Prometheus rules (`modelgate rules`)',
+    '',
+    'Recording rules and alerts generated per SLO, shown for an SLO with the default 30d period and the SRE workbook windows (other periods scale the windows, and the names follow).',
+    '',
+    table(['series or alert', 'kind', 'labels', 'meaning'], rows),
+  ].join('\n');
+}
+
 function errorsSection(errors: readonly ErrorDoc[]): string {
   return [
     '## Error codes',
@@ -223,6 +258,8 @@ export function renderReference(r: ReferenceInputs): string {
     grpcSection(r.grpc),
     '',
     metricsSection(r.metrics),
+    '',
+    rulesSection(r.rules),
     '',
     errorsSection(r.errors),
     '',

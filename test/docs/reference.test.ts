@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { parse as parseYaml } from 'yaml';
 import { Issues, systemClock } from '../../common/index.ts';
-import { SERVER_METRIC, PROXY_METRIC, SLO_METRIC, DRIFT_METRIC, ROLLOUT_METRIC } from '../../common/conventions.ts';
+import { SERVER_METRIC, PROXY_METRIC, SLO_METRIC, DRIFT_METRIC, ROLLOUT_METRIC, SLO_RULE } from '../../common/conventions.ts';
 import { COMMANDS } from '../../cli/commands.ts';
 import { SECTIONS, loadConfig } from '../../config/index.ts';
 import { readModelConfigFile, readModels, servingServices, startServer, type RunningServer } from '../../server/index.ts';
@@ -18,7 +18,7 @@ import { startGateway, type Gateway } from '../../app/gateway.ts';
 import { attachRollouts } from '../../rollout/index.ts';
 import { mountStatusPage } from '../../proxy/status-page/index.ts';
 import { REFERENCE_FILE, buildReference } from '../../scripts/reference.ts';
-import { CATALOGS, COMMAND_FLAGS, REPO_ROOT, collectErrors, helpOutput, collectGrpc, collectMetrics } from '../../scripts/reference/collect.ts';
+import { CATALOGS, COMMAND_FLAGS, REPO_ROOT, collectErrors, helpOutput, collectGrpc, collectMetrics, collectRules } from '../../scripts/reference/collect.ts';
 import { ENDPOINTS, ENVIRONMENT } from '../../scripts/reference/endpoints.ts';
 import { MODELGATE_YAML, MODELS_YAML, type FieldTable } from '../../scripts/reference/fields.ts';
 import { fieldCoverage } from '../../scripts/reference/coverage.ts';
@@ -95,6 +95,7 @@ describe('docs/reference.md', () => {
     for (const path of Object.keys({ ...MODELGATE_YAML, ...MODELS_YAML })) assert.ok(row(`\`${path}\``), path);
     for (const e of ENDPOINTS) assert.ok(rows.some((l) => l.startsWith(`| ${e.method} | \`${e.path.replace(/\|/g, '\\|')}\` |`)), `${e.method} ${e.path}`);
     for (const m of collectGrpc()) assert.ok(rows.some((l) => l.startsWith(`| \`${m.service}\` | ${m.method}`)), m.path);
+    for (const name of Object.values(SLO_RULE)) assert.ok(rows.some((l) => l.startsWith(`| \`${name}`)), `rule ${name}`);
   });
 
   test('documents every key the modelgate.yaml validators know, and no key they do not', () => {
@@ -174,8 +175,8 @@ describe('docs/reference.md', () => {
     for (const m of collectMetrics()) assert.ok(m.labels.length > 0 && m.help, `${m.name} has labels and help`);
   });
 
-  test('explains every label a metric uses', () => {
-    for (const m of collectMetrics()) for (const l of m.labels) assert.ok(LABEL_TEXT[l], `label ${l} of ${m.name} is not explained in render.ts LABEL_TEXT`);
+  test('explains every label a metric or a generated rule uses', () => {
+    for (const m of [...collectMetrics(), ...collectRules()]) for (const l of m.labels) assert.ok(LABEL_TEXT[l], `label ${l} of ${m.name} is not explained in render.ts LABEL_TEXT`);
   });
 
   test('lists every error catalog in the code, and says what each code means', async () => {
