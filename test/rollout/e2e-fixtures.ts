@@ -21,6 +21,8 @@ export interface ChaosRule {
    * busy machine makes every request slower.
    */
   slowdown?: number;
+  /** With `slowdown`: hold the answer at least this long (ms), whatever the upstream took. */
+  minHoldMs?: number;
 }
 
 export interface Chaos {
@@ -47,7 +49,7 @@ export async function startChaos(upstream: string): Promise<Chaos> {
             setTimeout(() => {
               res.writeHead(ur.statusCode ?? 502, ur.headers);
               res.end(Buffer.concat(chunks));
-            }, (rule.slowdown! - 1) * took);
+            }, Math.max((rule.slowdown! - 1) * took, rule.minHoldMs ?? 0));
           });
           return;
         }
