@@ -114,7 +114,7 @@ function endpointsSection(endpoints: readonly EndpointDoc[]): string {
     '',
     '### Inference server (`modelgate serve`, port `--rest_api_port`, default 8501)',
     '',
-    'Paths follow TF Serving (`/v1`, case-insensitive, `http_rest_api_util.cc`) and KServe v2 (`/v2`). Errors answer `{"error": "...", "code": "SRV_ERR_..."}` with the status from the error table below. Responses carry `x-model-version`.',
+    `Paths follow TF Serving (\`/v1\`, case-insensitive, \`http_rest_api_util.cc\`) and KServe v2 (\`/v2\`). Errors answer TF Serving's \`{"error": "<message>"}\` with the HTTP status of their \`SRV_ERR_*\` code (error table below). Responses that ran a model version carry \`${VERSION_HEADER}\`.`,
     '',
     table(['method', 'path', 'meaning'], rows('server', false)),
     '',
@@ -134,7 +134,7 @@ function grpcSection(methods: readonly GrpcMethodDoc[]): string {
   return [
     '## gRPC services',
     '',
-    'Served by `modelgate serve` on `--port` (default 8500, plaintext h2c) from the vendored protos in `server/grpc/protos/`; every method listed is implemented. Errors carry the gRPC code of the error table below and the `SRV_ERR_*` code in the message. The proxy (`proxy.grpc.port`) forwards every method to `proxy.grpc.upstream`; the last column is the `api` label it records (other methods count as `other`).',
+    'Served by `modelgate serve` on `--port` (default 8500, plaintext h2c) from the vendored protos in `server/grpc/protos/`; every method listed is implemented. Errors carry the gRPC status code of the error table below. The proxy (`proxy.grpc.port`) forwards every method to `proxy.grpc.upstream`; the last column is the `api` label it records (other methods count as `other`).',
     '',
     table(
       ['service', 'method', 'request → response', 'proxy `api` label'],
@@ -211,7 +211,7 @@ function errorsSection(errors: readonly ErrorDoc[]): string {
   return [
     '## Error codes',
     '',
-    'Every error carries a stable `code` to match on; REST bodies are `{"error": "<message>", "code": "<CODE>"}` and gRPC errors use the status code below. One catalog per area (`defineErrors` in `common/errors.ts`).',
+    'One catalog per area (`defineErrors` in `common/errors.ts`); every surface maps a code to the same HTTP status and gRPC status code. The proxy\'s REST and admin errors answer `{"error": "<message>", "code": "PRX_ERR_..."}`; the inference server answers TF Serving\'s `{"error": "<message>"}` (the code is not in the body, for compatibility); gRPC errors carry the status code and the message.',
     '',
     table(['code', 'area', 'HTTP', 'gRPC', 'meaning'], errors.map((e) => [code(e.code), e.area, String(e.http), e.grpc, e.text])),
   ].join('\n');
