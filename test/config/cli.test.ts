@@ -10,7 +10,7 @@ const modelgate = (...args: string[]) => spawnSync(process.execPath, ['bin/model
 test('modelgate check exits 0 on the example config and 2 with every error listed as file:line', () => {
   const ok = modelgate('check', 'examples/modelgate.yaml');
   assert.equal(ok.status, 0, ok.stderr);
-  assert.match(ok.stdout, /ok \(modelgate\/v1, 4 SLOs/);
+  assert.match(ok.stdout, /ok \(modelgate\/v1, 5 SLOs/);
   const bad = modelgate('check', 'test/config/fixtures/broken.yaml');
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /broken\.yaml:5: error: slos\[0\]\.objective: /);
