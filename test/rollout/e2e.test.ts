@@ -259,7 +259,10 @@ describe('canary rollouts end to end (server + proxy + load on loopback, 1 s int
 
   test('(e) a single bad interval followed by good ones does not roll back', async () => {
     reset('fraud');
-    const r = await rollout('fraud');
+    // Errors only: in about 1 run in 6 here, version 2's p99 came out 2.5-5.5x stable's for
+    // the interval right after the injected 503s (not explained yet; see the rollout report),
+    // which is a second, different bad interval and would rightly roll back.
+    const r = await rollout('fraud', { analysis: { latency: { enabled: false }, drift: { enabled: false } } });
     const l = load('fraud');
     // As the 50% step starts, the next 6 requests to version 2 fail: counted, not timed, so
     // they all land in that step's first interval (at 50% it has dozens of canary requests,
