@@ -2,13 +2,14 @@
 // through the same windows, burn rates and alerts as requests do. Driven by the real
 // DriftRecorder on fraud traffic against the committed baseline, wired the way
 // app/gateway.ts wires it, and by the generated Prometheus rules in promtool.
-import { test, before } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
+import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
 import { DRIFT_METRIC, DRIFTED_VALUE, ManualClock, SLO_RULE } from '../../common/index.ts';
 import { loadConfig, parseConfig } from '../../config/index.ts';
@@ -23,6 +24,9 @@ import { rulesFile } from '../../slo/rules-yaml.ts';
 import { errorRatioExpr, requestsExpr, sloRuleGroup } from '../../slo/rules.ts';
 import type { Slo } from '../../slo/model.ts';
 import { tfServingRowBodies } from '../drift/helpers.ts';
+import { EXAMPLES } from '../helpers/repo.ts';
+import { startServer, type RunningServer } from '../../server/index.ts';
+import { startGateway, type Gateway } from '../../app/gateway.ts';
 import { havePromtool, promtool } from './promtool.ts';
 import { MINUTE } from './helpers.ts';
 
@@ -195,6 +199,60 @@ test('the drift rules count drifted windows over conclusive ones, with no api ma
   const alert = sloRuleGroup(fraudDrift).rules.find((r) => 'alert' in r && r.labels['severity'] === 'page');
   assert.ok(alert && 'annotations' in alert);
   assert.match(alert.annotations['description']!, /^Drift evaluation windows that found drift burn the budget of a 95% objective over 30d at 14.4x over 1h\/25m or 6x over 6h\/30m\./);
+});
+
+describe('the gateway: drift through the proxy pages through the drift SLO', () => {
+  let server: RunningServer;
+  let gw: Gateway;
+  let agent: Agent;
+  const clock = new ManualClock(START);
+  before(async () => {
+    server = await startServer({
+      host: '127.0.0.1', restPort: 0, grpcPort: -1, pollMs: 0,
+      models: [{ name: 'fraud', basePath: join(EXAMPLES, 'fraud'), policy: { kind: 'all' }, labels: { stable: 1, canary: 2 } }],
+    });
+    const baselineDir = fileURLToPath(new URL('../../examples/baselines', import.meta.url));
+    gw = await startGateway({
+      // No notification targets: the alert is read from the admin API, nothing leaves the test.
+      config: { ...config, slos: config.slos.map((s) => ({ ...s, notify: [] })), drift: { ...config.drift, baselineDir } } as Config,
+      clock,
+      tickMs: 60_000,
+      proxyOverride: (p) => ({ ...p, bodies: { ...p.bodies, sampleRate: 1 }, rest: { host: '127.0.0.1', port: 0, upstream: server.restUrl }, grpc: undefined, admin: { ...p.admin, port: 0 } }),
+    });
+    agent = new Agent({ connections: 4 });
+  });
+  after(async () => {
+    await agent.close();
+    await gw.close();
+    await server.close();
+  });
+
+  test('four windows of drifted fraud traffic fire the fraud-drift page, and /metrics counts the windows', async () => {
+    for (let k = 0; k < 4; k++) {
+      for (let i = 0; i < 30; i++) {
+        const r = await request(`${gw.proxy.restUrl}/v1/models/fraud/versions/1:predict`, {
+          method: 'POST', body: JSON.stringify({ instances: fraudRows(20, 3000 + 30 * k + i, { flatHours: true }) }), dispatcher: agent,
+        });
+        await r.body.text();
+        assert.equal(r.statusCode, 200);
+      }
+      await gw.drift!.flush();
+      clock.advance(WINDOW);
+      gw.tick();
+    }
+    const snap = (await (await fetch(`${gw.proxy.adminUrl}/api/v1/slos`)).json()) as {
+      slos: { name: string; sli: string; series: { version: string; verdict: string; alerts: { page: { firing: boolean } }; windows: { window: string; bad: number; total: number }[] }[] }[];
+    };
+    const slo = snap.slos.find((s) => s.name === 'fraud-drift')!;
+    assert.equal(slo.sli, 'drift');
+    const v1 = slo.series.find((s) => s.version === '1')!;
+    assert.deepEqual(v1.windows.find((w) => w.window === '1h'), { ...v1.windows.find((w) => w.window === '1h'), bad: 4, total: 4 });
+    assert.equal(v1.alerts.page.firing, true);
+    assert.equal(v1.verdict, 'fail');
+    const metrics = await (await fetch(`${gw.proxy.adminUrl}/metrics`)).text();
+    assert.match(metrics, /modelgate_drift_windows_total\{model="fraud",version="1",drifted="true"\} 4/);
+    assert.match(metrics, /modelgate_slo_alert\{slo="fraud-drift",model="fraud",version="1",severity="page"\} 1/);
+  });
 });
 
 // ---- config -----------------------------------------------------------------------
