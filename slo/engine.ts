@@ -1,5 +1,6 @@
 // The in-process SLO evaluator. `record` is on the request path: O(1), allocation-free
-// for an existing series, never throws. `evaluate` is the cold tick: it turns the rings
+// for an existing series, never throws. `recordWindow` does the same for the drift SLI,
+// whose events are closed drift windows. `evaluate` is the cold tick: it turns the rings
 // into burn rates, budget, alert states and a verdict, and reports alert transitions.
 import type { Clock, RequestOutcome } from '../common/index.ts';
 import { formatDuration } from '../common/index.ts';
