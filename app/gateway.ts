@@ -11,6 +11,9 @@ import { DriftRecorder, loadBaselines, registerDriftMetrics, saveBaseline } from
 import { decodeGrpcBodies } from '../drift/grpc-bodies.ts';
 import { startFleet, type Fleet } from './fleet.ts';
 import { mountStatusPage } from '../proxy/status-page/index.ts';
+import { attachRollouts, driftSource, sloBurnSource, type LabelMover, type RolloutController, type VersionSource } from '../rollout/index.ts';
+import { runWhileLeader } from './leader.ts';
+import { SplitFollower } from './split-follower.ts';
 
 export interface GatewayOptions {
   config: Config;
@@ -21,6 +24,14 @@ export interface GatewayOptions {
   /** Evaluation tick, ms (SLO windows and drift verdicts). Default 5 s. */
   tickMs?: number;
   log?: (msg: string) => void;
+  /** Where rollout state (rollouts.json) and the audit log live. Default `.modelgate-state`. */
+  stateDir?: string;
+  /**
+   * Moves the server's `stable` label on promotion and lists AVAILABLE versions. In
+   * `modelgate start` the server is in the same process (its ModelManager); without one the
+   * proxy's catalog gives the versions and the log says to move the label by hand.
+   */
+  serverLabels?: LabelMover & VersionSource;
   /** Environment for the replica identity (leader:); default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -33,6 +44,8 @@ export interface Gateway {
   registry: Registry;
   /** Fleet-wide SLO source (sloSource: prometheus) and who acts (leader:); see app/fleet.ts. */
   fleet: Fleet;
+  /** The rollout controller while this replica leads and rollouts are configured. */
+  rollouts(): RolloutController | undefined;
   /** One evaluation now (also run by the timer). */
   tick(): void;
   close(): Promise<void>;
@@ -89,9 +102,44 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // Reads are open on the admin port (loopback by default); changes need the token.
   proxy.route('GET', '/api/v1/slos', () => ({ status: 200, body: fleet.snapshot() ?? slo.snapshot() }), { auth: false });
   proxy.route('GET', '/api/v1/fleet', () => ({ status: 200, body: fleet.describe() }), { auth: false });
+  // Rollouts run on the replica that leads (app/leader.ts; every replica when leader: is
+  // not configured); the others copy the leader's persisted split (app/split-follower.ts).
+  let controller: RolloutController | undefined;
+  let rolloutRunner: { close(): Promise<void> } | undefined;
+  let follower: SplitFollower | undefined;
+  if (config.rollouts.length > 0) {
+    const stateDir = opts.stateDir ?? '.modelgate-state';
+    const burnFrom = fleet.source ?? slo;
+    const driftFrom = drift;
+    rolloutRunner = runWhileLeader(fleet.leader, async () => {
+      const attached = await attachRollouts({
+        proxy,
+        specs: config.rollouts,
+        stateDir,
+        registry,
+        clock,
+        tickMs: Math.min(opts.tickMs ?? DEFAULT_TICK_MS, 1000),
+        burn: sloBurnSource(burnFrom),
+        ...(driftFrom ? { drift: driftSource(driftFrom) } : {}),
+        ...(opts.serverLabels ? { labels: opts.serverLabels, versions: opts.serverLabels } : {}),
+        log: (line) => log(`rollout ${line}`),
+      });
+      controller = attached.controller;
+      return {
+        close: async () => {
+          controller = undefined;
+          await attached.close();
+        },
+      };
+    }, log);
+    follower = new SplitFollower({ stateDir, split: proxy, leadership: fleet.leader, log });
+    follower.start();
+  }
+
   mountStatusPage((m, p, h, o) => proxy.route(m, p, h, o), {
     slos: () => fleet.snapshot() ?? slo.snapshot(),
     drift: () => drift?.snapshot(),
+    rollouts: () => controller?.snapshot().rollouts,
   }, { clock });
   proxy.route('GET', '/api/v1/drift', () => ({ status: 200, body: drift ? drift.snapshot() : { enabled: false } }), { auth: false });
 
@@ -119,9 +167,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     notifier,
     registry,
     fleet,
+    rollouts: () => controller,
     tick,
     async close() {
       clearInterval(timer);
+      follower?.close();
+      await rolloutRunner?.close();
       await proxy.close();
       await slos.close();
       await fleet.close();

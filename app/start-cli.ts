@@ -5,6 +5,7 @@ import { helpText, parseArgs, type FlagSpec } from '../cli/args.ts';
 import { loadConfig } from '../config/index.ts';
 import { readModelConfigFile, startServer } from '../server/index.ts';
 import { startGateway } from './gateway.ts';
+import { managerLabels } from '../rollout/index.ts';
 
 export const START_FLAGS: FlagSpec[] = [
   { name: 'config', type: 'string', default: 'examples/modelgate.yaml', help: 'modelgate.yaml: SLOs, drift, rollouts, proxy settings' },
@@ -15,6 +16,7 @@ export const START_FLAGS: FlagSpec[] = [
   { name: 'admin_port', type: 'number', default: 9090, help: 'admin port: /metrics, status page, /api/v1/...' },
   { name: 'server_rest_port', type: 'number', default: 8601, help: 'inference server REST port (behind the proxy)' },
   { name: 'server_grpc_port', type: 'number', default: 8600, help: 'inference server gRPC port (behind the proxy)' },
+  { name: 'state_dir', type: 'string', default: '.modelgate-state', help: 'where rollout state and the audit log are kept' },
   { name: 'tick_ms', type: 'number', default: 5000, help: 'how often SLOs and drift are evaluated, ms' },
   { name: 'help', type: 'boolean', help: 'show this help' },
 ];
@@ -40,6 +42,9 @@ export async function run(argv: string[]): Promise<number> {
   const gateway = await startGateway({
     config,
     tickMs: Number(flags.tick_ms),
+    stateDir: resolve(String(flags.state_dir)),
+    // Same process: promotions move the server's `stable` label directly.
+    serverLabels: managerLabels(server.manager),
     log: (m) => console.log(`[proxy] ${m}`),
     proxyOverride: (p) => ({
       ...p,
@@ -58,6 +63,8 @@ export async function run(argv: string[]): Promise<number> {
     `  metrics      ${proxy.adminUrl}/metrics (proxy)  ${server.restUrl}/metrics (server)`,
     `  SLOs         ${proxy.adminUrl}/api/v1/slos`,
     `  drift        ${proxy.adminUrl}/api/v1/drift`,
+    `  rollouts     ${proxy.adminUrl}/api/v1/rollouts   (state in ${resolve(String(flags.state_dir))})`,
+    `  status page  ${proxy.adminUrl}/status`,
     `  dashboards   dashboards/generated/*.json (import into Grafana; provisioning in dashboards/provisioning/)`,
     '',
     'Try:',
