@@ -4,7 +4,7 @@
 //   drift:
 //     sampleRate: 1            # share of requests whose bodies are parsed (0..1)
 //     window: 5m               # evaluation window; verdicts and the SLI are per window
-//     minSamples: 200          # fewer rows than this in a window → inconclusive
+//     minSamples: 500          # fewer rows than this in a window → inconclusive
 //     baselineDir: baselines   # <dir>/<model>/<version>/drift-baseline.json
 //     thresholds: { psi: 0.2, pValue: 0.05, js: 0.1, wasserstein: 0.1 }
 //     verdict: bonferroni      # or { share: 0.5 }
@@ -86,9 +86,12 @@ export const DRIFT_DEFAULTS = {
   enabled: true,
   sampleRate: 1,
   window: 5 * 60_000,
-  // 200: below this the KS test at alpha 0.05 misses a half-σ mean shift often (power ≈ 0.9
-  // at n=200 vs a large reference), and distances are dominated by sampling noise.
-  minSamples: 200,
+  // 500: below 200 the KS test at alpha 0.05 misses a half-σ mean shift often (power ≈ 0.9
+  // at n=200 vs a large reference); and 200 is not enough either: with a large baseline the default method is Jensen-Shannon over the
+  // baseline's bins, whose estimate is biased upward on small samples. Clean traffic shaped
+  // like the baseline was judged drifted in 42.5% of 200-row windows, 7.5% at 300, 1% at 400
+  // and 0% at 500 (bench/drift-sli-noise.ts, docs/benchmarks.md).
+  minSamples: 500,
   // 1000 values = 8 KiB per feature; KS against a 1000-value baseline sample resolves D ≈ 0.06 at alpha 0.05.
   reservoirSize: 1000,
   maxCategories: 100,
