@@ -13,7 +13,7 @@ export const COMMANDS: Record<string, Command> = {
   baseline: { summary: 'build a drift baseline for a model version from a reference file (.jsonl / .csv)', load: () => import('../drift/cli.ts') },
   rules: { summary: 'write Prometheus recording rules and burn-rate alerts for the SLOs in a config', load: () => import('../slo/rules-cli.ts') },
   dashboards: { summary: 'regenerate the Grafana dashboards, provisioning files and docs/dashboards.md (--check to verify)', load: () => import('../dashboards/cli.ts') },
-  proxy: { summary: 'run the transparent proxy (REST + gRPC) with per-version metrics, tracing and a canary split', load: () => import('../proxy/cli.ts') },
+  proxy: { summary: 'run the transparent proxy (REST + gRPC) with per-version metrics, tracing and a canary split', load: () => import('../app/proxy-cli.ts') },
   rollout: { summary: 'show or steer canary rollouts on a running proxy: status|pause|resume|promote|abort MODEL', load: () => import('../rollout/cli.ts') },
   demo: { summary: 'watch a bad canary rolled back and a good one promoted, on loopback, in under 2 minutes', load: () => import('../rollout/demo.ts') },
 };

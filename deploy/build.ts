@@ -41,6 +41,7 @@ export const PROXY_ARGS = [
   '--admin_port', String(PORTS.proxyAdmin.port),
   '--upstream_rest', `http://127.0.0.1:${PORTS.serverRest.port}`,
   '--upstream_grpc', `127.0.0.1:${PORTS.serverGrpc.port}`,
+  '--state_dir', '/var/lib/modelgate',
 ];
 
 function deployment() {

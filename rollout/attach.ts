@@ -12,7 +12,7 @@ import type { RolloutSpec } from './types.ts';
 /** The parts of proxy/ `Proxy` used here. */
 export interface ProxyLike extends SplitActuator, AdminRouter {
   onOutcome(fn: (o: RequestOutcome) => void): () => void;
-  catalog: { versions(model: string): string[] };
+  catalog: { available(model: string): string[] };
 }
 
 export interface AttachOptions {
@@ -38,7 +38,8 @@ export async function attachRollouts(o: AttachOptions): Promise<{ controller: Ro
     split: o.proxy,
     registry: o.registry,
     stateDir: o.stateDir,
-    versions: o.versions ?? { availableVersions: (m) => o.proxy.catalog.versions(m) },
+    // available(), not versions(): a version gone from the upstream is no canary candidate.
+    versions: o.versions ?? { availableVersions: (m) => o.proxy.catalog.available(m) },
     ...(o.labels ? { labels: o.labels } : {}),
     ...(o.burn ? { burn: o.burn } : {}),
     ...(o.drift ? { drift: o.drift } : {}),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { manifests, PORTS, PROXY_ARGS, SERVER_ARGS } from '../../deploy/build.ts';
 import { SERVE_FLAGS } from '../../server/index.ts';
-import { PROXY_FLAGS } from '../../proxy/cli.ts';
+import { GATEWAY_PROXY_FLAGS } from '../../app/proxy-cli.ts';
 import { PROXY_METRIC, SERVER_METRIC, SLO_METRIC, DRIFT_METRIC, ROLLOUT_METRIC } from '../../common/conventions.ts';
 import { EXAMPLES } from '../helpers/repo.ts';
 
@@ -49,7 +49,7 @@ test('container args use only flags the commands define', () => {
     for (const a of args.filter((x) => x.startsWith('--'))) assert.ok(flags.has(a.slice(2).replace(/-/g, '_')), `${cmd} has no flag ${a}`);
   };
   check(SERVER_ARGS, known(SERVE_FLAGS), 'serve');
-  check(PROXY_ARGS, known(PROXY_FLAGS), 'proxy');
+  check(PROXY_ARGS, known(GATEWAY_PROXY_FLAGS), 'proxy');
 });
 
 test('every metric the PrometheusRule and dashboards query is one modelgate exports', async () => {

@@ -1,0 +1,61 @@
+// `modelgate proxy`: the proxy process as deployed (e.g. the sidecar in deploy/kubernetes).
+// With --config it runs the whole gateway: SLOs, drift, rollouts, status page, from
+// modelgate.yaml, with the flags overriding the proxy's listeners and upstreams. Without
+// --config it is the bare proxy (proxy/cli.ts): forwarding, labels, metrics, split.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse } from 'yaml';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { helpText, parseArgs, type FlagSpec } from '../cli/args.ts';
+import { ConfigError, Issues, formatIssues, isRecord } from '../common/index.ts';
+import { loadConfig } from '../config/index.ts';
+import { PROXY_FLAGS, proxyConfigFrom, run as runBareProxy } from '../proxy/cli.ts';
+import { startGateway } from './gateway.ts';
+
+export const GATEWAY_PROXY_FLAGS: readonly FlagSpec[] = [
+  ...PROXY_FLAGS.filter((f) => f.name !== 'help'),
+  { name: 'state_dir', type: 'string', default: '.modelgate-state', help: 'where rollout state and the audit log are kept (with --config)' },
+  { name: 'tick_ms', type: 'number', default: 5000, help: 'how often SLOs, drift and rollouts are evaluated, ms (with --config)' },
+  { name: 'help', type: 'boolean', help: 'show this help' },
+];
+
+export async function run(argv: string[]): Promise<number> {
+  const { flags } = parseArgs(argv, GATEWAY_PROXY_FLAGS);
+  if (flags['help']) {
+    console.log(helpText('usage: modelgate proxy [--config modelgate.yaml] [--upstream_rest URL] [--upstream_grpc HOST:PORT] [flags]', GATEWAY_PROXY_FLAGS));
+    return 0;
+  }
+  // Without a config there are no SLOs, drift or rollouts to run: the bare proxy.
+  if (typeof flags['config'] !== 'string') return runBareProxy(argv);
+  const path = resolve(flags['config']);
+  const config = loadConfig(path);
+  const doc = parse(readFileSync(path, 'utf8')) as unknown;
+  const section = isRecord(doc) && isRecord(doc['proxy']) ? doc['proxy'] : {};
+  const issues = new Issues();
+  const proxyConfig = proxyConfigFrom(section, flags, issues);
+  if (!issues.ok) throw new ConfigError(path, issues.list);
+  if (issues.warnings.length) console.warn(formatIssues(path, issues.warnings));
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'modelgate_proxy_' });
+  const gateway = await startGateway({
+    config,
+    registry,
+    proxyOverride: () => proxyConfig,
+    stateDir: resolve(String(flags['state_dir'])),
+    tickMs: Number(flags['tick_ms']),
+    log: (m) => console.log(`[proxy] ${m}`),
+  });
+  const { proxy } = gateway;
+  if (proxy.restUrl) console.log(`[proxy] REST ${proxy.restUrl} → ${proxyConfig.rest!.upstream}`);
+  if (proxy.grpcAddress) console.log(`[proxy] gRPC ${proxy.grpcAddress} → ${proxyConfig.grpc!.upstream}`);
+  console.log(`[proxy] admin ${proxy.adminUrl} (/metrics, /healthz, /status, /api/v1/slos, /api/v1/drift, /api/v1/rollouts)`);
+  return new Promise<number>((done) => {
+    const stop = (signal: string) => {
+      console.log(`[proxy] ${signal}: closing`);
+      void gateway.close().then(() => done(0));
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
