@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import type { FlagSpec } from '../../cli/args.ts';
 import { GrpcCode, type ErrorSpec } from '../../common/errors.ts';
 import { SERVE_FLAGS } from '../../server/config.ts';
-import { PROXY_FLAGS } from '../../proxy/cli.ts';
+import { GATEWAY_PROXY_FLAGS } from '../../app/proxy-cli.ts';
 import { START_FLAGS } from '../../app/start-cli.ts';
 import { FLAGS as CHECK_FLAGS } from '../../config/check-cli.ts';
 import { FLAGS as BASELINE_FLAGS } from '../../drift/cli.ts';
@@ -49,7 +49,7 @@ export const COMMAND_FLAGS: Readonly<Record<string, readonly FlagSpec[]>> = {
   baseline: BASELINE_FLAGS,
   rules: RULES_FLAGS,
   dashboards: DASHBOARDS_FLAGS,
-  proxy: PROXY_FLAGS,
+  proxy: GATEWAY_PROXY_FLAGS,
   rollout: ROLLOUT_FLAGS,
   demo: DEMO_FLAGS,
 };

@@ -45,15 +45,15 @@ const ADMIN: EndpointDoc[] = [
   { surface: 'admin', method: 'GET', path: '/api/v1/models/:model/split', auth: true, text: 'One model\'s split.', example: '/api/v1/models/fraud/split' },
   { surface: 'admin', method: 'PUT', path: '/api/v1/models/:model/split', auth: true, text: 'Set a split: `{"stable": "1", "canary": "2", "weight": 10}`.', example: '/api/v1/models/fraud/split' },
   { surface: 'admin', method: 'DELETE', path: '/api/v1/models/:model/split', auth: true, text: 'Remove a split (requests go where they name).', example: '/api/v1/models/fraud/split' },
-  { surface: 'admin', method: 'GET', path: '/api/v1/slos', mountedBy: 'gateway (`modelgate start`)', text: 'Last SLO evaluation: burn rates per window, budget left, alert states, verdicts.', example: '/api/v1/slos' },
+  { surface: 'admin', method: 'GET', path: '/api/v1/slos', mountedBy: 'gateway (`modelgate start`, `modelgate proxy --config`)', text: 'Last SLO evaluation: burn rates per window, budget left, alert states, verdicts.', example: '/api/v1/slos' },
   { surface: 'admin', method: 'GET', path: '/api/v1/fleet', mountedBy: 'gateway', text: 'The SLO source (local or Prometheus) and leadership: who acts.', example: '/api/v1/fleet' },
   { surface: 'admin', method: 'GET', path: '/api/v1/drift', mountedBy: 'gateway', text: 'Last drift evaluation per model and version: features, scores, verdicts.', example: '/api/v1/drift' },
-  { surface: 'admin', method: 'GET', path: '/api/v1/rollouts', mountedBy: 'rollout controller (`attachRollouts`)', text: 'Every rollout: phase, step, weight, history.', example: '/api/v1/rollouts' },
-  { surface: 'admin', method: 'GET', path: '/api/v1/rollouts/:model', mountedBy: 'rollout controller', text: 'One rollout.', example: '/api/v1/rollouts/fraud' },
-  { surface: 'admin', method: 'GET', path: '/api/v1/rollouts/:model/verdict', mountedBy: 'rollout controller', text: 'The last analysis: pass, fail or inconclusive with its numbers. `?status=1` answers 200 pass, 409 fail, 425 inconclusive (for a Flagger webhook gate or Argo Rollouts web metric).', example: '/api/v1/rollouts/fraud/verdict' },
-  { surface: 'admin', method: 'POST', path: '/api/v1/rollouts/:model/:command', auth: true, mountedBy: 'rollout controller', text: '`pause`, `resume`, `promote` or `abort` (what `modelgate rollout` sends).', example: '/api/v1/rollouts/fraud/pause' },
-  { surface: 'admin', method: 'GET', path: '/status', mountedBy: 'status page (`mountStatusPage`)', text: 'HTML status page: SLOs, burn, drift, rollouts, recent alerts.', example: '/status' },
-  { surface: 'admin', method: 'GET', path: '/status.json', mountedBy: 'status page', text: 'The status page\'s numbers as JSON.', example: '/status.json' },
+  { surface: 'admin', method: 'GET', path: '/api/v1/rollouts', mountedBy: 'gateway, on the replica that leads, when `rollouts:` is set', text: 'Every rollout: phase, step, weight, history.', example: '/api/v1/rollouts' },
+  { surface: 'admin', method: 'GET', path: '/api/v1/rollouts/:model', mountedBy: 'gateway, with rollouts', text: 'One rollout.', example: '/api/v1/rollouts/fraud' },
+  { surface: 'admin', method: 'GET', path: '/api/v1/rollouts/:model/verdict', mountedBy: 'gateway, with rollouts', text: 'The last analysis: pass, fail or inconclusive with its numbers. `?status=1` answers 200 pass, 409 fail, 425 inconclusive (for a Flagger webhook gate or Argo Rollouts web metric).', example: '/api/v1/rollouts/fraud/verdict' },
+  { surface: 'admin', method: 'POST', path: '/api/v1/rollouts/:model/:command', auth: true, mountedBy: 'gateway, with rollouts', text: '`pause`, `resume`, `promote` or `abort` (what `modelgate rollout` sends).', example: '/api/v1/rollouts/fraud/pause' },
+  { surface: 'admin', method: 'GET', path: '/status', mountedBy: 'gateway', text: 'HTML status page: SLOs, burn, drift, rollouts, recent alerts.', example: '/status' },
+  { surface: 'admin', method: 'GET', path: '/status.json', mountedBy: 'gateway', text: 'The status page\'s numbers as JSON.', example: '/status.json' },
 ];
 
 export const ENDPOINTS: readonly EndpointDoc[] = [...SERVER, ...ADMIN];

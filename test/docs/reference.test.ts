@@ -8,15 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { parse as parseYaml } from 'yaml';
-import { Issues, systemClock } from '../../common/index.ts';
+import { Issues } from '../../common/index.ts';
 import { SERVER_METRIC, PROXY_METRIC, SLO_METRIC, DRIFT_METRIC, ROLLOUT_METRIC, SLO_RULE } from '../../common/conventions.ts';
 import { COMMANDS } from '../../cli/commands.ts';
 import { SECTIONS, loadConfig } from '../../config/index.ts';
 import { readModelConfigFile, readModels, servingServices, startServer, type RunningServer } from '../../server/index.ts';
 import { parseRoute } from '../../server/rest/routes.ts';
 import { startGateway, type Gateway } from '../../app/gateway.ts';
-import { attachRollouts } from '../../rollout/index.ts';
-import { mountStatusPage } from '../../proxy/status-page/index.ts';
 import { REFERENCE_FILE, buildReference } from '../../scripts/reference.ts';
 import { CATALOGS, COMMAND_FLAGS, REPO_ROOT, collectErrors, helpOutput, collectGrpc, collectMetrics, collectRules } from '../../scripts/reference/collect.ts';
 import { ENDPOINTS, ENVIRONMENT } from '../../scripts/reference/endpoints.ts';
@@ -218,7 +216,6 @@ describe('docs/reference.md', () => {
 describe('docs/reference.md against a running server and gateway', () => {
   let server: RunningServer;
   let gateway: Gateway;
-  let rollouts: { close(): Promise<void> };
   let stateDir: string;
 
   before(async () => {
@@ -229,6 +226,7 @@ describe('docs/reference.md against a running server and gateway', () => {
       config,
       env: {},
       tickMs: 3_600_000,
+      stateDir,
       proxyOverride: (p) => ({
         ...p,
         rest: { host: '127.0.0.1', port: 0, upstream: server.restUrl },
@@ -236,16 +234,15 @@ describe('docs/reference.md against a running server and gateway', () => {
         admin: { ...p.admin, host: '127.0.0.1', port: 0, token: 'reference-test' },
       }),
     });
-    const attached = await attachRollouts({ proxy: gateway.proxy, specs: config.rollouts, stateDir, registry: gateway.registry, clock: systemClock, tickMs: 3_600_000 });
-    rollouts = attached;
+    // Rollout routes are mounted once this replica leads (at once without leader:).
+    for (let i = 0; i < 100 && !gateway.rollouts(); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(gateway.rollouts(), 'the rollout controller did not start');
     // A split to read back (GET /api/v1/models/:model/split answers 404 for a model without one).
     const put = await fetch(`${gateway.proxy.adminUrl}/api/v1/models/fraud/split`, { method: 'PUT', headers: { authorization: 'Bearer reference-test', 'content-type': 'application/json' }, body: '{"stable": "1"}' });
     assert.equal(put.status, 200, await put.text());
-    mountStatusPage(gateway.proxy.route, { slos: () => gateway.slo.snapshot(), drift: () => gateway.drift?.snapshot(), rollouts: () => attached.controller.snapshot().rollouts });
   });
 
   after(async () => {
-    await rollouts?.close();
     await gateway?.close();
     await server?.close();
     await rm(stateDir, { recursive: true, force: true });
