@@ -1,5 +1,5 @@
 // Adapter from the proxy's gRPC body tee (one request message, one response message, the
-// method path) to decoded tensors for DriftRecorder. It reuses the server's vendored protos
+// method path) to decoded tensors for DriftRecorder. It reuses the server's protos
 // and TensorProto / KServe tensor decoders (server/grpc), so the two never disagree on a
 // dtype; drift's core does not import it — pass it in: `new DriftRecorder(config,
 // { grpcDecoder: decodeGrpcBodies })`.

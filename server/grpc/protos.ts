@@ -1,4 +1,4 @@
-// Loads the vendored .proto files (see protos/README.md) once: the grpc-js service
+// Loads the .proto files in server/grpc/protos (see protos/README.md) once: the grpc-js service
 // definitions for the server, and a protobufjs Root to pack messages into
 // google.protobuf.Any (GetModelMetadata's SignatureDefMap).
 import { dirname, join } from 'node:path';
@@ -75,7 +75,7 @@ export function servingServices(): ServingServices {
 
 let root: protobuf.Root | undefined;
 
-/** A protobufjs Root over the vendored files (for Any packing). */
+/** A protobufjs Root over the .proto files (for Any packing). */
 export function protoRoot(): protobuf.Root {
   if (root) return root;
   const r = new protobuf.Root();

@@ -7,7 +7,7 @@
 //
 // Why not @grpc/grpc-js's Server: on the heavy model its per-call overhead was about three
 // times node:http's for the same request over REST (see docs/benchmarks.md, batching);
-// messages still go through proto-loader's (de)serializers, built from the vendored protos.
+// messages still go through proto-loader's (de)serializers, built from the protos in server/grpc/protos.
 import http2 from 'node:http2';
 import type { Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { GrpcCode } from '../../common/errors.ts';

@@ -1,5 +1,5 @@
 // gRPC bodies from the proxy's tee (message bytes + method path) decoded into tensors and
-// recorded like JSON: TF Serving Predict and KServe ModelInfer, encoded with the vendored protos.
+// recorded like JSON: TF Serving Predict and KServe ModelInfer, encoded with the protos in server/grpc/protos.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';

@@ -1,5 +1,5 @@
 // The gRPC pass-through in front of modelgate's own gRPC server (server/grpc), with clients
-// built from the vendored TF Serving and KServe protos.
+// built from the TF Serving and KServe protos in server/grpc/protos.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';

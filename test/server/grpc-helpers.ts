@@ -1,4 +1,4 @@
-// A gRPC client for the tests, built from the vendored .proto files with proto-loader
+// A gRPC client for the tests, built from the .proto files in server/grpc/protos with proto-loader
 // directly (not through the server's own loader), as any TF Serving or KServe client is.
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
