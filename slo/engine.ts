@@ -9,9 +9,10 @@ export { SEVERITIES };
 import { CountRing } from './ring.ts';
 import { classifierFor, type BadClassifier } from './sli.ts';
 import { layoutFor, bytesPerSeries, type SeriesLayout } from './layout.ts';
-import { burnRate, burnVerdict, budgetRemaining, errorRatio, pairState, type PairState, type WindowCounts } from './burn.ts';
+import { burnRate, burnVerdict, errorRatio, type PairState, type WindowCounts } from './burn.ts';
 import { SloErrors } from './errors.ts';
 import { toJson, type SloSnapshot } from './snapshot.ts';
+import { fleetStatus as statusFromCounts } from './fleet-status.ts';
 
 export type Verdict = 'pass' | 'fail' | 'inconclusive';
 
@@ -356,87 +357,16 @@ export class SloEngine {
     const bads: number[] = [];
     const totals: number[] = [];
     s.fine.sums(now, layout.windowBuckets, bads, totals);
-    const counts = new Map<number, WindowCounts>();
-    const windows: WindowReading[] = layout.windowsMs.map((windowMs, i) => {
-      const bad = bads[i] ?? 0;
-      const total = totals[i] ?? 0;
-      counts.set(windowMs, { windowMs, bad, total });
-      const ratio = errorRatio(bad, total);
-      return { windowMs, window: formatDuration(windowMs), bad, total, errorRatio: ratio, burnRate: burnRate(ratio, slo.objective) };
-    });
+    const windows: WindowCounts[] = layout.windowsMs.map((windowMs, i) => ({ windowMs, bad: bads[i] ?? 0, total: totals[i] ?? 0 }));
     const pb = [0];
     const pt = [0];
     s.period.sums(now, [layout.periodSize], pb, pt);
-    const budget = {
-      bad: pb[0]!,
-      total: pt[0]!,
-      errorRatio: errorRatio(pb[0]!, pt[0]!),
-      remaining: budgetRemaining(pb[0]!, pt[0]!, slo.objective),
-    };
-
-    const alerts = {} as Record<Severity, AlertStatus>;
-    for (const severity of SEVERITIES) {
-      const pairs: PairReading[] = slo.alerting.windows
-        .filter((w) => w.severity === severity)
-        .map((w) => ({
-          longMs: w.longMs,
-          shortMs: w.shortMs,
-          factor: w.factor,
-          state: pairState(counts.get(w.longMs)!, counts.get(w.shortMs)!, w.factor, slo.objective, slo.alerting.minEvents),
-        }));
-      const firing = pairs.some((p) => p.state === 'burning');
-      const st = s.alerts[severity];
-      if (firing && !st.firing) {
-        st.firing = true;
-        st.since = now;
-        transitions.push(transition('firing', rt.slo, s.version, severity, now, undefined, windows));
-      } else if (!firing && st.firing) {
-        transitions.push(transition('resolved', rt.slo, s.version, severity, st.since ?? now, now, windows));
-        st.firing = false;
-        st.since = null;
-      }
-      alerts[severity] = { severity, firing: st.firing, since: st.since, pairs };
-    }
-
-    const { verdict, reason } = verdictOf(slo, alerts, counts);
-    return {
-      slo: slo.name,
-      model: slo.model,
-      version: s.version,
-      sli: slo.sli.kind,
-      objective: slo.objective,
-      periodMs: slo.periodMs,
-      evaluatedAt: now,
-      windows,
-      budget,
-      alerts,
-      verdict,
-      reason,
-    };
+    // The counts come from this engine's rings; everything after them (ratios, burn rates,
+    // budget, alert pairs, transitions, verdict) is the one pure function the fleet's
+    // Prometheus source uses too (slo/fleet-status.ts).
+    const evaluation = statusFromCounts(slo, s.version, { ok: true, counts: { windows, period: { bad: pb[0]!, total: pt[0]! } } }, s.alerts, now);
+    transitions.push(...evaluation.transitions);
+    return evaluation.status;
   }
 }
 
-/**
- * fail: an alert fires. inconclusive: the shortest long window has fewer than minEvents
- * events (no data is never "healthy"). pass: otherwise.
- */
-function verdictOf(slo: Slo, alerts: Record<Severity, AlertStatus>, counts: Map<number, WindowCounts>): { verdict: Verdict; reason: string } {
-  const firing = SEVERITIES.filter((sev) => alerts[sev].firing);
-  if (firing.length > 0) return { verdict: 'fail', reason: `burn-rate alert firing: ${firing.join(', ')}` };
-  const evidenceMs = Math.min(...slo.alerting.windows.map((w) => w.longMs));
-  const evidence = counts.get(evidenceMs);
-  const total = evidence?.total ?? 0;
-  if (total < slo.alerting.minEvents) {
-    return {
-      verdict: 'inconclusive',
-      reason: `${total} events in the last ${formatDuration(evidenceMs)}, fewer than minEvents ${slo.alerting.minEvents}`,
-    };
-  }
-  return { verdict: 'pass', reason: 'no burn-rate alert firing' };
-}
-
-function transition(status: 'firing' | 'resolved', slo: Slo, version: string, severity: Severity, startsAt: number, endsAt: number | undefined, windows: WindowReading[]): AlertTransition {
-  const burnRates: Record<string, number | null> = {};
-  for (const w of windows) burnRates[w.window] = w.burnRate;
-  return { status, slo, model: slo.model, version, severity, startsAt, ...(endsAt === undefined ? {} : { endsAt }), burnRates };
-}

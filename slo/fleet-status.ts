@@ -1,9 +1,8 @@
-// SloStatus from counts that came from somewhere else (the fleet's Prometheus), with the
-// same maths as the in-process engine: slo/burn.ts for ratios, burn rates, pair states and
-// budget, and the engine's verdict rule (slo/engine.ts verdictOf: fail when an alert fires,
-// inconclusive when the shortest long window has fewer than minEvents events, else pass).
-// test/fleet/status.test.ts feeds the engine and this function the same counts and
-// requires identical statuses, so the two cannot drift apart silently.
+// SloStatus from good/total counts, wherever they came from: the in-process engine's rings
+// (slo/engine.ts) or the fleet's Prometheus (slo/prometheus-source.ts). One function, so the
+// two evaluators cannot disagree: slo/burn.ts for ratios, burn rates, pair states and
+// budget, then the verdict rule (fail when an alert fires, inconclusive when the shortest
+// long window has fewer than minEvents events, else pass).
 //
 // Pure: no I/O, no clock. Alert firing state lives in an `AlertMemory` the caller keeps
 // between evaluations (the engine keeps the same two fields per series).
@@ -95,7 +94,7 @@ export function fleetStatus(slo: Slo, version: string, reading: SeriesReading, m
   return { status: { ...base, windows, budget, alerts, verdict, reason }, transitions };
 }
 
-/** The engine's rule (slo/engine.ts verdictOf), word for word in its reasons. */
+/** fail: an alert fires. inconclusive: too few events in the shortest long window (no data is never "healthy"). pass: otherwise. */
 function verdictOf(slo: Slo, alerts: Record<Severity, AlertStatus>, counts: Map<number, WindowCounts>): { verdict: Verdict; reason: string } {
   const firing = SEVERITIES.filter((sev) => alerts[sev].firing);
   if (firing.length > 0) return { verdict: 'fail', reason: `burn-rate alert firing: ${firing.join(', ')}` };
