@@ -8,3 +8,4 @@ export { parseDuration, formatDuration } from './duration.ts';
 export { Issues, ConfigError, formatIssues, join, isRecord, checkKeys, readString, readNumber, readBoolean, readDuration } from './validate.ts';
 export type { Issue } from './validate.ts';
 export type { RequestOutcome, Protocol, Variant, Api } from './outcome.ts';
+export { seededRandom, fnv1a } from './random.ts';

@@ -1,6 +1,7 @@
 // Canary traffic split: which version serves a request that names no version. Pure.
 import type { Variant } from '../common/index.ts';
 import { Issues, join, isRecord, checkKeys, readString, readNumber } from '../common/index.ts';
+import { fnv1a } from '../common/random.ts';
 
 export interface Split {
   /** Version that takes the traffic not sent to the canary. */
@@ -22,18 +23,8 @@ export interface Route {
 // Weights are percentages with two decimals of resolution: 10,000 hash buckets.
 const BUCKETS = 10_000;
 
-/**
- * FNV-1a 32-bit (Fowler–Noll–Vo, IETF draft-eastlake-fnv §2): a fast, well-mixed hash for
- * sticky routing. Not cryptographic; it only has to spread user ids evenly.
- */
-export function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+// Sticky routing hashes the key with FNV-1a (common/random.ts).
+export { fnv1a };
 
 /**
  * Routes a request of `model` that named `{version?, label?}`.

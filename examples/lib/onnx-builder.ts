@@ -128,14 +128,5 @@ export function buildModel(spec: GraphSpec): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so regenerated models are byte-identical. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers, so regenerated models are byte-identical. */
+export { seededRandom } from '../../common/random.ts';

@@ -84,17 +84,8 @@ export async function startProxy(yaml: Record<string, unknown>, opts: { random?:
   return { proxy, registry };
 }
 
-/** A seeded PRNG (mulberry32) so split tests are repeatable. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG so split tests are repeatable. */
+export { seededRandom as seeded } from '../../common/random.ts';
 
 /** Parses Prometheus text into `name{labels} value` lookups. */
 export function parseMetrics(text: string): Array<{ name: string; labels: Record<string, string>; value: number }> {
