@@ -6,10 +6,6 @@
 //   2. Version 3, a healthy one, is published. It is canaried through every step and
 //      promoted: the stable label and the split move to 3.
 // It prints live progress and ends with a summary and the audit log's location.
-import { createServer, request } from 'node:http';
-import type { Server } from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -20,6 +16,7 @@ import type { FlagSpec } from '../cli/args.ts';
 import { Issues, formatIssues, parseDuration, systemClock } from '../common/index.ts';
 import type { RequestOutcome } from '../common/index.ts';
 import { buildModel } from '../examples/lib/onnx-builder.ts';
+import { startChaos } from '../examples/lib/chaos.ts';
 import { fraud } from '../examples/models.ts';
 import { fraudRows } from '../examples/data/fraud-reference.ts';
 import { createProxy, readProxyConfig } from '../proxy/index.ts';
@@ -66,7 +63,8 @@ export async function run(argv: string[]): Promise<number> {
     host: '127.0.0.1', restPort: 0, grpcPort: -1, pollMs: 500,
     models: [{ name: MODEL, basePath: join(repo, MODEL), policy: { kind: 'all' }, labels: { stable: 1 } }],
   });
-  const faults = await startFaultInjector(server.restUrl, '2', Number(flags['fail_share']));
+  const faults = await startChaos(server.restUrl);
+  faults.set('2', { failShare: Number(flags['fail_share']) });
   const issues = new Issues();
   const token = randomBytes(12).toString('hex');
   const proxyConfig = readProxyConfig({
@@ -180,39 +178,6 @@ class LiveCounts {
     this.#m = new Map();
     return m;
   }
-}
-
-/** Fails `share` of the predict requests for `version` (n-th of every 10), forwards the rest. */
-async function startFaultInjector(upstream: string, version: string, share: number): Promise<{ url: string; close(): Promise<void> }> {
-  const target = new URL(upstream);
-  let count = 0;
-  const server: Server = createServer((req, res) => {
-    const url = req.url ?? '/';
-    if (req.method === 'POST' && url.includes(`/versions/${version}:`) && count++ % 10 < Math.round(share * 10)) {
-      req.resume();
-      res.writeHead(503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: 'injected by the demo fault injector' }));
-      return;
-    }
-    const up = request({ host: target.hostname, port: target.port, method: req.method, path: url, headers: req.headers }, (ur) => {
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      ur.pipe(res);
-    });
-    up.on('error', () => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    });
-    req.pipe(up);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
 }
 
 /** `workers` loops posting fraud rows to `url` (loopback) as fast as answers come. */

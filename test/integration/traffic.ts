@@ -1,10 +1,7 @@
-// Test fixtures for traffic: a fault injector that sits between the proxy and the real
-// model server (it fails a share of one version's predictions when told to), and a load
-// generator that only talks to loopback.
-import { createServer, request } from 'node:http';
-import type { Server } from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+// Test fixtures for traffic: a fault injector between the proxy and the real model server
+// (the chaos upstream of examples/lib/chaos.ts), and a load generator that only talks to
+// loopback.
+import { startChaos } from '../../examples/lib/chaos.ts';
 
 export interface FaultInjector {
   url: string;
@@ -15,56 +12,19 @@ export interface FaultInjector {
   close(): Promise<void>;
 }
 
+/** The chaos upstream (examples/lib/chaos.ts) with the two faults these tests use. */
 export async function startFaultInjector(upstream: string): Promise<FaultInjector> {
-  const target = new URL(upstream);
-  let faulty: { version: string; share: number } | undefined;
-  let count = 0;
-  let resets = 0;
-  const server: Server = createServer((req, res) => {
-    const url = req.url ?? '/';
-    if (resets > 0 && req.method === 'POST') {
-      resets--;
-      req.socket.destroy();
-      return;
-    }
-    if (faulty && url.includes(`/versions/${faulty.version}:`) && req.method === 'POST') {
-      // Counting in tens gives exactly `share` failures per ten requests, so the expected
-      // error ratio is known without randomness.
-      const failing = count++ % 10 < Math.round(faulty.share * 10);
-      if (failing) {
-        req.resume();
-        res.writeHead(503, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'injected failure' }));
-        return;
-      }
-    }
-    const up = request({ host: target.hostname, port: target.port, method: req.method, path: url, headers: req.headers }, (ur) => {
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      ur.pipe(res);
-    });
-    up.on('error', () => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    });
-    req.pipe(up);
-  });
-  server.keepAliveTimeout = 5000;
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
+  const chaos = await startChaos(upstream);
+  let faulty: string | undefined;
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: chaos.url,
     failVersion(version, share) {
-      faulty = { version, share };
-      count = 0;
+      if (faulty !== undefined) chaos.set(faulty, undefined);
+      faulty = version;
+      chaos.set(version, { failShare: share });
     },
-    resetNext(n) {
-      resets = n;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    resetNext: (n) => chaos.resetNext(n),
+    close: () => chaos.close(),
   };
 }
 
