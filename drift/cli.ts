@@ -49,9 +49,9 @@ export async function run(argv: string[]): Promise<number> {
     // Progress for big reference files: what is being read, then how long parsing took.
     const t0 = performance.now();
     const text = await readFile(from, 'utf8');
-    console.error(`modelgate baseline: reading ${from} (${(Buffer.byteLength(text) / 1048576).toFixed(1)} MiB)…`);
+    process.stderr.write(`modelgate baseline: reading ${from} (${(Buffer.byteLength(text) / 1048576).toFixed(1)} MiB)…\n`);
     table = parseReference(text, formatOf(from), from);
-    console.error(`modelgate baseline: parsed in ${Math.round(performance.now() - t0)} ms`);
+    process.stderr.write(`modelgate baseline: parsed in ${Math.round(performance.now() - t0)} ms\n`);
   } catch (e) {
     // A missing or malformed reference file is the user's input, not a crash: say what and where.
     const message = isModelgateError(e) ? e.message : e instanceof Error && 'code' in e && e.code === 'ENOENT' ? `cannot read ${from}: no such file` : undefined;
