@@ -40,7 +40,19 @@ export interface ProxyConfig {
   };
   /** SLO latency thresholds (seconds) that must be histogram buckets. */
   latencyThresholdsSeconds: number[];
-  tracing: { enabled: boolean };
+  tracing: { enabled: boolean; otlp?: OtlpConfig };
+}
+
+/** Where spans go when an OTLP exporter is configured (absent: spans are not exported). */
+export interface OtlpConfig {
+  /** The collector's OTLP/HTTP traces endpoint, e.g. `http://collector:4318/v1/traces`. */
+  url: string;
+  /** The `service.name` resource attribute the spans carry. */
+  serviceName: string;
+  /** Extra HTTP headers on every export (e.g. an auth token for a hosted collector). */
+  headers: Record<string, string>;
+  /** One export, retries included, gives up after this; also bounds the flush in close(). */
+  timeoutMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -71,6 +83,10 @@ export const DEFAULTS = {
   // for the SLO windows' shortest rule to see the end (the workbook's 5 m short window ×2).
   goneVersionGraceMs: 10 * 60_000,
   statusPollMs: 5_000,
+  // The name a trace backend lists the proxy under (the OTel resource attribute service.name).
+  otlpServiceName: 'modelgate-proxy',
+  // OTEL_EXPORTER_OTLP_TIMEOUT's default (opentelemetry-specification protocol/exporter.md).
+  otlpTimeoutMs: 10_000,
 } as const;
 
 const TOP_KEYS = ['rest', 'grpc', 'admin', 'timeouts', 'limits', 'splits', 'bodies', 'labels', 'latencyThresholds', 'tracing'] as const;
@@ -215,13 +231,59 @@ export function readProxyConfig(raw: unknown, path: string, issues: Issues): Pro
 
   const tr = section(r, 'tracing', path, issues);
   const trp = join(path, 'tracing');
-  checkKeys(tr, ['enabled'], trp, issues);
-  const tracing = { enabled: readBoolean(tr, 'enabled', trp, issues, true) };
+  checkKeys(tr, ['enabled', 'otlp'], trp, issues);
+  const tracing: ProxyConfig['tracing'] = { enabled: readBoolean(tr, 'enabled', trp, issues, true) };
+  const otlp = readOtlp(tr, trp, issues);
+  if (otlp) {
+    tracing.otlp = otlp;
+    if (!tracing.enabled) issues.warn(join(trp, 'otlp'), 'is ignored while tracing.enabled is false: no spans are made; remove otlp or set enabled: true');
+  }
 
   const config: ProxyConfig = { admin, timeouts, limits, splits, bodies, labels, latencyThresholdsSeconds: thresholds, tracing };
   if (rest) config.rest = rest;
   if (grpc) config.grpc = grpc;
   return deepFreeze(config);
+}
+
+// OTLP/HTTP (opentelemetry-proto docs/specification.md): collectors listen on 4318 and take
+// traces at /v1/traces. A per-signal endpoint is used as given, no path appended
+// (opentelemetry-specification protocol/exporter.md, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
+// and the JS exporter's `url` behaves the same, so a bare origin would POST to "/".
+function readOtlp(raw: Record<string, unknown>, path: string, issues: Issues): OtlpConfig | undefined {
+  if (raw['otlp'] === undefined || raw['otlp'] === null) return undefined;
+  const o = section(raw, 'otlp', path, issues);
+  const p = join(path, 'otlp');
+  checkKeys(o, ['url', 'serviceName', 'headers', 'timeout'], p, issues);
+  const url = readString(o, 'url', p, issues, { required: true });
+  if (url !== undefined) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      issues.error(join(p, 'url'), `must be the collector's OTLP/HTTP traces URL like "http://collector:4318/v1/traces", got ${JSON.stringify(url)}`);
+    } else if (parsed.pathname === '/' || parsed.pathname === '') {
+      issues.error(join(p, 'url'), `is used as given, so it needs the traces path: "${parsed.origin}/v1/traces"`);
+    }
+  }
+  const serviceName = readString(o, 'serviceName', p, issues, { default: DEFAULTS.otlpServiceName }) ?? DEFAULTS.otlpServiceName;
+  if (serviceName.trim() === '') issues.error(join(p, 'serviceName'), `must not be empty; leave it out for "${DEFAULTS.otlpServiceName}"`);
+  const headers: Record<string, string> = {};
+  const h = o['headers'];
+  if (h !== undefined && h !== null) {
+    if (!isRecord(h)) issues.error(join(p, 'headers'), 'must be a map of header name to string value, e.g. { authorization: "Bearer ..." }');
+    else for (const [name, value] of Object.entries(h)) {
+      // RFC 9110 §5.1: a field name is a token.
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) issues.error(join(join(p, 'headers'), name), 'is not a valid HTTP header name (letters, digits and -)');
+      else if (typeof value !== 'string' && typeof value !== 'number') issues.error(join(join(p, 'headers'), name), `must be a string value, got ${JSON.stringify(value)}`);
+      else headers[name] = String(value);
+    }
+  }
+  const timeoutMs = readDuration(o, 'timeout', p, issues, { default: DEFAULTS.otlpTimeoutMs }) ?? DEFAULTS.otlpTimeoutMs;
+  if (timeoutMs <= 0) issues.error(join(p, 'timeout'), `must be longer than 0, e.g. "10s"`);
+  return url === undefined ? undefined : { url, serviceName, headers, timeoutMs };
 }
 
 function deepFreeze<T>(o: T): T {

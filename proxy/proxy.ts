@@ -22,6 +22,7 @@ import { Recorder } from './recorder.ts';
 import { createRestServer } from './rest.ts';
 import { readSplit } from './split.ts';
 import type { Split } from './split.ts';
+import { createOtlpTracing } from './otlp.ts';
 import { Tracing } from './tracing.ts';
 
 export interface CreateProxyOptions {
@@ -74,7 +75,9 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
 
   const metrics = new ProxyMetrics(registry, [...config.latencyThresholdsSeconds, ...(opts.latencyThresholdsSeconds ?? [])]);
   const observers = new Observers(metrics);
-  const tracing = new Tracing(config.tracing.enabled);
+  // Exporting only makes sense when spans are made; config.ts warns about otlp without enabled.
+  const otlp = config.tracing.enabled && config.tracing.otlp ? createOtlpTracing(config.tracing.otlp) : undefined;
+  const tracing = new Tracing(config.tracing.enabled, otlp?.tracer);
 
   // Keep-alive pool to the REST upstream. 128 connections: enough for a 2-core box at
   // saturation without queueing, far under Envoy's 1024 default circuit breaker.
@@ -160,6 +163,7 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
   } catch (err) {
     for (const s of servers) s.close();
     await pool?.destroy();
+    await otlp?.shutdown();
     throw err;
   }
 
@@ -181,6 +185,9 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
     upstreamSession?.close();
     await Promise.all(closing);
     await pool?.destroy();
+    // After the servers: every span has ended, so the flush exports all of them (bounded by
+    // otlp.timeout when the collector is down).
+    await otlp?.shutdown();
   };
 
   return {

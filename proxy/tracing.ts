@@ -58,9 +58,10 @@ export class Tracing {
   readonly #tracer: Tracer;
   readonly #enabled: boolean;
 
-  constructor(enabled: boolean) {
+  /** `tracer`: the proxy's own SDK tracer when OTLP export is configured (see otlp.ts); else the global API's. */
+  constructor(enabled: boolean, tracer: Tracer = trace.getTracer('modelgate-proxy')) {
     this.#enabled = enabled;
-    this.#tracer = trace.getTracer('modelgate-proxy');
+    this.#tracer = tracer;
   }
 
   start(name: string, incoming: string | undefined): RequestTrace | undefined {

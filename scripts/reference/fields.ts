@@ -127,7 +127,12 @@ export const MODELGATE_YAML: FieldTable = {
   'proxy.labels.statusApi': { type: 'string', default: PROXY_OUT.labels.statusApi, text: '`tfserving` (GET /v1/models/{m}), `kserve` (GET /v2/models/{m}) or `none`.' },
   'proxy.latencyThresholds': { type: 'list of number', default: '[]', units: 'seconds', text: 'Extra latency histogram buckets (SLO latency thresholds are added automatically).' },
   'proxy.tracing': { type: 'object', text: 'OpenTelemetry tracing.' },
-  'proxy.tracing.enabled': { type: 'boolean', default: str(PROXY_OUT.tracing.enabled), text: 'One OpenTelemetry server span per request (W3C `traceparent` continued and sent upstream); spans go to whatever OpenTelemetry SDK is registered.' },
+  'proxy.tracing.enabled': { type: 'boolean', default: str(PROXY_OUT.tracing.enabled), text: 'One OpenTelemetry server span per request (W3C `traceparent` continued and sent upstream); spans go to the OTLP exporter below when set, else to whatever OpenTelemetry SDK is registered.' },
+  'proxy.tracing.otlp': { type: 'object', text: 'Export spans over OTLP/HTTP (JSON) with a batch processor; absent = no export. A slow or down collector loses spans, never requests; the queue is flushed when the proxy closes.' },
+  'proxy.tracing.otlp.url': { type: 'string', required: true, units: 'URL', text: 'The collector\'s traces endpoint, used as given, e.g. `http://collector:4318/v1/traces`.' },
+  'proxy.tracing.otlp.serviceName': { type: 'string', default: PROXY.otlpServiceName, text: 'The `service.name` resource attribute of the spans.' },
+  'proxy.tracing.otlp.headers': { type: 'map of string', default: '{}', text: 'Extra HTTP headers on every export (e.g. `authorization` for a hosted collector).' },
+  'proxy.tracing.otlp.timeout': { type: 'duration', default: dur(PROXY.otlpTimeoutMs), units: DURATION, text: 'One export, retries included, gives up after this; also bounds the flush when the proxy closes.' },
 
   // drift: (drift/config.ts)
   drift: { type: 'object', text: 'Drift detection; absent = off.' },

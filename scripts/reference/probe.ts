@@ -30,7 +30,8 @@ const MODELGATE_PROBE: Record<string, unknown> = {
     ...P,
     rest: { ...P, upstream: 'http://127.0.0.1:1' },
     grpc: { ...P, upstream: '127.0.0.1:1' },
-    admin: { ...P }, timeouts: { ...P }, limits: { ...P }, bodies: { ...P }, labels: { ...P }, tracing: { ...P },
+    admin: { ...P }, timeouts: { ...P }, limits: { ...P }, bodies: { ...P }, labels: { ...P },
+    tracing: { ...P, otlp: { ...P, url: 'http://127.0.0.1:1/v1/traces' } },
     splits: { '<model>': { ...P, stable: '1' } },
   },
   drift: {
