@@ -102,6 +102,28 @@ describe('with proxy.tracing.otlp set, spans reach the collector', () => {
     assert.equal(statuses.length, 50);
     await proxy.close();
   });
+
+  test('a collector that accepts but never answers does not hold requests, and close() gives up after the timeout', async () => {
+    const hanging = await startUpstream(() => {
+      // Reads the export and never responds.
+    });
+    try {
+      const { proxy } = await startProxy({
+        rest: { host: '127.0.0.1', port: 0, upstream: up.url },
+        labels: { statusApi: 'none' },
+        tracing: { otlp: { url: `${hanging.url}/v1/traces`, timeout: '300ms' } },
+      });
+      for (let i = 0; i < 20; i++) {
+        const r = await fetch(`${proxy.restUrl}/v1/models/half/versions/7:predict`, { method: 'POST', body: '{}' });
+        await r.text();
+        assert.equal(r.status, 200);
+      }
+      await proxy.close();
+      assert.ok(hanging.seen.length >= 1, 'the flush reached the hanging collector');
+    } finally {
+      await hanging.close();
+    }
+  });
 });
 
 describe('proxy.tracing.otlp validation', () => {
