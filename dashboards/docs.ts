@@ -90,6 +90,6 @@ const STATUS_PAGE_AND_VERIFICATION = [
   '  accepts the proxy\'s own notifications at `/api/v2/alerts`; a rollback shows as annotations; the',
   '  drift panels show the one shifted feature past its threshold.',
   '- `test/integration/status-page.test.ts` (Debian `chromium`): an hour replayed on a manual clock',
-  '  through the real proxy; the numbers Chromium renders equal the JSON API\'s; the screenshot above.',
+  '  through the real proxy; the numbers Chromium renders equal the JSON API\'s; the screenshot above (refreshed with MODELGATE_UPDATE_SCREENSHOT=1).',
 ];
 
