@@ -14,7 +14,6 @@ export const SrvErr = defineErrors({
   SRV_ERR_FAILED_PRECONDITION: { http: 400, grpc: GrpcCode.FAILED_PRECONDITION },
   SRV_ERR_METHOD_NOT_ALLOWED: { http: 405, grpc: GrpcCode.UNIMPLEMENTED },
   SRV_ERR_BODY_TOO_LARGE: { http: 413, grpc: GrpcCode.RESOURCE_EXHAUSTED },
-  SRV_ERR_UNSUPPORTED_MEDIA_TYPE: { http: 415, grpc: GrpcCode.INVALID_ARGUMENT },
   /** Batch queue full, server draining or no version loaded yet. */
   SRV_ERR_UNAVAILABLE: { http: 503, grpc: GrpcCode.UNAVAILABLE },
   SRV_ERR_DEADLINE_EXCEEDED: { http: 504, grpc: GrpcCode.DEADLINE_EXCEEDED },

@@ -224,7 +224,6 @@ export const CATALOGS: ReadonlyArray<{ area: string; name: string; file: string;
 const ERROR_NOTES: Readonly<Record<string, string>> = {
   SRV_ERR_METHOD_NOT_ALLOWED: 'HTTP method not allowed on the path (e.g. GET on `:predict`).',
   SRV_ERR_BODY_TOO_LARGE: 'Request body above `--max_body_bytes` (gRPC: message above `--grpc_max_message_bytes`).',
-  SRV_ERR_UNSUPPORTED_MEDIA_TYPE: 'Reserved for a request body in a format the server does not read; no code path raises it today.',
   SRV_ERR_DEADLINE_EXCEEDED: 'The request took longer than `--rest_api_timeout_in_ms` or the gRPC deadline.',
   SRV_ERR_UNIMPLEMENTED: 'A feature or method this server does not implement (compressed gRPC messages, a signature method it cannot run).',
   SRV_ERR_CANCELLED: 'The client went away before the answer (499, nginx\'s "client closed request").',
