@@ -76,7 +76,9 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
   const metrics = new ProxyMetrics(registry, [...config.latencyThresholdsSeconds, ...(opts.latencyThresholdsSeconds ?? [])]);
   const observers = new Observers(metrics);
   // Exporting only makes sense when spans are made; config.ts warns about otlp without enabled.
-  const otlp = config.tracing.enabled && config.tracing.otlp ? createOtlpTracing(config.tracing.otlp) : undefined;
+  const otlp = config.tracing.enabled && config.tracing.otlp
+    ? createOtlpTracing(config.tracing.otlp, (spans) => metrics.dropped.inc({ reason: 'trace_export' }, spans))
+    : undefined;
   const tracing = new Tracing(config.tracing.enabled, otlp?.tracer);
 
   // Keep-alive pool to the REST upstream. 128 connections: enough for a 2-core box at

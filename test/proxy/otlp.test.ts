@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { Issues } from '../../common/index.ts';
+import { Issues, PROXY_METRIC } from '../../common/index.ts';
 import { PROXY_DEFAULTS, readProxyConfig } from '../../proxy/index.ts';
 import { startProxy, startUpstream, tfServingLike } from './helpers.ts';
 import type { Upstream } from './helpers.ts';
@@ -85,9 +85,9 @@ describe('with proxy.tracing.otlp set, spans reach the collector', () => {
     for (const s of spans) assert.ok(upstreamParents.includes(`00-${s.traceId}-${s.spanId}-01`), `upstream saw span ${s.spanId}`);
   });
 
-  test('a collector that is down does not fail requests, and close() still returns', async () => {
+  test('a collector that is down does not fail requests, close() still returns, and the lost spans are counted', async () => {
     const port = await closedPort();
-    const { proxy } = await startProxy({
+    const { proxy, registry } = await startProxy({
       rest: { host: '127.0.0.1', port: 0, upstream: up.url },
       labels: { statusApi: 'none' },
       tracing: { otlp: { url: `http://127.0.0.1:${port}/v1/traces`, timeout: '300ms' } },
@@ -101,6 +101,8 @@ describe('with proxy.tracing.otlp set, spans reach the collector', () => {
     assert.deepEqual(new Set(statuses), new Set([200]));
     assert.equal(statuses.length, 50);
     await proxy.close();
+    const lost = (await registry.getSingleMetric(PROXY_METRIC.telemetryDropped)!.get()).values.find((v) => v.labels['reason'] === 'trace_export');
+    assert.equal(lost?.value, 50, 'every span of the 50 requests is counted as lost');
   });
 
   test('a collector that accepts but never answers does not hold requests, and close() gives up after the timeout', async () => {
