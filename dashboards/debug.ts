@@ -123,6 +123,14 @@ export function debug(): Dashboard {
             thresholds: [{ value: null, color: 'red' }, { value: DRIFT_THRESHOLDS.pValue, color: 'green' }],
             thresholdLines: true,
           },
+          {
+            type: 'timeseries',
+            title: 'Drift windows by outcome (the drift SLI)',
+            description: 'Closed drift evaluation windows per hour by outcome: drifted (bad events of a drift SLO), clean (good events), inconclusive (too few rows or no baseline; counted neither way).',
+            targets: [{ expr: `sum by (${LABEL.version}, ${LABEL.drifted}) (increase(${DRIFT_METRIC.windows}${byModelVersion()}[1h]))`, legendFormat: 'v{{version}} drifted={{drifted}}' }],
+            min: 0,
+            w: 24,
+          },
         ],
       },
       {
