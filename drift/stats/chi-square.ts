@@ -7,7 +7,7 @@
 // an infinite statistic for a category the reference never saw, and it ignores the
 // reference's own sampling noise; the homogeneity test handles both. No Yates correction:
 // it is only defined for 2×2 and makes the 2-category case disagree with the k-category one.
-import { chiSquareSurvival } from './special.ts';
+import { chiSquareSurvival, histogramTotals } from './special.ts';
 
 export interface ChiSquareResult {
   statistic: number;
@@ -18,13 +18,7 @@ export interface ChiSquareResult {
 
 /** `reference[i]` and `current[i]` count the same category i. */
 export function chiSquareTwoSample(reference: readonly number[], current: readonly number[]): ChiSquareResult {
-  const k = Math.max(reference.length, current.length);
-  let nRef = 0;
-  let nCur = 0;
-  for (let i = 0; i < k; i++) {
-    nRef += reference[i] ?? 0;
-    nCur += current[i] ?? 0;
-  }
+  const { bins: k, nRef, nCur } = histogramTotals(reference, current);
   const total = nRef + nCur;
   if (nRef === 0 || nCur === 0) return { statistic: Number.NaN, pValue: Number.NaN, df: 0 };
   let statistic = 0;

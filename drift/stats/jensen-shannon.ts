@@ -3,15 +3,10 @@
 // — scipy.spatial.distance.jensenshannon with its default base (e), which is what
 // Evidently's `jensenshannon` test calls (threshold 0.1). Ranges 0 … √ln2 ≈ 0.833.
 // Empty bins need no epsilon: m > 0 wherever p or q is, and 0·ln 0 is taken as 0.
+import { histogramTotals } from './special.ts';
 
 export function jensenShannonDistance(reference: readonly number[], current: readonly number[]): number {
-  const k = Math.max(reference.length, current.length);
-  let nRef = 0;
-  let nCur = 0;
-  for (let i = 0; i < k; i++) {
-    nRef += reference[i] ?? 0;
-    nCur += current[i] ?? 0;
-  }
+  const { bins: k, nRef, nCur } = histogramTotals(reference, current);
   if (nRef === 0 || nCur === 0) return Number.NaN;
   let divergence = 0;
   for (let i = 0; i < k; i++) {

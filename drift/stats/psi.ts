@@ -3,6 +3,8 @@
 // Conventional reading (Alibaba PAI docs; R scorecard::perf_psi): < 0.1 stable,
 // 0.1–0.25 moderate shift, > 0.25 major shift. Our default drift threshold is 0.2.
 
+import { histogramTotals } from './special.ts';
+
 /**
  * Share given to a bin that is empty on one side, so ln(a/e) stays finite. 1e-4 is the
  * value Evidently substitutes (legacy/calculations/stattests/utils.py get_binned_data,
@@ -14,9 +16,7 @@
 export const PSI_EMPTY_BIN_SHARE = 1e-4;
 
 export function psi(reference: readonly number[], current: readonly number[], epsilon = PSI_EMPTY_BIN_SHARE): number {
-  const k = Math.max(reference.length, current.length);
-  const nRef = sum(reference);
-  const nCur = sum(current);
+  const { bins: k, nRef, nCur } = histogramTotals(reference, current);
   if (nRef === 0 || nCur === 0) return Number.NaN;
   let total = 0;
   for (let i = 0; i < k; i++) {
@@ -25,10 +25,4 @@ export function psi(reference: readonly number[], current: readonly number[], ep
     total += (a - e) * Math.log(a / e);
   }
   return total;
-}
-
-function sum(xs: readonly number[]): number {
-  let s = 0;
-  for (const x of xs) s += x;
-  return s;
 }

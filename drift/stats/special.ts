@@ -78,3 +78,15 @@ export function kolmogorovSurvival(lambda: number): number {
   const x = Math.exp(-2 * lambda * lambda);
   return Math.min(1, Math.max(0, 2 * (x - x ** 4 + x ** 9 - x ** 16)));
 }
+
+/** Two count histograms over the same bins: how many bins either has, and each side's total. */
+export function histogramTotals(reference: readonly number[], current: readonly number[]): { bins: number; nRef: number; nCur: number } {
+  const bins = Math.max(reference.length, current.length);
+  let nRef = 0;
+  let nCur = 0;
+  for (let i = 0; i < bins; i++) {
+    nRef += reference[i] ?? 0;
+    nCur += current[i] ?? 0;
+  }
+  return { bins, nRef, nCur };
+}
