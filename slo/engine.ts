@@ -12,7 +12,7 @@ import { layoutFor, bytesPerSeries, type SeriesLayout } from './layout.ts';
 import { burnRate, burnVerdict, errorRatio, type PairState, type WindowCounts } from './burn.ts';
 import { SloErrors } from './errors.ts';
 import { toJson, type SloSnapshot } from './snapshot.ts';
-import { fleetStatus as statusFromCounts } from './fleet-status.ts';
+import { deliverTransitions, fleetStatus as statusFromCounts } from './fleet-status.ts';
 
 export type Verdict = 'pass' | 'fail' | 'inconclusive';
 
@@ -250,15 +250,7 @@ export class SloEngine {
     }
     this.#last = out;
     this.#lastAt = now;
-    if (this.#onTransition) {
-      for (const t of transitions) {
-        try {
-          this.#onTransition(t);
-        } catch {
-          // A failing listener must not stop the tick; the notifier counts its own failures.
-        }
-      }
-    }
+    deliverTransitions(this.#onTransition, transitions);
     return out;
   }
 

@@ -111,3 +111,15 @@ function transition(status: 'firing' | 'resolved', slo: Slo, version: string, se
   for (const w of windows) burnRates[w.window] = w.burnRate;
   return { status, slo, model: slo.model, version, severity, startsAt, ...(endsAt === undefined ? {} : { endsAt }), burnRates };
 }
+
+/** Hands transitions to a listener; a failing listener must not stop the tick (the notifier counts its own failures). */
+export function deliverTransitions(listener: ((t: AlertTransition) => void) | undefined, transitions: readonly AlertTransition[]): void {
+  if (!listener) return;
+  for (const t of transitions) {
+    try {
+      listener(t);
+    } catch {
+      // Swallowed on purpose: see above.
+    }
+  }
+}

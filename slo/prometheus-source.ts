@@ -22,7 +22,7 @@ import { DEFAULT_MAX_SERIES_PER_SLO } from './engine.ts';
 import { burnRate, errorRatio } from './burn.ts';
 import { errorRatioExpr, requestsExpr } from './rules.ts';
 import { distinctWindows } from './windows.ts';
-import { fleetStatus, newAlertMemory, type AlertMemory, type SeriesReading } from './fleet-status.ts';
+import { deliverTransitions, fleetStatus, newAlertMemory, type AlertMemory, type SeriesReading } from './fleet-status.ts';
 import { queryInstant, type PromApiOptions, type PromQueryResult } from './prometheus-api.ts';
 import { SloErrors } from './errors.ts';
 import { toJson, type SloSnapshot } from './snapshot.ts';
@@ -160,15 +160,7 @@ export class PrometheusSloSource {
     }
     this.#last = out;
     this.#health = { ok: Object.keys(problems).length === 0, evaluatedAt: at, problems };
-    if (this.#onTransition) {
-      for (const t of transitions) {
-        try {
-          this.#onTransition(t);
-        } catch {
-          // A failing listener must not stop the tick; the notifier counts its own failures.
-        }
-      }
-    }
+    deliverTransitions(this.#onTransition, transitions);
     return out;
   }
 

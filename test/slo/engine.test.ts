@@ -214,3 +214,22 @@ test('a snapshot is plain JSON with ISO times, listing SLOs without traffic', ()
   assert.equal(snap.slos[0]!.series[0]!.version, '2');
   assert.match(snap.evaluatedAt, /^\d{4}-\d\d-\d\dT/);
 });
+
+test('a listener that throws on a transition does not stop the evaluation or the other transitions', () => {
+  const clock = new ManualClock(0);
+  const seen: AlertTransition[] = [];
+  const engine = new SloEngine([availabilitySlo()], {
+    clock,
+    onTransition: (t) => {
+      seen.push(t);
+      throw new Error('receiver bug');
+    },
+  });
+  for (let m = 0; m < 10; m++) {
+    clock.set(m * MINUTE);
+    for (let i = 0; i < 60; i++) engine.record(outcome(clock.now(), '503'));
+  }
+  const statuses = engine.evaluate();
+  assert.equal(statuses[0]!.verdict, 'fail');
+  assert.deepEqual(seen.map((t) => [t.status, t.severity]).sort(), [['firing', 'page'], ['firing', 'ticket']]);
+});
