@@ -43,7 +43,8 @@ export function parseGrpcTimeout(v: string | undefined): number | undefined {
   return n * unitMs;
 }
 
-export interface GrpcDeps {
+/** What both forwarders (this one and rest.ts) are built from. */
+export interface ForwardDeps {
   config: ProxyConfig;
   metrics: ProxyMetrics;
   observers: Observers;
@@ -52,6 +53,8 @@ export interface GrpcDeps {
   getSplit: (model: string) => Split | undefined;
   random: () => number;
 }
+
+export type GrpcDeps = ForwardDeps;
 
 /** One HTTP/2 session to the upstream, re-dialled after it closes (so a restarted upstream is used again). */
 export class UpstreamSession {

@@ -10,27 +10,18 @@ import type { Socket } from 'node:net';
 import type { Dispatcher, Pool } from 'undici';
 import { VARIANT_HEADER, VERSION_HEADER } from '../common/index.ts';
 import type { Api, Variant } from '../common/index.ts';
-import type { ProxyConfig } from './config.ts';
+import type { ForwardDeps } from './grpc.ts';
 import { ProxyErrors, errorBody } from './errors.ts';
 import type { UpstreamErrorKind } from './errors.ts';
 import type { ErrorSpec } from '../common/index.ts';
-import type { ProxyMetrics } from './metrics.ts';
-import type { Observers } from './observers.ts';
-import type { Recorder } from './recorder.ts';
 import { parseRestPath, pinnedPath } from './rest-path.ts';
 import { route } from './split.ts';
 import type { Split } from './split.ts';
-import type { RequestTrace, Tracing } from './tracing.ts';
+import type { RequestTrace } from './tracing.ts';
 
-export interface RestDeps {
-  config: ProxyConfig;
+export interface RestDeps extends ForwardDeps {
+  /** Keep-alive pool to the REST upstream. */
   pool: Pool;
-  metrics: ProxyMetrics;
-  observers: Observers;
-  recorder: Recorder;
-  tracing: Tracing;
-  getSplit: (model: string) => Split | undefined;
-  random: () => number;
 }
 
 // Hop-by-hop headers are not forwarded (RFC 9110 §7.6.1); `host` is set by undici for the upstream.
