@@ -127,7 +127,7 @@ export function readModels(raw: unknown, path: string, issues: Issues, baseDir: 
       issues.error(p, 'must be an object with name and base_path');
       return undefined;
     }
-    checkKeys(m, ['name', 'base_path', 'version_policy', 'version_labels', 'batching'], p, issues);
+    checkKeys(m, ['name', 'base_path', 'version_policy', 'version_labels', 'batching', 'worker_threads'], p, issues);
     const name = readString(m, 'name', p, issues, { required: true }) ?? '';
     if (name && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) issues.error(join(p, 'name'), `"${name}" is not a valid model name; use letters, digits, _ . -`);
     if (names.has(name)) issues.error(join(p, 'name'), `model "${name}" is listed twice`);
@@ -150,6 +150,7 @@ export function readModels(raw: unknown, path: string, issues: Issues, baseDir: 
       policy: readPolicy(m.version_policy, join(p, 'version_policy'), issues),
       labels,
       batching: readBatching(m.batching, join(p, 'batching'), issues),
+      workerThreads: readNumber(m, 'worker_threads', p, issues, { default: 0, min: 0, max: 64, integer: true }) ?? 0,
     };
   }).filter((m): m is ModelConfig => m !== undefined);
 }

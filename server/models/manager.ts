@@ -180,7 +180,7 @@ export class ModelManager {
     const t0 = performance.now();
     try {
       const bytes = await readFile(e.file!.path);
-      const loaded = await loadOnnx(bytes, this.#opts.runtime);
+      const loaded = await loadOnnx(bytes, { ...this.#opts.runtime, workerThreads: m.config.workerThreads });
       this.#opts.metrics.loadDuration.observe({ model: name, version: label }, (performance.now() - t0) / 1000);
       try {
         const w0 = performance.now();

@@ -20,6 +20,11 @@ export interface ModelConfig {
   /** Version labels such as stable → 1, canary → 2. */
   labels: Record<string, number>;
   batching?: BatchingConfig;
+  /**
+   * Worker threads that run this model, each with its own ONNX Runtime session (Triton's
+   * instance_group count); 0 or undefined runs it on the event-loop thread.
+   */
+  workerThreads?: number;
 }
 
 /** Runs a loaded version; the plain runner calls the runtime, the batcher queues and merges. */

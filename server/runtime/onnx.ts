@@ -26,6 +26,11 @@ export interface LoadedModel {
 export interface RuntimeOptions {
   /** Threads ORT uses inside one run; 0 lets ORT pick (all cores). */
   intraOpThreads?: number;
+  /**
+   * Worker threads that run the model, each with its own session (workers.ts); 0 or
+   * undefined runs it on the calling thread.
+   */
+  workerThreads?: number;
 }
 
 type Meta = { name: string; isTensor: boolean; type?: string; shape?: readonly (number | string)[] };
@@ -56,6 +61,10 @@ function fromOrt(t: ort.Tensor): Tensor {
 
 /** Loads a model from the bytes of a .onnx file; throws SRV_ERR_INVALID_ARGUMENT on a bad file. */
 export async function loadOnnx(bytes: Uint8Array, opts: RuntimeOptions = {}): Promise<LoadedModel> {
+  if (opts.workerThreads && opts.workerThreads > 0) {
+    const { loadOnnxInWorkers } = await import('./workers.ts');
+    return loadOnnxInWorkers(bytes, opts.workerThreads, { intraOpThreads: opts.intraOpThreads });
+  }
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(bytes, {
