@@ -2,14 +2,16 @@
 // model_name; see tensorflow/serving#1970). Names come from common/conventions.ts.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { SERVER_METRIC, LABEL, MODEL_STATES, latencyBuckets, BATCH_SIZE_BUCKETS, type ModelState } from '../common/conventions.ts';
+import { SeriesCounter, SeriesHistogram, type HistogramSeries } from './core/metric-series.ts';
 
 /** Load and warmup times: 10 ms to 5 min. */
 const LOAD_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 export class ServerMetrics {
-  readonly requests: Counter<string>;
-  readonly requestDuration: Histogram<string>;
-  readonly inferenceDuration: Histogram<string>;
+  /** Updated on every request: own series classes with cached handles (core/metric-series.ts). */
+  readonly requests: SeriesCounter;
+  readonly requestDuration: SeriesHistogram;
+  readonly inferenceDuration: SeriesHistogram;
   readonly loadDuration: Histogram<string>;
   readonly warmupDuration: Histogram<string>;
   readonly modelState: Gauge<string>;
@@ -20,20 +22,20 @@ export class ServerMetrics {
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
-    this.requests = new Counter({
+    this.requests = new SeriesCounter({
       name: SERVER_METRIC.requests,
       help: 'Requests handled, by model, version, API, entry point (rest, grpc) and status code.',
       labelNames: [LABEL.model, LABEL.version, LABEL.api, LABEL.entrypoint, LABEL.code],
       registers,
     });
-    this.requestDuration = new Histogram({
+    this.requestDuration = new SeriesHistogram({
       name: SERVER_METRIC.requestDuration,
       help: 'Time from request received to response written, seconds.',
       labelNames: [LABEL.model, LABEL.version, LABEL.api, LABEL.entrypoint],
       buckets: latencyBuckets(),
       registers,
     });
-    this.inferenceDuration = new Histogram({
+    this.inferenceDuration = new SeriesHistogram({
       name: SERVER_METRIC.inferenceDuration,
       help: 'Time spent in the model runtime for one run (a whole batch when batching), seconds.',
       labelNames: [LABEL.model, LABEL.version],
@@ -86,6 +88,18 @@ export class ServerMetrics {
       labelNames: [LABEL.model, LABEL.version],
       registers,
     });
+  }
+
+  /** Inference-time series per runner (one runner per loaded version): no label key is built per request. */
+  readonly #inference = new WeakMap<object, HistogramSeries>();
+
+  inferenceSeries(runner: object, model: string, version: number): HistogramSeries {
+    let s = this.#inference.get(runner);
+    if (!s) {
+      s = this.inferenceDuration.series({ model, version: String(version) });
+      this.#inference.set(runner, s);
+    }
+    return s;
   }
 
   setState(model: string, version: string, state: ModelState): void {

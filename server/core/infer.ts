@@ -61,17 +61,29 @@ export interface InferOptions {
   deadlineMs?: number;
 }
 
-/** Runs a checked request on the version the handle holds. The caller releases the handle. */
-export async function infer(handle: ServingHandle, inputs: Map<string, Tensor>, metrics: ServerMetrics, opts: InferOptions = {}): Promise<Map<string, Tensor>> {
-  checkInputs(handle.signature, inputs);
-  const outputs = selectOutputs(handle.signature, opts.outputFilter);
-  if (opts.deadlineMs !== undefined && Date.now() >= opts.deadlineMs) {
-    throw SrvErr.SRV_ERR_DEADLINE_EXCEEDED('Deadline exceeded before the model ran');
+/**
+ * Runs a checked request on the version the handle holds. The caller releases the handle.
+ * Not an async function: the checks run synchronously and a failed one comes back as a
+ * rejected promise, so the REST path pays for one promise per request (the run's), not
+ * for an async frame around it (bench/server-rest-parts.ts).
+ */
+export function infer(handle: ServingHandle, inputs: Map<string, Tensor>, metrics: ServerMetrics, opts: InferOptions = {}): Promise<Map<string, Tensor>> {
+  let outputs: string[];
+  try {
+    checkInputs(handle.signature, inputs);
+    outputs = selectOutputs(handle.signature, opts.outputFilter);
+    if (opts.deadlineMs !== undefined && Date.now() >= opts.deadlineMs) {
+      throw SrvErr.SRV_ERR_DEADLINE_EXCEEDED('Deadline exceeded before the model ran');
+    }
+  } catch (e) {
+    return Promise.reject(e);
   }
+  if (handle.runner.recordsInference) return handle.runner.run(inputs, outputs, opts.deadlineMs);
+  const series = metrics.inferenceSeries(handle.runner, handle.model, handle.version);
   const t0 = performance.now();
-  const result = await handle.runner.run(inputs, outputs, opts.deadlineMs);
-  if (!handle.runner.recordsInference) {
-    metrics.inferenceDuration.observe({ model: handle.model, version: String(handle.version) }, (performance.now() - t0) / 1000);
-  }
-  return result;
+  const run = handle.runner.run(inputs, outputs, opts.deadlineMs);
+  return run.then((result) => {
+    series.observe((performance.now() - t0) / 1000);
+    return result;
+  });
 }
