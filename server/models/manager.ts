@@ -55,6 +55,7 @@ export interface ServingHandle {
   version: number;
   signature: Signature;
   runner: Runner;
+  /** Drops the reference; calling it again does nothing. */
   release(): void;
 }
 

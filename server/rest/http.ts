@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { OVERFLOW_LABEL_VALUE, UNKNOWN_VERSION, VERSION_HEADER } from '../../common/conventions.ts';
 import { isModelgateError, type ModelgateError } from '../../common/errors.ts';
-import { checkSignatureName, DEFAULT_SIGNATURE, infer } from '../core/infer.ts';
+import { checkSignatureName, DEFAULT_SIGNATURE, recordInference, startInference } from '../core/infer.ts';
 import type { CounterSeries, HistogramSeries } from '../core/metric-series.ts';
 import { SrvErr } from '../errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
@@ -59,6 +59,8 @@ class Req implements Expirable {
   deadlinePrev: Expirable | undefined = undefined;
   deadlineNext: Expirable | undefined = undefined;
   deadlineLinked = false;
+  /** performance.now() when the run started. */
+  runT0 = 0;
 
   constructor(
     readonly res: ServerResponse,
@@ -72,9 +74,9 @@ class Req implements Expirable {
   }
 }
 
-function send(res: ServerResponse, status: number, body: string, version?: number): void {
+function send(res: ServerResponse, status: number, body: string, version?: number | string): void {
   const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-  if (version !== undefined) headers[VERSION_HEADER] = String(version);
+  if (version !== undefined) headers[VERSION_HEADER] = typeof version === 'string' ? version : String(version);
   res.writeHead(status, headers);
   res.end(body);
 }
@@ -178,12 +180,9 @@ export function createRestHandler(deps: RestDeps): (req: IncomingMessage, res: S
     s.duration.observe((performance.now() - r.t0) / 1000);
   }
 
+  /** Handles release once (ServingHandle.release is idempotent), so r.handle stays readable after. */
   function release(r: Req): void {
-    const h = r.handle;
-    if (h) {
-      r.handle = undefined;
-      h.release();
-    }
+    r.handle?.release();
   }
 
   function fail(r: Req, e: unknown): void {
@@ -194,7 +193,7 @@ export function createRestHandler(deps: RestDeps): (req: IncomingMessage, res: S
     const err: ModelgateError = isModelgateError(e) ? e : SrvErr.SRV_ERR_INTERNAL(`internal error: ${(e as Error)?.message ?? String(e)}`, e);
     const res = r.res;
     if (!res.headersSent) {
-      const version = r.version !== UNKNOWN_VERSION ? Number(r.version) : undefined;
+      const version = r.version !== UNKNOWN_VERSION ? r.version : undefined;
       if (err.http === 413) res.setHeader('connection', 'close');
       send(res, err.http, errorBody(err.message), version);
     } else {
@@ -213,10 +212,9 @@ export function createRestHandler(deps: RestDeps): (req: IncomingMessage, res: S
   }
 
   function ok(r: Req, encode: (r: Req, out: Map<string, Tensor>) => string, out: Map<string, Tensor>): void {
-    if (r.done) {
-      release(r); // already answered (504): the late result is dropped
-      return;
-    }
+    const h = r.handle!;
+    recordInference(h, metrics, r.runT0); // the run finished, even if too late to answer
+    if (r.done) return; // already answered 504 (and released): the late result is dropped
     deadlines.delete(r);
     let text: string;
     try {
@@ -226,8 +224,7 @@ export function createRestHandler(deps: RestDeps): (req: IncomingMessage, res: S
       return;
     }
     r.done = true;
-    const h = r.handle!;
-    send(r.res, 200, text, h.version);
+    send(r.res, 200, text, r.version);
     release(r);
     record(r, 200);
   }
@@ -236,7 +233,8 @@ export function createRestHandler(deps: RestDeps): (req: IncomingMessage, res: S
   function run(r: Req, inputs: Map<string, Tensor>, encode: (r: Req, out: Map<string, Tensor>) => string, outputFilter?: readonly string[]): void {
     const h = r.handle!;
     deadlines.add(r);
-    infer(h, inputs, metrics, { outputFilter, deadlineMs: r.deadlineMs }).then(
+    r.runT0 = performance.now();
+    startInference(h, inputs, { outputFilter, deadlineMs: r.deadlineMs }).then(
       (out) => ok(r, encode, out),
       (e: unknown) => fail(r, e),
     );
