@@ -2,16 +2,20 @@
 // HTTP/2 pass-through, and through nginx grpc_pass (one worker, keepalive). Load from h2load
 // (nghttp2-client: apt-get install -y nghttp2-client), which sends raw gRPC frames over h2c:
 // max throughput with 8 connections × 16 streams, and a fixed rate (10 connections × 100 rps)
-// with per-request times from its --log-file for p50/p99.
+// with per-request times from its --log-file for p50/p99. The fixed-rate runs are paired:
+// one h2load per target at the same time, so a stall of the shared machine hits all three
+// alike (run one after the other, direct's own p99 moved between 0.9 and 37 ms).
 //
 //   node --import tsx bench/proxy/grpc-compare.ts [--rounds 3] [--seconds 8]
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+//     [--proxy-node-flags "--max-semi-space-size=1"]   (V8 flags for the modelgate child only)
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs/minimal.js';
-import { CLK_TCK, cleanup, cpuTicks, median, startNginx, tsChild } from './lib.ts';
+import { CLK_TCK, HERE, cleanup, cpuTicks, median, startChild, startNginx, tsChild } from './lib.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -20,7 +24,9 @@ const arg = (name: string, def: string) => {
 };
 const ROUNDS = Number(arg('rounds', '3'));
 const SECONDS = Number(arg('seconds', '8'));
+const PROXY_NODE_FLAGS = arg('proxy-node-flags', '').split(' ').filter(Boolean);
 const METHOD = '/tensorflow.serving.PredictionService/Predict';
+const run = promisify(execFile);
 
 // PredictRequest { model_spec (1) { name (1) = "fraud" }, inputs (2): a ~150-byte stand-in }
 const w = protobuf.Writer.create();
@@ -46,9 +52,11 @@ function maxRun(port: number): { rps: number; requests: number; failed: number }
   };
 }
 
-function rateRun(port: number): { p50: number; p99: number } {
+/** 10 connections × 100 rps on one target; per-request durations (ms) from h2load's log. */
+async function rateRun(port: number): Promise<{ p50: number; p99: number }> {
   const log = join(tmpdir(), `modelgate-h2load-${port}.log`);
-  h2load(port, ['-c10', '-m1', '--rps=100', `-D${SECONDS}`, '--warm-up-time=2', `--log-file=${log}`]);
+  rmSync(log, { force: true }); // h2load appends
+  await run('h2load', ['-H', 'content-type: application/grpc', '-H', 'te: trailers', '-d', DATA, '-c10', '-m1', '--rps=100', `-D${SECONDS}`, '--warm-up-time=2', `--log-file=${log}`, `http://127.0.0.1:${port}${METHOD}`], { maxBuffer: 64 << 20 });
   // Log lines: start time (µs since epoch), status, duration (µs).
   const d = readFileSync(log, 'utf8').trim().split('\n').map((l) => Number(l.split('\t')[2]) / 1000).sort((a, b) => a - b);
   const q = (p: number) => d[Math.min(d.length - 1, Math.ceil(p * d.length) - 1)]!;
@@ -65,7 +73,7 @@ async function check(port: number): Promise<void> {
 
 async function main(): Promise<void> {
   const up = await tsChild('grpc-upstream-child.ts', []);
-  const mg = await tsChild('proxy-child.ts', ['modelgate-grpc', `127.0.0.1:${up.info.port}`]);
+  const mg = await startChild(process.execPath, [...PROXY_NODE_FLAGS, '--import', 'tsx', join(HERE, 'proxy-child.ts'), 'modelgate-grpc', `127.0.0.1:${up.info.port}`]);
   const ng = await startNginx((port) => `
   upstream gup { server 127.0.0.1:${up.info.port}; keepalive 128; }
   server { listen 127.0.0.1:${port} http2; keepalive_requests 1000000; location / { grpc_pass grpc://gup; } }`);
@@ -76,26 +84,36 @@ async function main(): Promise<void> {
   ];
   for (const t of targets) await check(t.port);
   const rows = new Map<string, Array<{ rps: number; cpuUs: number; p50: number; p99: number; failed: number }>>();
+  const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   for (let round = 1; round <= ROUNDS; round++) {
     for (const t of targets) {
       const before = cpuTicks(t.pids());
       const max = maxRun(t.port);
       const ticks = cpuTicks(t.pids()) - before;
-      const rate = rateRun(t.port);
       // CPU is measured over warm-up + measured window, so divide by the rate over both.
       const cpuUs = t.pids().length ? ((ticks / CLK_TCK) * 1e6) / (max.rps * (SECONDS + 2)) : NaN;
-      (rows.get(t.name) ?? rows.set(t.name, []).get(t.name)!).push({ rps: max.rps, cpuUs, p50: rate.p50, p99: rate.p99, failed: max.failed });
-      console.log(`round ${round} ${t.name.padEnd(9)} max ${max.rps.toFixed(0)} rps (${max.failed} failed), ~${cpuUs.toFixed(0)} µs CPU/req; @1000 rps p50 ${rate.p50.toFixed(3)} ms p99 ${rate.p99.toFixed(3)} ms`);
+      (rows.get(t.name) ?? rows.set(t.name, []).get(t.name)!).push({ rps: max.rps, cpuUs, p50: NaN, p99: NaN, failed: max.failed });
+      console.log(`round ${round} ${t.name.padEnd(9)} max ${max.rps.toFixed(0)} rps (${max.failed} failed), ~${cpuUs.toFixed(0)} µs CPU/req (load ${load()})`);
     }
+    // Paired fixed-rate run: all targets in the same window.
+    const rates = await Promise.all(targets.map((t) => rateRun(t.port)));
+    targets.forEach((t, i) => Object.assign(rows.get(t.name)!.at(-1)!, rates[i]));
+    const d = rates[0]!;
+    console.log(`round ${round} paired @1000 rps each (load ${load()}): ${targets.map((t, i) => `${t.name} p50 ${rates[i]!.p50.toFixed(2)} p99 ${rates[i]!.p99.toFixed(2)}${i ? ` (added ${(rates[i]!.p50 - d.p50).toFixed(2)} / ${(rates[i]!.p99 - d.p99).toFixed(2)})` : ''}`).join('; ')}`);
   }
   const m = (n: string, k: 'rps' | 'cpuUs' | 'p50' | 'p99') => median(rows.get(n)!.map((r) => r[k]));
-  console.log(`\n${cpus().length} cores, node ${process.version}, ${ROUNDS} rounds × ${SECONDS}s, h2load, medians\n`);
-  console.log('| gRPC path | max rps | vs direct | vs nginx | proxy CPU µs/req | p50 / p99 at 1000 rps (ms) | added p99 over direct (ms) |');
+  // Added latency per round (same window), then the median over rounds.
+  const added = (n: string, k: 'p50' | 'p99') => median(rows.get(n)!.map((r, i) => r[k] - rows.get('direct')![i]![k]));
+  console.log(`\n${cpus().length} cores, node ${process.version}, ${ROUNDS} rounds × ${SECONDS}s, h2load, medians${PROXY_NODE_FLAGS.length ? `, modelgate child with ${PROXY_NODE_FLAGS.join(' ')}` : ''}\n`);
+  console.log('| gRPC path | max rps | vs direct | vs nginx | proxy CPU µs/req | paired p50 / p99 at 1000 rps (ms) | added p50 / p99 over direct (ms) |');
   console.log('|---|---|---|---|---|---|---|');
   for (const t of targets) {
     const cpu = m(t.name, 'cpuUs');
-    console.log(`| ${t.name} | ${m(t.name, 'rps').toFixed(0)} | ${(m(t.name, 'rps') / m('direct', 'rps')).toFixed(2)} | ${(m(t.name, 'rps') / m('nginx', 'rps')).toFixed(2)} | ${Number.isNaN(cpu) ? '—' : cpu.toFixed(0)} | ${m(t.name, 'p50').toFixed(2)} / ${m(t.name, 'p99').toFixed(2)} | ${t.name === 'direct' ? '—' : `+${(m(t.name, 'p99') - m('direct', 'p99')).toFixed(2)}`} |`);
+    console.log(`| ${t.name} | ${m(t.name, 'rps').toFixed(0)} | ${(m(t.name, 'rps') / m('direct', 'rps')).toFixed(2)} | ${(m(t.name, 'rps') / m('nginx', 'rps')).toFixed(2)} | ${Number.isNaN(cpu) ? '—' : cpu.toFixed(0)} | ${m(t.name, 'p50').toFixed(2)} / ${m(t.name, 'p99').toFixed(2)} | ${t.name === 'direct' ? '—' : `+${added(t.name, 'p50').toFixed(2)} / +${added(t.name, 'p99').toFixed(2)}`} |`);
   }
+  const gap = added('modelgate', 'p99') - added('nginx', 'p99');
+  console.log(`\ntarget 2 (paired): added p99 within 1 ms of nginx's: modelgate +${added('modelgate', 'p99').toFixed(2)} vs nginx +${added('nginx', 'p99').toFixed(2)} ms → ${gap <= 1 ? 'MET' : 'NOT MET'}`);
+  console.log(`target 1: max throughput ≥ 50% of nginx's: ${(m('modelgate', 'rps') / m('nginx', 'rps')).toFixed(2)} → ${m('modelgate', 'rps') / m('nginx', 'rps') >= 0.5 ? 'MET' : 'NOT MET'}`);
   cleanup();
   process.exit(0);
 }
