@@ -143,12 +143,9 @@ export function encodePredict(format: TfFormat, outputs: Map<string, Tensor>): s
   }
   const rows: string[] = [];
   if (names.length === 1) {
+    // One output: the list of its rows is the whole tensor written as nested JSON.
     const t = outputs.get(names[0]!)!;
-    const inner = t.shape.slice(1);
-    const step = elementCount(inner);
-    const b64 = asB64(names[0]!);
-    for (let k = 0; k < batch; k++) rows.push(nestedJson(t, k * step, inner, b64));
-    return `{"predictions":[${rows.join(',')}]}`;
+    return `{"predictions":${nestedJson(t, 0, t.shape, asB64(names[0]!))}}`;
   }
   for (let k = 0; k < batch; k++) {
     const fields = names.map((n) => {

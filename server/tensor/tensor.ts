@@ -166,11 +166,36 @@ export function scalarJson(t: Tensor, i: number, bytesAsB64: boolean): string {
  */
 export function nestedJson(t: Tensor, start: number, shape: readonly number[], bytesAsB64: boolean): string {
   if (shape.length === 0) return scalarJson(t, start, bytesAsB64);
+  if ((t.dtype === 'FP32' || t.dtype === 'FP64') && shape.length <= 2) return floatJson(t, start, shape);
   const parts: string[] = [];
   const inner = shape.slice(1);
   const step = elementCount(inner);
   for (let k = 0; k < shape[0]!; k++) parts.push(nestedJson(t, start + k * step, inner, bytesAsB64));
   return `[${parts.join(',')}]`;
+}
+
+/**
+ * nestedJson for float tensors of rank 1 and 2 (most model outputs), one string built in
+ * place: the general recursion allocates a parts array and a shape slice per row.
+ */
+function floatJson(t: Tensor, start: number, shape: readonly number[]): string {
+  const d = t.data as Float32Array | Float64Array;
+  const fmt = t.dtype === 'FP32' ? formatFloat32 : formatFloat64;
+  const rows = shape[0]!;
+  if (shape.length === 1) {
+    let s = '[';
+    for (let k = 0; k < rows; k++) s += k === 0 ? fmt(d[start + k]!) : `,${fmt(d[start + k]!)}`;
+    return `${s}]`;
+  }
+  const width = shape[1]!;
+  let s = '[';
+  for (let k = 0; k < rows; k++) {
+    s += k === 0 ? '[' : ',[';
+    const base = start + k * width;
+    for (let j = 0; j < width; j++) s += j === 0 ? fmt(d[base]!) : `,${fmt(d[base + j]!)}`;
+    s += ']';
+  }
+  return `${s}]`;
 }
 
 /** Writes all elements flat, row-major (KServe v2 responses). */
