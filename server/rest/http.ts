@@ -120,15 +120,13 @@ function readBody(req: IncomingMessage, limit: number, done: (text: string | und
     // Most bodies arrive in one chunk: decode it in place rather than copy it first.
     done((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8'));
   });
+  // A client that goes away mid-body makes node destroy the request with an 'aborted'
+  // error (IncomingMessage._destroy in node:_http_incoming), so one 'error' listener
+  // covers both; the deprecated 'aborted' event is not needed.
   req.on('error', (e) => {
     if (settled) return;
     settled = true;
-    done(undefined, e);
-  });
-  req.on('aborted', () => {
-    if (settled) return;
-    settled = true;
-    done(undefined, SrvErr.SRV_ERR_CANCELLED('client closed the request'));
+    done(undefined, req.complete ? e : SrvErr.SRV_ERR_CANCELLED('client closed the request', e));
   });
 }
 

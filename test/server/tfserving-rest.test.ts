@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type RunningServer } from '../../server/index.ts';
-import { getJson, postJson, TempRepo } from '../helpers/repo.ts';
+import { connect } from 'node:net';
+import { eventually, getJson, postJson, TempRepo } from '../helpers/repo.ts';
 
 // Extra models only these tests need: int64 and string identities, to check dtype rules.
 const int64Identity = {
@@ -179,5 +180,18 @@ describe('TF Serving REST API', () => {
     assert.match(text, /modelgate_server_model_state\{model="fraud",version="2",state="AVAILABLE"\} 1/);
     assert.match(text, /modelgate_server_model_load_duration_seconds_count\{model="fraud",version="1"\} 1/);
     assert.match(text, /modelgate_server_inference_duration_seconds_bucket/);
+  });
+
+  test('a client that goes away in the middle of its body is counted as 499 (client closed request)', async () => {
+    const { port } = new URL(url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('POST /v1/models/fraud/versions/2:predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"instances": [');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.destroy();
+    await eventually(async () => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      return /modelgate_server_requests_total\{model="fraud",version="unknown",api="predict",entrypoint="rest",code="499"\} 1/.test(text);
+    });
   });
 });
