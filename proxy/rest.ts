@@ -74,10 +74,43 @@ function sendError(res: ServerResponse, spec: ErrorSpec, message: string, varian
 }
 
 /** Header names a `Connection` header lists, which are hop-by-hop too (RFC 9110 §7.6.1). */
-function connectionListed(h: IncomingHttpHeaders): Set<string> | undefined {
-  const c = h['connection'];
-  if (c === undefined || c === 'keep-alive' || c === 'close') return undefined;
-  return new Set(String(c).toLowerCase().split(',').map((t) => t.trim()).filter(Boolean));
+function connectionListed(value: string | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const v = value.toLowerCase();
+  if (v === 'keep-alive' || v === 'close') return undefined;
+  return new Set(v.split(',').map((t) => t.trim()).filter(Boolean));
+}
+
+/**
+ * What the request path needs from the client's headers, read in one pass over
+ * `req.rawHeaders`: Node builds the `req.headers` object lazily (IncomingMessage's `headers`
+ * getter), so the common path never builds it.
+ */
+interface ClientHeaders {
+  contentLength: number;
+  chunked: boolean;
+  traceparent: string | undefined;
+  forwardedFor: string | undefined;
+  connection: string | undefined;
+}
+
+function readClientHeaders(raw: string[]): ClientHeaders {
+  const h: ClientHeaders = { contentLength: 0, chunked: false, traceparent: undefined, forwardedFor: undefined, connection: undefined };
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    // Cheap first-letter filter: most headers match none of the five names.
+    const c = name.charCodeAt(0) | 0x20;
+    if (c !== 0x63 && c !== 0x74 && c !== 0x78) continue; // c, t, x
+    const lower = name.toLowerCase();
+    const value = raw[i + 1]!;
+    if (lower === 'content-length') h.contentLength = Number(value);
+    else if (lower === 'transfer-encoding') h.chunked = true;
+    else if (lower === 'traceparent') h.traceparent ??= value;
+    // Several X-Forwarded-For lines are one comma-separated list (RFC 9110 §5.3).
+    else if (lower === 'x-forwarded-for') h.forwardedFor = h.forwardedFor === undefined ? value : `${h.forwardedFor}, ${value}`;
+    else if (lower === 'connection') h.connection = h.connection === undefined ? value : `${h.connection}, ${value}`;
+  }
+  return h;
 }
 
 function firstHeader(h: IncomingHttpHeaders, name: string): string | undefined {
@@ -131,13 +164,14 @@ export interface RestPlan {
   scanV2Body: boolean;
 }
 
-export function planRest(url: string, headers: IncomingHttpHeaders, getSplit: (m: string) => Split | undefined, random: () => number): RestPlan {
+/** `header(name)`: a client header's first value; asked only when the split is sticky. */
+export function planRest(url: string, header: (name: string) => string | undefined, getSplit: (m: string) => Split | undefined, random: () => number): RestPlan {
   const target = parseRestPath(url);
   if (!target) return { api: 'other', model: undefined, path: url, variant: 'direct', routedVersion: undefined, scanV2Body: false };
   const plan: RestPlan = { api: target.api, model: target.model, path: url, variant: 'direct', routedVersion: target.version, scanV2Body: target.dialect === 'kserve' && target.api === 'infer' };
   if (!target.model) return plan;
   const split = getSplit(target.model);
-  const sticky = split?.stickyHeader ? firstHeader(headers, split.stickyHeader) : undefined;
+  const sticky = split?.stickyHeader ? header(split.stickyHeader) : undefined;
   const r = route(target.model, split, target, sticky, random);
   plan.variant = r.variant;
   if (r.version !== undefined && r.version !== target.version) {
@@ -159,6 +193,7 @@ class RestExchange implements Dispatcher.DispatchHandler {
   readonly #plan: RestPlan;
   readonly #span: RequestTrace | undefined;
   readonly #timer: NodeJS.Timeout;
+  readonly #h: ClientHeaders;
   /** Body copies for the tee (sampled), undefined when not sampled. */
   #reqCopy: Buffer[] | undefined;
   #resCopy: Buffer[] | undefined;
@@ -168,7 +203,13 @@ class RestExchange implements Dispatcher.DispatchHandler {
   #responseBytes = 0;
   #status = 0;
   #reportedVersion: string | undefined;
-  #controller: Dispatcher.DispatchController | undefined;
+  /** undici's abort for this request, from onConnect; undefined before it is dispatched. */
+  #abortUpstream: ((err: Error) => void) | undefined;
+  #upstreamAborted = false;
+  #resume: (() => void) | undefined;
+  /** The response was ended with its only chunk (see onData). */
+  #ended = false;
+  #declaredLength = -1;
   #pendingAbort: Error | undefined;
   #dispatched = false;
   #done = false;
@@ -178,8 +219,9 @@ class RestExchange implements Dispatcher.DispatchHandler {
     this.#req = req;
     this.#res = res;
     deps.metrics.inFlight.inc({ protocol: 'rest' });
-    this.#plan = planRest(req.url ?? '/', req.headers, deps.getSplit, deps.random);
-    this.#span = deps.tracing.start(`${req.method} ${this.#plan.api}`, firstHeader(req.headers, 'traceparent'));
+    this.#h = readClientHeaders(req.rawHeaders);
+    this.#plan = planRest(req.url ?? '/', (name) => firstHeader(req.headers, name), deps.getSplit, deps.random);
+    this.#span = deps.tracing.start(`${req.method} ${this.#plan.api}`, this.#h.traceparent);
     // Tee: sampled, only for inference calls, only when someone listens.
     if (deps.observers.wantsBodies && TEE_APIS.has(this.#plan.api) && deps.random() < deps.config.bodies.sampleRate) {
       this.#reqCopy = [];
@@ -193,7 +235,7 @@ class RestExchange implements Dispatcher.DispatchHandler {
   start(): void {
     const { config } = this.#deps;
     const req = this.#req;
-    const contentLength = Number(req.headers['content-length'] ?? 0);
+    const contentLength = this.#h.contentLength;
     if (contentLength > config.limits.maxBodyBytes) {
       // Refuse before opening anything upstream; close so the unread body is not parsed.
       this.#fail(new BodyTooLarge());
@@ -202,7 +244,7 @@ class RestExchange implements Dispatcher.DispatchHandler {
     }
     // A client that goes away cancels the upstream request (node-http-proxy #1586 leaked here).
     this.#res.on('close', () => this.#onClientClose());
-    const chunked = req.headers['transfer-encoding'] !== undefined;
+    const chunked = this.#h.chunked;
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && (contentLength > 0 || chunked);
     if (!hasBody) return this.#send(null);
     // Small bodies with a declared length are gathered first, so undici writes request head
@@ -254,16 +296,25 @@ class RestExchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  #upstreamHeaders(): Record<string, string | string[]> {
-    const headers: Record<string, string | string[]> = {};
-    const listed = connectionListed(this.#req.headers);
-    for (const [k, v] of Object.entries(this.#req.headers)) {
-      if (v !== undefined && !HOP_BY_HOP.has(k) && !listed?.has(k)) headers[k] = v;
+  /** A flat [name, value, ...] list, names as the client sent them (undici takes this form too). */
+  #upstreamHeaders(): string[] {
+    const raw = this.#req.rawHeaders;
+    const listed = connectionListed(this.#h.connection);
+    const out: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower) || listed?.has(lower)) continue;
+      // Set below from what was read: ours replaces the client's, the address is appended.
+      if ((lower === 'traceparent' && this.#span) || lower === 'x-forwarded-for') continue;
+      out.push(name, raw[i + 1]!);
     }
-    if (this.#span) headers['traceparent'] = this.#span.traceparent;
+    if (this.#span) out.push('traceparent', this.#span.traceparent);
     const from = this.#req.socket.remoteAddress;
-    if (from) headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${from}` : from;
-    return headers;
+    const xff = this.#h.forwardedFor;
+    if (from) out.push('x-forwarded-for', xff ? `${xff}, ${from}` : from);
+    else if (xff !== undefined) out.push('x-forwarded-for', xff);
+    return out;
   }
 
   #copyRequest(chunk: Buffer): void {
@@ -284,33 +335,52 @@ class RestExchange implements Dispatcher.DispatchHandler {
   }
 
   #abort(e: Error): void {
-    const c = this.#controller;
-    if (c && !c.aborted) c.abort(e);
-    else if (!c) this.#pendingAbort = e;
+    const abort = this.#abortUpstream;
+    if (abort === undefined) this.#pendingAbort = e;
+    else if (!this.#upstreamAborted) {
+      this.#upstreamAborted = true;
+      abort(e);
+    }
   }
 
-  onRequestStart(c: Dispatcher.DispatchController): void {
-    this.#controller = c;
-    if (this.#pendingAbort) c.abort(this.#pendingAbort);
+  // undici's own handler methods (onConnect, onHeaders, onData, onComplete, onError), not the
+  // newer onRequestStart/onResponseStart set: for a handler with the newer methods
+  // Dispatcher#dispatch adds an UnwrapHandler and a controller per request and parses the
+  // raw response headers into an object (undici lib/handler/unwrap-handler.js,
+  // lib/dispatcher/dispatcher-base.js); these get the raw headers, passed on as a list.
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.#abortUpstream = abort;
+    if (this.#pendingAbort) this.#abort(this.#pendingAbort);
   }
 
-  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, upstreamHeaders: IncomingHttpHeaders): void {
-    if (statusCode < 200) return; // 1xx informational: not forwarded
+  onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true; // 1xx informational: not forwarded
     clearTimeout(this.#timer);
     this.#status = statusCode;
-    const out: OutgoingHttpHeaders = {};
-    const listed = connectionListed(upstreamHeaders);
-    for (const [k, v] of Object.entries(upstreamHeaders)) {
-      if (v !== undefined && !HOP_BY_HOP.has(k) && !listed?.has(k)) out[k] = v;
+    this.#resume = resume;
+    // latin1 both ways: header bytes pass through unchanged, whatever their encoding.
+    let out: string[] = [];
+    let connection: string | undefined;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toString('latin1');
+      const value = raw[i + 1]!.toString('latin1');
+      const lower = name.toLowerCase();
+      if (lower === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
+      if (HOP_BY_HOP.has(lower)) continue;
+      if (lower === VERSION_HEADER) this.#reportedVersion ??= value;
+      else if (lower === 'content-length') this.#declaredLength = Number(value);
+      out.push(name, value);
     }
-    out[VARIANT_HEADER] = this.#plan.variant;
-    const vh = upstreamHeaders[VERSION_HEADER];
-    this.#reportedVersion = Array.isArray(vh) ? vh[0] : vh;
+    const listed = connectionListed(connection);
+    if (listed) out = out.filter((_, i, a) => !listed.has((i % 2 === 0 ? a[i]! : a[i - 1]!).toLowerCase()));
+    out.push(VARIANT_HEADER, this.#plan.variant);
     if (this.#reportedVersion === undefined && this.#plan.scanV2Body) this.#scan = [];
     this.#res.writeHead(statusCode, out);
+    return true;
   }
 
-  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+  onData(chunk: Buffer): boolean {
     this.#responseBytes += chunk.length;
     if (this.#scan && this.#scanBytes < V2_SCAN_BYTES) {
       this.#scan.push(chunk);
@@ -320,18 +390,26 @@ class RestExchange implements Dispatcher.DispatchHandler {
       if (this.#responseBytes > this.#deps.config.bodies.maxBytes) this.#dropCopies();
       else this.#resCopy.push(chunk);
     }
-    if (!this.#res.write(chunk)) {
-      c.pause();
-      this.#res.once('drain', () => c.resume());
+    // The whole body in one chunk (the common small response with a content-length): end
+    // with it, so head and body leave in one write and no separate end() follows.
+    if (this.#responseBytes === chunk.length && chunk.length === this.#declaredLength) {
+      this.#ended = true;
+      this.#res.end(chunk);
+      return true;
     }
+    if (!this.#res.write(chunk)) {
+      this.#res.once('drain', this.#resume!);
+      return false; // undici pauses reading this response until resume()
+    }
+    return true;
   }
 
-  onResponseEnd(): void {
-    this.#res.end();
+  onComplete(): void {
+    if (!this.#ended) this.#res.end();
     this.#finish(this.#status, this.#status >= 200 && this.#status < 400);
   }
 
-  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+  onError(err: Error): void {
     this.#fail(err);
   }
 

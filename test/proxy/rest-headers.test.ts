@@ -1,0 +1,116 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { once } from 'node:events';
+import { startProxy, startUpstream } from './helpers.ts';
+import type { Upstream } from './helpers.ts';
+import type { Proxy } from '../../proxy/index.ts';
+
+/** Sends one raw HTTP/1.1 request and returns the raw response bytes (the proxy closes after it). */
+async function rawExchange(port: number, request: string): Promise<Buffer> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write(request);
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  await once(socket, 'end');
+  socket.destroy();
+  return Buffer.concat(chunks);
+}
+
+// The REST path passes header lists through as lists (raw names, repeated lines, bytes
+// unchanged) and streams large bodies with backpressure.
+describe('REST header and body pass-through', () => {
+  let up: Upstream;
+  let proxy: Proxy;
+  const BIG = 4 * 1024 * 1024;
+
+  before(async () => {
+    up = await startUpstream((req, res) => {
+      if (req.url?.includes('/big')) {
+        // No content-length: chunked, many writes, more than the socket buffers hold.
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-model-version': '3' });
+        const slab = Buffer.alloc(64 * 1024, 7);
+        let sent = 0;
+        const pump = () => {
+          while (sent < BIG) {
+            sent += slab.length;
+            if (!res.write(slab)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        pump();
+        return;
+      }
+      // Two set-cookie lines, a value with non-ASCII bytes (latin1 'é'), a header the
+      // Connection header names as hop-by-hop.
+      res.writeHead(200, [
+        ['Content-Type', 'application/json'],
+        ['Set-Cookie', 'a=1'],
+        ['Set-Cookie', 'b=2'],
+        ['X-Label', Buffer.from([0x63, 0x61, 0x66, 0xe9]).toString('latin1')],
+        ['Connection', 'x-upstream-hop'],
+        ['X-Upstream-Hop', 'secret'],
+        ['X-Model-Version', '2'],
+      ].flat());
+      res.end('{"ok":true}');
+    });
+    ({ proxy } = await startProxy({ rest: { host: '127.0.0.1', port: 0, upstream: up.url }, labels: { statusApi: 'none' } }));
+  });
+  after(async () => {
+    await proxy.close();
+    await up.close();
+  });
+
+  test('repeated response headers stay separate lines, header bytes arrive unchanged, Connection-listed ones are dropped', async () => {
+    const port = Number(new URL(proxy.restUrl!).port);
+    const raw = await rawExchange(port, 'POST /v1/models/fraud:predict HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}');
+    const head = raw.subarray(0, raw.indexOf('\r\n\r\n')).toString('latin1');
+    const lines = head.split('\r\n').slice(1);
+    assert.deepEqual(lines.filter((l) => /^set-cookie:/i.test(l)), ['Set-Cookie: a=1', 'Set-Cookie: b=2']);
+    assert.ok(raw.includes(Buffer.from([0x63, 0x61, 0x66, 0xe9])), 'the latin1 byte 0xe9 passes unchanged');
+    assert.equal(lines.some((l) => /^x-upstream-hop:/i.test(l)), false);
+    assert.ok(lines.includes('x-modelgate-variant: direct'));
+    assert.ok(raw.toString('latin1').includes('{"ok":true}'));
+  });
+
+  test('the upstream sees the client header names as sent, one X-Forwarded-For list, and no hop-by-hop headers', async () => {
+    const port = Number(new URL(proxy.restUrl!).port);
+    await rawExchange(
+      port,
+      'POST /v1/models/fraud:predict HTTP/1.1\r\nHost: x\r\nConnection: close, X-Client-Hop\r\nX-Client-Hop: 1\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-For: 10.0.0.2\r\nX-Custom: kept\r\nContent-Length: 2\r\n\r\n{}',
+    );
+    const seen = up.seen[up.seen.length - 1]!;
+    assert.equal(seen.headers['x-custom'], 'kept');
+    assert.equal(seen.headers['x-client-hop'], undefined);
+    assert.equal(seen.headers['x-forwarded-for'], '10.0.0.1, 10.0.0.2, 127.0.0.1');
+    assert.match(String(seen.headers['traceparent']), /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+    assert.equal(seen.body.toString(), '{}');
+  });
+
+  test('a response larger than the socket buffers reaches a slow reader whole', async () => {
+    const port = Number(new URL(proxy.restUrl!).port);
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('GET /v1/models/fraud/big HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+    socket.pause(); // let the proxy's writes back up before reading anything
+    await new Promise((r) => setTimeout(r, 200));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.resume();
+    await once(socket, 'end');
+    const raw = Buffer.concat(chunks);
+    const bodyStart = raw.indexOf('\r\n\r\n') + 4;
+    // Chunked framing: sum the payload of every chunk.
+    let i = bodyStart;
+    let payload = 0;
+    for (;;) {
+      const eol = raw.indexOf('\r\n', i);
+      const size = parseInt(raw.subarray(i, eol).toString('latin1'), 16);
+      if (size === 0) break;
+      payload += size;
+      i = eol + 2 + size + 2;
+    }
+    assert.equal(payload, BIG);
+  });
+});
