@@ -22,8 +22,11 @@ function shapeText(shape: readonly number[]): string {
 
 /** Rejects missing, unknown, mistyped or misshapen inputs with a message naming the input. */
 export function checkInputs(signature: Signature, inputs: Map<string, Tensor>): void {
+  // Plain loops: this runs per request, and a closure per some()/every() call adds up there.
   for (const name of inputs.keys()) {
-    if (!signature.inputs.some((s) => s.name === name)) {
+    let known = false;
+    for (const s of signature.inputs) if (s.name === name) known = true;
+    if (!known) {
       throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`input "${name}" is not in the signature; inputs are: ${signature.inputs.map((s) => s.name).join(', ')}`);
     }
   }
@@ -38,16 +41,24 @@ function checkTensor(spec: TensorSpec, t: Tensor): void {
   if (t.dtype !== spec.dtype) {
     throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`input "${spec.name}" expects ${spec.dtype}, got ${t.dtype}`);
   }
-  const ok = t.shape.length === spec.shape.length && spec.shape.every((d, i) => d < 0 || d === t.shape[i]);
+  let ok = t.shape.length === spec.shape.length;
+  for (let i = 0; ok && i < spec.shape.length; i++) ok = spec.shape[i]! < 0 || spec.shape[i] === t.shape[i];
   if (!ok) {
     const want = spec.shape.map((d) => (d < 0 ? '-1' : String(d))).join(',');
     throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`input "${spec.name}" expects shape [${want}] (-1: any size), got ${shapeText(t.shape)}`);
   }
 }
 
+/** Every output name of a signature, computed once per loaded signature (signatures never change). */
+const outputNames = new WeakMap<Signature, readonly string[]>();
+
 /** The outputs to compute: all, or the requested subset (unknown names rejected). */
-export function selectOutputs(signature: Signature, filter: readonly string[] | undefined): string[] {
-  const all = signature.outputs.map((o) => o.name);
+export function selectOutputs(signature: Signature, filter: readonly string[] | undefined): readonly string[] {
+  let all = outputNames.get(signature);
+  if (!all) {
+    all = signature.outputs.map((o) => o.name);
+    outputNames.set(signature, all);
+  }
   if (!filter || filter.length === 0) return all;
   for (const f of filter) {
     if (!all.includes(f)) throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`output "${f}" is not in the signature; outputs are: ${all.join(', ')}`);
@@ -69,7 +80,7 @@ export interface InferOptions {
  * per layer was a measurable share of the per-request CPU (bench/server-rest.ts).
  */
 export function startInference(handle: ServingHandle, inputs: Map<string, Tensor>, opts: InferOptions = {}): Promise<Map<string, Tensor>> {
-  let outputs: string[];
+  let outputs: readonly string[];
   try {
     checkInputs(handle.signature, inputs);
     outputs = selectOutputs(handle.signature, opts.outputFilter);

@@ -254,7 +254,7 @@ export function createRestHandler(deps: RestDeps): (req: IncomingMessage, res: S
       if (text === undefined) return fail(r, err);
       try {
         const body = parseJson(text, options.json);
-        const h = manager.acquire(route.model, { version: route.version, label: route.label });
+        const h = manager.acquire(route.model, route); // the route carries version and label
         r.handle = h;
         r.version = String(h.version);
         if (route.verb === 'predict') {
@@ -281,7 +281,7 @@ export function createRestHandler(deps: RestDeps): (req: IncomingMessage, res: S
       if (text === undefined) return fail(r, err);
       try {
         const body = parseJson(text, options.json);
-        const h = manager.acquire(route.model, { version: route.version });
+        const h = manager.acquire(route.model, route); // the route carries the version
         r.handle = h;
         r.version = String(h.version);
         r.v2 = decodeInfer(body, h.signature);

@@ -40,7 +40,7 @@ function decodeRows(instances: JsonValue, signature: Signature): Map<string, Ten
   const specs = signature.inputs;
   if (specs.length === 1) {
     const fast = floatRows(instances, specs[0]!);
-    if (fast) return new Map([[specs[0]!.name, fast]]);
+    if (fast) return new Map<string, Tensor>().set(specs[0]!.name, fast);
   }
   const named = instances.map((inst, k) => {
     if (isObject(inst) && !isB64(inst)) {
