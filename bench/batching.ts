@@ -2,7 +2,7 @@
 //
 //   node --import tsx bench/batching.ts [--duration_ms 3000] [--warmup_ms 800]
 //        [--concurrency 1,8,32,64] [--batch_timeout_micros 1000] [--num_batch_threads 1]
-//        [--intra_op_threads 1] [--protocols rest,grpc] [--loader h2load|node]
+//        [--intra_op_threads 1] [--worker_threads 0] [--protocols rest,grpc] [--loader h2load|node]
 //
 // The heavy example model (mlp: x float[N,256] → scores float[N,16]), one row per request,
 // served twice by one startServer(): `mlp` with batching (max_batch_size 32) and
@@ -42,6 +42,7 @@ const FLAGS: FlagSpec[] = [
   // One ORT thread per run for everything measured: on the 2-core machine the load
   // generator needs a core, and the same value goes to the raw loop.
   { name: 'intra_op_threads', type: 'number', default: 1, help: 'ONNX Runtime threads per run' },
+  { name: 'worker_threads', type: 'number', default: 0, help: 'worker threads running the model (server/runtime/workers.ts), the same for both served copies; 0 = on the event loop' },
   { name: 'protocols', type: 'string', default: 'rest,grpc', help: 'surfaces to load' },
   { name: 'loader', type: 'string', help: 'h2load (default when installed) or node' },
   { name: 'help', type: 'boolean', help: 'show this help' },
@@ -174,17 +175,18 @@ async function main(argv: string[]): Promise<number> {
   const repeats = flags.repeats as number;
   const timeoutMicros = flags.batch_timeout_micros as number;
   const intraOp = flags.intra_op_threads as number;
+  const workerThreads = flags.worker_threads as number;
   const protocols = String(flags.protocols).split(',');
   const loader = flags.loader ? String(flags.loader) : hasH2load() ? 'h2load' : 'node';
   console.log(`# node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`# loader ${loader}; mlp, 1 row per request; batching: max_batch_size ${MAX_BATCH}, batch_timeout_micros ${timeoutMicros}, num_batch_threads ${flags.num_batch_threads}; intra-op threads ${intraOp}; ${durationMs} ms after ${warmupMs} ms warmup per cell, median of ${repeats} repeats`);
+  console.log(`# loader ${loader}; mlp, 1 row per request; batching: max_batch_size ${MAX_BATCH}, batch_timeout_micros ${timeoutMicros}, num_batch_threads ${flags.num_batch_threads}; worker threads ${workerThreads}; intra-op threads ${intraOp}; ${durationMs} ms after ${warmupMs} ms warmup per cell, median of ${repeats} repeats`);
 
   const batching = { maxBatchSize: MAX_BATCH, batchTimeoutMicros: timeoutMicros, maxEnqueuedBatches: 1000, numBatchThreads: flags.num_batch_threads as number, allowedBatchSizes: [], preferredBatchSizes: [] };
   const srv = await startServer({
     host: '127.0.0.1', restPort: 0, grpcPort: 0, pollMs: 0, intraOpThreads: intraOp, warmup: false,
     models: [
-      { name: 'mlp', basePath: MODEL_DIR, policy: { kind: 'latest', numVersions: 1 }, labels: {}, batching },
-      { name: 'mlp_plain', basePath: MODEL_DIR, policy: { kind: 'latest', numVersions: 1 }, labels: {} },
+      { name: 'mlp', basePath: MODEL_DIR, policy: { kind: 'latest', numVersions: 1 }, labels: {}, batching, workerThreads },
+      { name: 'mlp_plain', basePath: MODEL_DIR, policy: { kind: 'latest', numVersions: 1 }, labels: {}, workerThreads },
     ],
   });
   const rest = startLoadChild();
