@@ -15,6 +15,8 @@ import type { LoadedModel, RuntimeOptions, Signature } from './onnx.ts';
 import { ownedCopy, type ToMain, type ToWorker, type WireError, type WireTensor } from './worker-protocol.ts';
 
 const ENTRY = new URL('./worker-entry.js', import.meta.url);
+/** How long release() waits for a thread to finish its current run before returning. */
+const RELEASE_WAIT_MS = 5000;
 
 function toError(e: WireError): Error {
   const make = (SrvErr as Record<string, (m: string) => Error>)[e.code as SrvErrCode] ?? SrvErr.SRV_ERR_INTERNAL;
@@ -32,36 +34,45 @@ class Slot {
   #ready: Promise<Signature> | undefined;
   readonly pending = new Map<number, Pending>();
   #released = false;
+  #loading = false;
+  #releasing = false;
 
   constructor(
     private readonly bytes: Uint8Array,
     private readonly intraOpThreads: number,
+    private readonly onStart?: (worker: Worker) => void,
   ) {}
 
   /** Starts the thread and loads the model; resolves with the signature the session reports. */
   start(): Promise<Signature> {
     if (this.#ready) return this.#ready;
     const worker = new Worker(ENTRY, { execArgv: [] });
-    // An idle worker must not keep a process alive that has nothing else to do.
-    worker.unref();
     this.#worker = worker;
+    this.#loading = true;
+    this.onStart?.(worker);
     this.#ready = new Promise<Signature>((resolve, reject) => {
       const onMessage = (msg: ToMain) => {
         switch (msg.type) {
           case 'loaded':
+            this.#loading = false;
+            this.#holdOpen();
             return resolve(msg.signature);
           case 'load-failed':
+            this.#loading = false;
+            this.#holdOpen();
             return reject(toError(msg.error));
           case 'result': {
             const p = this.pending.get(msg.id);
             if (!p) return;
             this.pending.delete(msg.id);
+            this.#holdOpen();
             return p.resolve(new Map(msg.outputs.map((t) => [t.name, { dtype: t.dtype, shape: t.shape, data: t.data }])));
           }
           case 'run-failed': {
             const p = this.pending.get(msg.id);
             if (!p) return;
             this.pending.delete(msg.id);
+            this.#holdOpen();
             return p.reject(toError(msg.error));
           }
         }
@@ -70,6 +81,7 @@ class Slot {
         if (this.#worker !== worker) return;
         this.#worker = undefined;
         this.#ready = undefined;
+        this.#loading = false;
         const err = SrvErr.SRV_ERR_INTERNAL(`inference worker stopped (${why}); the run was lost and the worker is restarted on the next request`);
         reject(err);
         for (const p of this.pending.values()) p.reject(err);
@@ -84,6 +96,17 @@ class Slot {
     return this.#ready;
   }
 
+  /**
+   * A thread keeps the process alive only while it has work (loading, runs, releasing):
+   * an idle model must not keep a process with nothing else to do from exiting, and a
+   * caller awaiting a run must not see the process exit under it.
+   */
+  #holdOpen(): void {
+    const busy = this.#loading || this.#releasing || this.pending.size > 0;
+    if (busy) this.#worker?.ref();
+    else this.#worker?.unref();
+  }
+
   #post(msg: ToWorker): void {
     this.#worker?.postMessage(msg);
   }
@@ -93,6 +116,7 @@ class Slot {
     await this.start();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
+      this.#holdOpen();
       this.#post({ type: 'run', id, inputs, outputNames });
     });
   }
@@ -102,21 +126,33 @@ class Slot {
     const worker = this.#worker;
     if (!worker) return;
     const exited = new Promise<void>((r) => worker.once('exit', () => r()));
+    this.#releasing = true;
+    this.#holdOpen();
     this.#post({ type: 'release' });
-    // A worker stuck in a native call cannot answer; give it a moment, then stop it.
-    const timer = setTimeout(() => void worker.terminate(), 5000);
-    await exited;
+    // The thread exits after the run it is in, if any. It is never terminated from here:
+    // Worker#terminate during ONNX Runtime's native call aborts the whole process
+    // ("terminate called after throwing an instance of 'Napi::Error'", seen in the tests),
+    // so a run that outlasts the wait is left to finish on an unref'd thread.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, RELEASE_WAIT_MS)))]);
     clearTimeout(timer);
+    this.#releasing = false;
+    this.#holdOpen();
   }
+}
+
+export interface WorkerRuntimeOptions extends RuntimeOptions {
+  /** Called with each thread as it starts (also on restarts): for diagnostics and tests. */
+  onWorkerStart?: (worker: Worker) => void;
 }
 
 /**
  * Loads a model on `threads` worker threads. Resolves once every thread has its session;
  * rejects (stopping the threads) if the model does not load, with the error loadOnnx gives.
  */
-export async function loadOnnxInWorkers(bytes: Uint8Array, threads: number, opts: RuntimeOptions = {}): Promise<LoadedModel> {
+export async function loadOnnxInWorkers(bytes: Uint8Array, threads: number, opts: WorkerRuntimeOptions = {}): Promise<LoadedModel> {
   const own = new Uint8Array(bytes); // the caller's buffer may be a view into something larger
-  const slots = Array.from({ length: threads }, () => new Slot(own, opts.intraOpThreads ?? 0));
+  const slots = Array.from({ length: threads }, () => new Slot(own, opts.intraOpThreads ?? 0, opts.onWorkerStart));
   let signature: Signature;
   try {
     [signature] = (await Promise.all(slots.map((s) => s.start()))) as [Signature, ...Signature[]];

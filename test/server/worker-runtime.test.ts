@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { startServer, readModels, type RunningServer } from '../../server/index.ts';
 import { Issues } from '../../common/validate.ts';
 import { SERVER_METRIC } from '../../common/conventions.ts';
-import { TempRepo, getJson, postJson } from '../helpers/repo.ts';
+import { TempRepo, EXAMPLES, getJson, postJson } from '../helpers/repo.ts';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { loadOnnxInWorkers } from '../../server/runtime/workers.ts';
 
 const WIDTH = 256; // mlp: x float[N,256] → scores float[N,16]
 
@@ -117,6 +121,26 @@ describe('worker_threads in the model config file', () => {
       const { issues } = read({ worker_threads: bad });
       assert.equal(issues.errors.length, 1, String(bad));
       assert.equal(issues.errors[0]!.path, 'models[0].worker_threads');
+    }
+  });
+});
+
+describe('a worker thread that dies', () => {
+  test('is restarted by the next run, which succeeds with the same answer', async () => {
+    const bytes = await readFile(join(EXAMPLES, 'mlp', '1', 'model.onnx'));
+    const started: Worker[] = [];
+    const model = await loadOnnxInWorkers(bytes, 1, { intraOpThreads: 1, onWorkerStart: (w) => started.push(w) });
+    try {
+      const x = new Map([['x', { dtype: 'FP32' as const, shape: [1, WIDTH], data: new Float32Array(WIDTH).fill(0.25) }]]);
+      const first = (await model.run(x, ['scores'])).get('scores')!;
+      // Stopped while idle: terminating a thread inside ONNX Runtime's native call aborts
+      // the process (see workers.ts), which is why the runtime itself never does it.
+      await started[0]!.terminate();
+      const again = (await model.run(x, ['scores'])).get('scores')!;
+      assert.equal(started.length, 2, 'a new thread was started');
+      assert.deepEqual(Array.from(again.data as Float32Array), Array.from(first.data as Float32Array));
+    } finally {
+      await model.release();
     }
   });
 });
