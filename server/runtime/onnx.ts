@@ -82,19 +82,26 @@ export async function loadOnnx(bytes: Uint8Array, opts: RuntimeOptions = {}): Pr
   let released = false;
   return {
     signature,
-    async run(inputs, outputNames) {
-      if (released) throw SrvErr.SRV_ERR_UNAVAILABLE('model version was unloaded');
+    // Not async: the runtime's promise is the only one a request waits on (one promise
+    // and one microtask hop less per run on the hot path).
+    run(inputs, outputNames) {
+      if (released) return Promise.reject(SrvErr.SRV_ERR_UNAVAILABLE('model version was unloaded'));
       const feeds: Record<string, ort.Tensor> = {};
-      for (const [name, t] of inputs) feeds[name] = toOrt(t);
-      let result: ort.InferenceSession.OnnxValueMapType;
       try {
-        result = await session.run(feeds, outputNames as string[]);
+        for (const [name, t] of inputs) feeds[name] = toOrt(t);
       } catch (e) {
-        throw SrvErr.SRV_ERR_INTERNAL(`model run failed: ${(e as Error).message}`, e);
+        return Promise.reject(SrvErr.SRV_ERR_INVALID_ARGUMENT(`input does not fit its shape: ${(e as Error).message}`, e));
       }
-      const out = new Map<string, Tensor>();
-      for (const name of outputNames) out.set(name, fromOrt(result[name] as ort.Tensor));
-      return out;
+      return session.run(feeds, outputNames as string[]).then(
+        (result) => {
+          const out = new Map<string, Tensor>();
+          for (const name of outputNames) out.set(name, fromOrt(result[name] as ort.Tensor));
+          return out;
+        },
+        (e: unknown) => {
+          throw SrvErr.SRV_ERR_INTERNAL(`model run failed: ${(e as Error).message}`, e);
+        },
+      );
     },
     async release() {
       if (released) return;
