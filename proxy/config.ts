@@ -12,7 +12,14 @@ export interface ListenerConfig {
   port: number;
   /** REST: base URL `http://host:port`; gRPC: `host:port` (h2c). */
   upstream: string;
+  /**
+   * REST only: the upstream client for requests with no body or a small gathered one.
+   * `native` = proxy/h1-upstream.ts, `undici` = undici Pool for everything.
+   */
+  client?: RestClient;
 }
+
+export type RestClient = 'native' | 'undici';
 
 export interface ProxyConfig {
   rest?: ListenerConfig;
@@ -60,6 +67,8 @@ const MiB = 1024 * 1024;
 export const DEFAULTS = {
   // Loopback: the admin API can change traffic; Envoy's edge guide binds admin to 127.0.0.1.
   adminHost: '127.0.0.1',
+  // REST upstream client: see proxy/h1-upstream.ts and docs/benchmarks.md (Proxy).
+  restClient: 'undici' as RestClient,
   adminPort: 9090,
   tokenEnv: 'MODELGATE_ADMIN_TOKEN',
   // TF Serving's older main.cc REST default (30 s); Envoy's route default is 15 s.
@@ -109,7 +118,7 @@ function readListener(raw: Record<string, unknown>, key: 'rest' | 'grpc', path: 
   if (raw[key] === undefined || raw[key] === null) return undefined;
   const p = join(path, key);
   const s = section(raw, key, path, issues);
-  checkKeys(s, ['host', 'port', 'upstream'], p, issues);
+  checkKeys(s, key === 'rest' ? ['host', 'port', 'upstream', 'client'] : ['host', 'port', 'upstream'], p, issues);
   const host = readString(s, 'host', p, issues, { default: '0.0.0.0' }) ?? '0.0.0.0';
   const port = readPort(s, 'port', p, issues, key === 'rest' ? 8501 : 8500);
   const upstream = readString(s, 'upstream', p, issues, { required: true });
@@ -120,7 +129,14 @@ function readListener(raw: Record<string, unknown>, key: 'rest' | 'grpc', path: 
   if (key === 'grpc' && !/^[^/:]+:\d+$|^\[[^\]]+\]:\d+$/.test(upstream)) {
     issues.error(join(p, 'upstream'), `must be host:port like "127.0.0.1:8600" (plaintext h2c), got ${JSON.stringify(upstream)}`);
   }
-  return { host, port, upstream: upstream.replace(/\/$/, '') };
+  const out: ListenerConfig = { host, port, upstream: upstream.replace(/\/$/, '') };
+  if (key === 'rest') {
+    const client = readString(s, 'client', p, issues, { default: DEFAULTS.restClient }) ?? DEFAULTS.restClient;
+    if (client !== 'native' && client !== 'undici') issues.error(join(p, 'client'), `must be "native" or "undici", got ${JSON.stringify(client)}`);
+    else out.client = client;
+    if (out.client === 'native' && upstream.startsWith('https:')) out.client = 'undici'; // the native client speaks plain http only
+  }
+  return out;
 }
 
 /** Sizes: a whole number of bytes, or a string like "64MiB", "512KiB". */

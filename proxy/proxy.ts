@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Http2Server, Http2Session } from 'node:http2';
 import { Pool } from 'undici';
+import { H1Upstream } from './h1-upstream.ts';
 import type { Registry } from 'prom-client';
 import { Issues, systemClock } from '../common/index.ts';
 import type { Clock } from '../common/index.ts';
@@ -87,6 +88,12 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
     ? new Pool(config.rest.upstream, { connections: 128, pipelining: 1, keepAliveTimeout: 30_000, connect: { timeout: Math.min(config.timeouts.upstreamMs, 10_000) } })
     : undefined;
 
+  // The native HTTP/1.1 client for bodiless and small gathered requests (rest.ts decides per
+  // request); same bounds as the pool above.
+  const native = config.rest?.client === 'native'
+    ? new H1Upstream({ origin: config.rest.upstream, connections: 128, connectTimeoutMs: Math.min(config.timeouts.upstreamMs, 10_000), bodyTimeoutMs: config.timeouts.upstreamMs, idleTimeoutMs: 30_000 })
+    : undefined;
+
   const statusGet = async (path: string) => {
     const r = await pool!.request({ path, method: 'GET', headersTimeout: 5_000, bodyTimeout: 5_000 });
     const text = await r.body.text();
@@ -143,7 +150,7 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
   const servers: Array<Server | Http2Server> = [];
   try {
     if (config.rest && pool) {
-      restServer = createRestServer({ ...deps, pool });
+      restServer = createRestServer({ ...deps, pool, native });
       servers.push(restServer);
       const a = await listen(restServer, config.rest.host, config.rest.port);
       result.restUrl = `http://${hostForUrl(a)}:${a.port}`;
@@ -164,6 +171,7 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
     result.adminUrl = `http://${hostForUrl(a)}:${a.port}`;
   } catch (err) {
     for (const s of servers) s.close();
+    native?.close();
     await pool?.destroy();
     await otlp?.shutdown();
     throw err;
@@ -186,6 +194,7 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
     for (const s of grpcSessions) s.destroy();
     upstreamSession?.close();
     await Promise.all(closing);
+    native?.close();
     await pool?.destroy();
     // After the servers: every span has ended, so the flush exports all of them (bounded by
     // otlp.timeout when the collector is down).

@@ -2,8 +2,8 @@
 // streamed bodies both ways). undici over http-proxy: see bench/proxy/forwarders.ts and
 // docs/benchmarks.md; http-proxy also needs its own timeout/abort handling (node-http-proxy
 // #1331, #1586), which the undici dispatch API gives us directly.
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse, OutgoingHttpHeaders } from 'node:http';
+import { createServer, IncomingMessage } from 'node:http';
+import type { Server, ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
@@ -18,10 +18,16 @@ import { parseRestPath, pinnedPath } from './rest-path.ts';
 import { route } from './split.ts';
 import type { Split } from './split.ts';
 import type { RequestTrace } from './tracing.ts';
+import type { H1Upstream, UpstreamHandler } from './h1-upstream.ts';
 
 export interface RestDeps extends ForwardDeps {
   /** Keep-alive pool to the REST upstream. */
   pool: Pool;
+  /**
+   * The native HTTP/1.1 client (h1-upstream.ts), used for requests with no body or a
+   * gathered one when set (`rest.client: native`); streamed bodies always go through undici.
+   */
+  native?: H1Upstream | undefined;
 }
 
 // Hop-by-hop headers are not forwarded (RFC 9110 §7.6.1); `host` is set by undici for the upstream.
@@ -185,7 +191,7 @@ export function planRest(url: string, header: (name: string) => string | undefin
  * One proxied request: the undici dispatch handler for the upstream side and the writer of
  * the client response. A class rather than a nest of closures: one allocation per request.
  */
-class RestExchange implements Dispatcher.DispatchHandler {
+class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler {
   readonly #deps: RestDeps;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
@@ -277,8 +283,12 @@ class RestExchange implements Dispatcher.DispatchHandler {
 
   #send(body: Buffer | IncomingMessage | null): void {
     this.#dispatched = true;
-    const { config } = this.#deps;
+    const { config, native } = this.#deps;
     try {
+      if (native && !(body instanceof IncomingMessage)) {
+        native.request({ path: this.#plan.path, method: this.#req.method ?? 'GET', headers: this.#upstreamHeaders(), body }, this);
+        return;
+      }
       this.#deps.pool.dispatch(
         {
           path: this.#plan.path,
@@ -354,7 +364,8 @@ class RestExchange implements Dispatcher.DispatchHandler {
     if (this.#pendingAbort) this.#abort(this.#pendingAbort);
   }
 
-  onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
+  /** `raw`: Buffers from undici, latin1 strings from the native client. */
+  onHeaders(statusCode: number, raw: ReadonlyArray<Buffer | string>, resume: () => void): boolean {
     if (statusCode < 200) return true; // 1xx informational: not forwarded
     clearTimeout(this.#timer);
     this.#status = statusCode;
@@ -363,8 +374,10 @@ class RestExchange implements Dispatcher.DispatchHandler {
     let out: string[] = [];
     let connection: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!.toString('latin1');
-      const value = raw[i + 1]!.toString('latin1');
+      const n = raw[i]!;
+      const v = raw[i + 1]!;
+      const name = typeof n === 'string' ? n : n.toString('latin1');
+      const value = typeof v === 'string' ? v : v.toString('latin1');
       const lower = name.toLowerCase();
       if (lower === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
       if (HOP_BY_HOP.has(lower)) continue;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Issues } from '../../common/index.ts';
 import { proxyConfigFrom } from '../../proxy/cli.ts';
+import { PROXY_DEFAULTS } from '../../proxy/index.ts';
 import { startUpstream } from './helpers.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/modelgate.js', import.meta.url));
@@ -20,7 +21,7 @@ test('flags override the file: upstreams, ports and host', () => {
     issues,
   );
   assert.ok(issues.ok, JSON.stringify(issues.list));
-  assert.deepEqual(c.rest, { host: '127.0.0.1', port: 0, upstream: 'http://127.0.0.1:1' });
+  assert.deepEqual(c.rest, { host: '127.0.0.1', port: 0, upstream: 'http://127.0.0.1:1', client: PROXY_DEFAULTS.restClient });
   assert.deepEqual(c.grpc, { host: '127.0.0.1', port: 8500, upstream: '127.0.0.1:2' });
   assert.equal(c.admin.port, 0);
 });

@@ -1,0 +1,540 @@
+// A small keep-alive HTTP/1.1 client on node:net sockets for the REST proxy's common case:
+// a request with no body or a gathered body, one request per socket at a time (no
+// pipelining), head and body written in ONE socket.write. undici stays for streamed
+// bodies (RestExchange decides per request). Why: a profile of the proxy put `writev` at 42%
+// of its busy time and most of the rest in undici's parser and dispatch (docs/benchmarks.md
+// "REST: where the time goes"); a single write and a head parsed from one latin1 string
+// do less per request.
+//
+// Response framing follows RFC 9112 §6.3 (message body length): HEAD, 1xx, 204 and 304
+// have no body; `transfer-encoding` ending in chunked → chunked (§7.1); else a valid
+// `content-length`; else the body runs to connection close. Error `code`s are undici's /
+// node's strings, so `classifyUpstreamError` in rest.ts counts them the same way.
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+
+/** What the client hands the upstream; names what RestExchange already implements for undici. */
+export interface UpstreamHandler {
+  onConnect(abort: (err?: Error) => void): void;
+  /** `raw` is [name, value, ...] as latin1 strings (the bytes unchanged). */
+  onHeaders(statusCode: number, raw: string[], resume: () => void): boolean;
+  /** false: stop reading the socket until `resume()`. */
+  onData(chunk: Buffer): boolean;
+  onComplete(trailers: string[]): void;
+  onError(err: Error): void;
+}
+
+export interface UpstreamRequest {
+  method: string;
+  /** Origin-form request target, e.g. `/v1/models/m:predict`. */
+  path: string;
+  /** [name, value, ...]; hop-by-hop headers and `host` already removed by the caller. */
+  headers: readonly string[];
+  body: Buffer | null;
+}
+
+export interface H1UpstreamOptions {
+  /** `http://host:port` (no path). */
+  origin: string;
+  /** Most sockets open at once; requests beyond wait in FIFO order (like undici Pool `connections`). */
+  connections: number;
+  connectTimeoutMs: number;
+  /** No byte from the upstream for this long during a response → error (undici's bodyTimeout). */
+  bodyTimeoutMs: number;
+  /** Idle sockets are closed after this (undici Pool keepAliveTimeout). */
+  idleTimeoutMs: number;
+}
+
+/** An error with undici/node's `code` strings (see classifyUpstreamError in rest.ts). */
+export class UpstreamSocketError extends Error {
+  readonly code: string;
+  constructor(message: string, code: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+// Heads above this are refused: node's own maxHeaderSize default (16 KiB) ×4, so any head
+// node:http would send back to our client fits.
+const MAX_HEAD_BYTES = 64 * 1024;
+// A chunk-size line (size + extensions) or a trailer line longer than this is refused.
+const MAX_LINE_BYTES = 8 * 1024;
+// RFC 9110 §9.2.2: these methods may be retried automatically after a connection failure.
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+
+const enum State {
+  Head,
+  Length,
+  ChunkSize,
+  ChunkData,
+  ChunkDataEnd,
+  Trailers,
+  UntilClose,
+  Done,
+}
+
+export interface ParserSink {
+  onHead(status: number, raw: string[]): void;
+  onBody(chunk: Buffer): void;
+}
+
+/**
+ * Incremental HTTP/1.1 response parser. Pure: bytes in, callbacks out. `push` returns true
+ * once the message is complete (`leftover` bytes followed it); `eof()` at connection end.
+ * Throws UpstreamSocketError with an HPE_* code (llhttp's names) on malformed input.
+ */
+export class ResponseParser {
+  #sink: ParserSink;
+  #state = State.Done;
+  #noBody = false;
+  #pending: Buffer | undefined;
+  #line = '';
+  #remaining = 0;
+  /** The connection may carry another request after this response. */
+  keepAlive = false;
+  /** Bytes after the end of the message in the last push (the socket is then not reusable). */
+  leftover = 0;
+  /** Any byte of the response seen (a retry is only safe before). */
+  started = false;
+
+  constructor(sink: ParserSink) {
+    this.#sink = sink;
+  }
+
+  /** Expect a new response; `method` decides whether a body can follow (HEAD never has one). */
+  start(method: string): void {
+    this.#state = State.Head;
+    this.#noBody = method === 'HEAD';
+    this.#pending = undefined;
+    this.#line = '';
+    this.#remaining = 0;
+    this.keepAlive = false;
+    this.leftover = 0;
+    this.started = false;
+  }
+
+  get done(): boolean {
+    return this.#state === State.Done;
+  }
+
+  /** The body is delimited by the connection's end. */
+  get untilClose(): boolean {
+    return this.#state === State.UntilClose;
+  }
+
+  push(chunk: Buffer): boolean {
+    if (chunk.length > 0) this.started = true;
+    let off = 0;
+    const len = chunk.length;
+    while (off < len) {
+      switch (this.#state) {
+        case State.Head: {
+          const buf = this.#pending ? Buffer.concat([this.#pending, chunk.subarray(off)]) : off === 0 ? chunk : chunk.subarray(off);
+          const from = this.#pending ? Math.max(0, this.#pending.length - 3) : 0;
+          const end = buf.indexOf(CRLFCRLF, from);
+          if (end === -1) {
+            if (buf.length > MAX_HEAD_BYTES) throw new UpstreamSocketError('upstream response head too large', 'HPE_HEADER_OVERFLOW');
+            this.#pending = buf;
+            return false;
+          }
+          // Bytes of `chunk` consumed: the head's end minus what was pending before.
+          const consumed = end + 4 - (this.#pending?.length ?? 0);
+          this.#pending = undefined;
+          if (end + 4 > MAX_HEAD_BYTES) throw new UpstreamSocketError('upstream response head too large', 'HPE_HEADER_OVERFLOW');
+          this.#head(buf.toString('latin1', 0, end));
+          off += consumed;
+          break;
+        }
+        case State.Length: {
+          const n = Math.min(this.#remaining, len - off);
+          this.#sink.onBody(off === 0 && n === len ? chunk : chunk.subarray(off, off + n));
+          off += n;
+          this.#remaining -= n;
+          if (this.#remaining === 0) this.#state = State.Done;
+          break;
+        }
+        case State.ChunkData: {
+          const n = Math.min(this.#remaining, len - off);
+          this.#sink.onBody(chunk.subarray(off, off + n));
+          off += n;
+          this.#remaining -= n;
+          if (this.#remaining === 0) this.#state = State.ChunkDataEnd;
+          break;
+        }
+        case State.ChunkSize:
+        case State.ChunkDataEnd:
+        case State.Trailers: {
+          const nl = chunk.indexOf(0x0a, off);
+          const stop = nl === -1 ? len : nl;
+          this.#line += chunk.toString('latin1', off, stop);
+          if (this.#line.length > MAX_LINE_BYTES) throw new UpstreamSocketError('upstream chunk line too long', 'HPE_INVALID_CHUNK_SIZE');
+          off = nl === -1 ? len : nl + 1;
+          if (nl !== -1) {
+            const line = this.#line.endsWith('\r') ? this.#line.slice(0, -1) : this.#line;
+            this.#line = '';
+            this.#lineDone(line);
+          }
+          break;
+        }
+        case State.UntilClose:
+          this.#sink.onBody(off === 0 ? chunk : chunk.subarray(off));
+          off = len;
+          break;
+        case State.Done:
+          this.leftover = len - off;
+          return true;
+      }
+    }
+    return this.#state === State.Done;
+  }
+
+  /** The connection ended: true when that ends the message (a body that runs to close). */
+  eof(): boolean {
+    if (this.#state === State.UntilClose) {
+      this.#state = State.Done;
+      return true;
+    }
+    return this.#state === State.Done;
+  }
+
+  #lineDone(line: string): void {
+    if (this.#state === State.ChunkDataEnd) {
+      if (line !== '') throw new UpstreamSocketError('upstream chunk not followed by CRLF', 'HPE_INVALID_CHUNK_SIZE');
+      this.#state = State.ChunkSize;
+    } else if (this.#state === State.ChunkSize) {
+      // chunk-size [ chunk-ext ] (RFC 9112 §7.1.1); extensions are ignored.
+      const semi = line.indexOf(';');
+      const hex = (semi === -1 ? line : line.slice(0, semi)).trim();
+      if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) throw new UpstreamSocketError(`invalid chunk size ${JSON.stringify(hex)}`, 'HPE_INVALID_CHUNK_SIZE');
+      const size = parseInt(hex, 16);
+      if (size === 0) this.#state = State.Trailers;
+      else {
+        this.#remaining = size;
+        this.#state = State.ChunkData;
+      }
+    } else if (line === '') {
+      // Trailers are read and dropped: node:http re-frames the client response and
+      // RestExchange forwards none (undici's onComplete trailers were not forwarded either).
+      this.#state = State.Done;
+    }
+  }
+
+  #head(head: string): void {
+    const lines = head.split('\r\n');
+    const status = lines[0]!;
+    // status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4)
+    const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(status);
+    if (!m) throw new UpstreamSocketError(`invalid upstream status line ${JSON.stringify(status.slice(0, 64))}`, 'HPE_INVALID_CONSTANT');
+    const http10 = m[1] === '0';
+    const code = Number(m[2]);
+    const raw: string[] = [];
+    let length = -1;
+    let chunked = false;
+    let otherCoding = false;
+    let close = http10;
+    for (let i = 1; i < lines.length; i++) {
+      const l = lines[i]!;
+      const colon = l.indexOf(':');
+      // No obs-fold (RFC 9112 §5.2: a proxy may reject it) and no empty names.
+      if (colon <= 0 || l.charCodeAt(0) === 0x20 || l.charCodeAt(0) === 0x09) throw new UpstreamSocketError('invalid upstream header line', 'HPE_INVALID_HEADER_TOKEN');
+      const name = l.slice(0, colon);
+      const value = l.slice(colon + 1).trim();
+      raw.push(name, value);
+      const c = name.charCodeAt(0) | 0x20;
+      if (c !== 0x63 && c !== 0x74) continue; // content-length, connection, transfer-encoding
+      const lower = name.toLowerCase();
+      if (lower === 'content-length') {
+        // Repeated identical values are one length; different ones are an error (§6.3 item 5).
+        if (!/^\d{1,15}$/.test(value) || (length !== -1 && length !== Number(value))) throw new UpstreamSocketError('invalid upstream content-length', 'HPE_UNEXPECTED_CONTENT_LENGTH');
+        length = Number(value);
+      } else if (lower === 'transfer-encoding') {
+        const last = value.toLowerCase().split(',').pop()!.trim();
+        chunked = last === 'chunked';
+        otherCoding = !chunked;
+      } else if (lower === 'connection') {
+        const v = value.toLowerCase();
+        if (/(^|,)\s*close\s*(,|$)/.test(v)) close = true;
+        else if (http10 && /(^|,)\s*keep-alive\s*(,|$)/.test(v)) close = false;
+      }
+    }
+    if (code < 200) {
+      // 101 would switch protocols, which this client never asks for.
+      if (code === 101) throw new UpstreamSocketError('unexpected 101 from upstream', 'HPE_INVALID_CONSTANT');
+      return; // 1xx informational: skipped, the final response follows (RFC 9110 §15.2)
+    }
+    this.keepAlive = !close;
+    this.#sink.onHead(code, raw);
+    if (this.#noBody || code === 204 || code === 304) this.#state = State.Done;
+    else if (chunked) {
+      this.#state = State.ChunkSize;
+      // Both framings: chunked wins and the connection is not reused (RFC 9112 §6.3 item 3).
+      if (length !== -1) this.keepAlive = false;
+    } else if (otherCoding) {
+      this.#state = State.UntilClose;
+      this.keepAlive = false;
+    } else if (length >= 0) {
+      this.#remaining = length;
+      this.#state = length === 0 ? State.Done : State.Length;
+    } else {
+      this.#state = State.UntilClose;
+      this.keepAlive = false;
+    }
+  }
+}
+
+/** One request in flight or waiting for a socket. */
+class Pending {
+  readonly req: UpstreamRequest;
+  readonly handler: UpstreamHandler;
+  conn: Conn | undefined;
+  retried = false;
+  done = false;
+  #client: H1Upstream;
+
+  constructor(client: H1Upstream, req: UpstreamRequest, handler: UpstreamHandler) {
+    this.#client = client;
+    this.req = req;
+    this.handler = handler;
+  }
+
+  /** Cancels the request: its socket is destroyed (never reused mid-response), onError follows. */
+  readonly abort = (err: Error = new UpstreamSocketError('request aborted', 'UND_ERR_ABORTED')): void => {
+    if (this.done) return;
+    this.done = true;
+    const conn = this.conn;
+    if (conn) {
+      conn.req = undefined;
+      conn.socket.destroy();
+    } else this.#client.dequeue(this);
+    this.handler.onError(err);
+  };
+}
+
+/** One upstream socket: its listeners are attached once, not per request. */
+class Conn implements ParserSink {
+  readonly socket: Socket;
+  readonly parser: ResponseParser;
+  req: Pending | undefined;
+  /** Served a response before: a failure before any response byte may be a stale keep-alive socket. */
+  reused = false;
+  connected = false;
+  readonly #client: H1Upstream;
+  readonly #opts: H1UpstreamOptions;
+
+  constructor(client: H1Upstream, opts: H1UpstreamOptions, host: string, port: number) {
+    this.#client = client;
+    this.#opts = opts;
+    this.parser = new ResponseParser(this);
+    this.socket = connect({ host, port, noDelay: true });
+    this.socket.setTimeout(opts.connectTimeoutMs);
+    this.socket.on('connect', () => {
+      this.connected = true;
+      this.socket.setTimeout(this.req ? opts.bodyTimeoutMs : opts.idleTimeoutMs);
+    });
+    this.socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    this.socket.on('end', () => this.#onEnd());
+    this.socket.on('timeout', () => this.#onTimeout());
+    this.socket.on('error', (err) => this.#failed(err));
+    this.socket.on('close', () => this.#onClose());
+  }
+
+  readonly resume = (): void => {
+    this.socket.resume();
+  };
+
+  send(p: Pending): void {
+    this.req = p;
+    p.conn = this;
+    this.parser.start(p.req.method);
+    if (this.connected) this.socket.setTimeout(this.#opts.bodyTimeoutMs);
+    this.socket.write(encodeRequest(p.req, this.#client.hostHeader));
+  }
+
+  onHead(status: number, raw: string[]): void {
+    this.req?.handler.onHeaders(status, raw, this.resume);
+  }
+
+  onBody(chunk: Buffer): void {
+    const p = this.req;
+    if (p && !p.done && p.handler.onData(chunk) === false) this.socket.pause();
+  }
+
+  #onData(chunk: Buffer): void {
+    const p = this.req;
+    if (!p) {
+      // Bytes nobody asked for (an idle socket): the connection is out of step; drop it.
+      this.socket.destroy();
+      return;
+    }
+    let complete: boolean;
+    try {
+      complete = this.parser.push(chunk);
+    } catch (err) {
+      this.#failed(err as Error);
+      return;
+    }
+    // An abort from a handler callback (client went away) has already torn this down.
+    if (this.req !== p || p.done) return;
+    if (complete) this.#complete(p, this.parser.keepAlive && this.parser.leftover === 0);
+  }
+
+  #complete(p: Pending, reusable: boolean): void {
+    p.done = true;
+    this.req = undefined;
+    this.reused = true;
+    if (!reusable) this.socket.destroy();
+    p.handler.onComplete([]);
+    if (reusable && !this.socket.destroyed) this.#client.release(this);
+  }
+
+  #onEnd(): void {
+    const p = this.req;
+    if (p && !p.done && this.parser.eof()) return this.#complete(p, false);
+    this.#failed(new UpstreamSocketError('upstream closed the connection', 'UND_ERR_SOCKET'));
+  }
+
+  #onTimeout(): void {
+    if (!this.connected) this.#failed(new UpstreamSocketError('connect timeout', 'UND_ERR_CONNECT_TIMEOUT'));
+    else if (this.req) this.#failed(new UpstreamSocketError('upstream body timeout', 'UND_ERR_BODY_TIMEOUT'));
+    else this.socket.destroy(); // idle too long: close quietly
+  }
+
+  #onClose(): void {
+    this.#client.forget(this);
+    if (this.req) this.#failed(new UpstreamSocketError('upstream closed the connection', 'UND_ERR_SOCKET'));
+  }
+
+  /** The socket is unusable: it goes, and the request on it fails or is retried once. */
+  #failed(err: Error): void {
+    const p = this.req;
+    this.req = undefined;
+    this.socket.destroy();
+    this.#client.forget(this);
+    if (!p || p.done) return;
+    p.conn = undefined;
+    // A keep-alive socket the upstream closed while we picked it fails before any response
+    // byte. Retried once, on a new socket, for idempotent methods only: a POST may have
+    // reached the upstream (RFC 9110 §9.2.2; undici and node:http do not retry it either).
+    if (this.reused && !this.parser.started && !p.retried && IDEMPOTENT.has(p.req.method)) {
+      p.retried = true;
+      this.#client.dispatch(p);
+      return;
+    }
+    p.done = true;
+    p.handler.onError(err);
+  }
+}
+
+/** Head and body in one Buffer, so one socket.write (one syscall) carries the request. */
+export function encodeRequest(req: UpstreamRequest, host: string): Buffer {
+  let head = `${req.method} ${req.path} HTTP/1.1\r\nhost: ${host}\r\n`;
+  const h = req.headers;
+  let hasLength = false;
+  for (let i = 0; i < h.length; i += 2) {
+    const name = h[i]!;
+    if (!hasLength && name.length === 14 && name.toLowerCase() === 'content-length') hasLength = true;
+    head += `${name}: ${h[i + 1]!}\r\n`;
+  }
+  const body = req.body;
+  // A body always goes with its length; POST/PUT/PATCH without one say 0 (RFC 9110 §8.6,
+  // as undici does), so the upstream does not wait for a body.
+  if (!hasLength && (body || req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH')) head += `content-length: ${body ? body.length : 0}\r\n`;
+  head += '\r\n';
+  if (!body || body.length === 0) return Buffer.from(head, 'latin1');
+  // Header values come from node's latin1 rawHeaders (or our own ASCII), so latin1 writes
+  // their bytes back unchanged.
+  const out = Buffer.allocUnsafe(head.length + body.length);
+  out.write(head, 0, 'latin1');
+  body.copy(out, head.length);
+  return out;
+}
+
+/** Keep-alive HTTP/1.1 client to one origin. */
+export class H1Upstream {
+  readonly hostHeader: string;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #opts: H1UpstreamOptions;
+  readonly #idle: Conn[] = [];
+  readonly #all = new Set<Conn>();
+  readonly #queue: Pending[] = [];
+  #closed = false;
+
+  constructor(opts: H1UpstreamOptions) {
+    const u = new URL(opts.origin);
+    if (u.protocol !== 'http:') throw new Error(`H1Upstream speaks plain http only, got ${opts.origin}`);
+    this.#opts = opts;
+    this.#host = u.hostname.replace(/^\[|\]$/g, '');
+    this.#port = Number(u.port || 80);
+    this.hostHeader = u.host;
+  }
+
+  /** Sockets open now (idle or busy); for tests and stats. */
+  get sockets(): number {
+    return this.#all.size;
+  }
+
+  request(req: UpstreamRequest, handler: UpstreamHandler): void {
+    const p = new Pending(this, req, handler);
+    handler.onConnect(p.abort);
+    if (p.done) return; // aborted from onConnect (a timeout already pending)
+    if (this.#closed) {
+      p.done = true;
+      handler.onError(new UpstreamSocketError('client closed', 'UND_ERR_CLOSED'));
+      return;
+    }
+    this.dispatch(p);
+  }
+
+  /** @internal Sends on an idle socket, a new one, or queues. */
+  dispatch(p: Pending): void {
+    let conn: Conn | undefined;
+    while ((conn = this.#idle.pop()) !== undefined) {
+      if (!conn.socket.destroyed && conn.socket.writable && !conn.socket.readableEnded) break;
+    }
+    if (conn === undefined) {
+      if (this.#all.size >= this.#opts.connections) {
+        this.#queue.push(p);
+        return;
+      }
+      conn = new Conn(this, this.#opts, this.#host, this.#port);
+      this.#all.add(conn);
+    }
+    conn.send(p);
+  }
+
+  /** @internal A socket finished a response and may carry the next request. */
+  release(conn: Conn): void {
+    const next = this.#queue.shift();
+    if (next) return conn.send(next);
+    conn.socket.setTimeout(this.#opts.idleTimeoutMs);
+    this.#idle.push(conn);
+  }
+
+  /** @internal A socket is gone. */
+  forget(conn: Conn): void {
+    if (!this.#all.delete(conn)) return;
+    const i = this.#idle.indexOf(conn);
+    if (i !== -1) this.#idle.splice(i, 1);
+    // A slot freed: a waiting request gets a new socket.
+    const next = this.#queue.shift();
+    if (next && !this.#closed) this.dispatch(next);
+  }
+
+  /** @internal */
+  dequeue(p: Pending): void {
+    const i = this.#queue.indexOf(p);
+    if (i !== -1) this.#queue.splice(i, 1);
+  }
+
+  /** Destroys every socket; waiting requests fail with UND_ERR_CLOSED. */
+  close(): void {
+    this.#closed = true;
+    for (const p of this.#queue.splice(0)) {
+      p.done = true;
+      p.handler.onError(new UpstreamSocketError('client closed', 'UND_ERR_CLOSED'));
+    }
+    for (const c of [...this.#all]) c.socket.destroy();
+  }
+}
