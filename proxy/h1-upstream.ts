@@ -61,6 +61,9 @@ const MAX_HEAD_BYTES = 64 * 1024;
 const MAX_LINE_BYTES = 8 * 1024;
 // RFC 9110 §9.2.2: these methods may be retried automatically after a connection failure.
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+// Idle sockets are closed this long before the upstream's announced keep-alive timeout
+// (undici's keepAliveTimeoutThreshold default is 1 s in the v6 docs, 2 s in v7).
+const KEEP_ALIVE_MARGIN_MS = 1000;
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 
 const enum State {
@@ -97,6 +100,8 @@ export class ResponseParser {
   leftover = 0;
   /** Any byte of the response seen (a retry is only safe before). */
   started = false;
+  /** `Keep-Alive: timeout=N` of the last response in ms, -1 when absent (RFC 2068 §19.7.1.1). */
+  keepAliveHintMs = -1;
 
   constructor(sink: ParserSink) {
     this.#sink = sink;
@@ -112,6 +117,7 @@ export class ResponseParser {
     this.keepAlive = false;
     this.leftover = 0;
     this.started = false;
+    this.keepAliveHintMs = -1;
   }
 
   get done(): boolean {
@@ -242,8 +248,13 @@ export class ResponseParser {
       const value = l.slice(colon + 1).trim();
       raw.push(name, value);
       const c = name.charCodeAt(0) | 0x20;
-      if (c !== 0x63 && c !== 0x74) continue; // content-length, connection, transfer-encoding
+      if (c !== 0x63 && c !== 0x74 && c !== 0x6b) continue; // content-length, connection, transfer-encoding, keep-alive
       const lower = name.toLowerCase();
+      if (lower === 'keep-alive') {
+        const t = /(?:^|[,\s])timeout\s*=\s*(\d+)/i.exec(value);
+        if (t) this.keepAliveHintMs = Number(t[1]) * 1000;
+        continue;
+      }
       if (lower === 'content-length') {
         // Repeated identical values are one length; different ones are an error (§6.3 item 5).
         if (!/^\d{1,15}$/.test(value) || (length !== -1 && length !== Number(value))) throw new UpstreamSocketError('invalid upstream content-length', 'HPE_UNEXPECTED_CONTENT_LENGTH');
@@ -298,6 +309,12 @@ class Pending {
     this.handler = handler;
   }
 
+  /** Resumes reading this request's socket; a no-op once the socket serves another request. */
+  readonly resume = (): void => {
+    const conn = this.conn;
+    if (conn && conn.req === this) conn.socket.resume();
+  };
+
   /** Cancels the request: its socket is destroyed (never reused mid-response), onError follows. */
   readonly abort = (err: Error = new UpstreamSocketError('request aborted', 'UND_ERR_ABORTED')): void => {
     if (this.done) return;
@@ -339,10 +356,6 @@ class Conn implements ParserSink {
     this.socket.on('close', () => this.#onClose());
   }
 
-  readonly resume = (): void => {
-    this.socket.resume();
-  };
-
   send(p: Pending): void {
     this.req = p;
     p.conn = this;
@@ -352,7 +365,8 @@ class Conn implements ParserSink {
   }
 
   onHead(status: number, raw: string[]): void {
-    this.req?.handler.onHeaders(status, raw, this.resume);
+    const p = this.req;
+    if (p) p.handler.onHeaders(status, raw, p.resume);
   }
 
   onBody(chunk: Buffer): void {
@@ -384,6 +398,9 @@ class Conn implements ParserSink {
     this.req = undefined;
     this.reused = true;
     if (!reusable) this.socket.destroy();
+    // Paused for this response's backpressure: the response is over (its last bytes are in
+    // the client response's buffer), so the next one must be read.
+    else if (this.socket.isPaused()) this.socket.resume();
     p.handler.onComplete([]);
     if (reusable && !this.socket.destroyed) this.#client.release(this);
   }
@@ -508,7 +525,12 @@ export class H1Upstream {
   release(conn: Conn): void {
     const next = this.#queue.shift();
     if (next) return conn.send(next);
-    conn.socket.setTimeout(this.#opts.idleTimeoutMs);
+    // An upstream that says how long it keeps an idle socket (node:http sends `Keep-Alive:
+    // timeout=5`) closes it then; closing ours a second earlier keeps a request from being
+    // written into that close, which for a POST could not be retried. undici does the same
+    // (Pool keepAliveTimeoutThreshold).
+    const hint = conn.parser.keepAliveHintMs;
+    conn.socket.setTimeout(hint > 0 ? Math.min(this.#opts.idleTimeoutMs, Math.max(hint - KEEP_ALIVE_MARGIN_MS, hint / 2)) : this.#opts.idleTimeoutMs);
     this.#idle.push(conn);
   }
 

@@ -4,6 +4,10 @@
 //
 //   node --import tsx bench/proxy/compare.ts [--rounds 3] [--seconds 8] [--only direct,modelgate,nginx]
 //
+// `--only direct,modelgate-undici,modelgate-native,nginx` is the A/B of the REST upstream
+// client (proxy/h1-upstream.ts vs undici), each modelgate otherwise configured the same;
+// both then also get a paired fixed-rate run.
+//
 // Needs: wrk and nginx on PATH (apt-get install -y wrk nginx). http-proxy is optional: it
 // is not a modelgate dependency; install it aside with
 //   npm install --prefix /tmp/benchdeps http-proxy@1.18.1
@@ -83,7 +87,7 @@ async function main(): Promise<void> {
   const upstreamUrl = `http://127.0.0.1:${up.info.port}`;
   const targets: Target[] = [];
   if (ONLY.includes('direct')) targets.push({ name: 'direct', port: up.info.port, pids: () => [] });
-  for (const mode of ['modelgate', 'undici', 'http-proxy']) {
+  for (const mode of ['modelgate', 'modelgate-undici', 'modelgate-native', 'undici', 'http-proxy']) {
     if (!ONLY.includes(mode)) continue;
     try {
       const p = await tsChild('proxy-child.ts', [mode, upstreamUrl]);
@@ -128,7 +132,7 @@ async function main(): Promise<void> {
 
   // Paired fixed-rate runs: direct, modelgate and nginx each at RATE rps in the same time
   // window (the three the latency target compares; more would load the generator).
-  const pairedTargets = targets.filter((t) => ['direct', 'modelgate', 'nginx'].includes(t.name));
+  const pairedTargets = targets.filter((t) => ['direct', 'modelgate', 'modelgate-undici', 'modelgate-native', 'nginx'].includes(t.name));
   const paired = new Map<string, RateResult[]>();
   for (let round = 1; round <= ROUNDS; round++) {
     const res = await rateRun(pairedTargets.map((t) => t.port), SECONDS);

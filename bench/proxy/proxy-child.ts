@@ -1,5 +1,7 @@
 // Benchmark proxies, one per process so their CPU can be measured alone:
-//   modelgate   createProxy with everything on (metrics, tracing, catalog, split config)
+//   modelgate   createProxy with everything on (metrics, tracing, catalog, split config),
+//               the configured default REST upstream client
+//   modelgate-native / modelgate-undici   the same with rest.client forced (A/B of the client)
 //   undici      the bare forwarding core: node:http + undici Pool, no labels or metrics
 //   http-proxy  node-http-proxy 1.18.1 with a keep-alive agent (the design card's choice)
 //   modelgate-grpc  createProxy with only the gRPC listener (upstream is host:port)
@@ -15,11 +17,12 @@ import { createProxy, readProxyConfig } from '../../proxy/index.ts';
 const [mode, upstream] = process.argv.slice(2) as [string, string];
 
 async function main(): Promise<number> {
-  if (mode === 'modelgate') {
+  if (mode === 'modelgate' || mode === 'modelgate-native' || mode === 'modelgate-undici') {
     const issues = new Issues();
+    const client = mode === 'modelgate' ? {} : { client: mode.slice('modelgate-'.length) };
     const config = readProxyConfig(
       {
-        rest: { host: '127.0.0.1', port: 0, upstream },
+        rest: { host: '127.0.0.1', port: 0, upstream, ...client },
         admin: { port: 0 },
         // A split on another model keeps the split lookup on the path without changing routing.
         splits: { other: { stable: '1', canary: '2', weight: 10 } },

@@ -105,6 +105,16 @@ describe('the response parser', () => {
     for (const [response, keepAlive] of table) assert.equal(parse([bytes(response)]).keepAlive, keepAlive, response);
   });
 
+  test('the upstream\'s keep-alive timeout hint is read', () => {
+    const p = new ResponseParser({ onHead: () => {}, onBody: () => {} });
+    p.start('GET');
+    p.push(bytes('HTTP/1.1 200 OK\r\nKeep-Alive: max=100, timeout=5\r\ncontent-length: 0\r\n\r\n'));
+    assert.equal(p.keepAliveHintMs, 5000);
+    p.start('GET');
+    p.push(bytes('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n'));
+    assert.equal(p.keepAliveHintMs, -1);
+  });
+
   test('a body with neither length nor chunking runs to the end of the connection', () => {
     const r = parse([bytes('HTTP/1.1 200 OK\r\n\r\npart one '), bytes('part two')], 'GET', true);
     assert.ok(r.complete);
@@ -301,6 +311,33 @@ describe('the native client on real sockets', () => {
     await until(() => client.sockets === 0);
     assert.equal((await send(client, { method: 'POST', body: bytes('{}') })).body, 'ok');
     assert.equal(up.connections(), 2);
+  });
+
+  test('an idle socket is closed before the keep-alive timeout the upstream announced', async () => {
+    const { up, client } = await setup((s) => s.write('HTTP/1.1 200 OK\r\nkeep-alive: timeout=1\r\ncontent-length: 2\r\n\r\nok'));
+    assert.equal((await send(client)).body, 'ok');
+    await until(() => up.closed() === 1); // the upstream never closes it; the client did
+    assert.equal(client.sockets, 0);
+  });
+
+  test('a response that pauses the socket for backpressure does not leave it paused for the next request', async () => {
+    const { up, client } = await setup((s) => s.write('HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nabcd'));
+    const slow = await new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      client.request({ method: 'GET', path: '/', headers: [], body: null }, {
+        onConnect: () => {},
+        onHeaders: () => true,
+        onData: (c) => {
+          chunks.push(c);
+          return false; // the last chunk fills the client's buffer; resume never comes
+        },
+        onComplete: () => resolve(Buffer.concat(chunks).toString()),
+        onError: reject,
+      });
+    });
+    assert.equal(slow, 'abcd');
+    assert.equal((await send(client)).body, 'abcd');
+    assert.equal(up.connections(), 1);
   });
 
   test('a reused socket that closes before any response byte is retried once for a GET', async () => {
