@@ -68,7 +68,7 @@ export const DEFAULTS = {
   // Loopback: the admin API can change traffic; Envoy's edge guide binds admin to 127.0.0.1.
   adminHost: '127.0.0.1',
   // REST upstream client: see proxy/h1-upstream.ts and docs/benchmarks.md (Proxy).
-  restClient: 'undici' as RestClient,
+  restClient: 'native' as RestClient,
   adminPort: 9090,
   tokenEnv: 'MODELGATE_ADMIN_TOKEN',
   // TF Serving's older main.cc REST default (30 s); Envoy's route default is 15 s.

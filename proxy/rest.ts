@@ -1,4 +1,5 @@
-// REST forwarding: node:http server in front, undici Pool to the upstream (keep-alive,
+// REST forwarding: node:http server in front; to the upstream, the native HTTP/1.1 client
+// (h1-upstream.ts) for bodiless and small gathered requests, else an undici Pool (keep-alive,
 // streamed bodies both ways). undici over http-proxy: see bench/proxy/forwarders.ts and
 // docs/benchmarks.md; http-proxy also needs its own timeout/abort handling (node-http-proxy
 // #1331, #1586), which the undici dispatch API gives us directly.

@@ -94,6 +94,7 @@ export const MODELGATE_YAML: FieldTable = {
   'proxy.rest.host': { type: 'string', default: str(PROXY_OUT.rest?.host), text: 'Listen address.' },
   'proxy.rest.port': { type: 'integer', default: str(PROXY_OUT.rest?.port), units: 'TCP port (0 = any free port)', text: 'Listen port.' },
   'proxy.rest.upstream': { type: 'string (URL)', required: true, text: 'Upstream base URL such as `http://127.0.0.1:8601`.' },
+  'proxy.rest.client': { type: 'string', default: str(PROXY_OUT.rest?.client), units: '`native` or `undici`', text: 'Upstream client for requests with no body or a small one (up to 64 KiB with a content-length): `native` is the proxy\'s own keep-alive HTTP/1.1 client (one write per request), `undici` the undici Pool. Streamed bodies and `https` upstreams always use undici.' },
   'proxy.grpc': { type: 'object', text: 'gRPC listener (plaintext h2c) and its upstream.' },
   'proxy.grpc.host': { type: 'string', default: str(PROXY_OUT.grpc?.host), text: 'Listen address.' },
   'proxy.grpc.port': { type: 'integer', default: str(PROXY_OUT.grpc?.port), units: 'TCP port (0 = any free port)', text: 'Listen port.' },
