@@ -446,17 +446,24 @@ class Conn implements ParserSink {
 /** Head and body in one Buffer, so one socket.write (one syscall) carries the request. */
 export function encodeRequest(req: UpstreamRequest, host: string): Buffer {
   let head = `${req.method} ${req.path} HTTP/1.1\r\nhost: ${host}\r\n`;
+  const body = req.body;
+  // The length written is always that of the body sent, in the client's header's place and
+  // spelling: a GET's body is not forwarded, so a client's `content-length: 5` on it would
+  // leave the upstream waiting. POST/PUT/PATCH without a body say 0 (RFC 9110 §8.6, as
+  // undici does), so the upstream does not wait for one.
+  const length = body ? body.length : req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' ? 0 : -1;
+  let lengthSent = false;
   const h = req.headers;
-  let hasLength = false;
   for (let i = 0; i < h.length; i += 2) {
     const name = h[i]!;
-    if (!hasLength && name.length === 14 && name.toLowerCase() === 'content-length') hasLength = true;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') {
+      if (length >= 0 && !lengthSent) head += `${name}: ${length}\r\n`;
+      lengthSent = true;
+      continue;
+    }
     head += `${name}: ${h[i + 1]!}\r\n`;
   }
-  const body = req.body;
-  // A body always goes with its length; POST/PUT/PATCH without one say 0 (RFC 9110 §8.6,
-  // as undici does), so the upstream does not wait for a body.
-  if (!hasLength && (body || req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH')) head += `content-length: ${body ? body.length : 0}\r\n`;
+  if (length >= 0 && !lengthSent) head += `content-length: ${length}\r\n`;
   head += '\r\n';
   if (!body || body.length === 0) return Buffer.from(head, 'latin1');
   // Header values come from node's latin1 rawHeaders (or our own ASCII), so latin1 writes

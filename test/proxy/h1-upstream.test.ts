@@ -152,13 +152,15 @@ describe('the response parser', () => {
 });
 
 test('a request is encoded as one buffer: head, host, headers as given, the body and its length', () => {
-  const req: UpstreamRequest = { method: 'POST', path: '/v1/models/m:predict', headers: ['Content-Type', 'application/json', 'x-name', 'caf\u00e9'], body: bytes('{}') };
+  const req: UpstreamRequest = { method: 'POST', path: '/v1/models/m:predict', headers: ['Content-Type', 'application/json', 'x-name', 'caf\u00e9', 'Content-Length', '2'], body: bytes('{}') };
   assert.equal(
     encodeRequest(req, '127.0.0.1:8501').toString('latin1'),
-    'POST /v1/models/m:predict HTTP/1.1\r\nhost: 127.0.0.1:8501\r\nContent-Type: application/json\r\nx-name: caf\u00e9\r\ncontent-length: 2\r\n\r\n{}',
+    'POST /v1/models/m:predict HTTP/1.1\r\nhost: 127.0.0.1:8501\r\nContent-Type: application/json\r\nx-name: caf\u00e9\r\nContent-Length: 2\r\n\r\n{}',
   );
   assert.equal(encodeRequest({ method: 'GET', path: '/', headers: [], body: null }, 'h').toString('latin1'), 'GET / HTTP/1.1\r\nhost: h\r\n\r\n');
   assert.equal(encodeRequest({ method: 'POST', path: '/', headers: ['Content-Length', '0'], body: null }, 'h').toString('latin1'), 'POST / HTTP/1.1\r\nhost: h\r\nContent-Length: 0\r\n\r\n');
+  // A GET's body is not forwarded, so neither is the length the client gave it.
+  assert.equal(encodeRequest({ method: 'GET', path: '/', headers: ['Content-Length', '5', 'a', 'b'], body: null }, 'h').toString('latin1'), 'GET / HTTP/1.1\r\nhost: h\r\na: b\r\n\r\n');
 });
 
 test('the errors the client raises are classified like undici\'s', () => {
