@@ -2,7 +2,7 @@
 export { createProxy } from './proxy.ts';
 export type { CreateProxyOptions, Proxy } from './proxy.ts';
 export { readProxyConfig, DEFAULTS as PROXY_DEFAULTS } from './config.ts';
-export type { ProxyConfig, ListenerConfig, StatusApi, OtlpConfig } from './config.ts';
+export type { ProxyConfig, ListenerConfig, StatusApi, OtlpConfig, RestClient } from './config.ts';
 export { route, readSplit, fnv1a } from './split.ts';
 export type { Split, Route } from './split.ts';
 export { parseRestPath, pinnedPath } from './rest-path.ts';
