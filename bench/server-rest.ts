@@ -2,7 +2,7 @@
 //
 //   node --import tsx bench/server-rest.ts [--duration_ms 4000] [--warmup_ms 1000]
 //        [--repeats 3] [--concurrency 1,8,32] [--models half_plus_two,mlp]
-//        [--intra_op_threads 1] [--only ours,bare,raw] [--json out.json]
+//        [--intra_op_threads 1] [--worker_threads 0] [--only ours,bare,raw] [--json out.json]
 //
 // Three systems per model and concurrency, measured against each other in one run:
 //   ours  startServer() from server/server.ts, TF Serving row-format :predict
@@ -31,6 +31,9 @@ const FLAGS: FlagSpec[] = [
   // One thread per run: on the 2-core bench machine the load generator needs the other
   // core, and ORT's spinning intra-op pool would fight it. The same value goes to all three.
   { name: 'intra_op_threads', type: 'number', default: 1, help: 'ONNX Runtime threads per run, for all three systems' },
+  // Ours only: how users run a heavy model (examples/models.yaml runs mlp on a worker
+  // thread). Bare and raw stay on the calling thread, so this compares designs, not code.
+  { name: 'worker_threads', type: 'number', default: 0, help: 'run our server\'s models on this many worker threads (server/runtime/workers.ts); 0 = event loop, like bare' },
   { name: 'only', type: 'string', default: 'ours,bare,raw', help: 'systems to measure' },
   { name: 'json', type: 'string', help: 'also write every repeat of every cell to this file' },
   { name: 'from_json', type: 'string', help: 'print the table of a run recorded with --json, measuring nothing' },
@@ -121,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   console.log(`# node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`# ${repeats} repeats × ${durationMs} ms after ${warmupMs} ms warmup; intra-op threads ${intraOp}; load from a child process (undici Pool)`);
+  console.log(`# ${repeats} repeats × ${durationMs} ms after ${warmupMs} ms warmup; intra-op threads ${intraOp}; our worker threads ${flags.worker_threads}; load from a child process (undici Pool)`);
 
   const load = startLoadChild();
   const ours = await startServer({
@@ -129,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
     restPort: 0,
     pollMs: 0,
     intraOpThreads: intraOp,
-    models: models.map((name) => ({ name, basePath: join(REPO, name), policy: { kind: 'latest' as const, numVersions: 1 }, labels: {} })),
+    models: models.map((name) => ({ name, basePath: join(REPO, name), policy: { kind: 'latest' as const, numVersions: 1 }, labels: {}, workerThreads: flags.worker_threads as number })),
   });
   const bare = new Map<string, BareServer>();
   const raw = new Map<string, RawLoop>();
