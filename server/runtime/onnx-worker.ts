@@ -4,13 +4,14 @@
 import { parentPort } from 'node:worker_threads';
 import { isModelgateError } from '../../common/errors.ts';
 import { loadOnnx, type LoadedModel } from './onnx.ts';
-import { ownedCopy, type ToMain, type ToWorker, type WireTensor } from './worker-protocol.ts';
-import type { Tensor } from '../tensor/tensor.ts';
+import { fromWire, toWire, type ToMain, type ToWorker } from './worker-protocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('onnx-worker.ts runs only as a worker thread (see server/runtime/workers.ts)');
 
 let model: LoadedModel | undefined;
+/** Runs started and not yet answered: release waits for them, so a session is never freed under a run. */
+const running = new Set<Promise<unknown>>();
 
 function errorOf(e: unknown): { code: string; message: string } {
   return { code: isModelgateError(e) ? e.code : 'SRV_ERR_INTERNAL', message: (e as Error)?.message ?? String(e) };
@@ -36,23 +37,21 @@ async function handle(msg: ToWorker): Promise<void> {
       return;
     case 'run': {
       if (!model) return post({ type: 'run-failed', id: msg.id, error: { code: 'SRV_ERR_UNAVAILABLE', message: 'model is not loaded in this worker' } });
+      const run = model.run(fromWire(msg.inputs), msg.outputNames);
+      running.add(run);
       try {
-        const inputs = new Map<string, Tensor>(msg.inputs.map((t) => [t.name, { dtype: t.dtype, shape: t.shape, data: t.data }]));
-        const out = await model.run(inputs, msg.outputNames);
-        const outputs: WireTensor[] = [];
+        const out = await run;
         const transfer: ArrayBuffer[] = [];
-        for (const [name, t] of out) {
-          const data = ownedCopy(t.data);
-          if (ArrayBuffer.isView(data)) transfer.push(data.buffer as ArrayBuffer);
-          outputs.push({ name, dtype: t.dtype, shape: t.shape, data });
-        }
-        post({ type: 'result', id: msg.id, outputs }, transfer);
+        post({ type: 'result', id: msg.id, outputs: toWire(out, transfer) }, transfer);
       } catch (e) {
         post({ type: 'run-failed', id: msg.id, error: errorOf(e) });
+      } finally {
+        running.delete(run);
       }
       return;
     }
     case 'release':
+      await Promise.allSettled(running);
       await model?.release();
       model = undefined;
       port!.close();

@@ -90,7 +90,7 @@ export async function loadOnnx(bytes: Uint8Array, opts: RuntimeOptions = {}): Pr
       try {
         for (const [name, t] of inputs) feeds[name] = toOrt(t);
       } catch (e) {
-        return Promise.reject(SrvErr.SRV_ERR_INVALID_ARGUMENT(`input does not fit its shape: ${(e as Error).message}`, e));
+        return Promise.reject(SrvErr.SRV_ERR_INTERNAL(`model run failed: ${(e as Error).message}`, e));
       }
       return session.run(feeds, outputNames as string[]).then(
         (result) => {

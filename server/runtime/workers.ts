@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { SrvErr, type SrvErrCode } from '../errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import type { LoadedModel, RuntimeOptions, Signature } from './onnx.ts';
-import { ownedCopy, type ToMain, type ToWorker, type WireError, type WireTensor } from './worker-protocol.ts';
+import { fromWire, toWire, type ToMain, type ToWorker, type WireError, type WireTensor } from './worker-protocol.ts';
 
 const ENTRY = new URL('./worker-entry.js', import.meta.url);
 /** How long release() waits for a thread to finish its current run before returning. */
@@ -61,20 +61,10 @@ class Slot {
             this.#loading = false;
             this.#holdOpen();
             return reject(toError(msg.error));
-          case 'result': {
-            const p = this.pending.get(msg.id);
-            if (!p) return;
-            this.pending.delete(msg.id);
-            this.#holdOpen();
-            return p.resolve(new Map(msg.outputs.map((t) => [t.name, { dtype: t.dtype, shape: t.shape, data: t.data }])));
-          }
-          case 'run-failed': {
-            const p = this.pending.get(msg.id);
-            if (!p) return;
-            this.pending.delete(msg.id);
-            this.#holdOpen();
-            return p.reject(toError(msg.error));
-          }
+          case 'result':
+            return this.#take(msg.id)?.resolve(fromWire(msg.outputs));
+          case 'run-failed':
+            return this.#take(msg.id)?.reject(toError(msg.error));
         }
       };
       const onGone = (why: string) => {
@@ -94,6 +84,14 @@ class Slot {
     // Copy: the bytes stay with us for restarts.
     this.#post({ type: 'load', bytes: this.bytes, intraOpThreads: this.intraOpThreads });
     return this.#ready;
+  }
+
+  /** The caller waiting for run `id`, no longer pending. */
+  #take(id: number): Pending | undefined {
+    const p = this.pending.get(id);
+    this.pending.delete(id);
+    this.#holdOpen();
+    return p;
   }
 
   /**
@@ -169,9 +167,7 @@ export async function loadOnnxInWorkers(bytes: Uint8Array, threads: number, opts
       // The least busy thread; ties go to the first, so a lone caller keeps one warm thread.
       let slot = slots[0]!;
       for (const s of slots) if (s.pending.size < slot.pending.size) slot = s;
-      const wire: WireTensor[] = [];
-      for (const [name, t] of inputs) wire.push({ name, dtype: t.dtype, shape: t.shape, data: ownedCopy(t.data) });
-      return slot.run(nextId++, wire, outputNames);
+      return slot.run(nextId++, toWire(inputs), outputNames);
     },
     async release() {
       if (released) return;

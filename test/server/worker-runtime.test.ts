@@ -125,6 +125,21 @@ describe('worker_threads in the model config file', () => {
   });
 });
 
+describe('unloading a model on worker threads', () => {
+  test('lets runs already sent to the thread finish with their answers before the session is freed', async () => {
+    const bytes = await readFile(join(EXAMPLES, 'mlp', '1', 'model.onnx'));
+    const model = await loadOnnxInWorkers(bytes, 1, { intraOpThreads: 1 });
+    const x = (n: number) => new Map([['x', { dtype: 'FP32' as const, shape: [n, WIDTH], data: new Float32Array(n * WIDTH).fill(0.5) }]]);
+    const runs = [model.run(x(200), ['scores']), model.run(x(200), ['scores'])];
+    await new Promise((r) => setTimeout(r, 5));
+    const released = model.release();
+    const outs = await Promise.all(runs);
+    await released;
+    for (const out of outs) assert.deepEqual(out.get('scores')!.shape, [200, 16]);
+    await assert.rejects(model.run(x(1), ['scores']), (e: any) => e.code === 'SRV_ERR_UNAVAILABLE');
+  });
+});
+
 describe('a worker thread that dies', () => {
   test('is restarted by the next run, which succeeds with the same answer', async () => {
     const bytes = await readFile(join(EXAMPLES, 'mlp', '1', 'model.onnx'));
