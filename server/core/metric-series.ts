@@ -85,31 +85,64 @@ export class CounterSeries {
   }
 }
 
-export class SeriesCounter {
+/** What both metric kinds share: the label-set table, its exposition order, registration. */
+abstract class SeriesMetric<S extends CounterSeries | HistogramSeries> implements Owner {
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly string[];
-  readonly type = 'counter';
   readonly aggregator = 'sum';
-  readonly #series = new Map<string, CounterSeries>();
+  protected readonly table = new Map<string, S>();
 
   constructor(config: Config) {
     this.name = config.name;
     this.help = config.help;
     this.labelNames = config.labelNames;
+  }
+
+  protected abstract create(labels: Labels, key: string): S;
+  protected abstract clear(series: S): void;
+
+  /** The series for a label set, created at zero the first time. Keep it: updates through it skip every lookup. */
+  series(labels: Labels): S {
+    const key = keyOf(this.labelNames, labels);
+    let s = this.table.get(key);
+    if (!s) {
+      validateLabels(this.labelNames, labels);
+      s = this.create(ownLabels(labels), key);
+      this.table.set(key, s);
+    }
+    return s;
+  }
+
+  /** Moves a series to the end of the exposition order and shows it. */
+  show(series: S): void {
+    this.table.delete(series.key);
+    this.table.set(series.key, series);
+    series.visible = true;
+  }
+
+  reset(): void {
+    for (const s of this.table.values()) {
+      this.clear(s);
+      s.visible = false;
+    }
+  }
+}
+
+export class SeriesCounter extends SeriesMetric<CounterSeries> {
+  readonly type = 'counter';
+
+  constructor(config: Config) {
+    super(config);
     register(this, config.registers);
   }
 
-  /** The series for a label set, created at zero the first time. Keep it: updates through it skip every lookup. */
-  series(labels: Labels): CounterSeries {
-    const key = keyOf(this.labelNames, labels);
-    let s = this.#series.get(key);
-    if (!s) {
-      validateLabels(this.labelNames, labels);
-      s = new CounterSeries(ownLabels(labels), key, this);
-      this.#series.set(key, s);
-    }
-    return s;
+  protected create(labels: Labels, key: string): CounterSeries {
+    return new CounterSeries(labels, key, this);
+  }
+
+  protected clear(series: CounterSeries): void {
+    series.value = 0;
   }
 
   /** prom-client's Counter.inc(labels, value), for callers off the hot path. */
@@ -120,23 +153,9 @@ export class SeriesCounter {
     this.series(labels).inc(value);
   }
 
-  /** Moves a series to the end of the exposition order and shows it. */
-  show(series: CounterSeries): void {
-    this.#series.delete(series.key);
-    this.#series.set(series.key, series);
-    series.visible = true;
-  }
-
-  reset(): void {
-    for (const s of this.#series.values()) {
-      s.value = 0;
-      s.visible = false;
-    }
-  }
-
   async get(): Promise<MetricValues> {
     const values: object[] = [];
-    for (const s of this.#series.values()) if (s.visible) values.push({ value: s.value, labels: s.labels });
+    for (const s of this.table.values()) if (s.visible) values.push({ value: s.value, labels: s.labels });
     return { help: this.help, name: this.name, type: this.type, values, aggregator: this.aggregator };
   }
 }
@@ -170,34 +189,26 @@ export class HistogramSeries {
   }
 }
 
-export class SeriesHistogram {
-  readonly name: string;
-  readonly help: string;
-  readonly labelNames: readonly string[];
+export class SeriesHistogram extends SeriesMetric<HistogramSeries> {
   readonly upperBounds: readonly number[];
   readonly type = 'histogram';
-  readonly aggregator = 'sum';
-  readonly #series = new Map<string, HistogramSeries>();
 
   constructor(config: Config & { buckets: readonly number[] }) {
-    this.name = config.name;
-    this.help = config.help;
-    this.labelNames = config.labelNames;
+    super(config);
     // Used as given, as prom-client does (lib/histogram.js constructor); bucket lists in
     // common/conventions.ts are ascending.
     this.upperBounds = [...config.buckets];
     register(this, config.registers);
   }
 
-  series(labels: Labels): HistogramSeries {
-    const key = keyOf(this.labelNames, labels);
-    let s = this.#series.get(key);
-    if (!s) {
-      validateLabels(this.labelNames, labels);
-      s = new HistogramSeries(ownLabels(labels), this.upperBounds, key, this);
-      this.#series.set(key, s);
-    }
-    return s;
+  protected create(labels: Labels, key: string): HistogramSeries {
+    return new HistogramSeries(labels, this.upperBounds, key, this);
+  }
+
+  protected clear(series: HistogramSeries): void {
+    series.counts.fill(0);
+    series.sum = 0;
+    series.count = 0;
   }
 
   /** prom-client's Histogram.observe(labels, value), for callers off the hot path. */
@@ -207,26 +218,11 @@ export class SeriesHistogram {
     this.series(labels).observe(value);
   }
 
-  show(series: HistogramSeries): void {
-    this.#series.delete(series.key);
-    this.#series.set(series.key, series);
-    series.visible = true;
-  }
-
-  reset(): void {
-    for (const s of this.#series.values()) {
-      s.counts.fill(0);
-      s.sum = 0;
-      s.count = 0;
-      s.visible = false;
-    }
-  }
-
   /** The values prom-client's Histogram.getForPromString returns: per series every bucket, +Inf, sum, count. */
   async getForPromString(): Promise<MetricValues> {
     const bucket = `${this.name}_bucket`;
     const values: object[] = [];
-    for (const s of this.#series.values()) {
+    for (const s of this.table.values()) {
       if (!s.visible) continue;
       let acc = 0;
       for (let i = 0; i < this.upperBounds.length; i++) {
