@@ -26,6 +26,5 @@ export type { WebhookPayload, WebhookResult } from './webhooks.ts';
 export { RolloutMetrics } from './metrics.ts';
 export { attachRollouts } from './attach.ts';
 export type { AttachOptions, ProxyLike } from './attach.ts';
-export { describe as describeRollout, ROLLOUT_FLAGS } from './cli.ts';
 export { reloadConfigLabels } from './reload-labels.ts';
 export type { ReloadModelConfig, ReloadLabelMover } from './reload-labels.ts';

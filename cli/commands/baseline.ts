@@ -9,15 +9,15 @@
 // in --categorical.
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { parseArgs, helpText, UsageError } from '../cli/args.ts';
-import type { FlagSpec } from '../cli/args.ts';
-import { ConfigError, Issues, isModelgateError, isRecord } from '../common/index.ts';
-import type { DriftConfig, FeatureConfig } from './config.ts';
-import { DRIFT_DEFAULTS, validateDriftSection } from './config.ts';
-import { buildProfile, toNumber } from './profile.ts';
-import { formatOf, parseReference } from './reference.ts';
-import type { ReferenceTable } from './reference.ts';
-import { saveBaseline } from './store.ts';
+import { parseArgs, helpText, UsageError } from '../args.ts';
+import type { FlagSpec } from '../args.ts';
+import { ConfigError, Issues, isModelgateError, isRecord } from '../../common/index.ts';
+import type { DriftConfig, FeatureConfig } from '../../drift/config.ts';
+import { DRIFT_DEFAULTS, validateDriftSection } from '../../drift/config.ts';
+import { buildProfile, toNumber } from '../../drift/profile.ts';
+import { formatOf, parseReference } from '../../drift/reference.ts';
+import type { ReferenceTable } from '../../drift/reference.ts';
+import { saveBaseline } from '../../drift/store.ts';
 
 export const FLAGS: FlagSpec[] = [
   { name: 'model', type: 'string', help: 'model name, as served (required)' },

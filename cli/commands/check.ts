@@ -1,9 +1,9 @@
 // `modelgate check FILE`: validates a config the same way every command loads it, prints
 // every error and warning as file:line: severity: path: message, exits 0 (valid, maybe
 // with warnings) or 2 (errors).
-import { formatIssues } from '../common/index.ts';
-import { helpText, parseArgs, UsageError, type FlagSpec } from '../cli/args.ts';
-import { checkConfig } from './loader.ts';
+import { formatIssues } from '../../common/index.ts';
+import { helpText, parseArgs, UsageError, type FlagSpec } from '../args.ts';
+import { checkConfig } from '../../config/loader.ts';
 
 export const FLAGS: FlagSpec[] = [{ name: 'help', type: 'boolean', help: 'show this help' }];
 const USAGE = 'usage: modelgate check FILE\n\nValidates modelgate.yaml (or a Sloth prometheus/v1 / OpenSLO v1 file) and prints every problem.';

@@ -2,11 +2,11 @@
 // docs/dashboards.md; `--check` exits 1 when the committed files are out of date.
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
-import { helpText, parseArgs } from '../cli/args.ts';
-import type { FlagSpec } from '../cli/args.ts';
-import { staleGenerated, writeGenerated } from './generate.ts';
+import { helpText, parseArgs } from '../args.ts';
+import type { FlagSpec } from '../args.ts';
+import { staleGenerated, writeGenerated } from '../../dashboards/generate.ts';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const FLAGS: FlagSpec[] = [
   { name: 'check', type: 'boolean', help: 'do not write; exit 1 if a generated file is out of date' },

@@ -11,22 +11,22 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { helpText, parseArgs } from '../cli/args.ts';
-import type { FlagSpec } from '../cli/args.ts';
-import { Issues, formatIssues, parseDuration, systemClock } from '../common/index.ts';
-import type { RequestOutcome } from '../common/index.ts';
-import { buildModel } from '../examples/lib/onnx-builder.ts';
-import { startChaos } from '../examples/lib/chaos.ts';
-import { fraud } from '../examples/models.ts';
-import { fraudRows } from '../examples/data/fraud-reference.ts';
-import { createProxy, readProxyConfig } from '../proxy/index.ts';
-import { startServer } from '../server/index.ts';
-import { SloEngine, validateSlos } from '../slo/index.ts';
-import { attachRollouts } from './attach.ts';
-import { managerLabels, sloBurnSource } from './adapters.ts';
-import { validateRollouts } from './config.ts';
-import { isServerError } from './traffic.ts';
-import type { RolloutView } from './views.ts';
+import { helpText, parseArgs } from '../args.ts';
+import type { FlagSpec } from '../args.ts';
+import { Issues, formatIssues, parseDuration, systemClock } from '../../common/index.ts';
+import type { RequestOutcome } from '../../common/index.ts';
+import { buildModel } from '../../examples/lib/onnx-builder.ts';
+import { startChaos } from '../../examples/lib/chaos.ts';
+import { fraud } from '../../examples/models.ts';
+import { fraudRows } from '../../examples/data/fraud-reference.ts';
+import { createProxy, readProxyConfig } from '../../proxy/index.ts';
+import { startServer } from '../../server/index.ts';
+import { SloEngine, validateSlos } from '../../slo/index.ts';
+import { attachRollouts } from '../../rollout/attach.ts';
+import { managerLabels, sloBurnSource } from '../../rollout/adapters.ts';
+import { validateRollouts } from '../../rollout/config.ts';
+import { isServerError } from '../../rollout/traffic.ts';
+import type { RolloutView } from '../../rollout/views.ts';
 
 export const DEMO_FLAGS: readonly FlagSpec[] = [
   { name: 'interval', type: 'string', default: '2s', help: 'analysis interval (a step lasts one interval when it passes)' },

@@ -2,12 +2,12 @@
 // modelgate.yaml (`--config`), and flags override the listeners and upstreams, so it also
 // runs from flags alone: `modelgate proxy --upstream_rest http://127.0.0.1:8601`.
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { helpText, parseArgs } from '../cli/args.ts';
-import type { FlagSpec } from '../cli/args.ts';
-import { ConfigError, Issues, formatIssues } from '../common/index.ts';
-import { readProxyConfig } from './config.ts';
-import type { ProxyConfig } from './config.ts';
-import { createProxy } from './proxy.ts';
+import { helpText, parseArgs } from '../args.ts';
+import type { FlagSpec } from '../args.ts';
+import { ConfigError, Issues, formatIssues } from '../../common/index.ts';
+import { readProxyConfig } from '../../proxy/config.ts';
+import type { ProxyConfig } from '../../proxy/config.ts';
+import { createProxy } from '../../proxy/proxy.ts';
 
 export const PROXY_FLAGS: readonly FlagSpec[] = [
   { name: 'config', type: 'string', help: 'modelgate.yaml; its proxy: section (and the SLO latency thresholds, as histogram buckets)' },
@@ -51,7 +51,7 @@ export function proxyConfigFrom(rawSection: Record<string, unknown>, flags: Flag
 async function rawFromFile(path: string): Promise<{ section: Record<string, unknown>; thresholds: number[] }> {
   // The whole file is validated by the config loader (every section, with line numbers);
   // the proxy section is then re-read from the raw YAML so flags can override it.
-  const { loadConfig } = await import('../config/index.ts');
+  const { loadConfig } = await import('../../config/index.ts');
   const config = loadConfig(path);
   const { parse } = await import('yaml');
   const { readFileSync } = await import('node:fs');

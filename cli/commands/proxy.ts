@@ -6,11 +6,11 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { helpText, parseArgs, type FlagSpec } from '../cli/args.ts';
-import { ConfigError, Issues, formatIssues, isRecord } from '../common/index.ts';
-import { loadConfig } from '../config/index.ts';
-import { PROXY_FLAGS, proxyConfigFrom, run as runBareProxy } from '../proxy/cli.ts';
-import { startGateway } from './gateway.ts';
+import { helpText, parseArgs, type FlagSpec } from '../args.ts';
+import { ConfigError, Issues, formatIssues, isRecord } from '../../common/index.ts';
+import { loadConfig } from '../../config/index.ts';
+import { PROXY_FLAGS, proxyConfigFrom, run as runBareProxy } from './proxy-bare.ts';
+import { startGateway } from '../../app/gateway.ts';
 
 export const GATEWAY_PROXY_FLAGS: readonly FlagSpec[] = [
   ...PROXY_FLAGS.filter((f) => f.name !== 'help'),

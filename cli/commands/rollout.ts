@@ -1,10 +1,10 @@
 // `modelgate rollout status|pause|resume|promote|abort [MODEL]`: talks to a running proxy's
 // admin API (the same routes as routes.ts), so the CLI and the HTTP API cannot disagree.
-import { helpText, parseArgs, UsageError } from '../cli/args.ts';
-import type { FlagSpec } from '../cli/args.ts';
-import { formatDuration } from '../common/index.ts';
-import type { RolloutView } from './views.ts';
-import { COMMANDS } from './types.ts';
+import { helpText, parseArgs, UsageError } from '../args.ts';
+import type { FlagSpec } from '../args.ts';
+import { formatDuration } from '../../common/index.ts';
+import type { RolloutView } from '../../rollout/views.ts';
+import { COMMANDS } from '../../rollout/types.ts';
 
 export const ROLLOUT_FLAGS: readonly FlagSpec[] = [
   { name: 'admin_url', type: 'string', default: 'http://127.0.0.1:9090', help: 'the proxy admin API (proxy.admin in modelgate.yaml)' },

@@ -2,10 +2,10 @@
 // rules for the SLOs in FILE (stdout without -o). --check compares with OUT instead of
 // writing it and exits 1 when OUT is stale (for CI, like fastify's regenerate-and-diff).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { helpText, parseArgs, UsageError, type FlagSpec } from '../cli/args.ts';
-import { loadConfig } from '../config/index.ts';
-import { formatIssues } from '../common/index.ts';
-import { rulesFile } from './rules-yaml.ts';
+import { helpText, parseArgs, UsageError, type FlagSpec } from '../args.ts';
+import { loadConfig } from '../../config/index.ts';
+import { formatIssues } from '../../common/index.ts';
+import { rulesFile } from '../../slo/rules-yaml.ts';
 
 export const FLAGS: FlagSpec[] = [
   { name: 'output', type: 'string', help: 'write the rules to this file (-o works too) instead of stdout' },

@@ -1,8 +1,8 @@
 // `modelgate serve`: the inference server on its own, flag-compatible with
 // tensorflow_model_server where the flags apply.
-import { helpText, parseArgs } from '../cli/args.ts';
-import { configFromFlags, SERVE_FLAGS } from './config.ts';
-import { startServer } from './server.ts';
+import { helpText, parseArgs } from '../args.ts';
+import { configFromFlags, SERVE_FLAGS } from '../../server/config.ts';
+import { startServer } from '../../server/server.ts';
 
 export async function run(argv: string[]): Promise<number> {
   const { flags } = parseArgs(argv, SERVE_FLAGS);

@@ -1,11 +1,11 @@
 // `modelgate start` (what `npm start` runs): the inference server on a model config and the
 // proxy in front of it, in one process, on the example models by default.
 import { resolve } from 'node:path';
-import { helpText, parseArgs, type FlagSpec } from '../cli/args.ts';
-import { loadConfig } from '../config/index.ts';
-import { readModelConfigFile, startServer } from '../server/index.ts';
-import { startGateway } from './gateway.ts';
-import { managerLabels } from '../rollout/index.ts';
+import { helpText, parseArgs, type FlagSpec } from '../args.ts';
+import { loadConfig } from '../../config/index.ts';
+import { readModelConfigFile, startServer } from '../../server/index.ts';
+import { startGateway } from '../../app/gateway.ts';
+import { managerLabels } from '../../rollout/index.ts';
 
 export const START_FLAGS: FlagSpec[] = [
   { name: 'config', type: 'string', default: 'examples/modelgate.yaml', help: 'modelgate.yaml: SLOs, drift, rollouts, proxy settings' },

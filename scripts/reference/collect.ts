@@ -7,14 +7,14 @@ import { Registry } from 'prom-client';
 import type { FlagSpec } from '../../cli/args.ts';
 import { GrpcCode, type ErrorSpec } from '../../common/errors.ts';
 import { SERVE_FLAGS } from '../../server/config.ts';
-import { GATEWAY_PROXY_FLAGS } from '../../app/proxy-cli.ts';
-import { START_FLAGS } from '../../app/start-cli.ts';
-import { FLAGS as CHECK_FLAGS } from '../../config/check-cli.ts';
-import { FLAGS as BASELINE_FLAGS } from '../../drift/cli.ts';
-import { FLAGS as RULES_FLAGS } from '../../slo/rules-cli.ts';
-import { FLAGS as DASHBOARDS_FLAGS } from '../../dashboards/cli.ts';
-import { ROLLOUT_FLAGS } from '../../rollout/cli.ts';
-import { DEMO_FLAGS } from '../../rollout/demo.ts';
+import { GATEWAY_PROXY_FLAGS } from '../../cli/commands/proxy.ts';
+import { START_FLAGS } from '../../cli/commands/start.ts';
+import { FLAGS as CHECK_FLAGS } from '../../cli/commands/check.ts';
+import { FLAGS as BASELINE_FLAGS } from '../../cli/commands/baseline.ts';
+import { FLAGS as RULES_FLAGS } from '../../cli/commands/rules.ts';
+import { FLAGS as DASHBOARDS_FLAGS } from '../../cli/commands/dashboards.ts';
+import { ROLLOUT_FLAGS } from '../../cli/commands/rollout.ts';
+import { DEMO_FLAGS } from '../../cli/commands/demo.ts';
 import { COMMANDS } from '../../cli/commands.ts';
 // Public surfaces (index.ts) where the area has one, so a refactor inside an area does not
 // break the docs; ProxyMetrics is not exported by proxy/index.ts.

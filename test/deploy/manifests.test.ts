@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { manifests, PORTS, PROXY_ARGS, SERVER_ARGS } from '../../deploy/build.ts';
 import { SERVE_FLAGS } from '../../server/index.ts';
-import { GATEWAY_PROXY_FLAGS } from '../../app/proxy-cli.ts';
+import { GATEWAY_PROXY_FLAGS } from '../../cli/commands/proxy.ts';
 import { PROXY_METRIC, SERVER_METRIC, SLO_METRIC, DRIFT_METRIC, ROLLOUT_METRIC } from '../../common/conventions.ts';
 import { EXAMPLES } from '../helpers/repo.ts';
 

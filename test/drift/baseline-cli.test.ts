@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run } from '../../drift/cli.ts';
+import { run } from '../../cli/commands/baseline.ts';
 import { baselinePath, parseProfile } from '../../drift/index.ts';
 import { UsageError } from '../../cli/args.ts';
 import { fraudReferenceLines, REFERENCE_FILE } from '../../examples/data/fraud-reference.ts';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Issues } from '../../common/index.ts';
-import { proxyConfigFrom } from '../../proxy/cli.ts';
+import { proxyConfigFrom } from '../../cli/commands/proxy-bare.ts';
 import { PROXY_DEFAULTS } from '../../proxy/index.ts';
 import { startUpstream } from './helpers.ts';
 

@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageError } from '../../cli/args.ts';
-import { run } from '../../rollout/cli.ts';
-import { describeRollout } from '../../rollout/index.ts';
+import { describe as describeRollout, run } from '../../cli/commands/rollout.ts';
 import type { RolloutView } from '../../rollout/index.ts';
 
 // The CLI against a running proxy is exercised in e2e.test.ts; these are the local paths.

@@ -16,7 +16,7 @@ import { SloEngine, validateSlos } from '../../slo/index.ts';
 import { DriftRecorder, validateDriftSection } from '../../drift/index.ts';
 import { attachRollouts, driftSource, managerLabels, sloBurnSource, validateRollouts } from '../../rollout/index.ts';
 import type { RolloutController, RolloutView } from '../../rollout/index.ts';
-import { run as rolloutCli } from '../../rollout/cli.ts';
+import { run as rolloutCli } from '../../cli/commands/rollout.ts';
 import { fraud } from '../../examples/models.ts';
 import { fraudRows, FRAUD_INPUTS } from '../../examples/data/fraud-reference.ts';
 import { TempRepo, eventually } from '../helpers/repo.ts';
