@@ -24,4 +24,12 @@ export interface RequestOutcome {
   durationSeconds: number;
   /** End time, ms since epoch (from the injected clock). */
   endMs: number;
+  /**
+   * The client chose the version (a `/versions/N` or `/labels/L` path, a gRPC `version` or
+   * `version_label`) of a model that has a canary split, so the split did not. Counted in
+   * metrics and SLOs like any request; the rollout analysis judges only split-routed
+   * requests (a client cannot aim failures at a canary) and reports pinned ones beside them.
+   * Absent means false.
+   */
+  pinned?: boolean;
 }

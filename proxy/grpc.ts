@@ -140,6 +140,8 @@ class GrpcCall {
   #timer: NodeJS.Timeout | undefined;
   #ref: ModelRef | undefined;
   #variant: Variant = 'direct';
+  /** The client named the version of a split model (RequestOutcome.pinned). */
+  #clientPinned = false;
   #pinned: string | undefined;
   #reportedVersion: string | undefined;
   #requestBytes = 0;
@@ -314,6 +316,7 @@ class GrpcCall {
     const sticky = split?.stickyHeader ? headerValue(this.#headers, split.stickyHeader) : undefined;
     const r = route(ref.model, split, ref, sticky, this.#deps.random);
     this.#variant = r.variant;
+    this.#clientPinned = r.pinned;
     if (r.version !== undefined && r.version !== ref.version) this.#pinned = r.version;
   }
 
@@ -372,7 +375,7 @@ class GrpcCall {
     recorder.record(
       {
         protocol: 'grpc', api: this.#api, model, reportedVersion: this.#reportedVersion, routedVersion: this.#pinned ?? this.#ref?.version,
-        variant: this.#variant, grpcCode, code: grpcCodeName(grpcCode), success: grpcCode === GrpcCode.OK,
+        variant: this.#variant, pinned: this.#clientPinned, grpcCode, code: grpcCodeName(grpcCode), success: grpcCode === GrpcCode.OK,
         durationSeconds: (performance.now() - this.#start) / 1000, requestBytes: this.#requestBytes, responseBytes: this.#responseBytes,
       },
       this.#span,

@@ -18,6 +18,8 @@ export interface BodySample {
   contentType: string;
   /** gRPC method path, e.g. `/tensorflow.serving.PredictionService/Predict`. */
   method?: string;
+  /** The client chose the version (RequestOutcome.pinned); the drift recorder keeps it out of canary-vs-stable comparisons. */
+  pinned?: boolean;
 }
 
 export type OutcomeObserver = (o: RequestOutcome) => void;

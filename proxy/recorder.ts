@@ -18,6 +18,8 @@ export interface RequestFacts {
   /** Version named by the client or pinned by the split. */
   routedVersion?: string | undefined;
   variant: Variant;
+  /** The client named the version of a model that has a split (RequestOutcome.pinned). */
+  pinned?: boolean;
   httpStatus?: number;
   grpcCode?: number;
   code: string;
@@ -86,11 +88,12 @@ export class Recorder {
       };
       if (f.httpStatus !== undefined) outcome.httpStatus = f.httpStatus;
       if (f.grpcCode !== undefined) outcome.grpcCode = f.grpcCode;
+      if (f.pinned) outcome.pinned = true;
       this.#d.metrics.observe(outcome, f.requestBytes, f.responseBytes);
       this.#d.observers.emitOutcome(outcome);
       span?.end({ model, version: versionLabel, variant: f.variant, code: f.code, error: !f.success });
       if (bodies && f.success) {
-        this.#d.observers.emitBodies({ ...bodies, model, version: versionLabel, api: f.api, protocol: f.protocol });
+        this.#d.observers.emitBodies({ ...bodies, model, version: versionLabel, api: f.api, protocol: f.protocol, ...(f.pinned ? { pinned: true } : {}) });
       }
     } catch {
       this.#d.metrics.drop('observer_error');

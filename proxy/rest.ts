@@ -167,6 +167,8 @@ export interface RestPlan {
   path: string;
   variant: Variant;
   routedVersion: string | undefined;
+  /** The client named the version of a split model (RequestOutcome.pinned). */
+  pinned?: boolean;
   /** The v2 body names the served version (scan it when there is no version header). */
   scanV2Body: boolean;
 }
@@ -181,6 +183,7 @@ export function planRest(url: string, header: (name: string) => string | undefin
   const sticky = split?.stickyHeader ? header(split.stickyHeader) : undefined;
   const r = route(target.model, split, target, sticky, random);
   plan.variant = r.variant;
+  if (r.pinned) plan.pinned = true;
   if (r.version !== undefined && r.version !== target.version) {
     plan.path = pinnedPath(target, r.version);
     plan.routedVersion = r.version;
@@ -462,7 +465,7 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler {
         : undefined;
     recorder.record(
       {
-        protocol: 'rest', api: p.api, model: p.model, reportedVersion: this.#reportedVersion, routedVersion: p.routedVersion, variant: p.variant,
+        protocol: 'rest', api: p.api, model: p.model, reportedVersion: this.#reportedVersion, routedVersion: p.routedVersion, variant: p.variant, pinned: p.pinned === true,
         httpStatus, code: String(httpStatus), success, durationSeconds: (performance.now() - this.#start) / 1000,
         requestBytes: this.#requestBytes, responseBytes: this.#responseBytes,
       },

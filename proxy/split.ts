@@ -18,6 +18,11 @@ export interface Route {
   /** The version the request is pinned to, or undefined to pass it through untouched. */
   version?: string;
   variant: Variant;
+  /**
+   * The request named a version or a label of a model that has a split: the client chose
+   * the version, not the split (RequestOutcome.pinned).
+   */
+  pinned: boolean;
 }
 
 // Weights are percentages with two decimals of resolution: 10,000 hash buckets.
@@ -29,6 +34,7 @@ export { fnv1a };
 /**
  * Routes a request of `model` that named `{version?, label?}`.
  * - an explicit version passes untouched (variant `direct`);
+ * - a version or label named for a model with a split is `pinned`: the client chose it;
  * - the labels `canary` / `stable` resolve to the split's versions;
  * - nothing named: canary with probability weight%, else stable. With a sticky key the
  *   choice is a hash bucket, so a user keeps one variant while the weight stays, and
@@ -41,18 +47,19 @@ export function route(
   stickyKey: string | undefined,
   random: () => number,
 ): Route {
-  if (named.version !== undefined) return { version: named.version, variant: 'direct' };
-  if (!split) return { variant: 'direct' };
+  const pinned = split !== undefined;
+  if (named.version !== undefined) return { version: named.version, variant: 'direct', pinned };
+  if (!split) return { variant: 'direct', pinned: false };
   if (named.label !== undefined) {
-    if (named.label === 'canary' && split.canary !== undefined) return { version: split.canary, variant: 'canary' };
-    if (named.label === 'stable') return { version: split.stable, variant: 'stable' };
-    return { variant: 'direct' };
+    if (named.label === 'canary' && split.canary !== undefined) return { version: split.canary, variant: 'canary', pinned };
+    if (named.label === 'stable') return { version: split.stable, variant: 'stable', pinned };
+    return { variant: 'direct', pinned };
   }
-  if (split.canary === undefined || split.weight <= 0) return { version: split.stable, variant: 'stable' };
+  if (split.canary === undefined || split.weight <= 0) return { version: split.stable, variant: 'stable', pinned: false };
   const bucket = stickyKey !== undefined ? fnv1a(`${model}\u0000${stickyKey}`) % BUCKETS : Math.floor(random() * BUCKETS);
   return bucket < split.weight * (BUCKETS / 100)
-    ? { version: split.canary, variant: 'canary' }
-    : { version: split.stable, variant: 'stable' };
+    ? { version: split.canary, variant: 'canary', pinned: false }
+    : { version: split.stable, variant: 'stable', pinned: false };
 }
 
 const SPLIT_KEYS = ['stable', 'canary', 'weight', 'stickyHeader'] as const;

@@ -14,15 +14,16 @@ test('FNV-1a matches the reference test vectors', () => {
   assert.equal(fnv1a('foobar'), 0xbf9cf968);
 });
 
-const ROUTES: Array<[string, { version?: string; label?: string }, Split | undefined, { version?: string; variant: string }]> = [
-  ['an explicit version passes untouched', { version: '7' }, split, { version: '7', variant: 'direct' }],
-  ['labels/canary resolves to the canary', { label: 'canary' }, split, { version: '2', variant: 'canary' }],
-  ['labels/stable resolves to stable', { label: 'stable' }, split, { version: '1', variant: 'stable' }],
-  ['another label passes untouched', { label: 'beta' }, split, { variant: 'direct' }],
-  ['no split: nothing is pinned', {}, undefined, { variant: 'direct' }],
-  ['weight 0 pins stable', {}, { stable: '1', canary: '2', weight: 0 }, { version: '1', variant: 'stable' }],
-  ['weight 100 pins canary', {}, { stable: '1', canary: '2', weight: 100 }, { version: '2', variant: 'canary' }],
-  ['no canary pins stable', {}, { stable: '1', weight: 0 }, { version: '1', variant: 'stable' }],
+const ROUTES: Array<[string, { version?: string; label?: string }, Split | undefined, { version?: string; variant: string; pinned: boolean }]> = [
+  ['an explicit version passes untouched and is pinned by the client', { version: '7' }, split, { version: '7', variant: 'direct', pinned: true }],
+  ['labels/canary resolves to the canary, pinned by the client', { label: 'canary' }, split, { version: '2', variant: 'canary', pinned: true }],
+  ['labels/stable resolves to stable, pinned by the client', { label: 'stable' }, split, { version: '1', variant: 'stable', pinned: true }],
+  ['another label passes untouched', { label: 'beta' }, split, { variant: 'direct', pinned: true }],
+  ['no split: nothing is pinned', {}, undefined, { variant: 'direct', pinned: false }],
+  ['no split: a named version is not counted as pinned (there is no split to bypass)', { version: '7' }, undefined, { version: '7', variant: 'direct', pinned: false }],
+  ['weight 0 pins stable', {}, { stable: '1', canary: '2', weight: 0 }, { version: '1', variant: 'stable', pinned: false }],
+  ['weight 100 pins canary', {}, { stable: '1', canary: '2', weight: 100 }, { version: '2', variant: 'canary', pinned: false }],
+  ['no canary pins stable', {}, { stable: '1', weight: 0 }, { version: '1', variant: 'stable', pinned: false }],
 ];
 for (const [name, named, s, want] of ROUTES) {
   test(name, () => assert.deepEqual(route('fraud', s, named, undefined, Math.random), want));
