@@ -1,6 +1,7 @@
 // Assembles the inference server: model manager, REST surface, metrics; start and drain.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { systemClock, type Clock } from '../common/clock.ts';
 import type { ServerConfig } from './config.ts';
@@ -74,8 +75,10 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   });
   const http: Server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 30_000, requestTimeout: 300_000 }, (req, res) => {
     if (draining) res.setHeader('connection', 'close');
+    (req.socket as TrackedSocket)[CURRENT] = res;
     handler(req, res);
   });
+  const closeWhenFlushed = flushedCloser(http);
   // Listen first, so probes answer while models load (the server is up in well under 2 s).
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -117,8 +120,9 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     // gRPC health goes NOT_SERVING before anything drains (load balancers stop sending).
     grpcServer?.stopAccepting();
     closing = (async () => {
+      // http.close() closes idle connections through closeWhenFlushed (see flushedCloser).
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
-      http.closeIdleConnections();
+      closeWhenFlushed();
       const timer = setTimeout(() => http.closeAllConnections(), timeoutMs);
       timer.unref();
       await Promise.all([closed, grpcServer?.close(timeoutMs)]);
@@ -138,4 +142,54 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     drain,
     close: () => drain(0),
   };
+}
+
+/** The response a connection is serving now (the last request that arrived on it). */
+const CURRENT = Symbol('modelgate.currentResponse');
+type TrackedSocket = Socket & { [CURRENT]?: ServerResponse };
+
+/**
+ * Closing a connection while its response is still in Node's write buffer cuts the
+ * response short: node's closeIdleConnections() (which http.Server#close() calls) treats a
+ * connection as idle as soon as the response has been end()ed, flushed or not, and
+ * destroys it (a 15 MB answer to a slow reader lost its last megabytes). Here a connection
+ * is closed only once its current response has emitted 'finish' (every byte handed to the
+ * kernel) and the socket's write buffer is empty; busy ones are re-checked when that
+ * happens. The returned function replaces the server's closeIdleConnections, so
+ * http.close() goes through it too. The drain timeout still cuts everything
+ * (closeAllConnections).
+ */
+function flushedCloser(http: Server): () => void {
+  const sockets = new Set<TrackedSocket>();
+  http.on('connection', (s: TrackedSocket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  const waiting = new WeakSet<TrackedSocket>();
+  const closeIfFlushed = (s: TrackedSocket): void => {
+    if (s.destroyed || waiting.has(s)) return;
+    const res = s[CURRENT];
+    const recheck = () => {
+      waiting.delete(s);
+      closeIfFlushed(s);
+    };
+    if (res && !res.writableFinished && !res.destroyed) {
+      waiting.add(s);
+      res.once('close', recheck);
+      return;
+    }
+    if (s.writableLength > 0) {
+      waiting.add(s);
+      s.once('drain', recheck);
+      s.once('close', recheck);
+      return;
+    }
+    // FIN after whatever the kernel still holds; the peer's close (or the drain timeout) ends it.
+    s.end();
+  };
+  const closeAllFlushed = () => {
+    for (const s of sockets) closeIfFlushed(s);
+  };
+  http.closeIdleConnections = closeAllFlushed;
+  return closeAllFlushed;
 }

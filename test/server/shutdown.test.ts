@@ -1,0 +1,70 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { startServer } from '../../server/index.ts';
+import { halfPlusTwo } from '../../examples/models.ts';
+import { TempRepo } from '../helpers/repo.ts';
+
+/**
+ * Sends one request on a raw socket, stops reading as soon as the first response bytes
+ * arrive, calls `whilePaused`, then reads the rest. Resolves with everything received.
+ */
+function slowReader(port: number, head: string, body: string, whilePaused: () => void): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let paused = false;
+    s.on('data', (c: Buffer) => {
+      chunks.push(c);
+      if (paused) return;
+      paused = true;
+      s.pause();
+      whilePaused();
+      // A slow reader: nothing read for a while, then the rest.
+      setTimeout(() => s.resume(), 300);
+    });
+    s.on('error', reject);
+    s.on('close', () => resolve(Buffer.concat(chunks)));
+    s.write(head + body);
+  });
+}
+
+function splitResponse(raw: Buffer): { status: number; contentLength: number; body: Buffer } {
+  const end = raw.indexOf('\r\n\r\n');
+  const head = raw.subarray(0, end).toString('latin1');
+  const status = Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1]);
+  const contentLength = Number(/content-length: (\d+)/i.exec(head)?.[1]);
+  return { status, contentLength, body: raw.subarray(end + 4) };
+}
+
+describe('server shutdown', () => {
+  let repo: TempRepo;
+  before(async () => {
+    repo = await TempRepo.create();
+  });
+  after(async () => repo.remove());
+
+  test('a large response to a slow-reading client in flight at drain arrives whole', async () => {
+    // y = 0.1234567 x + 0.7654321: "1," in, "0.8888888," out, so a 3 MB body answers ~15 MB.
+    await repo.writeVersion('wide', 1, halfPlusTwo(0.1234567, 0.7654321));
+    const srv = await startServer({ host: '127.0.0.1', restPort: 0, pollMs: 0, warmup: false, models: [{ name: 'wide', basePath: repo.path('wide'), policy: { kind: 'latest', numVersions: 1 }, labels: {} }] });
+    let drained: Promise<void> | undefined;
+    try {
+      const n = 1_500_000;
+      const body = `{"instances":[${new Array(n).fill('1').join(',')}]}`;
+      const head = `POST /v1/models/wide:predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`;
+      const raw = await slowReader(srv.restPort, head, body, () => {
+        drained = srv.drain(10_000);
+      });
+      const r = splitResponse(raw);
+      assert.equal(r.status, 200);
+      assert.ok(r.contentLength > 14_000_000, `response of ${r.contentLength} bytes`);
+      assert.equal(r.body.length, r.contentLength, 'the whole response arrived');
+      const json = JSON.parse(r.body.toString('utf8')) as { predictions: number[] };
+      assert.equal(json.predictions.length, n);
+      await drained;
+    } finally {
+      await srv.close();
+    }
+  });
+});
