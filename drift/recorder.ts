@@ -49,6 +49,12 @@ type QueueItem =
 
 class VersionState {
   previous: FeatureWindow | undefined;
+  /**
+   * Windows of split-routed rows only, kept from the first pinned row of the version on
+   * (until then every row was split-routed and `current`/`previous` serve):
+   * compareVersions judges these, so a client cannot aim inputs at a canary.
+   */
+  split: { current: FeatureWindow; previous: FeatureWindow | undefined } | undefined;
   readonly history: DriftWindow[] = [];
   last: DriftVerdict | undefined;
   /** Rows recorded since start, all windows. */
@@ -188,7 +194,7 @@ export class DriftRecorder {
       this.#unparsable.set(model.model, (this.#unparsable.get(model.model) ?? 0) + 1);
       return;
     }
-    this.#record(model, item.offer.version, item.atMs, extracted.rows, extracted.values);
+    this.#record(model, item.offer.version, item.atMs, extracted.rows, extracted.values, item.kind === 'json' && item.offer.pinned === true);
   }
 
   #extractGrpc(model: ModelDriftConfig, offer: BodyOffer): Extracted {
@@ -203,7 +209,7 @@ export class DriftRecorder {
     return extractTensors(model.features, decoded.inputs, decoded.outputs);
   }
 
-  #record(model: ModelDriftConfig, version: string, atMs: number, rows: number, values: ReadonlyMap<string, readonly unknown[]>): void {
+  #record(model: ModelDriftConfig, version: string, atMs: number, rows: number, values: ReadonlyMap<string, readonly unknown[]>, pinned = false): void {
     const state = this.#versionState(model, version, atMs);
     if (!state) {
       this.stats.dropped++;
@@ -211,6 +217,8 @@ export class DriftRecorder {
     }
     this.#roll(model, state, atMs);
     state.current.record(model.features, rows, values);
+    if (pinned) state.split ??= { current: this.#newWindow(model, version, atMs), previous: undefined };
+    else state.split?.current.record(model.features, rows, values);
     state.totalRows += rows;
     this.#captureRecord(model, version, atMs, rows, values);
   }
@@ -257,6 +265,11 @@ export class DriftRecorder {
     // A window with no traffic at all is not worth keeping as "previous".
     state.previous = closed.requests > 0 ? closed : state.previous && nowMs - state.previous.endMs < this.config.window ? state.previous : undefined;
     state.current = this.#newWindow(model, state.version, nowMs);
+    if (state.split) {
+      const s = state.split;
+      s.previous = s.current.requests > 0 ? s.current : s.previous && nowMs - s.previous.endMs < this.config.window ? s.previous : undefined;
+      s.current = this.#newWindow(model, state.version, nowMs);
+    }
     for (const fn of this.#windowListeners) {
       try {
         fn(entry);
@@ -364,6 +377,8 @@ export class DriftRecorder {
    * Canary against stable: the same per-feature tests, with version `stable`'s live
    * window as the reference and `canary`'s as the current sample (inputs and outputs).
    * Each side uses its current window if it has minSamples rows, else its last closed one.
+   * Only split-routed rows are compared: rows of requests that pinned their version (the
+   * client chose it) are left out, so a client cannot make a canary look drifted.
    */
   compareVersions(model: string, stable: string, canary: string): DriftVerdict {
     const cfg = this.#models.get(model);
@@ -386,8 +401,9 @@ export class DriftRecorder {
     const state = this.#state.get(model.model)?.get(version);
     if (!state) return undefined;
     this.#roll(model, state, now);
-    if (state.current.rows >= this.config.minSamples || !state.previous) return state.current.requests > 0 ? state.current : undefined;
-    return state.previous;
+    const w = state.split ?? state;
+    if (w.current.rows >= this.config.minSamples || !w.previous) return w.current.requests > 0 ? w.current : undefined;
+    return w.previous;
   }
 
   // ---- the drift SLI --------------------------------------------------------------

@@ -15,6 +15,11 @@ export interface BodyOffer {
   contentType?: string;
   /** gRPC method path (`/tensorflow.serving.PredictionService/Predict`) when protocol is grpc. */
   method?: string;
+  /**
+   * The client chose the version (proxy RequestOutcome.pinned). Its rows count in the
+   * version's windows (the drift SLI) but not in canary-vs-stable comparisons.
+   */
+  pinned?: boolean;
 }
 
 /** Turns one gRPC request/response message pair into tensors (drift/grpc-bodies.ts `decodeGrpcBodies`). */

@@ -307,3 +307,21 @@ test('a forgotten version leaves the verdicts and the gauges', async () => {
   assert.deepEqual(rec.evaluate().map((v) => v.version), ['1']);
   assert.deepEqual((await gauges(rec)).detected.map((d) => d.labels['version']), ['1']);
 });
+
+test('canary against stable judges split-routed rows only: shifted inputs pinned to the canary by a client do not make it drift, yet still count in its windows', async () => {
+  const { rec } = recorder();
+  send(rec, fraudRows(800, 16), '1');
+  send(rec, fraudRows(200, 17), '2');
+  // A client aiming shifted inputs at the canary's version (a /versions/2 path).
+  const shifted = fraudRows(2000, 18, { flatHours: true });
+  for (let i = 0; i < shifted.length; i += 10) {
+    rec.offer({ model: 'fraud', version: '2', api: 'predict', protocol: 'rest', ...tfServingRowBodies(shifted.slice(i, i + 10)), contentType: 'application/json', pinned: true });
+  }
+  send(rec, fraudRows(200, 19), '2');
+  await rec.flush();
+  const v = rec.compareVersions('fraud', '1', '2');
+  assert.equal(v.verdict, 'pass', v.reason);
+  assert.equal(v.samples, 200, 'the split-routed rows after the first pinned one are compared');
+  const own = rec.evaluate().find((e) => e.version === '2')!;
+  assert.equal(own.samples, 2400, 'the version\'s own window (the drift SLI) still has every row');
+});
