@@ -1,5 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { loadConfig } from '../../config/index.ts';
@@ -14,7 +16,9 @@ describe('the gateway: proxy, SLO engine and drift recorder together, in front o
   let server: RunningServer;
   let gw: Gateway;
   let agent: Agent;
+  let stateDir: string;
   before(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'modelgate-gateway-state-'));
     server = await startServer({
       host: '127.0.0.1', restPort: 0, grpcPort: -1, pollMs: 0,
       models: [
@@ -27,6 +31,7 @@ describe('the gateway: proxy, SLO engine and drift recorder together, in front o
     gw = await startGateway({
       config: { ...config, drift: config.drift && { ...config.drift, baselineDir } } as typeof config,
       tickMs: 60_000,
+      stateDir,
       proxyOverride: (p) => ({ ...p, bodies: { ...p.bodies, sampleRate: 1 }, rest: { host: '127.0.0.1', port: 0, upstream: server.restUrl }, grpc: undefined, admin: { ...p.admin, port: 0 } }),
     });
     agent = new Agent({ connections: 4 });
@@ -35,6 +40,7 @@ describe('the gateway: proxy, SLO engine and drift recorder together, in front o
     await agent.close();
     await gw.close();
     await server.close();
+    await rm(stateDir, { recursive: true, force: true });
   });
 
   async function predict(version: number, rows: object[]): Promise<number> {
@@ -80,7 +86,8 @@ describe('the gateway status page', () => {
   test('is served on the admin port without a token and shows the SLOs the JSON API lists', async () => {
     const server = await startServer({ host: '127.0.0.1', restPort: 0, grpcPort: -1, pollMs: 0, models: [{ name: 'half_plus_two', basePath: join(EXAMPLES, 'half_plus_two'), policy: { kind: 'latest', numVersions: 1 }, labels: {} }] });
     const config = loadConfig(join(ROOT, 'examples', 'modelgate.yaml'));
-    const gw = await startGateway({ config: { ...config, drift: undefined } as unknown as typeof config, tickMs: 60_000, proxyOverride: (p) => ({ ...p, rest: { host: '127.0.0.1', port: 0, upstream: server.restUrl }, grpc: undefined, admin: { ...p.admin, port: 0 } }) });
+    const stateDir = await mkdtemp(join(tmpdir(), 'modelgate-gateway-state-'));
+    const gw = await startGateway({ config: { ...config, drift: undefined } as unknown as typeof config, tickMs: 60_000, stateDir, proxyOverride: (p) => ({ ...p, rest: { host: '127.0.0.1', port: 0, upstream: server.restUrl }, grpc: undefined, admin: { ...p.admin, port: 0 } }) });
     try {
       await fetch(`${gw.proxy.restUrl}/v1/models/half_plus_two:predict`, { method: 'POST', body: '{"instances":[1]}' });
       gw.tick();
@@ -91,6 +98,7 @@ describe('the gateway status page', () => {
     } finally {
       await gw.close();
       await server.close();
+      await rm(stateDir, { recursive: true, force: true });
     }
   });
 });

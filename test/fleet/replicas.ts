@@ -61,7 +61,7 @@ export async function startFleetRig(o: { identities: readonly string[]; configFo
     );
     stops.push(() => rig.prometheus.stop());
     for (const identity of o.identities) {
-      const gw = await startGateway({ config: loadConfig(o.configFor(identity, rig.prometheus.url, rig.injector.url, dir)), tickMs: o.tickMs, env: {} });
+      const gw = await startGateway({ config: loadConfig(o.configFor(identity, rig.prometheus.url, rig.injector.url, dir)), tickMs: o.tickMs, env: {}, stateDir: join(dir, 'gateway-state') });
       rig.replicas.push(gw);
       stops.push(() => gw.close());
     }

@@ -206,6 +206,7 @@ describe('the gateway: drift through the proxy pages through the drift SLO', () 
   let gw: Gateway;
   let agent: Agent;
   const clock = new ManualClock(START);
+  const stateDir = mkdtempSync(join(tmpdir(), 'modelgate-drift-sli-state-'));
   before(async () => {
     server = await startServer({
       host: '127.0.0.1', restPort: 0, grpcPort: -1, pollMs: 0,
@@ -217,6 +218,7 @@ describe('the gateway: drift through the proxy pages through the drift SLO', () 
       config: { ...config, slos: config.slos.map((s) => ({ ...s, notify: [] })), drift: { ...config.drift, baselineDir } } as Config,
       clock,
       tickMs: 60_000,
+      stateDir,
       proxyOverride: (p) => ({ ...p, bodies: { ...p.bodies, sampleRate: 1 }, rest: { host: '127.0.0.1', port: 0, upstream: server.restUrl }, grpc: undefined, admin: { ...p.admin, port: 0 } }),
     });
     agent = new Agent({ connections: 4 });
@@ -225,6 +227,7 @@ describe('the gateway: drift through the proxy pages through the drift SLO', () 
     await agent.close();
     await gw.close();
     await server.close();
+    rmSync(stateDir, { recursive: true, force: true });
   });
 
   test('four windows of drifted fraud traffic fire the fraud-drift page, and /metrics counts the windows', async () => {
