@@ -6,10 +6,10 @@
 //   exactly one replica, `never` on the others). Nothing to fail over; if the controller
 //   replica is down, rollouts pause (they resume from the persisted state on restart).
 // - lease mode: replicas compete for a lease with a time to live, renewed by the holder.
-//   The backend is pluggable (LeaseBackend); app/file-lease.ts implements it with a file
-//   on a volume the replicas share. A Kubernetes coordination.k8s.io/v1 Lease maps onto the
-//   same interface (holderIdentity, leaseDurationSeconds, renewTime; the update is made
-//   conditional by resourceVersion), the way client-go's leaderelection package does it.
+//   The backend is pluggable (LeaseBackend): app/file-lease.ts implements it with a file
+//   on a volume the replicas share, app/k8s-lease.ts with a Kubernetes
+//   coordination.k8s.io/v1 Lease (holderIdentity, leaseDurationSeconds, renewTime; the
+//   update made conditional by resourceVersion), the way client-go's leaderelection does.
 //
 // Safety margin: a holder stops calling itself leader `graceMs` before its lease would
 // expire, so a holder that cannot renew (backend slow, process paused) steps down before
@@ -45,6 +45,8 @@ export interface LeaseBackend {
   /** Gives the lease up if `holder` holds it (a clean shutdown hands over at once). */
   release(holder: string): Promise<void>;
   describe(): string;
+  /** Frees connections (called once, after the last release). */
+  close?(): void;
 }
 
 /** Single controller mode: a fixed answer. */
@@ -57,7 +59,7 @@ export function staticLeadership(leader: boolean): Leadership {
   };
 }
 
-/** client-go's leaderelection defaults are 15 s lease / 10 s renew deadline / 2 s retry; ours are close. */
+/** client-go's leaderelection defaults are 15 s lease / 10 s renew deadline / 2 s retry (app/leader-config.ts). */
 export const DEFAULT_LEASE_TTL_MS = 15_000;
 
 export interface LeaderElectorOptions {
@@ -171,6 +173,7 @@ export class LeaderElector implements Leadership {
         this.#o.log(`leader lease: release failed (it expires by itself): ${(e as Error).message}`);
       }
     }
+    this.#o.backend.close?.();
   }
 
   #announce(): void {

@@ -45,8 +45,8 @@ for (const row of SOURCE_TABLE) {
 const LEADER_TABLE: Array<{ raw: unknown; value?: object; error?: RegExp }> = [
   { raw: undefined, value: { mode: 'single', controller: undefined, identity: undefined } },
   { raw: { mode: 'single', controller: 'modelgate-0' }, value: { mode: 'single', controller: 'modelgate-0', identity: undefined } },
-  { raw: { mode: 'lease', lease: { file: '/shared/l.lease' } }, value: { mode: 'lease', file: '/shared/l.lease', ttlMs: 15_000, identity: undefined } },
-  { raw: { mode: 'lease', lease: { file: '/shared/l.lease', ttl: '30s' }, identity: 'a' }, value: { mode: 'lease', file: '/shared/l.lease', ttlMs: 30_000, identity: 'a' } },
+  { raw: { mode: 'lease', lease: { file: '/shared/l.lease' } }, value: { mode: 'lease', file: '/shared/l.lease', kubernetes: undefined, ttlMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 5_000, identity: undefined } },
+  { raw: { mode: 'lease', lease: { file: '/shared/l.lease', ttl: '30s' }, identity: 'a' }, value: { mode: 'lease', file: '/shared/l.lease', kubernetes: undefined, ttlMs: 30_000, renewDeadlineMs: 20_000, retryPeriodMs: 10_000, identity: 'a' } },
   { raw: { mode: 'lease' }, error: /^x\.lease: is required with mode: lease/ },
   { raw: { mode: 'lease', lease: { file: '/l', ttl: '1s' } }, error: /^x\.lease\.ttl: must be at least 3s/ },
   { raw: { mode: 'lease', lease: { file: '/l' }, controller: 'a' }, error: /^x\.controller: only used with mode: single/ },
