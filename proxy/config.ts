@@ -34,8 +34,22 @@ export interface ProxyConfig {
     requestMs: number;
     /** Idle keep-alive connections to clients are closed after this. */
     keepAliveMs: number;
+    /**
+     * A client that sends no byte of its request body for this long gets 408 (its own
+     * fault: not an upstream timeout, no error budget spent).
+     */
+    clientBodyMs: number;
+    /** On SIGTERM/SIGINT, how long in-flight requests may take before the proxy exits. */
+    drainMs: number;
   };
-  limits: { maxBodyBytes: number; maxHeaderBytes: number };
+  limits: {
+    maxBodyBytes: number;
+    maxHeaderBytes: number;
+    /** REST: most upstream connections (requests in flight) at once, all models together. */
+    upstreamConnections: number;
+    /** REST: most upstream connections one model may hold, so a slow model cannot starve the others. */
+    modelConnections: number;
+  };
   splits: Record<string, Split>;
   bodies: { sampleRate: number; maxBytes: number };
   labels: {
@@ -78,6 +92,13 @@ export const DEFAULTS = {
   requestMs: 120_000,
   // Above the 5 s keep-alive of common load balancers is not needed; Node's default is 5 s.
   keepAliveMs: 5_000,
+  // A stalled upload is the client's fault; the server's body-read timeout is 30 s too.
+  clientBodyMs: 30_000,
+  // Kubernetes' default terminationGracePeriodSeconds (30 s); the server's drain default.
+  drainMs: 30_000,
+  // Enough for a 2-core box at saturation without queueing, far under Envoy's 1024
+  // default circuit breaker.
+  upstreamConnections: 128,
   // Triton's --http-max-input-size default (64 MiB) returns 413 above it (common.h).
   maxBodyBytes: 64 * MiB,
   // Node's maxHeaderSize default (16 KiB); larger headers get 431 from llhttp.
@@ -186,23 +207,37 @@ export function readProxyConfig(raw: unknown, path: string, issues: Issues): Pro
 
   const t = section(r, 'timeouts', path, issues);
   const tp = join(path, 'timeouts');
-  checkKeys(t, ['upstream', 'headers', 'request', 'keepAlive'], tp, issues);
+  checkKeys(t, ['upstream', 'headers', 'request', 'keepAlive', 'clientBody', 'drain'], tp, issues);
   const timeouts: ProxyConfig['timeouts'] = {
     upstreamMs: readDuration(t, 'upstream', tp, issues, { default: DEFAULTS.upstreamMs }) ?? DEFAULTS.upstreamMs,
     headersMs: readDuration(t, 'headers', tp, issues, { default: DEFAULTS.headersMs }) ?? DEFAULTS.headersMs,
     requestMs: readDuration(t, 'request', tp, issues, { default: DEFAULTS.requestMs }) ?? DEFAULTS.requestMs,
     keepAliveMs: readDuration(t, 'keepAlive', tp, issues, { default: DEFAULTS.keepAliveMs }) ?? DEFAULTS.keepAliveMs,
+    clientBodyMs: readDuration(t, 'clientBody', tp, issues, { default: DEFAULTS.clientBodyMs }) ?? DEFAULTS.clientBodyMs,
+    drainMs: readDuration(t, 'drain', tp, issues, { default: DEFAULTS.drainMs }) ?? DEFAULTS.drainMs,
   };
+  if (timeouts.clientBodyMs <= 0) issues.error(join(tp, 'clientBody'), `must be longer than 0, e.g. "30s"`);
+  // 0 is allowed: exit at once, cutting whatever is in flight.
+  if (timeouts.drainMs < 0) issues.error(join(tp, 'drain'), `must not be negative, e.g. "30s"`);
   if (timeouts.headersMs > timeouts.requestMs) {
     issues.error(join(tp, 'headers'), 'must not exceed timeouts.request (Node requires headersTimeout <= requestTimeout)');
   }
 
   const l = section(r, 'limits', path, issues);
   const lp = join(path, 'limits');
-  checkKeys(l, ['maxBodyBytes', 'maxHeaderBytes'], lp, issues);
+  checkKeys(l, ['maxBodyBytes', 'maxHeaderBytes', 'upstreamConnections', 'modelConnections'], lp, issues);
+  const upstreamConnections = readNumber(l, 'upstreamConnections', lp, issues, { default: DEFAULTS.upstreamConnections, min: 1, max: 65535, integer: true }) ?? DEFAULTS.upstreamConnections;
+  // Half the pool by default: a saturated model leaves the other half to the rest.
+  const modelDefault = Math.max(1, Math.floor(upstreamConnections / 2));
+  const modelConnections = readNumber(l, 'modelConnections', lp, issues, { default: modelDefault, min: 1, integer: true }) ?? modelDefault;
+  if (modelConnections > upstreamConnections) {
+    issues.error(join(lp, 'modelConnections'), `must not exceed limits.upstreamConnections (${upstreamConnections}); at most ${Math.max(1, upstreamConnections - 1)} leaves room for other models`);
+  }
   const limits = {
     maxBodyBytes: readBytes(l, 'maxBodyBytes', lp, issues, DEFAULTS.maxBodyBytes),
     maxHeaderBytes: readBytes(l, 'maxHeaderBytes', lp, issues, DEFAULTS.maxHeaderBytes),
+    upstreamConnections,
+    modelConnections,
   };
 
   const s = section(r, 'splits', path, issues);

@@ -9,6 +9,11 @@ export const ProxyErrors = defineErrors({
   PRX_ERR_UPSTREAM_UNAVAILABLE: { http: 502, grpc: GrpcCode.UNAVAILABLE },
   /** The upstream did not answer within the configured timeout (RFC 9110 §15.6.5). */
   PRX_ERR_UPSTREAM_TIMEOUT: { http: 504, grpc: GrpcCode.DEADLINE_EXCEEDED },
+  /**
+   * The client stopped sending its request body for `timeouts.clientBody` (RFC 9110 §15.5.9):
+   * the client's fault, so never counted as an upstream failure.
+   */
+  PRX_ERR_CLIENT_TIMEOUT: { http: 408, grpc: GrpcCode.CANCELLED },
   /** Request body larger than `limits.maxBodyBytes` (RFC 9110 §15.5.14). */
   PRX_ERR_BODY_TOO_LARGE: { http: 413, grpc: GrpcCode.RESOURCE_EXHAUSTED },
   /** Admin API: missing or wrong bearer token (RFC 6750 §3.1). */
@@ -26,7 +31,7 @@ export const ProxyErrors = defineErrors({
 });
 
 /** Kinds of upstream failure, the `kind` label of `modelgate_upstream_errors_total`. */
-export type UpstreamErrorKind = 'connect' | 'reset' | 'timeout' | 'protocol' | 'client_abort' | 'body_too_large';
+export type UpstreamErrorKind = 'connect' | 'reset' | 'timeout' | 'protocol' | 'client_abort' | 'client_timeout' | 'body_too_large';
 
 /** The JSON error body the REST surface sends: `{"error": "...", "code": "PRX_ERR_..."}` (TF Serving uses `{"error"}`). */
 export function errorBody(code: string, message: string): string {

@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import type { Http2Server, Http2Session } from 'node:http2';
 import { Pool } from 'undici';
 import { H1Upstream } from './h1-upstream.ts';
+import { FairShare } from './fair-share.ts';
 import type { Registry } from 'prom-client';
 import { Issues, systemClock } from '../common/index.ts';
 import type { Clock } from '../common/index.ts';
@@ -57,12 +58,45 @@ export interface Proxy {
   route(method: string, path: string, handler: AdminHandler, opts?: RouteOptions): void;
   /** Models and versions currently on the label allowlist. */
   catalog: ModelCatalog;
+  /**
+   * Graceful shutdown: readiness (`/healthz`, `/readyz`) goes 503 at once, the REST and gRPC
+   * listeners stop accepting, requests in flight finish (responses say `connection: close`,
+   * gRPC sessions get GOAWAY), idle keep-alive connections close; whatever is still open
+   * after `timeoutMs` (default `timeouts.drain`) is cut. Then the admin API and the upstream
+   * clients close. Calling it again returns the same promise.
+   */
+  drain(timeoutMs?: number): Promise<void>;
+  /** Like drain(0): cuts what is in flight. */
   close(): Promise<void>;
 }
 
-async function listen(server: Server | Http2Server, host: string, port: number): Promise<AddressInfo> {
+/** Which listener could not be opened, for a message that names the setting to change. */
+export type ListenerName = 'rest' | 'grpc' | 'admin';
+
+/** A listener could not bind (port taken, no permission, no such address). */
+export class ListenError extends Error {
+  readonly listener: ListenerName;
+  readonly host: string;
+  readonly port: number;
+  readonly code: string;
+  constructor(listener: ListenerName, host: string, port: number, cause: NodeJS.ErrnoException) {
+    const why = cause.code === 'EADDRINUSE' ? 'is already in use' : cause.code === 'EACCES' ? 'needs privileges this process does not have' : `cannot be opened (${cause.message})`;
+    super(`the proxy's ${listener === 'rest' ? 'REST' : listener === 'grpc' ? 'gRPC' : 'admin'} port ${host}:${port} ${why}`, { cause });
+    this.name = 'ListenError';
+    this.listener = listener;
+    this.host = host;
+    this.port = port;
+    this.code = cause.code ?? 'EUNKNOWN';
+  }
+}
+
+async function listen(server: Server | Http2Server, name: ListenerName, host: string, port: number): Promise<AddressInfo> {
   server.listen(port, host);
-  await once(server, 'listening');
+  try {
+    await once(server, 'listening');
+  } catch (err) {
+    throw new ListenError(name, host, port, err as NodeJS.ErrnoException);
+  }
   return server.address() as AddressInfo;
 }
 
@@ -82,16 +116,19 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
     : undefined;
   const tracing = new Tracing(config.tracing.enabled, otlp?.tracer);
 
-  // Keep-alive pool to the REST upstream. 128 connections: enough for a 2-core box at
-  // saturation without queueing, far under Envoy's 1024 default circuit breaker.
+  // Keep-alive pool to the REST upstream, `limits.upstreamConnections` connections, shared
+  // fairly between models (fair-share.ts): a slow model cannot hold them all.
+  const connections = config.limits.upstreamConnections;
+  const slots = new FairShare(connections, config.limits.modelConnections);
+  const lifecycle = { draining: false };
   const pool = config.rest
-    ? new Pool(config.rest.upstream, { connections: 128, pipelining: 1, keepAliveTimeout: 30_000, connect: { timeout: Math.min(config.timeouts.upstreamMs, 10_000) } })
+    ? new Pool(config.rest.upstream, { connections, pipelining: 1, keepAliveTimeout: 30_000, connect: { timeout: Math.min(config.timeouts.upstreamMs, 10_000) } })
     : undefined;
 
   // The native HTTP/1.1 client for bodiless and small gathered requests (rest.ts decides per
   // request); same bounds as the pool above.
   const native = config.rest?.client === 'native'
-    ? new H1Upstream({ origin: config.rest.upstream, connections: 128, connectTimeoutMs: Math.min(config.timeouts.upstreamMs, 10_000), bodyTimeoutMs: config.timeouts.upstreamMs, idleTimeoutMs: 30_000 })
+    ? new H1Upstream({ origin: config.rest.upstream, connections, connectTimeoutMs: Math.min(config.timeouts.upstreamMs, 10_000), bodyTimeoutMs: config.timeouts.upstreamMs, idleTimeoutMs: 30_000 })
     : undefined;
 
   const statusGet = async (path: string) => {
@@ -141,6 +178,10 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
 
   const admin = new AdminApi({ registry, token: config.admin.token ?? env[config.admin.tokenEnv] });
   mountSplitRoutes(admin, { getSplit, setSplit, splits: () => Object.fromEntries(splitTable) });
+  // Readiness: 503 from the moment a drain starts, so load balancers stop sending here.
+  const health = () => (lifecycle.draining ? { status: 503, body: { status: 'draining' } } : { body: { status: 'ok' } });
+  admin.route('GET', '/healthz', health);
+  admin.route('GET', '/readyz', health);
 
   let restServer: Server | undefined;
   let grpcServer: Http2Server | undefined;
@@ -150,9 +191,9 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
   const servers: Array<Server | Http2Server> = [];
   try {
     if (config.rest && pool) {
-      restServer = createRestServer({ ...deps, pool, native });
+      restServer = createRestServer({ ...deps, pool, native, slots, lifecycle });
       servers.push(restServer);
-      const a = await listen(restServer, config.rest.host, config.rest.port);
+      const a = await listen(restServer, 'rest', config.rest.host, config.rest.port);
       result.restUrl = `http://${hostForUrl(a)}:${a.port}`;
     }
     if (config.grpc) {
@@ -163,14 +204,15 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
         s.on('close', () => grpcSessions.delete(s));
       });
       servers.push(grpcServer);
-      const a = await listen(grpcServer, config.grpc.host, config.grpc.port);
+      const a = await listen(grpcServer, 'grpc', config.grpc.host, config.grpc.port);
       result.grpcAddress = `${hostForUrl(a)}:${a.port}`;
     }
     servers.push(admin.server);
-    const a = await listen(admin.server, config.admin.host, config.admin.port);
+    const a = await listen(admin.server, 'admin', config.admin.host, config.admin.port);
     result.adminUrl = `http://${hostForUrl(a)}:${a.port}`;
   } catch (err) {
-    for (const s of servers) s.close();
+    for (const s of servers) if (s.listening) s.close();
+    upstreamSession?.close();
     native?.close();
     await pool?.destroy();
     await otlp?.shutdown();
@@ -182,23 +224,41 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
     : undefined;
   if (poll) void catalog.pollAll();
 
-  const close = async () => {
-    if (poll) clearInterval(poll);
-    const closing: Array<Promise<unknown>> = [];
-    for (const s of servers) {
-      if (!s.listening) continue;
-      closing.push(new Promise((resolve) => s.close(resolve)));
-    }
-    restServer?.closeAllConnections();
-    admin.server.closeAllConnections();
-    for (const s of grpcSessions) s.destroy();
-    upstreamSession?.close();
-    await Promise.all(closing);
-    native?.close();
-    await pool?.destroy();
-    // After the servers: every span has ended, so the flush exports all of them (bounded by
-    // otlp.timeout when the collector is down).
-    await otlp?.shutdown();
+  const closed = (s: Server | Http2Server | undefined): Promise<void> =>
+    s?.listening ? new Promise((resolve) => s.close(() => resolve())) : Promise.resolve();
+  let closing: Promise<void> | undefined;
+  const drain = (timeoutMs: number = config.timeouts.drainMs): Promise<void> => {
+    closing ??= (async () => {
+      lifecycle.draining = true;
+      if (poll) clearInterval(poll);
+      // Stop accepting; the close callbacks fire once every connection / session is gone.
+      const forwarding = Promise.all([closed(restServer), closed(grpcServer)]);
+      // GOAWAY: no new streams on these sessions, the open ones run to their end.
+      for (const s of grpcSessions) if (!s.closed && !s.destroyed) s.close();
+      // Idle keep-alive connections close now; busy ones once their response is out (it
+      // says `connection: close` when sent from now on; one sent before leaves the
+      // connection idle, which the sweep closes).
+      restServer?.closeIdleConnections();
+      const sweep = restServer && timeoutMs > 0 ? setInterval(() => restServer!.closeIdleConnections(), 50) : undefined;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([forwarding, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      clearTimeout(timer);
+      clearInterval(sweep);
+      // Past the drain timeout: cut what is left.
+      restServer?.closeAllConnections();
+      for (const s of grpcSessions) s.destroy();
+      await forwarding;
+      const adminClosed = closed(admin.server);
+      admin.server.closeAllConnections();
+      await adminClosed;
+      upstreamSession?.close();
+      native?.close();
+      await pool?.destroy();
+      // After the servers: every span has ended, so the flush exports all of them (bounded by
+      // otlp.timeout when the collector is down).
+      await otlp?.shutdown();
+    })();
+    return closing;
   };
 
   return {
@@ -211,7 +271,8 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
     splits: () => Object.fromEntries(splitTable),
     route: (method, path, handler, o) => admin.route(method, path, handler, o),
     catalog,
-    close,
+    drain,
+    close: () => drain(0),
   };
 }
 

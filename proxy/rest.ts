@@ -20,6 +20,7 @@ import { route } from './split.ts';
 import type { Split } from './split.ts';
 import type { RequestTrace } from './tracing.ts';
 import type { H1Upstream, UpstreamHandler } from './h1-upstream.ts';
+import type { FairShare, SlotWaiter } from './fair-share.ts';
 
 export interface RestDeps extends ForwardDeps {
   /** Keep-alive pool to the REST upstream. */
@@ -29,6 +30,10 @@ export interface RestDeps extends ForwardDeps {
    * gathered one when set (`rest.client: native`); streamed bodies always go through undici.
    */
   native?: H1Upstream | undefined;
+  /** Per-model share of the upstream connections (fair-share.ts). */
+  slots: FairShare;
+  /** `draining`: responses say `connection: close`, so clients reconnect elsewhere. */
+  lifecycle: { draining: boolean };
 }
 
 // Hop-by-hop headers are not forwarded (RFC 9110 §7.6.1); `host` is set by undici for the upstream.
@@ -53,12 +58,19 @@ class ClientAborted extends Error {
 class UpstreamTimeout extends Error {
   readonly code = 'PRX_TIMEOUT';
 }
+class ClientTimeout extends Error {
+  readonly code = 'PRX_CLIENT_TIMEOUT';
+}
+
+/** The exchange a response belongs to, for Node's request timeout (see clientError). */
+const EXCHANGE = Symbol('modelgate.restExchange');
 
 /** Maps an undici/socket error to the kind counted in metrics and the error sent to the client. */
 export function classifyUpstreamError(err: unknown): { kind: UpstreamErrorKind; spec: ErrorSpec } {
   const code = (err as { code?: string })?.code ?? '';
   if (err instanceof BodyTooLarge) return { kind: 'body_too_large', spec: ProxyErrors.PRX_ERR_BODY_TOO_LARGE };
   if (err instanceof ClientAborted) return { kind: 'client_abort', spec: ProxyErrors.PRX_ERR_UPSTREAM_UNAVAILABLE };
+  if (err instanceof ClientTimeout) return { kind: 'client_timeout', spec: ProxyErrors.PRX_ERR_CLIENT_TIMEOUT };
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'PRX_TIMEOUT') {
     return { kind: 'timeout', spec: ProxyErrors.PRX_ERR_UPSTREAM_TIMEOUT };
   }
@@ -142,6 +154,10 @@ export function createRestServer(deps: RestDeps): Server {
   // Malformed requests, oversized headers (431) and slow clients (408) never reach the
   // handler; answer them like Node would, and count them.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // Node's whole-request timeout (timeouts.request) on a request already being proxied:
+    // the exchange answers it, as a client timeout, once.
+    const pending = (socket as Socket & { _httpMessage?: { [EXCHANGE]?: RestExchange } })._httpMessage?.[EXCHANGE];
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && pending?.clientTimedOut()) return;
     const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     if (err.code !== 'ECONNRESET') {
       deps.recorder.record(
@@ -194,15 +210,27 @@ export function planRest(url: string, header: (name: string) => string | undefin
 /**
  * One proxied request: the undici dispatch handler for the upstream side and the writer of
  * the client response. A class rather than a nest of closures: one allocation per request.
+ *
+ * Two clocks, so a slow client is never taken for a slow upstream: while the client sends
+ * its body, only `timeouts.clientBody` runs (no byte for that long: 408, the client's fault);
+ * the upstream timeout starts once the request has been received whole and handed upstream.
+ * The recorded duration starts there too: it is the time the proxy and the upstream took.
  */
-class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler {
+class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotWaiter {
   readonly #deps: RestDeps;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
-  readonly #start = performance.now();
   readonly #plan: RestPlan;
   readonly #span: RequestTrace | undefined;
-  readonly #timer: NodeJS.Timeout;
+  /** The upstream timeout; set once the request has been received whole. */
+  #timer: NodeJS.Timeout | undefined;
+  /** The client body's idle timeout, while the body is being received. */
+  #bodyTimer: NodeJS.Timeout | undefined;
+  /** When the request was received whole (performance.now()); the outcome's duration starts here. */
+  #receivedAt = -1;
+  /** The per-model connection slot: none, waiting for one, or held. */
+  #slot: 0 | 1 | 2 = 0;
+  #body: Buffer | IncomingMessage | null = null;
   readonly #h: ClientHeaders;
   /** Body copies for the tee (sampled), undefined when not sampled. */
   #reqCopy: Buffer[] | undefined;
@@ -237,9 +265,32 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler {
       this.#reqCopy = [];
       this.#resCopy = [];
     }
+    (res as ServerResponse & { [EXCHANGE]?: RestExchange })[EXCHANGE] = this;
+  }
+
+  /** The request is here whole: the upstream's time starts now. */
+  #received(): void {
+    this.#receivedAt = performance.now();
+    if (this.#bodyTimer !== undefined) clearTimeout(this.#bodyTimer);
     // Our own timer rather than undici's headersTimeout: undici's coarse timers fire up to
     // ~1 s late, and a 504 should come at the configured time.
-    this.#timer = setTimeout(() => this.#abort(new UpstreamTimeout()), deps.config.timeouts.upstreamMs);
+    if (!this.#done) this.#timer = setTimeout(() => this.#abort(new UpstreamTimeout()), this.#deps.config.timeouts.upstreamMs);
+  }
+
+  /** No body byte for `timeouts.clientBody`. */
+  #onBodyIdle(): void {
+    if (this.#done || this.#receivedAt >= 0) return;
+    // A paused body is one the upstream side is not reading (no connection yet, or the
+    // upstream applies backpressure): not the client's fault.
+    if (this.#slot !== 0 && this.#req.isPaused()) return this.#abort(new UpstreamTimeout());
+    this.#abort(new ClientTimeout());
+  }
+
+  /** Node's request timeout fired on this request: true when answered here. */
+  clientTimedOut(): boolean {
+    if (this.#done || this.#receivedAt >= 0) return false;
+    this.#abort(new ClientTimeout());
+    return true;
   }
 
   start(): void {
@@ -256,7 +307,11 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler {
     this.#res.on('close', () => this.#onClientClose());
     const chunked = this.#h.chunked;
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && (contentLength > 0 || chunked);
-    if (!hasBody) return this.#send(null);
+    if (!hasBody) {
+      this.#received();
+      return this.#send(null);
+    }
+    this.#bodyTimer = setTimeout(() => this.#onBodyIdle(), config.timeouts.clientBodyMs);
     // Small bodies with a declared length are gathered first, so undici writes request head
     // and body in one writev (one syscall instead of two; socket writes are the largest cost
     // in a profile of this path). Larger or chunked bodies stream.
@@ -265,11 +320,13 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler {
       req.on('data', (chunk: Buffer) => {
         chunks.push(chunk);
         this.#requestBytes += chunk.length;
+        this.#bodyTimer?.refresh();
       });
       req.on('end', () => {
         if (this.#done) return;
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         this.#copyRequest(body);
+        this.#received();
         this.#send(body);
       });
       return;
@@ -279,13 +336,39 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler {
     req.pause();
     req.on('data', (chunk: Buffer) => {
       this.#requestBytes += chunk.length;
+      this.#bodyTimer?.refresh();
       if (this.#requestBytes > config.limits.maxBodyBytes) return this.#abort(new BodyTooLarge());
       this.#copyRequest(chunk);
+    });
+    req.on('end', () => {
+      if (!this.#done) this.#received();
     });
     this.#send(req);
   }
 
+  /** Takes this model's share of an upstream connection, then dispatches (now or when one frees). */
   #send(body: Buffer | IncomingMessage | null): void {
+    this.#body = body;
+    this.#slot = 1;
+    if (this.#deps.slots.acquire(this.#plan.model ?? '', this)) this.onSlot();
+  }
+
+  onSlot(): void {
+    this.#slot = 2;
+    if (this.#done) return this.#releaseSlot();
+    const body = this.#body;
+    this.#body = null;
+    this.#dispatch(body);
+  }
+
+  #releaseSlot(): void {
+    const slot = this.#slot;
+    this.#slot = 0;
+    if (slot === 2) this.#deps.slots.release(this.#plan.model ?? '');
+    else if (slot === 1) this.#deps.slots.cancel(this.#plan.model ?? '', this);
+  }
+
+  #dispatch(body: Buffer | IncomingMessage | null): void {
     this.#dispatched = true;
     const { config, native } = this.#deps;
     try {
@@ -349,6 +432,8 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler {
   }
 
   #abort(e: Error): void {
+    // Not sent upstream yet (gathering the body, or waiting for a connection): nothing to cancel.
+    if (!this.#dispatched) return this.#fail(e);
     const abort = this.#abortUpstream;
     if (abort === undefined) this.#pendingAbort = e;
     else if (!this.#upstreamAborted) {
@@ -372,6 +457,7 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler {
   onHeaders(statusCode: number, raw: ReadonlyArray<Buffer | string>, resume: () => void): boolean {
     if (statusCode < 200) return true; // 1xx informational: not forwarded
     clearTimeout(this.#timer);
+    if (this.#deps.lifecycle.draining) this.#res.shouldKeepAlive = false;
     this.#status = statusCode;
     this.#resume = resume;
     // latin1 both ways: header bytes pass through unchanged, whatever their encoding.
@@ -443,8 +529,11 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler {
     const message =
       kind === 'timeout' ? `upstream did not answer within ${config.timeouts.upstreamMs} ms`
       : kind === 'body_too_large' ? `request body exceeds ${config.limits.maxBodyBytes} bytes`
+      : kind === 'client_timeout' ? `the client sent no request body bytes for ${config.timeouts.clientBodyMs} ms (or not the whole request within ${config.timeouts.requestMs} ms)`
       : `upstream unavailable (${kind})`;
-    this.#responseBytes = sendError(this.#res, spec, message, this.#plan.variant, kind === 'body_too_large');
+    // A body not read to its end: close, so its rest is not parsed as the next request.
+    const close = kind === 'body_too_large' || kind === 'client_timeout' || this.#deps.lifecycle.draining;
+    this.#responseBytes = sendError(this.#res, spec, message, this.#plan.variant, close);
     this.#finish(spec.http, false);
   }
 
@@ -452,6 +541,8 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler {
     if (this.#done) return;
     this.#done = true;
     clearTimeout(this.#timer);
+    if (this.#bodyTimer !== undefined) clearTimeout(this.#bodyTimer);
+    this.#releaseSlot();
     const { metrics, recorder } = this.#deps;
     metrics.inFlight.dec({ protocol: 'rest' });
     if (this.#scan && this.#reportedVersion === undefined) {
@@ -466,7 +557,8 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler {
     recorder.record(
       {
         protocol: 'rest', api: p.api, model: p.model, reportedVersion: this.#reportedVersion, routedVersion: p.routedVersion, variant: p.variant, pinned: p.pinned === true,
-        httpStatus, code: String(httpStatus), success, durationSeconds: (performance.now() - this.#start) / 1000,
+        // From the request's full receipt (the class comment); 0 for one never received whole.
+        httpStatus, code: String(httpStatus), success, durationSeconds: this.#receivedAt < 0 ? 0 : (performance.now() - this.#receivedAt) / 1000,
         requestBytes: this.#requestBytes, responseBytes: this.#responseBytes,
       },
       this.#span,

@@ -1,0 +1,147 @@
+// Slow and stalled clients through the REST proxy: the upstream timeout covers the upstream
+// only (it starts once the request has been received whole and handed upstream), a client
+// that stops sending its body gets 408 as its own kind of failure, and the upstream side
+// of such a request is let go.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { once } from 'node:events';
+import { PROXY_METRIC } from '../../common/index.ts';
+import type { RequestOutcome } from '../../common/index.ts';
+import type { Proxy } from '../../proxy/index.ts';
+import type { Registry } from 'prom-client';
+import { parseMetrics, sample, startProxy, startUpstream, until } from './helpers.ts';
+import type { Upstream } from './helpers.ts';
+
+export interface SlowPost {
+  /** Body pieces, each written after `gapMs`. */
+  pieces: string[];
+  gapMs: number;
+  /** chunked transfer-encoding (streamed upstream by the proxy) instead of a content-length. */
+  chunked?: boolean;
+  /** Declared content-length when it should differ from the pieces sent (a stalled upload). */
+  declaredLength?: number;
+  /** Leave the body unfinished: no last chunk. */
+  stall?: boolean;
+}
+
+/** A raw HTTP/1.1 POST whose body trickles in; resolves with the status and body of the answer. */
+export async function slowPost(base: string, path: string, o: SlowPost): Promise<{ status: number; body: string }> {
+  const url = new URL(base);
+  const socket = connect(Number(url.port), url.hostname);
+  socket.setNoDelay(true);
+  await once(socket, 'connect');
+  let raw = '';
+  socket.on('data', (d: Buffer) => (raw += d.toString('latin1')));
+  socket.on('error', () => undefined);
+  const ended = once(socket, 'close');
+  const length = o.declaredLength ?? o.pieces.reduce((n, p) => n + Buffer.byteLength(p), 0);
+  socket.write(`POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${o.chunked ? 'transfer-encoding: chunked' : `content-length: ${length}`}\r\n\r\n`);
+  for (const piece of o.pieces) {
+    await new Promise((r) => setTimeout(r, o.gapMs));
+    if (socket.destroyed || raw.length > 0) break;
+    socket.write(o.chunked ? `${Buffer.byteLength(piece).toString(16)}\r\n${piece}\r\n` : piece);
+  }
+  if (o.chunked && !o.stall && !socket.destroyed) socket.write('0\r\n\r\n');
+  // The answer: a complete response (content-length) or the connection's end.
+  for (;;) {
+    const m = /^HTTP\/1\.1 (\d{3})[^\r]*\r\n([\s\S]*?)\r\n\r\n([\s\S]*)$/.exec(raw);
+    const len = m ? /content-length: (\d+)/i.exec(m[2]!) : null;
+    if (m && len && Buffer.byteLength(m[3]!, 'latin1') >= Number(len[1])) {
+      socket.destroy();
+      return { status: Number(m[1]), body: m[3]! };
+    }
+    if (socket.destroyed || socket.readableEnded) {
+      if (!m) throw new Error(`connection closed without a response: ${JSON.stringify(raw)}`);
+      return { status: Number(m[1]), body: m[3]! };
+    }
+    await Promise.race([once(socket, 'data'), ended]);
+  }
+}
+
+/** `instances` JSON split into `n` pieces. */
+export function pieces(n: number): string[] {
+  const body = JSON.stringify({ instances: Array.from({ length: n * 4 }, (_, i) => i) });
+  const size = Math.ceil(body.length / n);
+  return Array.from({ length: n }, (_, i) => body.slice(i * size, (i + 1) * size)).filter(Boolean);
+}
+
+describe('REST: slow clients are the client\'s time, not the upstream\'s', () => {
+  let up: Upstream;
+  let proxy: Proxy;
+  let registry: Registry;
+  const outcomes: RequestOutcome[] = [];
+  /** Upstream requests whose body never finished (the proxy let go of them). */
+  let upstreamAborted = 0;
+  before(async () => {
+    up = await startUpstream((_req, res, body) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ predictions: [body.length] }));
+    });
+    up.server.on('request', (req) => req.on('aborted', () => upstreamAborted++));
+    // 400 ms for the upstream to answer and for each body piece to arrive; the slow
+    // uploads below take 1.2-1.5 s in all, three times the upstream timeout.
+    ({ proxy, registry } = await startProxy({ rest: { host: '127.0.0.1', port: 0, upstream: up.url }, timeouts: { upstream: '400ms', clientBody: '400ms' } }));
+    proxy.onOutcome((o) => outcomes.push(o));
+  });
+  after(async () => {
+    await proxy.close();
+    await up.close();
+  });
+
+  const metrics = async () => parseMetrics(await registry.metrics());
+
+  test('a small body sent slowly, piece by piece, is answered 200: the upstream timeout starts once it is all here', async () => {
+    const r = await slowPost(proxy.restUrl!, '/v1/models/m:predict', { pieces: pieces(8), gapMs: 150 });
+    assert.equal(r.status, 200, r.body);
+  });
+
+  test('a chunked body sent slowly (streamed upstream) is answered 200 too', async () => {
+    const r = await slowPost(proxy.restUrl!, '/v1/models/m:predict', { pieces: pieces(8), gapMs: 150, chunked: true });
+    assert.equal(r.status, 200, r.body);
+  });
+
+  test('the duration recorded for a slow upload is the proxy\'s and upstream\'s time, not the upload\'s', async () => {
+    const mine = outcomes.filter((o) => o.model === 'm' && o.code === '200');
+    assert.equal(mine.length, 2);
+    for (const o of mine) assert.ok(o.durationSeconds < 1, `recorded ${o.durationSeconds} s for a 1.2 s upload`);
+  });
+
+  test('a client that stalls a declared-length body gets 408 PRX_ERR_CLIENT_TIMEOUT and the upstream never sees it', async () => {
+    const seen = up.seen.length;
+    const r = await slowPost(proxy.restUrl!, '/v1/models/m:predict', { pieces: ['{"instances":'], gapMs: 10, declaredLength: 200 });
+    assert.equal(r.status, 408, r.body);
+    assert.equal((JSON.parse(r.body) as { code: string }).code, 'PRX_ERR_CLIENT_TIMEOUT');
+    assert.equal(up.seen.length, seen);
+  });
+
+  test('a client that stalls a streamed body gets 408, and the upstream request is let go', async () => {
+    const before = upstreamAborted;
+    const r = await slowPost(proxy.restUrl!, '/v1/models/m:predict', { pieces: ['{"instances":', '[1,'], gapMs: 50, chunked: true, stall: true });
+    assert.equal(r.status, 408, r.body);
+    assert.equal((JSON.parse(r.body) as { code: string }).code, 'PRX_ERR_CLIENT_TIMEOUT');
+    // The upstream connection that carried the half body is closed, not left waiting.
+    await until(() => upstreamAborted > before);
+  });
+
+  test('stalled clients are counted as client_timeout with code 408, never as upstream timeouts or 5xx', async () => {
+    const m = await metrics();
+    assert.equal(sample(m, PROXY_METRIC.upstreamErrors, { kind: 'client_timeout', protocol: 'rest' }), 2);
+    assert.equal(sample(m, PROXY_METRIC.upstreamErrors, { kind: 'timeout', protocol: 'rest' }), undefined);
+    const codes = outcomes.filter((o) => o.model === 'm').map((o) => o.code).sort();
+    assert.deepEqual(codes, ['200', '200', '408', '408']);
+  });
+
+  test('a request with no body is still cut by the upstream timeout (504)', async () => {
+    const slow = await startUpstream(() => undefined); // never answers
+    const { proxy: p } = await startProxy({ rest: { host: '127.0.0.1', port: 0, upstream: slow.url }, timeouts: { upstream: '300ms' } });
+    try {
+      const r = await fetch(`${p.restUrl}/v1/models/m`);
+      assert.equal(r.status, 504);
+      assert.equal(((await r.json()) as { code: string }).code, 'PRX_ERR_UPSTREAM_TIMEOUT');
+    } finally {
+      await p.close();
+      await slow.close();
+    }
+  });
+});
