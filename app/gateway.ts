@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { systemClock, type Clock } from '../common/clock.ts';
 import type { Config } from '../config/index.ts';
 import { createProxy, type Proxy, type ProxyConfig } from '../proxy/index.ts';
-import { sloLatencyThresholds, startSlos, type AlertNotifier, type SloEngine } from '../slo/index.ts';
+import { SloEngine, sloLatencyThresholds, startSlos, type AlertNotifier } from '../slo/index.ts';
 import { DriftRecorder, loadBaselines, registerDriftMetrics, saveBaseline } from '../drift/index.ts';
 import { decodeGrpcBodies } from '../drift/grpc-bodies.ts';
 import { startFleet, type Fleet } from './fleet.ts';
@@ -109,7 +109,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   let follower: SplitFollower | undefined;
   if (config.rollouts.length > 0) {
     const stateDir = opts.stateDir ?? '.modelgate-state';
-    const burnFrom = fleet.source ?? slo;
+    // The rollout analysis judges split-routed requests only: its SLO burn check reads an
+    // engine that requests pinning a version (outcome.pinned: the client chose the canary)
+    // never reach, so a client cannot burn a canary's budget into a rollback. The SLOs
+    // themselves (`slo`, alerts, /api/v1/slos) count every request.
+    const analysisSlo = new SloEngine(fleet.localConfig(config).slos, { clock });
+    proxy.onOutcome((o) => {
+      if (o.pinned !== true) analysisSlo.record(o);
+    });
+    const burnFrom = fleet.source ?? analysisSlo;
     const driftFrom = drift;
     rolloutRunner = runWhileLeader(fleet.leader, async () => {
       const attached = await attachRollouts({

@@ -5,7 +5,7 @@
 import type { AnalysisSpec, Analysis, Check, CheckVerdict } from './types.ts';
 import { hodgesLehmann, mannWhitneyU, quantileSorted, sortedCopy } from './stats.ts';
 
-/** What the proxy saw of one version during the interval. */
+/** What the proxy saw of one version during the interval: split-routed requests only. */
 export interface TrafficStats {
   version: string;
   requests: number;
@@ -13,6 +13,8 @@ export interface TrafficStats {
   errors: number;
   /** Latency sample, seconds (a uniform reservoir sample when there were many requests). */
   latencies: readonly number[];
+  /** Requests that pinned this version (the client chose it): reported, never judged. */
+  pinned?: { requests: number; errors: number };
 }
 
 /** One SLO's burn rate for the canary over the analysis window (slo/ SloEngine.burnRate). */
@@ -34,13 +36,14 @@ export interface DriftComparison {
 const round = (x: number, digits = 6): number => (Number.isFinite(x) ? Number(x.toPrecision(digits)) : x);
 const num = (x: number): number | null => (Number.isFinite(x) ? round(x) : null);
 
-/** The canary must have served enough requests for anything to be concluded. */
+/** The canary must have served enough split-routed requests for anything to be concluded. */
 export function checkTraffic(canary: TrafficStats, minRequests: number): Check {
-  const values = { canaryRequests: canary.requests, minRequests };
+  const values = { canaryRequests: canary.requests, minRequests, canaryPinnedRequests: canary.pinned?.requests ?? 0 };
+  const pinned = canary.pinned?.requests ? ` (and ${canary.pinned.requests} pinned requests, not judged)` : '';
   if (canary.requests < minRequests) {
-    return { name: 'traffic', verdict: 'inconclusive', reason: `canary ${canary.version} served ${canary.requests} requests, fewer than minRequests ${minRequests}`, values };
+    return { name: 'traffic', verdict: 'inconclusive', reason: `canary ${canary.version} served ${canary.requests} requests, fewer than minRequests ${minRequests}; only split-routed requests count${pinned}`, values };
   }
-  return { name: 'traffic', verdict: 'pass', reason: `canary served ${canary.requests} requests`, values };
+  return { name: 'traffic', verdict: 'pass', reason: `canary served ${canary.requests} split-routed requests${pinned}`, values };
 }
 
 /**
@@ -206,5 +209,15 @@ export function analyze(spec: AnalysisSpec, minRequests: number, inputs: Analysi
     if (inputs.drift === undefined) notes.push('drift: no drift source attached');
     else checks.push(checkDrift(inputs.drift));
   }
+  const pinned = pinnedNote(inputs.canary, inputs.stable);
+  if (pinned) notes.push(pinned);
   return { verdict: combine(checks), atMs: inputs.atMs, windowMs: inputs.windowMs, checks, notes };
+}
+
+/** Pinned traffic, reported beside the analysis (never judged): it is the clients' choice. */
+export function pinnedNote(canary: TrafficStats, stable: TrafficStats): string | undefined {
+  const c = canary.pinned ?? { requests: 0, errors: 0 };
+  const s = stable.pinned ?? { requests: 0, errors: 0 };
+  if (c.requests === 0 && s.requests === 0) return undefined;
+  return `pinned requests (clients named the version; counted in metrics and SLOs, not judged here): canary ${canary.version} ${c.requests} (${c.errors} server errors), stable ${stable.version} ${s.requests} (${s.errors} server errors)`;
 }

@@ -1,6 +1,12 @@
 // Per-version traffic of the models under rollout, gathered from the proxy's request
 // outcomes between two checks. `record` is on the request path: O(1), never throws.
 // `drain` is on the cold tick and starts a new window.
+//
+// Only split-routed requests are evidence about a canary. A request that pinned its
+// version (`/versions/N`, `/labels/canary`, a gRPC version or version_label: the outcome's
+// `pinned`) was aimed by the client, so a client could aim malformed or failing requests
+// at the canary and roll back a healthy version. Pinned requests are counted beside the
+// window (requests and server errors) and reported, never judged.
 import type { RequestOutcome } from '../common/index.ts';
 import { GrpcCode } from '../common/index.ts';
 import type { TrafficStats } from './analysis.ts';
@@ -29,6 +35,8 @@ export function isServerError(o: Pick<RequestOutcome, 'protocol' | 'httpStatus' 
 class VersionWindow {
   requests = 0;
   errors = 0;
+  pinnedRequests = 0;
+  pinnedErrors = 0;
   readonly sample: number[] = [];
   constructor(readonly version: string) {}
 }
@@ -62,6 +70,11 @@ export class TrafficCollector {
         w = new VersionWindow(o.version);
         byVersion.set(o.version, w);
       }
+      if (o.pinned === true) {
+        w.pinnedRequests++;
+        if (isServerError(o)) w.pinnedErrors++;
+        return;
+      }
       w.requests++;
       if (isServerError(o)) w.errors++;
       const d = o.durationSeconds;
@@ -82,10 +95,12 @@ export class TrafficCollector {
     const byVersion = this.#windows.get(model);
     const out = new Map<string, TrafficStats>();
     if (!byVersion) return out;
-    for (const w of byVersion.values()) out.set(w.version, { version: w.version, requests: w.requests, errors: w.errors, latencies: w.sample });
+    for (const w of byVersion.values()) {
+      out.set(w.version, { version: w.version, requests: w.requests, errors: w.errors, latencies: w.sample, pinned: { requests: w.pinnedRequests, errors: w.pinnedErrors } });
+    }
     this.#windows.set(model, new Map());
     return out;
   }
 }
 
-export const emptyTraffic = (version: string): TrafficStats => ({ version, requests: 0, errors: 0, latencies: [] });
+export const emptyTraffic = (version: string): TrafficStats => ({ version, requests: 0, errors: 0, latencies: [], pinned: { requests: 0, errors: 0 } });

@@ -208,6 +208,41 @@ test('no traffic: the rollout pauses at the first step and never promotes, sayin
   assert.equal(h.c.verdict('fraud').verdict, 'inconclusive');
 });
 
+test('requests a client pinned to the canary (failing and slow) are not judged: a healthy canary is promoted, and the pinned counts are reported beside each analysis', async () => {
+  const s = spec({ analysis: NO_SLO_DRIFT });
+  const h = await harness(s);
+  await h.c.tick();
+  for (let i = 0; i < 4; i++) {
+    // The attack: three times the normal traffic, pinned to version 2, every one a 500 and 10x slower.
+    const t = h.clock.now();
+    for (let j = 0; j < 300; j++) h.c.observe({ ...outcome('2', t, 500, 0.05), variant: 'direct', pinned: true });
+    await interval(h, s, 100);
+  }
+  const v = h.c.view('fraud');
+  assert.equal(v.phase, 'Succeeded', v.reason);
+  assert.deepEqual(h.split.getSplit('fraud'), { stable: '2', weight: 0 });
+  const last = (await audit(h.dir)).filter((l) => l['input'] === 'analysis').at(-1)!;
+  assert.ok((last['notes'] as string[]).some((n) => /pinned requests .* canary 2 300 \(300 server errors\)/.test(n)), JSON.stringify(last['notes']));
+  const traffic = (last['checks'] as Array<{ name: string; values: Record<string, unknown> }>).find((c) => c.name === 'traffic')!;
+  assert.equal(traffic.values['canaryPinnedRequests'], 300);
+});
+
+test('requests pinned to the canary do not stand in for split-routed ones: with only pinned traffic the rollout pauses for want of evidence', async () => {
+  const s = spec({ analysis: NO_SLO_DRIFT });
+  const h = await harness(s);
+  await h.c.tick();
+  const t = h.clock.now();
+  for (let j = 0; j < 300; j++) {
+    h.c.observe({ ...outcome('1', t), pinned: true });
+    h.c.observe({ ...outcome('2', t), variant: 'canary', pinned: true });
+  }
+  h.clock.advance(s.intervalMs);
+  await h.c.tick();
+  const v = h.c.view('fraud');
+  assert.equal(v.phase, 'Paused');
+  assert.match(v.reason, /served 0 requests, fewer than minRequests 20; only split-routed requests count \(and 300 pinned requests, not judged\)/);
+});
+
 test('at the 100% step stable serves nothing; the comparison uses its last window with traffic', async () => {
   const s = spec({ analysis: NO_SLO_DRIFT, weights: [50, 100] });
   const h = await harness(s);
