@@ -5,7 +5,7 @@ import { SrvErr } from '../errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import type { ServingHandle } from '../models/manager.ts';
 import type { Signature, TensorSpec } from '../runtime/onnx.ts';
-import type { Tensor } from '../tensor/tensor.ts';
+import { elementCount, type Tensor } from '../tensor/tensor.ts';
 
 /** TF Serving's only signature name for a model with one signature (an ONNX graph has one). */
 export const DEFAULT_SIGNATURE = 'serving_default';
@@ -35,6 +35,53 @@ export function checkInputs(signature: Signature, inputs: Map<string, Tensor>): 
     if (!t) throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`Missing named input: ${spec.name}`);
     checkTensor(spec, t);
   }
+  for (const dim of sharedDimsOf(signature)) checkSharedDim(dim, inputs);
+}
+
+/** A free dimension the signature names in more than one place ("N" of every fraud input). */
+interface SharedDim {
+  name: string;
+  /** [input name, axis] of each place it appears. */
+  at: readonly (readonly [string, number])[];
+}
+
+/** Shared dimensions per loaded signature, computed once (signatures never change). */
+const sharedDims = new WeakMap<Signature, readonly SharedDim[]>();
+
+function sharedDimsOf(signature: Signature): readonly SharedDim[] {
+  let dims = sharedDims.get(signature);
+  if (!dims) {
+    const byName = new Map<string, [string, number][]>();
+    for (const spec of signature.inputs) {
+      spec.dimNames?.forEach((n, axis) => {
+        if (n === '' || spec.shape[axis] !== -1) return;
+        const list = byName.get(n) ?? [];
+        list.push([spec.name, axis]);
+        byName.set(n, list);
+      });
+    }
+    dims = [...byName].filter(([, at]) => at.length > 1).map(([name, at]) => ({ name, at }));
+    sharedDims.set(signature, dims);
+  }
+  return dims;
+}
+
+/**
+ * Every place a shared dimension appears must have the same size: a batch of 2 amounts and
+ * 3 ages cannot be lined up, and ONNX Runtime would only find out inside the graph.
+ */
+function checkSharedDim(dim: SharedDim, inputs: Map<string, Tensor>): void {
+  const [firstName, firstAxis] = dim.at[0]!;
+  const size = inputs.get(firstName)!.shape[firstAxis]!;
+  for (let i = 1; i < dim.at.length; i++) {
+    const [name, axis] = dim.at[i]!;
+    const other = inputs.get(name)!.shape[axis]!;
+    if (other !== size) {
+      throw SrvErr.SRV_ERR_INVALID_ARGUMENT(
+        `inputs "${firstName}" and "${name}" share dimension ${dim.name} of the signature (the batch size when it is the first) but have ${size} and ${other} there; send the same number of rows for every input`,
+      );
+    }
+  }
 }
 
 function checkTensor(spec: TensorSpec, t: Tensor): void {
@@ -46,6 +93,13 @@ function checkTensor(spec: TensorSpec, t: Tensor): void {
   if (!ok) {
     const want = spec.shape.map((d) => (d < 0 ? '-1' : String(d))).join(',');
     throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`input "${spec.name}" expects shape [${want}] (-1: any size), got ${shapeText(t.shape)}`);
+  }
+  for (const d of t.shape) {
+    if (!Number.isSafeInteger(d) || d < 0) throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`input "${spec.name}" has shape ${shapeText(t.shape)}; dimensions are whole numbers >= 0`);
+  }
+  const n = elementCount(t.shape);
+  if (t.data.length !== n) {
+    throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`input "${spec.name}" has shape ${shapeText(t.shape)}, which holds ${n} values, but ${t.data.length} were sent`);
   }
 }
 

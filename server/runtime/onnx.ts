@@ -1,6 +1,7 @@
 // onnxruntime-node behind a small interface: load a model from bytes, describe its
 // signature, run it with our Tensor type. Nothing else in the server imports onnxruntime.
 import * as ort from 'onnxruntime-node';
+import type { ModelgateError } from '../../common/errors.ts';
 import { SrvErr } from '../errors.ts';
 import { fromOrtType, dtypeInfo, type DType, type TensorData } from '../tensor/dtype.ts';
 import type { Tensor } from '../tensor/tensor.ts';
@@ -10,6 +11,11 @@ export interface TensorSpec {
   dtype: DType;
   /** Dimensions; -1 where the model leaves a dimension free (a dim_param such as "N"). */
   shape: number[];
+  /**
+   * The dim_param name of each free dimension ("N"), '' where the dimension is fixed or
+   * unnamed. Inputs that share a name must agree in that dimension (core/infer.ts checks).
+   */
+  dimNames?: string[];
 }
 
 export interface Signature {
@@ -39,11 +45,62 @@ function specOf(m: Meta, where: string): TensorSpec {
   if (!m.isTensor || !m.type) throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`${where} "${m.name}" is not a tensor; only tensor inputs and outputs are supported`);
   const info = fromOrtType(m.type);
   if (!info) throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`${where} "${m.name}" has unsupported element type ${m.type}`);
+  const dims = m.shape ?? [];
   return {
     name: m.name,
     dtype: info.dtype,
-    shape: (m.shape ?? []).map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
+    shape: dims.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
+    dimNames: dims.map((d) => (typeof d === 'string' ? d : '')),
   };
+}
+
+/**
+ * ONNX Runtime's own checks of the feeds before a graph runs (inference_session.cc
+ * ValidateInputs / ValidateOutputs, the Tensor constructor and the feeds checks of
+ * onnxruntime-node): a request the model cannot take, so the client's error, as TF Serving
+ * answers INVALID_ARGUMENT for graph input errors.
+ */
+const ORT_INPUT_ERRORS: readonly RegExp[] = [
+  /Invalid rank for input/i,
+  /Got invalid dimensions for input/i,
+  /Unexpected input data type/i,
+  /Invalid Feed Input Name/i,
+  /Invalid Output Name/i,
+  /Missing Input:/i,
+  /is missing in 'feeds'/i,
+  /does not match data length/i,
+];
+
+/** Messages of graph nodes that failed on the sizes they were given (Concat, Add, MatMul, Reshape, ...). */
+const SHAPE_FAILURE = /dimension|shape|broadcast|mismatch/i;
+
+/**
+ * The server error for a failed run. ONNX Runtime's input errors are INVALID_ARGUMENT (400);
+ * so is a shape failure inside the graph when the request's inputs disagree in a leading
+ * dimension the signature leaves free (a batch the graph cannot line up, e.g. in a Concat,
+ * where the signature names the dimensions differently so it could not be checked before
+ * the run). Everything else happened to a valid request: INTERNAL (500).
+ */
+export function runError(e: unknown, inputs: ReadonlyMap<string, { shape: readonly number[] }>, signature?: Signature): ModelgateError {
+  const message = (e as Error)?.message ?? String(e);
+  for (const re of ORT_INPUT_ERRORS) {
+    if (re.test(message)) return SrvErr.SRV_ERR_INVALID_ARGUMENT(`the model rejected the input: ${message}`, e);
+  }
+  if (!SHAPE_FAILURE.test(message)) return SrvErr.SRV_ERR_INTERNAL(`model run failed: ${message}`, e);
+  let first: [string, number] | undefined;
+  for (const [name, t] of inputs) {
+    if (t.shape.length === 0) continue;
+    const spec = signature?.inputs.find((s) => s.name === name);
+    if (spec && spec.shape[0] !== -1) continue;
+    if (!first) first = [name, t.shape[0]!];
+    else if (t.shape[0] !== first[1]) {
+      return SrvErr.SRV_ERR_INVALID_ARGUMENT(
+        `inputs disagree in their leading (batch) dimension: "${first[0]}" has ${first[1]}, "${name}" has ${t.shape[0]}; the model failed on them: ${message}`,
+        e,
+      );
+    }
+  }
+  return SrvErr.SRV_ERR_INTERNAL(`model run failed: ${message}`, e);
 }
 
 function toOrt(t: Tensor): ort.Tensor {
@@ -90,7 +147,7 @@ export async function loadOnnx(bytes: Uint8Array, opts: RuntimeOptions = {}): Pr
       try {
         for (const [name, t] of inputs) feeds[name] = toOrt(t);
       } catch (e) {
-        return Promise.reject(SrvErr.SRV_ERR_INTERNAL(`model run failed: ${(e as Error).message}`, e));
+        return Promise.reject(runError(e, inputs, signature));
       }
       return session.run(feeds, outputNames as string[]).then(
         (result) => {
@@ -99,7 +156,7 @@ export async function loadOnnx(bytes: Uint8Array, opts: RuntimeOptions = {}): Pr
           return out;
         },
         (e: unknown) => {
-          throw SrvErr.SRV_ERR_INTERNAL(`model run failed: ${(e as Error).message}`, e);
+          throw runError(e, inputs, signature);
         },
       );
     },
