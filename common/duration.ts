@@ -28,7 +28,9 @@ export function parseDuration(text: string): number | undefined {
     total += Number(m[1]) * UNIT_MS[m[2]!]!;
     pos = PART.lastIndex;
   }
-  return total;
+  // Digits beyond what a double holds exactly ("99999999999999999999y") are not a duration
+  // anyone meant; neither is a fraction of a millisecond.
+  return Number.isSafeInteger(Math.round(total)) ? Math.round(total) : undefined;
 }
 
 /** Formats milliseconds as the shortest Prometheus duration ("5m", "1h30m", "250ms"). */

@@ -3,7 +3,7 @@
 // with all of them. (Habit from fastify lib/initial-config-validation.js and Pyrra's
 // validation warnings.) Sections of modelgate.yaml are validated by functions of the form
 // `(raw, path, issues) => Section`, each kept next to the code that owns the section.
-import { parseDuration } from './duration.ts';
+import { formatDuration, parseDuration } from './duration.ts';
 
 export interface Issue {
   severity: 'error' | 'warning';
@@ -106,20 +106,36 @@ export function readBoolean(raw: Record<string, unknown>, key: string, path: str
   return v;
 }
 
-/** Reads a duration ("5m", "250ms") in milliseconds. Bare numbers are rejected: units are required. */
-export function readDuration(raw: Record<string, unknown>, key: string, path: string, issues: Issues, opts: { required?: boolean; default?: number } = {}): number | undefined {
+/**
+ * Reads a duration ("5m", "250ms") in milliseconds. Bare numbers are rejected: units are
+ * required. Zero is refused unless `allowZero` says it means something (an offset of 0s):
+ * a timeout, interval or window of 0 would expire everything at once or spin.
+ */
+export function readDuration(
+  raw: Record<string, unknown>,
+  key: string,
+  path: string,
+  issues: Issues,
+  opts: { required?: boolean; default?: number; allowZero?: boolean } = {},
+): number | undefined {
   const v = raw[key];
+  const p = join(path, key);
+  const instead = opts.default === undefined ? '' : opts.default > 0 ? `; leave it out for the default ${formatDuration(opts.default)}` : '; leave it out to turn it off';
   if (v === undefined || v === null) {
-    if (opts.required) issues.error(join(path, key), `is required (a duration such as "5m")`);
+    if (opts.required) issues.error(p, `is required (a duration such as "5m")`);
     return opts.default;
   }
   if (typeof v === 'number') {
-    issues.error(join(path, key), `needs a unit: write "${v}s" or "${v}ms", not ${v}`);
+    issues.error(p, v === 0 && !opts.allowZero ? `must be longer than 0, with a unit such as "30s"${instead}` : `needs a unit: write "${v}s" or "${v}ms", not ${v}`);
     return opts.default;
   }
   const ms = typeof v === 'string' ? parseDuration(v) : undefined;
   if (ms === undefined) {
-    issues.error(join(path, key), `must be a duration such as "250ms", "5m", "1h", "30d"; got ${JSON.stringify(v)}`);
+    issues.error(p, `must be a duration such as "250ms", "5m", "1h", "30d"; got ${JSON.stringify(v)}`);
+    return opts.default;
+  }
+  if (ms === 0 && !opts.allowZero) {
+    issues.error(p, `must be longer than 0 (${JSON.stringify(v)} would expire at once); write a duration such as "30s"${instead}`);
     return opts.default;
   }
   return ms;

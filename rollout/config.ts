@@ -215,7 +215,7 @@ function readAnalysis(raw: unknown, path: string, issues: Issues): AnalysisSpec 
       maxP99Ratio: readNumber(lat, 'maxP99Ratio', lp, issues, { default: D.maxP99Ratio, min: 1 })!,
       alpha: 1 - confidence / 100,
       tolerance: tolerance / 100,
-      minDeltaSeconds: (readDuration(lat, 'minDelta', lp, issues, { default: D.minDeltaMs }) ?? D.minDeltaMs) / 1000,
+      minDeltaSeconds: (readDuration(lat, 'minDelta', lp, issues, { default: D.minDeltaMs, allowZero: true }) ?? D.minDeltaMs) / 1000,
       minSamples: readNumber(lat, 'minSamples', lp, issues, { default: D.minSamples, min: 2, integer: true })!,
     },
     drift: { enabled: readBoolean(drift, 'enabled', join(path, 'drift'), issues, true) },

@@ -68,7 +68,7 @@ export function validateSloSource(raw: unknown, path: string, issues: Issues): S
   }
   const timeoutMs = positive(p, 'timeout', pp, issues, DEFAULT_PROMETHEUS_TIMEOUT_MS);
   const alignMs = positive(p, 'align', pp, issues, DEFAULT_ALIGN_MS);
-  const offsetMs = readDuration(p, 'offset', pp, issues, { default: 0 }) ?? 0;
+  const offsetMs = readDuration(p, 'offset', pp, issues, { default: 0, allowZero: true }) ?? 0;
   if (offsetMs > LARGE_OFFSET_MS) issues.warn(join(pp, 'offset'), `an offset of ${formatDuration(offsetMs)} delays every verdict by as much; one or two scrape intervals are enough`);
   const maxAgeMs = positive(p, 'maxAge', pp, issues, DEFAULT_MAX_READING_AGE_MS);
   if (url === undefined) return local;

@@ -69,7 +69,7 @@ export const MODELGATE_YAML: FieldTable = {
   'slos[].sli.latency.threshold': { type: 'duration', required: true, units: DURATION, text: 'Latency bound; added to the proxy histogram buckets so the Prometheus rule has an exact `le` bucket.' },
   'slos[].sli.drift': { type: 'object', text: 'Good = a drift evaluation window of the model version without drift (the `drift:` section\'s verdict). Takes no settings: write `{}`. Its events are windows, so `apis` is ignored.' },
   'slos[].objective': { type: 'number', required: true, units: PERCENT, text: 'Target share of good events, e.g. `99.9`. Must be below 100.' },
-  'slos[].period': { type: 'duration', default: dur(DEFAULT_PERIOD_MS), units: DURATION, text: 'SLO period (error budget horizon); at least 1m. The default alert windows scale with it.' },
+  'slos[].period': { type: 'duration', default: dur(DEFAULT_PERIOD_MS), units: DURATION, text: 'SLO period (error budget horizon); 1h to 1y. The default alert windows scale with it.' },
   'slos[].alerting': { type: 'object', text: 'Multiwindow burn-rate alerting.' },
   'slos[].alerting.minEvents': { type: 'integer', default: String(DEFAULT_MIN_EVENTS), units: 'events', text: `A window with fewer events cannot fire (avoids paging on 1 failure in 2 requests). A drift SLI defaults to ${DEFAULT_DRIFT_MIN_EVENTS}: its events are whole drift windows.` },
   'slos[].alerting.runbook': { type: 'string (URL)', text: 'Runbook URL carried by every alert of this SLO.' },
