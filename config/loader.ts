@@ -9,9 +9,9 @@ import { ConfigError, Issues, isRecord, type Issue } from '../common/index.ts';
 import { CROSS_CHECKS, SECTIONS, type SectionValues } from './sections.ts';
 import { lineOf, pathSegments } from './positions.ts';
 import { suggestion } from './suggest.ts';
-import { documentValues } from './aliases.ts';
 import { importSloth, isSlothDocument } from './import/sloth.ts';
 import { importOpenSlo, isOpenSloDocument } from './import/openslo.ts';
+import { unsupportedFormat } from './import/unsupported.ts';
 
 export const API_VERSION = 'modelgate/v1';
 
@@ -64,9 +64,7 @@ export function parseConfig(text: string, source = '<text>'): CheckResult {
   }
   if (syntax.some((i) => i.severity === 'error')) return { issues: syntax };
 
-  const read = documentValues(docs, lc);
-  if ('issues' in read) return { issues: [...syntax, ...read.issues] };
-  const values = read.values;
+  const values = docs.map((d) => d.toJS({ maxAliasCount: 100 }) as unknown);
   /** Problems found while importing, with paths in the source document (`docs[N].` prefix for multi-document files). */
   const importIssues = new Issues();
   /** Problems found validating the modelgate/v1 view. */
@@ -76,13 +74,19 @@ export function parseConfig(text: string, source = '<text>'): CheckResult {
   /** Maps a path in the modelgate/v1 view to where it came from in the source. */
   let origin: (path: string) => { doc: number; path: string } = (path) => ({ doc: 0, path });
 
-  const first = values[0];
-  if (isSlothDocument(first)) {
+  // Empty documents (a leading or trailing "---") are not documents of any format.
+  const present = values.filter((v) => v !== null && v !== undefined);
+  const first = present[0];
+  const unsupported = values.map((v, i) => ({ i, message: unsupportedFormat(v) })).filter((u) => u.message !== undefined);
+  if (unsupported.length > 0) {
+    format = API_VERSION;
+    raw = {};
+    for (const u of unsupported) importIssues.error(values.length > 1 ? `docs[${u.i}]` : '', u.message!);
+  } else if (isSlothDocument(first)) {
     format = 'sloth prometheus/v1';
-    if (values.length > 1) importIssues.error('', 'a Sloth spec is one YAML document; split the others into their own files');
-    const imported = importSloth(first, importIssues);
+    const imported = importSloth(values, importIssues);
     raw = imported.raw;
-    origin = (path) => ({ doc: 0, path: imported.origin(path) });
+    origin = imported.origin;
   } else if (values.some(isOpenSloDocument)) {
     format = 'openslo/v1';
     const imported = importOpenSlo(values, importIssues);
@@ -90,7 +94,7 @@ export function parseConfig(text: string, source = '<text>'): CheckResult {
     origin = imported.origin;
   } else {
     format = API_VERSION;
-    if (values.length > 1) issues.error('', `modelgate.yaml is one YAML document; found ${values.length} (remove the extra "---")`);
+    if (present.length > 1) issues.error('', `modelgate.yaml is one YAML document; found ${present.length} (remove the extra "---")`);
     if (!isRecord(first)) {
       issues.error('', `must be a mapping starting with "apiVersion: ${API_VERSION}"`);
       raw = {};

@@ -14,7 +14,7 @@ import { GrpcCode, Issues, checkKeys, formatDuration, isRecord, join, readDurati
 import type { Api } from '../common/index.ts';
 import { suggestion } from '../config/suggest.ts';
 import { INFERENCE_APIS, type AlertWindow, type Severity, type Sli, type SliKind, type Slo } from './model.ts';
-import { defaultWindows } from './windows.ts';
+import { WORKBOOK_PERIOD_MS, WORKBOOK_WINDOWS, defaultWindows } from './windows.ts';
 
 const DAY = 86_400_000;
 /** The SRE workbook's period, and Sloth's default. */
@@ -41,8 +41,13 @@ export const DEFAULT_DRIFT_MIN_EVENTS = 4;
  * (400, 404, INVALID_ARGUMENT, NOT_FOUND) do not spend budget.
  */
 export const DEFAULT_BAD_CODES: readonly string[] = ['5xx', 'UNKNOWN', 'DEADLINE_EXCEEDED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS'];
-/** Shorter windows see at most a few scrapes at the usual 15–60 s scrape interval. */
-const PROMETHEUS_MIN_WINDOW_MS = 60_000;
+/**
+ * Prometheus' default scrape_interval. `increase()` over a window needs a few scrapes in it
+ * to be more than noise (two at the very least; four keeps one lost scrape from mattering).
+ */
+const DEFAULT_SCRAPE_INTERVAL_MS = 60_000;
+const MIN_SCRAPES_PER_WINDOW = 4;
+const PROMETHEUS_MIN_WINDOW_MS = MIN_SCRAPES_PER_WINDOW * DEFAULT_SCRAPE_INTERVAL_MS;
 const ALL_APIS: readonly Api[] = ['predict', 'classify', 'regress', 'infer', 'status', 'metadata', 'health', 'other'];
 const SLO_KEYS = ['name', 'description', 'model', 'version', 'apis', 'sli', 'objective', 'period', 'alerting', 'notify'];
 const SLI_KINDS: readonly SliKind[] = ['availability', 'latency', 'drift'];
@@ -93,20 +98,16 @@ export function validateSlo(raw: unknown, path: string, issues: Issues): Slo | u
   const apis = readApis(raw, path, issues);
   const sli = readSli(raw['sli'], join(path, 'sli'), issues);
   const objective = readObjective(raw, path, issues);
-  const periodMs = readPeriod(raw, path, issues);
+  const periodMs = readDuration(raw, 'period', path, issues, { default: DEFAULT_PERIOD_MS }) ?? DEFAULT_PERIOD_MS;
+  if (periodMs < 60_000) issues.error(join(path, 'period'), `must be at least 1m, got ${formatDuration(periodMs)}`);
   const alerting = readAlerting(raw['alerting'], join(path, 'alerting'), periodMs, sli?.kind === 'drift' ? DEFAULT_DRIFT_MIN_EVENTS : DEFAULT_MIN_EVENTS, issues);
   if (sli?.kind === 'drift' && raw['apis'] !== undefined) {
     issues.warn(join(path, 'apis'), 'is ignored by a drift SLI: its events are drift evaluation windows, not requests; remove it');
   }
   const notify = readNotifyNames(raw['notify'], join(path, 'notify'), issues);
   if (objective !== undefined) warnUnreachablePairs(raw, path, objective, alerting.windows, issues);
-  const shortest = Math.min(...alerting.windows.map((w) => w.shortMs));
-  if (shortest < PROMETHEUS_MIN_WINDOW_MS) {
-    issues.warn(
-      raw['alerting'] !== undefined && isRecord(raw['alerting']) && raw['alerting']['windows'] !== undefined ? join(path, 'alerting.windows') : join(path, 'period'),
-      `the shortest alert window is ${formatDuration(shortest)}: fine for the in-process evaluator, but the Prometheus rules need a scrape interval well below it (a period of 30d gives 5m)`,
-    );
-  }
+  const custom = isRecord(raw['alerting']) && raw['alerting']['windows'] !== undefined;
+  warnShortWindows(alerting.windows, periodMs, custom ? join(path, 'alerting.windows') : join(path, 'period'), custom, issues);
   if (issues.errors.length > before || !name || !model || !sli || objective === undefined) return undefined;
   return {
     name,
@@ -120,28 +121,6 @@ export function validateSlo(raw: unknown, path: string, issues: Issues): Slo | u
     alerting,
     notify,
   };
-}
-
-/**
- * The period is the error budget's horizon and the alert windows scale with it. Below an
- * hour the default page pair is shorter than 5s/417ms and a single request decides it;
- * beyond a year no alert window or Prometheus range query is meaningful. Teams use 28d or
- * 30d, sometimes a quarter.
- */
-export const MIN_PERIOD_MS = 3_600_000;
-export const MAX_PERIOD_MS = 365 * DAY;
-
-function readPeriod(raw: Record<string, unknown>, path: string, issues: Issues): number {
-  const ms = readDuration(raw, 'period', path, issues, { default: DEFAULT_PERIOD_MS }) ?? DEFAULT_PERIOD_MS;
-  if (ms >= MIN_PERIOD_MS && ms <= MAX_PERIOD_MS) return ms;
-  const scaled = defaultWindows(ms)[0]!;
-  issues.error(
-    join(path, 'period'),
-    ms < MIN_PERIOD_MS
-      ? `${formatDuration(ms)} is too short for an SLO period: its page windows would be ${formatDuration(scaled.longMs)}/${formatDuration(scaled.shortMs)}; use at least 1h (28d or 30d is usual; leave it out for 30d)`
-      : `${formatDuration(ms)} is too long for an SLO period: use at most 1y (365d); 28d or 30d is usual, 90d for a quarter (leave it out for 30d)`,
-  );
-  return DEFAULT_PERIOD_MS;
 }
 
 function readVersion(raw: Record<string, unknown>, path: string, issues: Issues): string | undefined {
@@ -306,6 +285,46 @@ function warnUnreachablePairs(raw: Record<string, unknown>, path: string, object
   }
 }
 
+const SEVEN_DAYS_MS = 7 * DAY;
+/**
+ * Sloth's alert windows for a 7-day period (slok/sloth examples/windows/7d.yaml: 8% of the
+ * budget in 1h/5m, 12.5% in 6h/30m, 20% in 1d/2h, 42% in 3d/6h), as factors.
+ */
+const SLOTH_7D_WINDOWS = [
+  ['page', '1h', '5m', 13.44],
+  ['page', '6h', '30m', 3.5],
+  ['ticket', '1d', '2h', 1.4],
+  ['ticket', '3d', '6h', 0.98],
+].map(([severity, long, short, factor]) => `{severity: ${severity}, long: ${long}, short: ${short}, factor: ${factor}}`).join(', ');
+
+/**
+ * Windows scaled down with the period (a 7d period turns the workbook's 5m into 1m10s)
+ * hold too few scrapes for the Prometheus rules. The in-process evaluator is exact at any
+ * size, so this is a warning that says what to write instead.
+ */
+function warnShortWindows(windows: readonly AlertWindow[], periodMs: number, path: string, custom: boolean, issues: Issues): void {
+  if (windows.length === 0) return;
+  const shortest = Math.min(...windows.map((w) => w.shortMs));
+  if (shortest >= PROMETHEUS_MIN_WINDOW_MS) return;
+  const min = formatDuration(PROMETHEUS_MIN_WINDOW_MS);
+  const why =
+    `the shortest alert window is ${formatDuration(shortest)}, fewer than ${MIN_SCRAPES_PER_WINDOW} scrapes at Prometheus' default ` +
+    `${formatDuration(DEFAULT_SCRAPE_INTERVAL_MS)} scrape interval, so the generated Prometheus rules see too few samples in it (the in-process evaluator is not affected)`;
+  if (custom) {
+    issues.warn(path, `${why}; make every short window at least ${min}, or scrape the proxy at ${formatDuration(Math.floor(shortest / MIN_SCRAPES_PER_WINDOW))} or less`);
+    return;
+  }
+  // The default table keeps each window's share of the period; the smallest period whose
+  // shortest window still holds enough scrapes:
+  const workbookShortest = Math.min(...WORKBOOK_WINDOWS.map((r) => r.shortMs));
+  const minPeriod = Math.ceil((PROMETHEUS_MIN_WINDOW_MS / workbookShortest) * WORKBOOK_PERIOD_MS / 86_400_000) * 86_400_000;
+  const windowsHint =
+    periodMs === SEVEN_DAYS_MS
+      ? `, or keep 7d with Sloth's 7-day table: alerting: { windows: [${SLOTH_7D_WINDOWS}] }`
+      : `, or write alerting.windows whose short windows are at least ${min} (factor = share of the budget spent × period / long window)`;
+  issues.warn(path, `${why}; use period: ${formatDuration(minPeriod)} or longer (28d and 30d are common)${windowsHint}`);
+}
+
 function readLabels(raw: unknown, path: string, issues: Issues): Record<string, string> {
   if (raw === undefined || raw === null) return {};
   if (!isRecord(raw)) {
@@ -324,8 +343,8 @@ function readLabels(raw: unknown, path: string, issues: Issues): Record<string, 
 }
 
 function readWindows(raw: unknown, path: string, periodMs: number, issues: Issues): AlertWindow[] {
-  if (!Array.isArray(raw) || raw.length === 0) {
-    issues.error(path, 'must be a non-empty list of { severity, long, short, factor }; leave it out for the SRE workbook defaults');
+  if (!Array.isArray(raw)) {
+    issues.error(path, 'must be a list of { severity, long, short, factor } ([] for no alerts); leave it out for the SRE workbook defaults');
     return [];
   }
   const out: AlertWindow[] = [];

@@ -98,6 +98,7 @@ export function fleetStatus(slo: Slo, version: string, reading: SeriesReading, m
 function verdictOf(slo: Slo, alerts: Record<Severity, AlertStatus>, counts: Map<number, WindowCounts>): { verdict: Verdict; reason: string } {
   const firing = SEVERITIES.filter((sev) => alerts[sev].firing);
   if (firing.length > 0) return { verdict: 'fail', reason: `burn-rate alert firing: ${firing.join(', ')}` };
+  if (slo.alerting.windows.length === 0) return { verdict: 'pass', reason: 'no burn-rate alerts configured (alerting.windows: [])' };
   const evidenceMs = Math.min(...slo.alerting.windows.map((w) => w.longMs));
   const total = counts.get(evidenceMs)?.total ?? 0;
   if (total < slo.alerting.minEvents) {

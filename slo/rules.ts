@@ -19,7 +19,7 @@
 // prometheus docs/configuration/recording_rules.md).
 import { DRIFTED_VALUE, DRIFT_METRIC, LABEL, PROXY_METRIC, SLO_RULE, formatDuration } from '../common/index.ts';
 import type { AlertWindow, Severity, Slo } from './model.ts';
-import { distinctWindows } from './windows.ts';
+import { defaultWindows, distinctWindows } from './windows.ts';
 import { badCodePattern } from './sli.ts';
 
 export interface RecordingRule {
@@ -148,10 +148,20 @@ function alertRule(slo: Slo, severity: Severity, windows: readonly AlertWindow[]
   };
 }
 
+/**
+ * The windows whose error ratio and request count are recorded: the alert windows, or for
+ * an SLO without alerts (`alerting.windows: []`, or a Sloth spec with both alerts
+ * disabled) the default table's windows for its period, so dashboards still have the SLI,
+ * as Sloth records it without alerts.
+ */
+export function recordedWindows(slo: Slo): number[] {
+  return distinctWindows(slo.alerting.windows.length > 0 ? slo.alerting.windows : defaultWindows(slo.periodMs));
+}
+
 export function sloRuleGroup(slo: Slo): RuleGroup {
   const sloLabel = { [LABEL.slo]: slo.name };
   const rules: Array<RecordingRule | AlertingRule> = [];
-  const windows = distinctWindows(slo.alerting.windows);
+  const windows = recordedWindows(slo);
   for (const w of windows) rules.push({ record: errorRatioRecord(w), expr: errorRatioExpr(slo, w), labels: sloLabel });
   for (const w of windows) rules.push({ record: requestsRecord(w), expr: requestsExpr(slo, w), labels: sloLabel });
   rules.push({ record: SLO_RULE.objective, expr: `vector(${slo.objective})`, labels: sloLabel });

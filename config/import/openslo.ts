@@ -4,10 +4,11 @@
 // same file; the SLI's metric source must be `type: modelgate` with spec { model, version,
 // sli: availability | latency, threshold, badCodes } (OpenSLO leaves metricSource.spec to the
 // implementer); a rolling `timeWindow`; `budgetingMethod: Occurrences`; one objective
-// (`target` 0–1 or `targetPercent`). What does not: calendar windows, Timeslices budgeting,
+// (`target` 0–1 or `targetPercent`); for a `thresholdMetric` latency SLI the objective's
+// `op: lte` (or `lt`) and `value` in seconds are the threshold (good = at most `value`). What does not: calendar windows, Timeslices budgeting,
 // several objectives, metric sources of other backends, and alert policies (OpenSLO alert
 // conditions have a single lookback window; modelgate uses the multiwindow table).
-import { Issues, isRecord, join } from '../../common/index.ts';
+import { Issues, isRecord, join, parseDuration } from '../../common/index.ts';
 
 export const OPENSLO_VERSION = 'openslo/v1';
 export const MODELGATE_SOURCE = 'modelgate';
@@ -22,6 +23,17 @@ export interface ImportedDocs {
   origin(path: string): { doc: number; path: string };
 }
 
+/** Where each modelgate/v1 SLO field comes from in an OpenSLO SLO document. */
+const SOURCE_FIELD: Record<string, string> = {
+  name: 'metadata.name',
+  description: 'spec.description',
+  objective: 'spec.objectives[0]',
+  period: 'spec.timeWindow[0].duration',
+  model: 'spec.indicator',
+  version: 'spec.indicator',
+  sli: 'spec.indicator',
+};
+
 const IGNORED_KINDS = ['Service', 'DataSource', 'AlertPolicy', 'AlertCondition', 'AlertNotificationTarget'];
 
 export function importOpenSlo(docs: readonly unknown[], issues: Issues): ImportedDocs {
@@ -35,6 +47,7 @@ export function importOpenSlo(docs: readonly unknown[], issues: Issues): Importe
   const from: number[] = [];
   docs.forEach((d, i) => {
     const p = `docs[${i}]`;
+    if (d === null || d === undefined) return;
     if (!isRecord(d) || d['apiVersion'] !== OPENSLO_VERSION) {
       issues.error(p, `every document must be apiVersion: ${OPENSLO_VERSION} (a modelgate/v1 file cannot be mixed with OpenSLO documents)`);
       return;
@@ -59,9 +72,13 @@ export function importOpenSlo(docs: readonly unknown[], issues: Issues): Importe
   return {
     raw: { apiVersion: 'modelgate/v1', slos },
     origin(path) {
-      const m = /^slos\[(\d+)\]/.exec(path);
+      const m = /^slos\[(\d+)\]\.?([A-Za-z]*)/.exec(path);
       const doc = m ? from[Number(m[1])] : undefined;
-      return doc === undefined ? { doc: 0, path } : { doc, path: '' };
+      if (doc === undefined) return { doc: 0, path };
+      const d = docs[doc];
+      const byRef = isRecord(d) && isRecord(d['spec']) && d['spec']['indicatorRef'] !== undefined;
+      const field = SOURCE_FIELD[m![2]!] ?? 'spec';
+      return { doc, path: byRef ? field.replace('spec.indicator', 'spec.indicatorRef') : field };
     },
   };
 }
@@ -109,6 +126,7 @@ function mapSlo(d: Record<string, unknown>, p: string, slis: Map<string, { doc: 
     else if (typeof o['target'] === 'number') objective = Number((o['target'] * 100).toPrecision(12));
     else issues.error(join(sp, 'objectives[0]'), 'needs target (0–1) or targetPercent (0–100)');
     if (o['timeSliceTarget'] !== undefined || o['timeSliceWindow'] !== undefined) issues.error(join(sp, 'objectives[0]'), 'time slices do not map: modelgate counts requests');
+    if (target) applyOpValue(o, join(sp, 'objectives[0]'), target, issues);
   }
   if (spec['alertPolicies'] !== undefined) {
     issues.warn(join(sp, 'alertPolicies'), 'OpenSLO alert conditions have one lookback window; modelgate alerts with the multiwindow burn-rate table instead (ignored)');
@@ -117,14 +135,14 @@ function mapSlo(d: Record<string, unknown>, p: string, slis: Map<string, { doc: 
   return {
     name: meta['name'],
     ...(typeof spec['description'] === 'string' ? { description: spec['description'] } : {}),
-    ...target,
+    ...target.mapped,
     objective,
     ...(period === undefined ? {} : { period }),
   };
 }
 
 /** Finds the `type: modelgate` metric source in an SLI spec and maps its spec. */
-function mapIndicator(spec: unknown, path: string, issues: Issues): Record<string, unknown> | undefined {
+function mapIndicator(spec: unknown, path: string, issues: Issues): MappedIndicator | undefined {
   if (!isRecord(spec)) {
     issues.error(path, 'needs ratioMetric or thresholdMetric');
     return undefined;
@@ -162,5 +180,67 @@ function mapIndicator(spec: unknown, path: string, issues: Issues): Record<strin
     issues.error(join(sp, 'sli'), `must be availability or latency, got ${JSON.stringify(s['sli'])}`);
     return undefined;
   }
-  return { model: s['model'], ...(s['version'] === undefined ? {} : { version: s['version'] }), sli };
+  return {
+    mapped: { model: s['model'], ...(s['version'] === undefined ? {} : { version: s['version'] }), sli },
+    metric: mp.endsWith('.thresholdMetric') ? 'threshold' : 'ratio',
+    path: mp,
+  };
+}
+
+interface MappedIndicator {
+  mapped: Record<string, unknown> & { sli: Record<string, unknown> };
+  metric: 'ratio' | 'threshold';
+  /** Path of the metric in the source, e.g. docs[1].spec.thresholdMetric. */
+  path: string;
+}
+
+const OPS = ['lte', 'lt', 'gte', 'gt'];
+
+/**
+ * An objective's op/value compare a thresholdMetric's value (OpenSLO README, Objectives).
+ * For a modelgate latency source the value is a request's duration in seconds, so
+ * `op: lte, value: 0.25` is the latency SLI with a 250ms threshold. Anything else has no
+ * meaning here and is refused with the reason.
+ */
+function applyOpValue(o: Record<string, unknown>, path: string, ind: MappedIndicator, issues: Issues): void {
+  const op = o['op'];
+  const value = o['value'];
+  if (op === undefined && value === undefined) return;
+  if (ind.metric === 'ratio') {
+    issues.error(path, `op and value compare the value of a thresholdMetric; ${ind.path} is a ratio of good to total requests with no value to compare: remove op and value`);
+    return;
+  }
+  const latency = ind.mapped.sli['latency'];
+  if (!isRecord(latency)) {
+    issues.error(path, 'op and value compare a measured value, but an availability SLI counts good and bad requests: remove op and value, or use sli: latency (value is then the threshold in seconds)');
+    return;
+  }
+  if (op === undefined || value === undefined) {
+    issues.error(path, `a thresholdMetric objective needs both op and value, e.g. op: lte, value: 0.25 (seconds)`);
+    return;
+  }
+  if (typeof op !== 'string' || !OPS.includes(op)) {
+    issues.error(join(path, 'op'), `must be one of ${OPS.join(', ')}, got ${JSON.stringify(op)}`);
+    return;
+  }
+  if (op === 'gt' || op === 'gte') {
+    issues.error(join(path, 'op'), `${op} would count requests slower than the value as good; the latency SLI counts requests at or below its threshold as good: write op: lte`);
+    return;
+  }
+  if (typeof value !== 'number' || !(value > 0)) {
+    issues.error(join(path, 'value'), `must be a request duration in seconds greater than 0, e.g. 0.25 for 250ms, got ${JSON.stringify(value)}`);
+    return;
+  }
+  const written = latency['threshold'];
+  if (written !== undefined) {
+    const ms = typeof written === 'string' ? parseDuration(written) : undefined;
+    if (ms === undefined || Math.abs(ms - value * 1000) > 1e-9) {
+      issues.error(join(path, 'value'), `${value}s disagrees with the metric source's threshold ${JSON.stringify(written)}; keep one of them`);
+      return;
+    }
+  }
+  if (op === 'lt') {
+    issues.warn(join(path, 'op'), 'lt is counted as lte: the latency histogram counts requests at or below each bucket bound');
+  }
+  ind.mapped.sli = { latency: { threshold: `${value}s` } };
 }

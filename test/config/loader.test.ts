@@ -140,3 +140,27 @@ test('a period scales the default windows; one hour gives windows of seconds', (
     [360000, 30000],
   ]);
 });
+
+test('windows scaled below a few scrape intervals warn in check and say which period or windows to use instead', () => {
+  const week = GOOD.replace('objective: 99.9', 'objective: 99.9\n    period: 7d');
+  const { issues } = parseConfig(week);
+  assert.deepEqual(issues.map((i) => [i.severity, i.path, i.line]), [['warning', 'slos[0].period', 7]]);
+  assert.match(issues[0]!.message, /shortest alert window is 1m10s, fewer than 4 scrapes.*use period: 24d or longer/);
+  // The windows the warning suggests, pasted in, keep the 7d period without the warning.
+  const windows = /alerting: (\{ windows: \[.*\] \})/.exec(issues[0]!.message)![1]!;
+  const fixed = parseConfig(week.replace('period: 7d', `period: 7d\n    alerting: ${windows}`));
+  assert.ok(fixed.config, JSON.stringify(fixed.issues));
+  assert.deepEqual(fixed.issues, []);
+  assert.deepEqual(fixed.config.slos[0]!.alerting.windows.map((w) => w.factor), [13.44, 3.5, 1.4, 0.98]);
+  assert.deepEqual(parseConfig(GOOD.replace('objective: 99.9', 'objective: 99.9\n    period: 28d')).issues, []);
+  const custom = parseConfig(GOOD.replace('objective: 99.9', 'objective: 99.9\n    alerting: {windows: [{severity: page, long: 1h, short: 2m, factor: 14.4}]}'));
+  assert.deepEqual(custom.issues.map((i) => i.path), ['slos[0].alerting.windows']);
+  assert.match(custom.issues[0]!.message, /make every short window at least 4m, or scrape the proxy at 30s or less/);
+});
+
+test('alerting.windows: [] is an SLO without alerts', () => {
+  const { config, issues } = parseConfig(GOOD.replace('objective: 99.9', 'objective: 99.9\n    alerting: {windows: []}'));
+  assert.ok(config, JSON.stringify(issues));
+  assert.deepEqual(issues, []);
+  assert.deepEqual(config.slos[0]!.alerting.windows, []);
+});
