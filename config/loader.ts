@@ -9,6 +9,7 @@ import { ConfigError, Issues, isRecord, type Issue } from '../common/index.ts';
 import { CROSS_CHECKS, SECTIONS, type SectionValues } from './sections.ts';
 import { lineOf, pathSegments } from './positions.ts';
 import { suggestion } from './suggest.ts';
+import { documentValues } from './aliases.ts';
 import { importSloth, isSlothDocument } from './import/sloth.ts';
 import { importOpenSlo, isOpenSloDocument } from './import/openslo.ts';
 import { unsupportedFormat } from './import/unsupported.ts';
@@ -64,7 +65,9 @@ export function parseConfig(text: string, source = '<text>'): CheckResult {
   }
   if (syntax.some((i) => i.severity === 'error')) return { issues: syntax };
 
-  const values = docs.map((d) => d.toJS({ maxAliasCount: 100 }) as unknown);
+  const read = documentValues(docs, lc);
+  if ('issues' in read) return { issues: [...syntax, ...read.issues] };
+  const values = read.values;
   /** Problems found while importing, with paths in the source document (`docs[N].` prefix for multi-document files). */
   const importIssues = new Issues();
   /** Problems found validating the modelgate/v1 view. */

@@ -98,8 +98,7 @@ export function validateSlo(raw: unknown, path: string, issues: Issues): Slo | u
   const apis = readApis(raw, path, issues);
   const sli = readSli(raw['sli'], join(path, 'sli'), issues);
   const objective = readObjective(raw, path, issues);
-  const periodMs = readDuration(raw, 'period', path, issues, { default: DEFAULT_PERIOD_MS }) ?? DEFAULT_PERIOD_MS;
-  if (periodMs < 60_000) issues.error(join(path, 'period'), `must be at least 1m, got ${formatDuration(periodMs)}`);
+  const periodMs = readPeriod(raw, path, issues);
   const alerting = readAlerting(raw['alerting'], join(path, 'alerting'), periodMs, sli?.kind === 'drift' ? DEFAULT_DRIFT_MIN_EVENTS : DEFAULT_MIN_EVENTS, issues);
   if (sli?.kind === 'drift' && raw['apis'] !== undefined) {
     issues.warn(join(path, 'apis'), 'is ignored by a drift SLI: its events are drift evaluation windows, not requests; remove it');
@@ -121,6 +120,28 @@ export function validateSlo(raw: unknown, path: string, issues: Issues): Slo | u
     alerting,
     notify,
   };
+}
+
+/**
+ * The period is the error budget's horizon and the alert windows scale with it. Below an
+ * hour the default page pair is shorter than 5s/417ms and a single request decides it;
+ * beyond a year no alert window or Prometheus range query is meaningful. Teams use 28d or
+ * 30d, sometimes a quarter.
+ */
+export const MIN_PERIOD_MS = 3_600_000;
+export const MAX_PERIOD_MS = 365 * DAY;
+
+function readPeriod(raw: Record<string, unknown>, path: string, issues: Issues): number {
+  const ms = readDuration(raw, 'period', path, issues, { default: DEFAULT_PERIOD_MS }) ?? DEFAULT_PERIOD_MS;
+  if (ms >= MIN_PERIOD_MS && ms <= MAX_PERIOD_MS) return ms;
+  const scaled = defaultWindows(ms)[0]!;
+  issues.error(
+    join(path, 'period'),
+    ms < MIN_PERIOD_MS
+      ? `${formatDuration(ms)} is too short for an SLO period: its page windows would be ${formatDuration(scaled.longMs)}/${formatDuration(scaled.shortMs)}; use at least 1h (28d or 30d is usual; leave it out for 30d)`
+      : `${formatDuration(ms)} is too long for an SLO period: use at most 1y (365d); 28d or 30d is usual, 90d for a quarter (leave it out for 30d)`,
+  );
+  return DEFAULT_PERIOD_MS;
 }
 
 function readVersion(raw: Record<string, unknown>, path: string, issues: Issues): string | undefined {
