@@ -40,15 +40,15 @@ while [ "$run" -le "$runs" ]; do
   node --import tsx scripts/test.ts --test-reporter=tap "$@" >"$logs/run-$run.log" 2>&1
   rc=$?
   took=$(( $(date +%s) - start ))
-  grep -E '^ *not ok ' "$logs/run-$run.log" | grep -v '# SKIP' >"$logs/run-$run.failures"
-  summary=$(grep -E '^# (tests|pass|fail|cancelled) ' "$logs/run-$run.log" | tr '\n' ' ')
+  grep -E '^ *not ok |^npm test: .* did not finish' "$logs/run-$run.log" | grep -v '# SKIP' >"$logs/run-$run.failures"
   if [ "$rc" -eq 0 ]; then
-    echo "run $run: passed in ${took}s ($summary)"
+    echo "run $run: passed in ${took}s"
   else
     failed=$((failed + 1))
-    echo "run $run: FAILED (exit $rc) in ${took}s ($summary)"
+    echo "run $run: FAILED (exit $rc) in ${took}s"
     sed 's/^ */    /' "$logs/run-$run.failures"
   fi
+  sed -n 's/^npm test: /    /p' "$logs/run-$run.log"
   run=$((run + 1))
 done
 
