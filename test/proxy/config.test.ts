@@ -53,3 +53,18 @@ test('a token written in the file and an admin port beyond loopback are warnings
   assert.ok(issues.ok);
   assert.deepEqual(issues.warnings.map((w) => w.path).sort(), ['proxy.admin.host', 'proxy.admin.token']);
 });
+
+test('connection shares, the client body timeout and the drain timeout have defaults and are checked', () => {
+  const issues = new Issues();
+  const c = readProxyConfig({ rest: { upstream: 'http://127.0.0.1:8601' } }, 'proxy', issues);
+  assert.equal(c.limits.upstreamConnections, 128);
+  assert.equal(c.limits.modelConnections, 64);
+  assert.equal(c.timeouts.clientBodyMs, 30_000);
+  assert.equal(c.timeouts.drainMs, 30_000);
+  const bad = new Issues();
+  readProxyConfig({ rest: { upstream: 'http://127.0.0.1:8601' }, limits: { upstreamConnections: 8, modelConnections: 9 }, timeouts: { clientBody: '0s', drain: '-1s' } }, 'proxy', bad);
+  const byPath = Object.fromEntries(bad.errors.map((i) => [i.path, i.message]));
+  assert.match(byPath['proxy.limits.modelConnections']!, /must not exceed limits.upstreamConnections \(8\)/);
+  assert.match(byPath['proxy.timeouts.clientBody']!, /longer than 0/);
+  assert.ok(byPath['proxy.timeouts.drain'], 'a negative drain timeout is refused');
+});
