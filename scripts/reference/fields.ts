@@ -74,7 +74,7 @@ export const MODELGATE_YAML: FieldTable = {
   'slos[].alerting.minEvents': { type: 'integer', default: String(DEFAULT_MIN_EVENTS), units: 'events', text: `A window with fewer events cannot fire (avoids paging on 1 failure in 2 requests). A drift SLI defaults to ${DEFAULT_DRIFT_MIN_EVENTS}: its events are whole drift windows.` },
   'slos[].alerting.runbook': { type: 'string (URL)', text: 'Runbook URL carried by every alert of this SLO.' },
   'slos[].alerting.labels': { type: 'map of string', default: '{}', text: 'Extra alert labels; `slo`, `model`, `version`, `severity`, `alertname` are reserved.' },
-  'slos[].alerting.windows': { type: 'list of window', defaultNote: 'the SRE workbook table, scaled to the period', text: 'Replaces the default 14.4×/1h/5m, 6×/6h/30m (page), 3×/1d/2h, 1×/3d/6h (ticket) table (for a 30d period).' },
+  'slos[].alerting.windows': { type: 'list of window', defaultNote: 'the SRE workbook table, scaled to the period', text: 'Replaces the default 14.4×/1h/5m, 6×/6h/30m (page), 3×/1d/2h, 1×/3d/6h (ticket) table (for a 30d period). `[]`: no burn-rate alerts (the SLI is still recorded).' },
   'slos[].alerting.windows[].severity': { type: 'string', required: true, text: '`page` or `ticket`.' },
   'slos[].alerting.windows[].long': { type: 'duration', required: true, units: DURATION, text: 'Long window; at most the period.' },
   'slos[].alerting.windows[].short': { type: 'duration', required: true, units: DURATION, text: 'Short window (resets the alert quickly); shorter than `long` (the workbook uses long / 12).' },
