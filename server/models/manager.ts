@@ -119,6 +119,34 @@ class Handle implements ServingHandle {
   }
 }
 
+/** A version that exists in the repository but does not serve yet: loading, or failing to load. */
+function notReadyYet(e: VersionEntry): boolean {
+  return e.state === 'START' || e.state === 'LOADING' || (e.state === 'END' && e.errorCode !== 'OK');
+}
+
+function unavailable(model: string, e: VersionEntry): Error {
+  const why = e.state === 'END' ? `failed to load: ${e.errorMessage}` : 'is loading';
+  return SrvErr.SRV_ERR_UNAVAILABLE(`Version ${e.version} of model ${model} is not ready: it ${why}`);
+}
+
+function hasAvailable(m: ModelEntry): boolean {
+  for (const e of m.versions.values()) if (e.state === 'AVAILABLE') return true;
+  return false;
+}
+
+/** A configured model with no AVAILABLE version: says what it is waiting for. */
+function noVersionReady(m: ModelEntry): Error {
+  const name = m.config.name;
+  const list = [...m.versions.values()].sort((a, b) => b.version - a.version);
+  const loading = list.find((e) => e.state === 'START' || e.state === 'LOADING');
+  const failed = list.find((e) => e.state === 'END' && e.errorCode !== 'OK');
+  let why: string;
+  if (loading) why = `version ${loading.version} is loading`;
+  else if (failed) why = `version ${failed.version} failed to load: ${failed.errorMessage}`;
+  else why = `no version found under ${m.config.basePath} yet`;
+  return SrvErr.SRV_ERR_UNAVAILABLE(`Model ${name} has no version ready to serve (${why}); retry later`);
+}
+
 export class ModelManager {
   readonly #opts: Required<Pick<ManagerOptions, 'maxLoadRetries' | 'retryBaseMs' | 'maxRetryDelayMs'>> & ManagerOptions;
   readonly #models = new Map<string, ModelEntry>();
@@ -333,7 +361,12 @@ export class ModelManager {
     return [...m.versions.values()].filter((e) => e.state === 'AVAILABLE').map((e) => e.version).sort((a, b) => a - b);
   }
 
-  /** Resolves a request's model spec to a serving version and takes a reference on it. */
+  /**
+   * Resolves a request's model spec to a serving version and takes a reference on it.
+   * A model that is not configured is NOT_FOUND; a configured one with nothing ready to
+   * serve the request yet (loading, or failing to load) is UNAVAILABLE (503, Retry-After),
+   * so a restart's or a bad load's outage is visible to the SLOs as a server-side failure.
+   */
   acquire(name: string, spec: { version?: number; label?: string } = {}): ServingHandle {
     const m = this.#models.get(name);
     if (spec.version !== undefined && spec.label !== undefined) {
@@ -345,14 +378,22 @@ export class ModelManager {
       if (!m || v === undefined) throw SrvErr.SRV_ERR_INVALID_ARGUMENT(`Unrecognized servable version label: ${spec.label}`);
       e = m.versions.get(v);
       if (!e || e.state !== 'AVAILABLE') {
+        if (e && notReadyYet(e)) throw unavailable(name, e);
+        if (!hasAvailable(m)) throw noVersionReady(m);
         throw SrvErr.SRV_ERR_FAILED_PRECONDITION(`Label ${spec.label} of model ${name} points to version ${v}, which is not available`);
       }
     } else if (spec.version !== undefined) {
       e = m?.versions.get(spec.version);
-      if (!e || e.state !== 'AVAILABLE') throw SrvErr.SRV_ERR_NOT_FOUND(`Servable not found for request: Specific(${name}, ${spec.version})`);
+      if (!e || e.state !== 'AVAILABLE') {
+        if (e && notReadyYet(e)) throw unavailable(name, e);
+        // Nothing of this model serves yet (starting, or still scanning): an outage, not a wrong number.
+        if (m && !hasAvailable(m)) throw noVersionReady(m);
+        throw SrvErr.SRV_ERR_NOT_FOUND(`Servable not found for request: Specific(${name}, ${spec.version})`);
+      }
     } else {
-      if (m) for (const c of m.versions.values()) if (c.state === 'AVAILABLE' && (!e || c.version > e.version)) e = c;
-      if (!e) throw SrvErr.SRV_ERR_NOT_FOUND(`Servable not found for request: Latest(${name})`);
+      if (!m) throw SrvErr.SRV_ERR_NOT_FOUND(`Servable not found for request: Latest(${name})`);
+      for (const c of m.versions.values()) if (c.state === 'AVAILABLE' && (!e || c.version > e.version)) e = c;
+      if (!e) throw noVersionReady(m);
     }
     return new Handle(name, e);
   }
