@@ -10,6 +10,7 @@ import { LeaderElector } from '../../app/leader.ts';
 import { startLeadership } from '../../app/leadership.ts';
 import { validateLeader } from '../../app/leader-config.ts';
 import { FakeKubeApi } from './fake-kube-api.ts';
+import { Lease } from 'kubernetes-models/coordination.k8s.io/v1';
 
 // client-go's defaults: lease duration 15 s, renew deadline 10 s, retry period 2 s.
 const TTL = 15_000;
@@ -83,6 +84,7 @@ test('the holder renews every retry period and keeps the Lease; the record carri
   assert.equal(spec['acquireTime'], microTime(T0), 'renewals keep the acquire time');
   assert.equal(spec['leaseTransitions'], 0);
   assert.match(String(spec['renewTime']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/, 'MicroTime format');
+  assert.doesNotThrow(() => new Lease(api.lease(name) as any).validate(), 'the Lease written validates against the coordination.k8s.io/v1 schema');
   assert.match(b.describe(), /held by pod-a/);
   await a.close();
   await b.close();
