@@ -84,6 +84,7 @@ export const ROLLOUT_METRIC = {
   weight: 'modelgate_rollout_weight',
   rollbacks: 'modelgate_rollout_rollbacks_total',
   promotions: 'modelgate_rollout_promotions_total',
+  stateInvalid: 'modelgate_rollout_state_invalid',
 } as const;
 
 /** Model lifecycle states, as TF Serving names them (ModelVersionStatus.State in get_model_status.proto). */

@@ -11,7 +11,7 @@ import { decide, initialState, resumeAfterRestart } from './decide.ts';
 import { RolloutErrors } from './errors.ts';
 import { RolloutMetrics } from './metrics.ts';
 import { RolloutStore } from './store.ts';
-import type { ModelRecord, PersistedRollouts } from './store.ts';
+import type { BlockedState, ModelRecord, PersistedRollouts } from './store.ts';
 import { STATE_FORMAT } from './store.ts';
 import { TrafficCollector, emptyTraffic } from './traffic.ts';
 import type { Action, Analysis, Command, DecideInput, Decision, RolloutSpec, RolloutState } from './types.ts';
@@ -37,6 +37,8 @@ export interface ControllerOptions {
   random?: () => number;
   /** One line per transition, for the terminal (the demo prints these). */
   log?: (line: string) => void;
+  /** Audit log size before it is rotated (default 10 MiB). */
+  auditMaxBytes?: number;
 }
 
 /** Finished rollouts kept per model in the state file and the snapshot. */
@@ -51,6 +53,8 @@ export class RolloutController {
   readonly store: RolloutStore;
   readonly #o: ControllerOptions;
   readonly #rt = new Map<string, Runtime>();
+  /** Records of models in the state file that are not configured now: kept as they are, never dropped. */
+  #others: Record<string, ModelRecord> = {};
   readonly #traffic: TrafficCollector;
   readonly #metrics: RolloutMetrics;
   readonly #fetch: typeof fetch;
@@ -61,32 +65,94 @@ export class RolloutController {
 
   private constructor(o: ControllerOptions) {
     this.#o = o;
-    this.store = new RolloutStore(o.stateDir);
+    this.store = new RolloutStore(o.stateDir, o.auditMaxBytes !== undefined ? { auditMaxBytes: o.auditMaxBytes } : {});
     this.#traffic = new TrafficCollector(o.specs.map((s) => s.model), o.random ? { random: o.random } : {});
     this.#metrics = new RolloutMetrics(o.registry);
     this.#fetch = o.fetch ?? fetch;
   }
 
-  /** Loads persisted state (resuming where it was) and re-asserts the splits it implies. */
+  /**
+   * Loads persisted state and makes the proxy's split agree with it: the persisted state is
+   * the source of truth over the static `proxy.splits` in every phase (a promoted version
+   * stays promoted across restarts), and the log says what was applied. State that is not
+   * valid is moved aside (`rollouts.json.corrupt-<time>`), never overwritten, and the models
+   * it held are blocked: exposed (metric, admin API, status page) and not acted on until
+   * `modelgate rollout reset MODEL`.
+   */
   static async open(o: ControllerOptions): Promise<RolloutController> {
     const c = new RolloutController(o);
-    const saved = await c.store.load();
+    const loaded = await c.store.read();
     const now = o.clock.now();
+    let corruptFile: string | undefined;
+    const invalid = loaded.kind === 'ok' ? loaded.invalid : {};
+    if (loaded.kind === 'corrupt' || Object.keys(invalid).length > 0) {
+      corruptFile = await c.store.quarantine(now);
+      const what = loaded.kind === 'corrupt' ? loaded.reason : Object.entries(invalid).map(([m, why]) => `${m}: ${why}`).join('; ');
+      c.#log(`the rollout state is not valid and was moved to ${corruptFile}: ${what}`);
+    }
+    const saved = loaded.kind === 'ok' ? loaded.data : undefined;
+    const configured = new Set(o.specs.map((x) => x.model));
+    for (const [m, rec] of Object.entries(saved?.models ?? {})) if (!configured.has(m)) c.#others[m] = rec;
+    for (const [m, why] of Object.entries(invalid)) {
+      // An invalid record of a model no longer configured: still kept aside in the corrupt file; noted here.
+      if (!configured.has(m)) c.#log(`${m}: its persisted state was not valid (${why}); it is kept in ${corruptFile}`);
+    }
     for (const spec of o.specs) {
       const prev = saved?.models[spec.model];
-      const record: ModelRecord = prev
-        ? { state: resumeAfterRestart(prev.state, now), history: prev.history ?? [], baseline: prev.baseline ?? null }
-        : { state: initialState(spec.model, now), history: [], baseline: null };
+      const why = loaded.kind === 'corrupt' ? loaded.reason : invalid[spec.model];
+      let record: ModelRecord;
+      if (why !== undefined) {
+        const blocked: BlockedState = { reason: why, file: corruptFile!, atMs: now };
+        record = { state: { ...initialState(spec.model, now), reason: blockedReason(spec.model, blocked) }, history: [], baseline: null, blocked };
+      } else if (prev) {
+        record = { state: resumeAfterRestart(prev.state, now), history: prev.history ?? [], baseline: prev.baseline ?? null };
+        if (prev.blocked) record.blocked = prev.blocked;
+      } else {
+        record = { state: initialState(spec.model, now), history: [], baseline: null };
+      }
       c.#rt.set(spec.model, { spec, record });
       c.#metrics.init(spec.model);
       c.#metrics.update(record.state);
-      if (prev) {
-        await c.store.audit(c.#auditEntry(record.state, { kind: 'restart' }, { type: 'none' }, { note: `resumed after restart in phase ${record.state.phase}` }));
+      c.#metrics.blocked(spec.model, record.blocked !== undefined);
+      if (record.blocked) {
+        c.#log(`${spec.model}: not acting on this model: ${blockedReason(spec.model, record.blocked)}`);
+        if (why !== undefined) await c.store.audit(c.#auditEntry(record.state, { kind: 'restart' }, { type: 'none' }, { note: 'persisted state not valid; model blocked', blocked: record.blocked }));
+        continue;
       }
-      c.#reconcile(record.state);
+      if (prev) {
+        const applied = c.#restore(record.state);
+        c.#log(`${spec.model}: restored from ${c.store.statePath}: phase ${record.state.phase}; ${applied}`);
+        await c.store.audit(c.#auditEntry(record.state, { kind: 'restart' }, { type: 'none' }, { note: `resumed after restart in phase ${record.state.phase}`, applied }));
+      }
     }
     await c.#save();
     return c;
+  }
+
+  /**
+   * After a restart: the split the persisted state implies, applied over whatever the proxy
+   * started with (its static `proxy.splits`). Returns what was done, in words.
+   */
+  #restore(s: RolloutState): string {
+    const cur = this.#o.split.getSplit(s.model);
+    const had = cur ? `proxy.splits had ${describeSplit(cur)}` : 'the proxy had no split';
+    let want: SplitValue | undefined;
+    if (s.stable === null) return `no version chosen yet; ${had}, kept`;
+    if ((s.phase === 'Progressing' || s.phase === 'Paused' || s.phase === 'Promoting') && s.step >= 0 && s.canary !== null) {
+      want = { stable: s.stable, canary: s.canary, weight: s.weight };
+    } else {
+      // Succeeded (stable is the promoted version), RolledBack, Failed, Pending: all on stable.
+      want = { stable: s.stable, weight: 0 };
+    }
+    if (cur && cur.stable === want.stable && (cur.canary ?? undefined) === want.canary && (cur.weight === want.weight || (want.canary === undefined && (cur.canary === undefined || cur.weight === 0)))) {
+      return `persisted split ${describeSplit(want)} applied (${had}: already the same)`;
+    }
+    try {
+      this.#setSplit(s.model, want);
+      return `persisted split ${describeSplit(want)} applied over the static config (${had})`;
+    } catch (e) {
+      return `persisted split ${describeSplit(want)} NOT applied (${had}): ${(e as Error).message}; retried every tick`;
+    }
   }
 
   /** Feed every finished request here (`proxy.onOutcome(c.observe)`). O(1), never throws. */
@@ -126,6 +192,8 @@ export class RolloutController {
   /** Operator command. Throws ROL_ERR_UNKNOWN_MODEL, ROL_ERR_INVALID_ARGUMENT or ROL_ERR_CONFLICT. */
   async command(model: string, command: string): Promise<RolloutView> {
     const rt = this.#runtime(model);
+    if (command === 'reset') return this.#exclusive(() => this.#reset(rt));
+    if (rt.record.blocked) throw RolloutErrors.ROL_ERR_STATE_CORRUPT(blockedReason(model, rt.record.blocked));
     if (!COMMANDS.includes(command as Command)) throw RolloutErrors.ROL_ERR_INVALID_ARGUMENT(`unknown command "${command}"; one of ${COMMANDS.join(', ')}`);
     return this.#exclusive(async () => {
       const before = rt.record.state;
@@ -137,6 +205,38 @@ export class RolloutController {
       await this.#follow(rt, next);
       return this.view(model);
     });
+  }
+
+  /**
+   * `modelgate rollout reset MODEL`: the operator resolves a blocked model. Its rollout
+   * starts afresh (Pending, no history here: the old state stays in the corrupt file).
+   */
+  async #reset(rt: Runtime): Promise<RolloutView> {
+    const { model } = rt.spec;
+    const blocked = rt.record.blocked;
+    if (!blocked) throw RolloutErrors.ROL_ERR_CONFLICT(`nothing to reset: the rollout state of "${model}" is valid (reset clears only a model blocked by invalid state)`);
+    const now = this.#o.clock.now();
+    const state: RolloutState = { ...initialState(model, now), reason: `reset by operator; the invalid state is kept in ${blocked.file}` };
+    rt.record = { state, history: [], baseline: null };
+    this.#traffic.drain(model);
+    this.#metrics.update(state);
+    this.#metrics.blocked(model, false);
+    await this.#save();
+    await this.store.audit(this.#auditEntry(state, { kind: 'command', command: 'reset' }, { type: 'none' }, { note: `reset: the invalid state (${blocked.reason}) is kept in ${blocked.file}` }));
+    this.#log(`${model}: reset by operator; starting afresh (the invalid state is kept in ${blocked.file})`);
+    return this.view(model);
+  }
+
+  /** Models whose persisted state was invalid and that wait for `rollout reset`. */
+  blocked(): Array<{ model: string } & BlockedState> {
+    return [...this.#rt.values()].filter((rt) => rt.record.blocked).map((rt) => ({ model: rt.spec.model, ...rt.record.blocked! }));
+  }
+
+  /** Whether the model has a rollout moving traffic (the admin API refuses manual splits then). */
+  activeRollout(model: string): RolloutState | undefined {
+    const s = this.#rt.get(model)?.record.state;
+    if (!s || TERMINAL_PHASES.includes(s.phase)) return undefined;
+    return s.step >= 0 || s.phase === 'Promoting' ? s : undefined;
   }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -167,6 +267,7 @@ export class RolloutController {
   }
 
   async #tickOne(rt: Runtime): Promise<void> {
+    if (rt.record.blocked) return;
     const s = rt.record.state;
     const needsCandidate = s.step < 0 || TERMINAL_PHASES.includes(s.phase);
     const candidate = needsCandidate ? await this.#candidate(rt) : null;
@@ -393,15 +494,16 @@ export class RolloutController {
     rt.record.state = next;
     this.#metrics.update(next);
     if (prev.phase !== next.phase) this.#log(`${next.model}: ${prev.phase} → ${next.phase} (${next.reason})`);
-    await this.store.audit(this.#auditEntry(next, input, d.action, extra));
+    // The state first: an audit line never describes a state that was not committed.
     await this.#save();
+    await this.store.audit(this.#auditEntry(next, input, d.action, extra));
   }
 
   async #auditEffect(rt: Runtime, what: string, applied: string, webhooks: WebhookResult[]): Promise<void> {
     await this.store.audit(this.#auditEntry(rt.record.state, { kind: 'effect' }, { type: 'none' }, { effect: what, applied, webhooks }));
   }
 
-  #auditEntry(s: RolloutState, input: DecideInput | { kind: 'restart' } | { kind: 'effect' }, action: Action, extra: Record<string, unknown>): Record<string, unknown> {
+  #auditEntry(s: RolloutState, input: DecideInput | { kind: 'restart' } | { kind: 'effect' } | { kind: 'command'; command: 'reset' }, action: Action, extra: Record<string, unknown>): Record<string, unknown> {
     const entry: Record<string, unknown> = {
       time: new Date(this.#o.clock.now()).toISOString(),
       model: s.model,
@@ -425,7 +527,7 @@ export class RolloutController {
   }
 
   async #save(): Promise<void> {
-    const models: Record<string, ModelRecord> = {};
+    const models: Record<string, ModelRecord> = { ...this.#others };
     for (const [m, rt] of this.#rt) models[m] = rt.record;
     const data: PersistedRollouts = { format: STATE_FORMAT, savedAt: new Date(this.#o.clock.now()).toISOString(), models };
     await this.store.save(data);
@@ -436,4 +538,10 @@ export class RolloutController {
   }
 }
 
+function describeSplit(s: SplitValue): string {
+  return s.canary !== undefined && s.weight > 0 ? `{stable ${s.stable}, canary ${s.canary} at ${s.weight}%}` : `{all on ${s.stable}}`;
+}
 
+function blockedReason(model: string, b: BlockedState): string {
+  return `the persisted rollout state of "${model}" was not valid (${b.reason}); it is kept in ${b.file}. Nothing is done for this model until an operator runs: modelgate rollout reset ${model}`;
+}

@@ -9,8 +9,11 @@ export const RolloutErrors = defineErrors({
   ROL_ERR_CONFLICT: { http: 409, grpc: GrpcCode.FAILED_PRECONDITION },
   /** A command name or argument that does not exist. */
   ROL_ERR_INVALID_ARGUMENT: { http: 400, grpc: GrpcCode.INVALID_ARGUMENT },
-  /** The persisted state file exists but cannot be read as rollout state. */
-  ROL_ERR_STATE_CORRUPT: { http: 500, grpc: GrpcCode.DATA_LOSS },
+  /**
+   * The persisted state of a model was not valid rollout state: the file was moved aside and
+   * nothing is done for the model until `modelgate rollout reset MODEL`.
+   */
+  ROL_ERR_STATE_CORRUPT: { http: 503, grpc: GrpcCode.UNAVAILABLE },
   /** Applying an action (split, label, webhook) failed; the controller retries on the next tick. */
   ROL_ERR_APPLY: { http: 502, grpc: GrpcCode.UNAVAILABLE },
 });

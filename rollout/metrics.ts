@@ -10,6 +10,7 @@ export class RolloutMetrics {
   readonly weight: Gauge<string>;
   readonly rollbacks: Counter<string>;
   readonly promotions: Counter<string>;
+  readonly stateInvalid: Gauge<string>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -24,12 +25,22 @@ export class RolloutMetrics {
     this.weight = new Gauge({ name: ROLLOUT_METRIC.weight, help: 'Percent of unpinned traffic the rollout sends to the canary.', labelNames: [LABEL.model], registers });
     this.rollbacks = new Counter({ name: ROLLOUT_METRIC.rollbacks, help: 'Rollouts rolled back (automatically or by abort).', labelNames: [LABEL.model], registers });
     this.promotions = new Counter({ name: ROLLOUT_METRIC.promotions, help: 'Canary versions promoted to stable.', labelNames: [LABEL.model], registers });
+    this.stateInvalid = new Gauge({
+      name: ROLLOUT_METRIC.stateInvalid,
+      help: '1 while the model\'s persisted rollout state was invalid (moved aside to rollouts.json.corrupt-<time>): the controller does nothing for it until `modelgate rollout reset MODEL`.',
+      labelNames: [LABEL.model],
+      registers,
+    });
   }
 
   /** Creates the counters' series at 0 so `increase()` sees the first event. */
   init(model: string): void {
     this.rollbacks.inc({ model }, 0);
     this.promotions.inc({ model }, 0);
+  }
+
+  blocked(model: string, on: boolean): void {
+    this.stateInvalid.set({ model }, on ? 1 : 0);
   }
 
   update(s: RolloutState): void {

@@ -3,11 +3,12 @@
 // (loopback by default) and every change needs the bearer token (proxy/admin.ts).
 //   GET  /api/v1/rollouts                    every rollout: state and history
 //   GET  /api/v1/rollouts/:model             one rollout
-//   POST /api/v1/rollouts/:model/:command    pause | resume | promote | abort
+//   POST /api/v1/rollouts/:model/:command    pause | resume | promote | abort | reset
 //   GET  /api/v1/rollouts/:model/verdict     pass/fail/inconclusive with the numbers; for an
 //        Argo Rollouts `web` metric (jsonPath "{$.verdict}", successCondition
 //        result == "pass") or a Flagger webhook gate (see verdictStatus)
 import type { RolloutController } from './controller.ts';
+import { RolloutErrors } from './errors.ts';
 
 /** The admin router's shape (proxy `Proxy.route`), named structurally. */
 export interface AdminRouter {
@@ -21,9 +22,22 @@ export interface AdminRouter {
 
 export function mountRolloutRoutes(router: AdminRouter, controller: RolloutController): void {
   const open = { auth: false };
-  router.route('GET', '/api/v1/rollouts', () => ({ body: controller.snapshot() }), open);
-  router.route('GET', '/api/v1/rollouts/:model', ({ params }) => ({ body: controller.view(params['model']!) }), open);
+  // A model blocked by invalid persisted state answers 503 with the reason and the fix
+  // (`modelgate rollout reset MODEL`); the body still carries every rollout.
+  router.route('GET', '/api/v1/rollouts', () => {
+    const blocked = controller.blocked();
+    if (blocked.length === 0) return { body: controller.snapshot() };
+    const error = blocked.map((b) => `rollout state of "${b.model}" was not valid (${b.reason}); kept in ${b.file}; run: modelgate rollout reset ${b.model}`).join('; ');
+    return { status: RolloutErrors.ROL_ERR_STATE_CORRUPT.http, body: { error, code: RolloutErrors.ROL_ERR_STATE_CORRUPT.code, ...controller.snapshot() } };
+  }, open);
+  router.route('GET', '/api/v1/rollouts/:model', ({ params }) => {
+    const v = controller.view(params['model']!);
+    if (!v.blocked) return { body: v };
+    return { status: RolloutErrors.ROL_ERR_STATE_CORRUPT.http, body: { error: v.reason, code: RolloutErrors.ROL_ERR_STATE_CORRUPT.code, ...v } };
+  }, open);
   router.route('GET', '/api/v1/rollouts/:model/verdict', ({ params, query }) => {
+    const view = controller.view(params['model']!);
+    if (view.blocked) return { status: RolloutErrors.ROL_ERR_STATE_CORRUPT.http, body: { error: view.reason, code: RolloutErrors.ROL_ERR_STATE_CORRUPT.code, verdict: 'inconclusive' } };
     const v = controller.verdict(params['model']!);
     // `?status=1`: answer 200 only on pass, so a Flagger webhook (any non-2xx fails the
     // check) can gate on it without parsing; the body carries the numbers either way.

@@ -1,14 +1,22 @@
-// Persistence of rollout state (one JSON file, replaced atomically) and the append-only
-// audit log (JSON lines). Writes are serialised so two ticks never race on the rename.
-import { appendFile, mkdir, open, readFile, rename } from 'node:fs/promises';
+// Persistence of rollout state (one JSON file, replaced atomically) and the audit log
+// (JSON lines, rotated by size). Writes are serialised so two ticks never race on the
+// rename. The state is validated on load like config (state-schema.ts); a file that is not
+// valid state is never overwritten: the controller moves it aside (`quarantine`) and
+// refuses to act on the models it held until an operator resets them.
+import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TrafficStats } from './analysis.ts';
 import { RolloutErrors } from './errors.ts';
+import { asModelRecord, modelRecordProblems } from './state-schema.ts';
 import type { RolloutState } from './types.ts';
+import { isRecord } from '../common/index.ts';
 
 export const STATE_FORMAT = 'modelgate.rollout.state/v1';
 export const STATE_FILE = 'rollouts.json';
 export const AUDIT_FILE = 'rollouts-audit.jsonl';
+/** The audit log is rotated past this size: `rollouts-audit.jsonl.1` … `.3` keep the older lines. */
+export const DEFAULT_AUDIT_MAX_BYTES = 10 * 1024 * 1024;
+export const AUDIT_GENERATIONS = 3;
 
 /** A finished rollout, kept for `GET /api/v1/rollouts`. */
 export interface HistoryEntry {
@@ -20,11 +28,21 @@ export interface HistoryEntry {
   endedAt: string;
 }
 
+/** Why the controller refuses to act on a model: its persisted state was not valid. */
+export interface BlockedState {
+  reason: string;
+  /** Where the invalid state file was moved (kept for the operator). */
+  file: string;
+  atMs: number;
+}
+
 export interface ModelRecord {
   state: RolloutState;
   history: HistoryEntry[];
   /** The last stable window with enough requests (the comparison baseline at 100% steps). */
   baseline: TrafficStats | null;
+  /** Set while the model's persisted state was invalid and no operator has reset it. */
+  blocked?: BlockedState;
 }
 
 export interface PersistedRollouts {
@@ -33,44 +51,87 @@ export interface PersistedRollouts {
   models: Record<string, ModelRecord>;
 }
 
+/** What `read` found. */
+export type LoadResult =
+  | { kind: 'none' }
+  /** The file as a whole is not rollout state (not JSON, another format, `models` not an object). */
+  | { kind: 'corrupt'; reason: string }
+  /** Valid records, and the problems of the invalid ones by model. */
+  | { kind: 'ok'; data: PersistedRollouts; invalid: Record<string, string> };
+
 export class RolloutStore {
   readonly statePath: string;
   readonly auditPath: string;
   readonly #dir: string;
+  readonly #auditMaxBytes: number;
+  #auditBytes: number | undefined;
   #chain: Promise<unknown> = Promise.resolve();
 
-  constructor(dir: string) {
+  constructor(dir: string, opts: { auditMaxBytes?: number } = {}) {
     this.#dir = dir;
     this.statePath = join(dir, STATE_FILE);
     this.auditPath = join(dir, AUDIT_FILE);
+    this.#auditMaxBytes = opts.auditMaxBytes ?? DEFAULT_AUDIT_MAX_BYTES;
   }
 
-  /** The persisted state, or undefined when there is none yet. Throws ROL_ERR_STATE_CORRUPT. */
-  async load(): Promise<PersistedRollouts | undefined> {
+  /** Reads and validates the state file. Never throws for bad content (I/O errors other than ENOENT do). */
+  async read(): Promise<LoadResult> {
     let text: string;
     try {
       text = await readFile(this.statePath, 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' };
       throw e;
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (e) {
-      throw RolloutErrors.ROL_ERR_STATE_CORRUPT(`${this.statePath} is not JSON; move it away to start fresh`, e);
+      return { kind: 'corrupt', reason: `${this.statePath} is not JSON (${(e as Error).message})` };
     }
-    const p = parsed as Partial<PersistedRollouts> | null;
-    if (!p || p.format !== STATE_FORMAT || typeof p.models !== 'object' || p.models === null) {
-      throw RolloutErrors.ROL_ERR_STATE_CORRUPT(`${this.statePath} is not ${STATE_FORMAT} state; move it away to start fresh`);
+    if (!isRecord(parsed)) return { kind: 'corrupt', reason: `${this.statePath} is not a JSON object` };
+    if (parsed['format'] !== STATE_FORMAT) return { kind: 'corrupt', reason: `${this.statePath} is not ${STATE_FORMAT} state (format ${JSON.stringify(parsed['format'])})` };
+    if (!isRecord(parsed['models'])) return { kind: 'corrupt', reason: `${this.statePath}: models must be an object keyed by model name, got ${JSON.stringify(parsed['models'])?.slice(0, 40)}` };
+    const models: Record<string, ModelRecord> = {};
+    const invalid: Record<string, string> = {};
+    for (const [model, raw] of Object.entries(parsed['models'])) {
+      const problems = modelRecordProblems(model, raw);
+      if (problems.length) invalid[model] = problems.join('; ');
+      else models[model] = asModelRecord(raw as Record<string, unknown>);
     }
-    return p as PersistedRollouts;
+    return { kind: 'ok', data: { format: STATE_FORMAT, savedAt: String(parsed['savedAt'] ?? ''), models }, invalid };
+  }
+
+  /**
+   * The persisted state with only its valid records, or undefined when there is none yet.
+   * Throws ROL_ERR_STATE_CORRUPT when the file as a whole is not rollout state. For readers
+   * that never write (the split follower).
+   */
+  async load(): Promise<PersistedRollouts | undefined> {
+    const r = await this.read();
+    if (r.kind === 'none') return undefined;
+    if (r.kind === 'corrupt') throw RolloutErrors.ROL_ERR_STATE_CORRUPT(r.reason);
+    return r.data;
+  }
+
+  /**
+   * Moves an invalid state file aside to `rollouts.json.corrupt-<time>` (kept for the
+   * operator, never overwritten) and returns its new path.
+   */
+  quarantine(nowMs: number): Promise<string> {
+    return this.#serial(async () => {
+      const target = `${this.statePath}.corrupt-${new Date(nowMs).toISOString().replace(/[:.]/g, '-')}`;
+      await rename(this.statePath, target);
+      await this.#syncDir();
+      return target;
+    });
   }
 
   /**
    * Replaces the state file atomically: write a temporary file in the same directory,
-   * fsync it, rename over the old one (rename(2) is atomic within a file system), so a
-   * crash leaves either the old or the new state, never half of one.
+   * fsync it, rename over the old one (rename(2) is atomic within a file system), fsync the
+   * directory so the rename itself survives a power loss. A crash leaves either the old or
+   * the new state, never half of one.
    */
   save(data: PersistedRollouts): Promise<void> {
     return this.#serial(async () => {
@@ -84,18 +145,60 @@ export class RolloutStore {
         await fh.close();
       }
       await rename(tmp, this.statePath);
+      await this.#syncDir();
     });
   }
 
-  /** Appends one JSON line to the audit log. */
+  /**
+   * Appends one JSON line to the audit log and fsyncs it. Past the size limit the log is
+   * rotated first (`.1` newest … `.3` oldest; the oldest generation is dropped).
+   */
   audit(entry: Record<string, unknown>): Promise<void> {
     return this.#serial(async () => {
       await mkdir(this.#dir, { recursive: true });
-      await appendFile(this.auditPath, JSON.stringify(entry) + '\n');
+      const line = JSON.stringify(entry) + '\n';
+      const bytes = Buffer.byteLength(line);
+      if (this.#auditBytes === undefined) {
+        try {
+          this.#auditBytes = (await stat(this.auditPath)).size;
+        } catch {
+          this.#auditBytes = 0;
+        }
+      }
+      if (this.#auditBytes > 0 && this.#auditBytes + bytes > this.#auditMaxBytes) {
+        for (let g = AUDIT_GENERATIONS - 1; g >= 1; g--) {
+          await rename(`${this.auditPath}.${g}`, `${this.auditPath}.${g + 1}`).catch(() => undefined);
+        }
+        await rename(this.auditPath, `${this.auditPath}.1`);
+        await this.#syncDir();
+        this.#auditBytes = 0;
+      }
+      const fh = await open(this.auditPath, 'a');
+      try {
+        await fh.appendFile(line);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      this.#auditBytes += bytes;
     });
   }
 
-  #serial(fn: () => Promise<void>): Promise<void> {
+  async #syncDir(): Promise<void> {
+    // fsync of a directory makes a rename in it durable (POSIX; Linux and macOS allow
+    // opening a directory read-only for it). Platforms that refuse are not an error.
+    let fh;
+    try {
+      fh = await open(this.#dir, 'r');
+      await fh.sync();
+    } catch {
+      // best effort
+    } finally {
+      await fh?.close().catch(() => undefined);
+    }
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.#chain.then(fn, fn);
     this.#chain = next.catch(() => undefined);
     return next;

@@ -1,6 +1,6 @@
 // JSON views of a rollout for the admin API, the CLI and the verdict endpoint. Pure.
 import type { Analysis, RolloutSpec, RolloutState } from './types.ts';
-import type { HistoryEntry, ModelRecord } from './store.ts';
+import type { BlockedState, HistoryEntry, ModelRecord } from './store.ts';
 
 export interface RolloutView {
   model: string;
@@ -21,6 +21,8 @@ export interface RolloutView {
   rolledBack: string[];
   lastAnalysis: Analysis | null;
   history: HistoryEntry[];
+  /** Set while the persisted state was invalid: nothing is done until `modelgate rollout reset MODEL`. */
+  blocked?: Omit<BlockedState, 'atMs'> & { at: string };
 }
 
 export interface VerdictView {
@@ -58,6 +60,7 @@ export function viewOf(spec: RolloutSpec, record: ModelRecord): RolloutView {
     rolledBack: s.rolledBack,
     lastAnalysis: s.lastAnalysis,
     history: record.history,
+    ...(record.blocked ? { blocked: { reason: record.blocked.reason, file: record.blocked.file, at: iso(record.blocked.atMs)! } } : {}),
   };
 }
 

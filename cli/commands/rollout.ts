@@ -13,7 +13,7 @@ export const ROLLOUT_FLAGS: readonly FlagSpec[] = [
   { name: 'help', type: 'boolean', help: 'show this help' },
 ];
 
-const USAGE = 'usage: modelgate rollout status [MODEL] | pause|resume|promote|abort MODEL [flags]';
+const USAGE = 'usage: modelgate rollout status [MODEL] | pause|resume|promote|abort|reset MODEL [flags]';
 
 export interface RunDeps {
   env?: Record<string, string | undefined>;
@@ -33,7 +33,8 @@ export async function run(argv: string[], deps: RunDeps = {}): Promise<number> {
   const [verb, model, ...extra] = positional;
   if (verb === undefined) throw new UsageError(`a subcommand is needed; ${USAGE}`);
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
-  if (verb !== 'status' && !COMMANDS.includes(verb as never)) throw new UsageError(`unknown subcommand "${verb}"; one of status, ${COMMANDS.join(', ')}`);
+  // reset: clears a model blocked by invalid persisted state (the admin API's 503 says so).
+  if (verb !== 'status' && verb !== 'reset' && !COMMANDS.includes(verb as never)) throw new UsageError(`unknown subcommand "${verb}"; one of status, ${COMMANDS.join(', ')}, reset`);
   if (verb !== 'status' && model === undefined) throw new UsageError(`${verb} needs a MODEL`);
   const base = String(flags['admin_url']).replace(/\/+$/, '');
   const token = (flags['token'] as string | undefined) ?? env['MODELGATE_ADMIN_TOKEN'];
@@ -84,6 +85,7 @@ export function describe(v: RolloutView): string {
     lines.push(`  last analysis ${v.lastAnalysis.verdict} at ${new Date(v.lastAnalysis.atMs).toISOString()}:`);
     for (const c of v.lastAnalysis.checks) lines.push(`    ${c.verdict.padEnd(12)} ${c.name.padEnd(12)} ${c.reason}`);
   }
+  if (v.blocked) lines.push(`  BLOCKED: invalid state kept in ${v.blocked.file}; run: modelgate rollout reset ${v.model}`);
   if (v.rolledBack.length) lines.push(`  never promoted again (rolled back): ${v.rolledBack.join(', ')}`);
   if (v.history.length) lines.push(`  history: ${v.history.map((h) => `${h.canary}:${h.phase}`).join(', ')}`);
   return lines.join('\n');

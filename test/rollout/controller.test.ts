@@ -393,12 +393,130 @@ test('manual promote moves the label and sets the split 100/0', async () => {
   assert.equal(c.view('fraud').phase, 'Succeeded');
 });
 
-test('a state file that is not rollout state stops the start with a clear error', async () => {
-  const dir = await tempDir();
+test('a promoted version stays promoted across a restart: the persisted state wins over the static proxy.splits, and the log says so', async () => {
+  const s = spec({ analysis: NO_SLO_DRIFT });
+  const versions = ['1', '2'];
+  const h = await harness(s, { versions });
+  await h.c.tick();
+  for (let i = 0; i < 4; i++) await interval(h, s, 100);
+  assert.equal(h.c.view('fraud').phase, 'Succeeded');
+  await h.c.stop();
+  // A clean restart: the proxy starts from its static config, which still names version 1.
+  const fresh = new SplitTable();
+  fresh.setSplit('fraud', { stable: '1', weight: 0 });
+  const h2 = await harness(s, { dir: h.dir, split: fresh, clock: h.clock, versions });
+  assert.deepEqual(fresh.getSplit('fraud'), { stable: '2', weight: 0 });
+  assert.ok(h2.logs.some((l) => /fraud: restored from .*rollouts\.json: phase Succeeded; persisted split \{all on 2\} applied over the static config \(proxy\.splits had \{all on 1\}\)/.test(l)), h2.logs.join('\n'));
+  // The next version is canaried against 2, not against the old 1.
+  versions.push('3');
+  h2.clock.advance(s.intervalMs);
+  await h2.c.tick();
+  const v = h2.c.view('fraud');
+  assert.deepEqual([v.phase, v.canary, v.stable], ['Progressing', '3', '2']);
+  assert.deepEqual(fresh.getSplit('fraud'), { stable: '2', canary: '3', weight: 5 });
+});
+
+test('a rolled-back rollout keeps all traffic on stable across a restart even when the static split names the canary', async () => {
+  const s = spec({ analysis: NO_SLO_DRIFT });
+  const h = await harness(s);
+  await h.c.tick();
+  await interval(h, s, 100, { status: () => 500 });
+  await interval(h, s, 100, { status: () => 500 });
+  await h.c.stop();
+  const fresh = new SplitTable();
+  fresh.setSplit('fraud', { stable: '1', canary: '2', weight: 20 });
+  const h2 = await harness(s, { dir: h.dir, split: fresh, clock: h.clock });
+  assert.deepEqual(fresh.getSplit('fraud'), { stable: '1', weight: 0 });
+  assert.ok(h2.logs.some((l) => /phase RolledBack; persisted split \{all on 1\} applied over the static config \(proxy\.splits had \{stable 1, canary 2 at 20%\}\)/.test(l)), h2.logs.join('\n'));
+});
+
+/** Seven kinds of invalid state files, each as found on disk. */
+const VALID_STATE = (state: Record<string, unknown>) => JSON.stringify({
+  format: 'modelgate.rollout.state/v1', savedAt: '2026-11-25T12:00:00.000Z',
+  models: { fraud: { state: { model: 'fraud', phase: 'Progressing', canary: '2', stable: '1', step: 1, weight: 25, failedChecks: 0, pausedBy: null, reason: 'r', startedAtMs: 1, stepStartedAtMs: 1, lastCheckAtMs: 1, updatedAtMs: 1, rolledBack: [], lastAnalysis: null, ...state }, history: [], baseline: null } },
+});
+const CORRUPT: Array<[string, string]> = [
+  ['not JSON', '{"format": "modelgate.rollout.state/v1", "mod'],
+  ['another format', '{"format":"something-else"}'],
+  ['models as a list', '{"format":"modelgate.rollout.state/v1","models":[]}'],
+  ['null', 'null'],
+  ['weight 1000', VALID_STATE({ weight: 1000 })],
+  ['a canary that is a path', VALID_STATE({ canary: '../../etc' })],
+  ['an unknown phase', VALID_STATE({ phase: 'Bogus' })],
+];
+for (const [kind, text] of CORRUPT) {
+  test(`invalid state (${kind}) is moved aside, kept byte for byte, exposed, and nothing is done for the model until rollout reset`, async () => {
+    const { writeFile, readdir } = await import('node:fs/promises');
+    const dir = await tempDir();
+    await writeFile(join(dir, 'rollouts.json'), text);
+    const s = spec({ analysis: NO_SLO_DRIFT });
+    const split = new SplitTable();
+    split.setSplit('fraud', { stable: '1', weight: 0 });
+    const h = await harness(s, { dir, split });
+    const aside = (await readdir(dir)).filter((f) => f.startsWith('rollouts.json.corrupt-'));
+    assert.equal(aside.length, 1);
+    assert.equal(await readFile(join(dir, aside[0]!), 'utf8'), text, 'the invalid file is kept as it was');
+    const v = h.c.view('fraud');
+    assert.equal(v.blocked?.file, join(dir, aside[0]!));
+    assert.match(v.reason, /modelgate rollout reset fraud/);
+    assert.match(await h.registry.metrics(), /modelgate_rollout_state_invalid\{model="fraud"\} 1/);
+    assert.ok(h.logs.some((l) => /not valid and was moved to/.test(l)));
+    // Refuses to act: no tick moves traffic, commands answer with the reason.
+    const before = split.history.length;
+    await interval(h, s, 100);
+    await interval(h, s, 100);
+    assert.equal(split.history.length, before, 'the split is not touched');
+    await assert.rejects(h.c.command('fraud', 'pause'), (e: { code: string; message: string }) => e.code === 'ROL_ERR_STATE_CORRUPT' && /rollout reset fraud/.test(e.message));
+    // Still blocked after another restart: the block is persisted, not forgotten.
+    await h.c.stop();
+    const h2 = await harness(s, { dir, split, clock: h.clock });
+    assert.ok(h2.c.view('fraud').blocked);
+    assert.equal((await readdir(dir)).filter((f) => f.startsWith('rollouts.json.corrupt-')).length, 1, 'a valid file with a blocked model is not moved again');
+    // The operator resolves it; the rollout starts afresh.
+    const after = await h2.c.command('fraud', 'reset');
+    assert.equal(after.blocked, undefined);
+    assert.equal(after.phase, 'Pending');
+    assert.match(await h2.registry.metrics(), /modelgate_rollout_state_invalid\{model="fraud"\} 0/);
+    await assert.rejects(h2.c.command('fraud', 'reset'), { code: 'ROL_ERR_CONFLICT' });
+    await h2.c.tick();
+    assert.equal(h2.c.view('fraud').phase, 'Progressing');
+    const lines = await audit(dir);
+    assert.ok(lines.some((l) => l['input'] === 'command:reset'));
+  });
+}
+
+test('an invalid record blocks only its model; records of models no longer configured are kept, not dropped', async () => {
   const { writeFile } = await import('node:fs/promises');
-  await writeFile(join(dir, 'rollouts.json'), '{"format":"something-else"}');
-  await assert.rejects(
-    RolloutController.open({ specs: [spec()], clock: new ManualClock(0), split: new SplitTable(), registry: new Registry(), stateDir: dir }),
-    { code: 'ROL_ERR_STATE_CORRUPT' },
-  );
+  const dir = await tempDir();
+  const data = JSON.parse(VALID_STATE({ weight: -5 })) as { models: Record<string, unknown> };
+  const other = { state: { model: 'retired', phase: 'Succeeded', canary: '4', stable: '4', step: 3, weight: 0, failedChecks: 0, pausedBy: null, reason: 'promoted', startedAtMs: 1, stepStartedAtMs: 1, lastCheckAtMs: 1, updatedAtMs: 1, rolledBack: [], lastAnalysis: null }, history: [], baseline: null };
+  data.models['retired'] = other;
+  await writeFile(join(dir, 'rollouts.json'), JSON.stringify(data));
+  const h = await harness(spec({ analysis: NO_SLO_DRIFT }), { dir });
+  assert.match(h.c.view('fraud').blocked?.reason ?? '', /models\.fraud\.state\.weight: must be a percentage from 0 to 100, got -5/);
+  const saved = JSON.parse(await readFile(join(dir, 'rollouts.json'), 'utf8')) as { models: Record<string, unknown> };
+  assert.deepEqual(saved.models['retired'], other);
+});
+
+test('the audit log is fsynced line by line and rotated by size, keeping three older generations', async () => {
+  const { readdir, stat } = await import('node:fs/promises');
+  const s = spec({ analysis: NO_SLO_DRIFT });
+  const dir = await tempDir();
+  const clock = new ManualClock(Date.UTC(2026, 10, 25, 12));
+  const split = new SplitTable();
+  split.setSplit('fraud', { stable: '1', weight: 0 });
+  const c = await RolloutController.open({ specs: [s], clock, split, registry: new Registry(), stateDir: dir, versions: { availableVersions: () => ['1', '2'] }, auditMaxBytes: 2000 });
+  cleanup.push(() => c.stop());
+  const h: Harness = { clock, split, registry: new Registry(), dir, c, logs: [] };
+  await c.tick();
+  for (let i = 0; i < 12; i++) {
+    await c.command('fraud', 'pause');
+    await c.command('fraud', 'resume');
+    await interval(h, s, 5); // too few requests: inconclusive, the rollout holds
+  }
+  const files = (await readdir(dir)).filter((f) => f.startsWith('rollouts-audit.jsonl')).sort();
+  assert.deepEqual(files, ['rollouts-audit.jsonl', 'rollouts-audit.jsonl.1', 'rollouts-audit.jsonl.2', 'rollouts-audit.jsonl.3']);
+  assert.ok((await stat(join(dir, 'rollouts-audit.jsonl'))).size <= 2000 || (await audit(dir)).length === 1);
+  // Every generation holds whole JSON lines.
+  for (const f of files) for (const l of (await readFile(join(dir, f), 'utf8')).trim().split('\n')) JSON.parse(l);
 });
