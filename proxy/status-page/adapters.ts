@@ -69,10 +69,13 @@ export interface RolloutLike {
   weight: number;
   reason: string;
   history?: Array<{ phase: string; canary: string | null; stable: string | null; reason: string; endedAt: string }>;
+  /** Set while the persisted state was invalid (the controller does nothing for the model). */
+  blocked?: { reason: string; file: string };
 }
 
+/** A rollout blocked by invalid persisted state shows as phase `Blocked`, its reason saying how to resolve it. */
 export function rolloutRows(r: readonly RolloutLike[] | undefined): RolloutRow[] {
-  return (r ?? []).map((x) => ({ model: x.model, phase: x.phase, canary: x.canary, stable: x.stable, weight: x.weight, reason: x.reason, history: [...(x.history ?? [])] }));
+  return (r ?? []).map((x) => ({ model: x.model, phase: x.blocked ? 'Blocked' : x.phase, canary: x.canary, stable: x.stable, weight: x.weight, reason: x.reason, history: [...(x.history ?? [])] }));
 }
 
 /** The SLO engine's alert transition (`onTransition`), reduced to what the page lists. */

@@ -39,7 +39,7 @@ export function sparkline(s: Series, now: number, spanMs: number, reference?: nu
 const badge = (text: string, kind: string) => `<span class="badge ${esc(kind)}">${esc(text)}</span>`;
 
 function verdictKind(v: string): string {
-  return v === 'pass' || v === 'no_drift' || v === 'Succeeded' ? 'ok' : v === 'fail' || v === 'drift' || v === 'RolledBack' || v === 'Failed' ? 'bad' : 'warn';
+  return v === 'pass' || v === 'no_drift' || v === 'Succeeded' ? 'ok' : v === 'fail' || v === 'drift' || v === 'RolledBack' || v === 'Failed' || v === 'Blocked' ? 'bad' : 'warn';
 }
 
 function sloTable(rows: readonly SloRow[]): string {

@@ -14,6 +14,7 @@ import { AdminApi } from '../../proxy/admin.ts';
 import { RolloutController, mountRolloutRoutes } from '../../rollout/index.ts';
 import type { SplitValue } from '../../rollout/index.ts';
 import { run as rolloutCli } from '../../cli/commands/rollout.ts';
+import { buildStatusModel, renderStatusPage, StatusHistory } from '../../proxy/status-page/index.ts';
 import { spec } from './helpers.ts';
 
 const TOKEN = 'routes-test-token';
@@ -48,6 +49,12 @@ test('a model blocked by invalid state: /api/v1/rollouts answers 503 with the re
   assert.match(body.rollouts[0]!.blocked!.file, /rollouts\.json\.corrupt-/);
   assert.equal((await fetch(`${url}/api/v1/rollouts/fraud`)).status, 503);
   assert.equal((await fetch(`${url}/api/v1/rollouts/fraud/verdict`)).status, 503);
+
+  // The status page shows the model as Blocked, with the command that resolves it.
+  const clock = new ManualClock(0);
+  const html = renderStatusPage(buildStatusModel({ rollouts: () => c.snapshot().rollouts }, new StatusHistory(), clock), 3_600_000);
+  assert.match(html, /fraud <span[^>]*>Blocked</);
+  assert.match(html, /modelgate rollout reset fraud/);
 
   const err: string[] = [];
   const out: string[] = [];
