@@ -18,7 +18,13 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'model_config_file', type: 'string', help: 'YAML file listing several models (name, base_path, version_policy, version_labels, batching)' },
   { name: 'file_system_poll_wait_seconds', type: 'number', default: 1, help: 'seconds between repository scans; 0 scans once' },
   { name: 'rest_api_timeout_in_ms', type: 'number', default: 30000, help: 'per-request deadline for REST, ms (504 after)' },
-  { name: 'max_body_bytes', type: 'number', default: 64 * 1024 * 1024, help: 'largest REST request body (413 above)' },
+  // No parse-time defaults on the limits below: a flag given wins over the `server:` section
+  // of the model config file, which wins over the default (SERVER_LIMIT_DEFAULTS).
+  { name: 'max_body_bytes', type: 'number', help: 'largest REST request body, bytes (413 above); a model may set its own max_body_bytes (default 8388608, 8 MiB)' },
+  { name: 'body_read_timeout_ms', type: 'number', help: 'time a client has to send its whole request body (REST: 408, gRPC: the request message, CANCELLED), counted as the client\'s error (default 30000)' },
+  { name: 'max_large_bodies', type: 'number', help: 'REST requests with a body over 1 MiB handled at once; more get 503 with Retry-After (default 2)' },
+  { name: 'max_tensor_elements', type: 'number', help: 'largest element count of one gRPC request tensor (INVALID_ARGUMENT above, before allocating); 0 = grpc_max_message_bytes / 4 (default 0)' },
+  { name: 'grpc_idle_timeout_seconds', type: 'number', help: 'an HTTP/2 connection with no call open for this long is closed (GOAWAY) (default 120)' },
   { name: 'grpc_max_message_bytes', type: 'number', default: 64 * 1024 * 1024, help: 'largest gRPC message (RESOURCE_EXHAUSTED above)' },
   { name: 'max_num_load_retries', type: 'number', default: 5, help: 'load attempts of a failing version before waiting for its file to change' },
   { name: 'load_retry_interval_ms', type: 'number', default: 1000, help: 'first retry delay after a failed load; doubles per attempt, at most 60 s' },
@@ -41,6 +47,38 @@ export interface ServerConfig {
   retryBaseMs: number;
   intraOpThreads: number;
   drainTimeoutMs: number;
+  bodyReadTimeoutMs: number;
+  maxLargeBodies: number;
+  /** 0: grpcMaxMessageBytes / 4. */
+  maxTensorElements: number;
+  grpcIdleTimeoutMs: number;
+}
+
+/** Server-wide limits: the flags' defaults, and the keys of the model config file's `server:` section. */
+export const SERVER_LIMIT_DEFAULTS = {
+  max_body_bytes: 8 * 1024 * 1024,
+  body_read_timeout_ms: 30_000,
+  max_large_bodies: 2,
+  max_tensor_elements: 0,
+  grpc_idle_timeout_seconds: 120,
+} as const;
+export type ServerLimitKey = keyof typeof SERVER_LIMIT_DEFAULTS;
+const LIMIT_MIN: Record<ServerLimitKey, number> = { max_body_bytes: 1, body_read_timeout_ms: 1, max_large_bodies: 1, max_tensor_elements: 0, grpc_idle_timeout_seconds: 1 };
+
+function readLimits(raw: unknown, path: string, issues: Issues): Partial<Record<ServerLimitKey, number>> {
+  if (raw === undefined || raw === null) return {};
+  if (!isRecord(raw)) {
+    issues.error(path, 'must be an object such as {max_body_bytes: 8388608, body_read_timeout_ms: 30000}');
+    return {};
+  }
+  const keys = Object.keys(SERVER_LIMIT_DEFAULTS) as ServerLimitKey[];
+  checkKeys(raw, keys, path, issues);
+  const out: Partial<Record<ServerLimitKey, number>> = {};
+  for (const k of keys) {
+    const v = readNumber(raw, k, path, issues, { min: LIMIT_MIN[k], integer: true });
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
 }
 
 const DEFAULT_BATCHING: BatchingConfig = {
@@ -127,7 +165,7 @@ export function readModels(raw: unknown, path: string, issues: Issues, baseDir: 
       issues.error(p, 'must be an object with name and base_path');
       return undefined;
     }
-    checkKeys(m, ['name', 'base_path', 'version_policy', 'version_labels', 'batching', 'worker_threads'], p, issues);
+    checkKeys(m, ['name', 'base_path', 'version_policy', 'version_labels', 'batching', 'worker_threads', 'max_body_bytes'], p, issues);
     const name = readString(m, 'name', p, issues, { required: true }) ?? '';
     if (name && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) issues.error(join(p, 'name'), `"${name}" is not a valid model name; use letters, digits, _ . -`);
     if (names.has(name)) issues.error(join(p, 'name'), `model "${name}" is listed twice`);
@@ -151,11 +189,17 @@ export function readModels(raw: unknown, path: string, issues: Issues, baseDir: 
       labels,
       batching: readBatching(m.batching, join(p, 'batching'), issues),
       workerThreads: readNumber(m, 'worker_threads', p, issues, { default: 0, min: 0, max: 64, integer: true }) ?? 0,
+      maxBodyBytes: readNumber(m, 'max_body_bytes', p, issues, { min: 1, integer: true }),
     };
   }).filter((m): m is ModelConfig => m !== undefined);
 }
 
 export async function readModelConfigFile(file: string): Promise<ModelConfig[]> {
+  return (await readServerConfigFile(file)).models;
+}
+
+/** The model config file: `models:` and the optional server-wide `server:` limits. */
+export async function readServerConfigFile(file: string): Promise<{ models: ModelConfig[]; limits: Partial<Record<ServerLimitKey, number>> }> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -170,10 +214,11 @@ export async function readModelConfigFile(file: string): Promise<ModelConfig[]> 
     throw new ConfigError(file, [{ severity: 'error', path: '', message: `not valid YAML: ${(e as Error).message}` }]);
   }
   if (!isRecord(doc)) throw new ConfigError(file, [{ severity: 'error', path: '', message: 'must be a YAML object with a `models:` list' }]);
-  checkKeys(doc, ['models'], '', issues);
+  checkKeys(doc, ['models', 'server'], '', issues);
   const models = readModels(doc.models, 'models', issues, dirname(resolve(file)));
+  const limits = readLimits(doc.server, 'server', issues);
   if (!issues.ok) throw new ConfigError(file, issues.errors);
-  return models;
+  return { models, limits };
 }
 
 /** Turns parsed flags into the server config; throws ConfigError listing every problem. */
@@ -181,9 +226,10 @@ export async function configFromFlags(flags: Record<string, string | number | bo
   const issues = new Issues();
   const num = (k: string) => flags[k] as number;
   let models: ModelConfig[] = [];
+  let fileLimits: Partial<Record<ServerLimitKey, number>> = {};
   if (flags.model_config_file) {
     if (flags.model_name || flags.model_base_path) issues.error('--model_config_file', 'use either --model_config_file or --model_name with --model_base_path, not both');
-    models = await readModelConfigFile(String(flags.model_config_file));
+    ({ models, limits: fileLimits } = await readServerConfigFile(String(flags.model_config_file)));
   } else if (flags.model_name || flags.model_base_path) {
     if (!flags.model_name) issues.error('--model_name', 'is required with --model_base_path');
     if (!flags.model_base_path) issues.error('--model_base_path', 'is required with --model_name');
@@ -196,7 +242,13 @@ export async function configFromFlags(flags: Record<string, string | number | bo
     if (!Number.isInteger(v) || v < -1 || v > 65535) issues.error(`--${k}`, `must be a port number 0-65535 (or -1 to turn it off), got ${v}`);
   }
   if (num('rest_api_timeout_in_ms') <= 0) issues.error('--rest_api_timeout_in_ms', 'must be > 0');
-  if (num('max_body_bytes') <= 0) issues.error('--max_body_bytes', 'must be > 0');
+  const limit = (k: ServerLimitKey): number => {
+    const v = flags[k];
+    if (v === undefined) return fileLimits[k] ?? SERVER_LIMIT_DEFAULTS[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < LIMIT_MIN[k]) issues.error(`--${k}`, `must be a whole number >= ${LIMIT_MIN[k]}, got ${v}`);
+    return v as number;
+  };
+  const limits = Object.fromEntries((Object.keys(SERVER_LIMIT_DEFAULTS) as ServerLimitKey[]).map((k) => [k, limit(k)])) as Record<ServerLimitKey, number>;
   if (!(num('grpc_max_message_bytes') > 0)) issues.error('--grpc_max_message_bytes', 'must be > 0, e.g. 67108864 (64 MiB)');
   if (!issues.ok) throw new ConfigError('modelgate serve', issues.errors);
   return {
@@ -206,7 +258,11 @@ export async function configFromFlags(flags: Record<string, string | number | bo
     models,
     pollMs: Math.max(0, num('file_system_poll_wait_seconds')) * 1000,
     requestTimeoutMs: num('rest_api_timeout_in_ms'),
-    bodyLimitBytes: num('max_body_bytes'),
+    bodyLimitBytes: limits.max_body_bytes,
+    bodyReadTimeoutMs: limits.body_read_timeout_ms,
+    maxLargeBodies: limits.max_large_bodies,
+    maxTensorElements: limits.max_tensor_elements,
+    grpcIdleTimeoutMs: limits.grpc_idle_timeout_seconds * 1000,
     grpcMaxMessageBytes: num('grpc_max_message_bytes'),
     maxLoadRetries: num('max_num_load_retries'),
     retryBaseMs: num('load_retry_interval_ms'),

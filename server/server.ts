@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { systemClock, type Clock } from '../common/clock.ts';
-import type { ServerConfig } from './config.ts';
+import { SERVER_LIMIT_DEFAULTS, type ServerConfig } from './config.ts';
 import { ServerMetrics } from './metrics.ts';
 import { ModelManager } from './models/manager.ts';
 import type { ModelConfig, RunnerFactory } from './models/types.ts';
@@ -66,7 +66,10 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     registry,
     isReady: () => started && !draining && manager.allReady(),
     options: {
-      bodyLimitBytes: opts.bodyLimitBytes ?? 64 * 1024 * 1024,
+      bodyLimitBytes: opts.bodyLimitBytes ?? SERVER_LIMIT_DEFAULTS.max_body_bytes,
+      modelBodyLimits: new Map(opts.models.flatMap((m) => (m.maxBodyBytes !== undefined ? [[m.name, m.maxBodyBytes] as const] : []))),
+      bodyReadTimeoutMs: opts.bodyReadTimeoutMs ?? SERVER_LIMIT_DEFAULTS.body_read_timeout_ms,
+      maxLargeBodies: opts.maxLargeBodies ?? SERVER_LIMIT_DEFAULTS.max_large_bodies,
       requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
       json: DEFAULT_JSON_LIMITS,
       serverName: 'modelgate',
@@ -95,6 +98,9 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       grpcServer = await startGrpcServer({
         manager, metrics, host: opts.host ?? '127.0.0.1', port: opts.grpcPort,
         maxMessageBytes: opts.grpcMaxMessageBytes,
+        maxTensorElements: opts.maxTensorElements || undefined,
+        idleTimeoutMs: opts.grpcIdleTimeoutMs ?? SERVER_LIMIT_DEFAULTS.grpc_idle_timeout_seconds * 1000,
+        messageReadTimeoutMs: opts.bodyReadTimeoutMs ?? SERVER_LIMIT_DEFAULTS.body_read_timeout_ms,
         isReady: () => started && !draining && manager.allReady(),
         serverName: 'modelgate', serverVersion: SERVER_VERSION,
       });

@@ -10,6 +10,8 @@ export interface KserveDeps extends CallDeps {
   isReady: () => boolean;
   serverName: string;
   serverVersion: string;
+  /** Largest element count of one request tensor (INVALID_ARGUMENT above, before allocating). */
+  maxTensorElements?: number;
 }
 
 /** The v2 protocol's version is a string; empty means "let the server choose". */
@@ -61,7 +63,7 @@ export function inferenceServiceImpl(deps: KserveDeps): MethodTable {
       try {
         ctx.version = String(h.version);
         const raw = req.raw_input_contents ?? [];
-        const inputs = decodeInferInputs(req.inputs ?? [], raw);
+        const inputs = decodeInferInputs(req.inputs ?? [], raw, deps.maxTensorElements);
         const filter = (req.outputs ?? []).map((o) => o.name);
         const out = await infer(h, inputs, deps.metrics, { outputFilter: filter, deadlineMs: ctx.deadlineMs });
         return { model_name: name, model_version: String(h.version), id: req.id ?? '', ...encodeInferOutputs(out, raw.length > 0) };

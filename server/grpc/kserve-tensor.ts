@@ -5,7 +5,7 @@
 import { SrvErr } from '../errors.ts';
 import { allocate, dtypeInfo, isDType, type DType, type TensorData } from '../tensor/dtype.ts';
 import { elementCount, type Tensor } from '../tensor/tensor.ts';
-import { fromRawBytes, toRawBytes } from './tensor-proto.ts';
+import { checkElementCount, DEFAULT_MAX_TENSOR_ELEMENTS, fromRawBytes, toRawBytes } from './tensor-proto.ts';
 
 export interface InferContentsMsg {
   bool_contents?: boolean[];
@@ -89,7 +89,7 @@ function bytesToRaw(values: readonly (string | Uint8Array)[]): Buffer {
  * Decodes the request's inputs. When `raw` has entries, it must hold one per input, in the
  * order of `inputs` (the spec), and typed contents are ignored.
  */
-export function decodeInferInputs(inputs: readonly InferInputMsg[], raw: readonly Uint8Array[]): Map<string, Tensor> {
+export function decodeInferInputs(inputs: readonly InferInputMsg[], raw: readonly Uint8Array[], maxElements = DEFAULT_MAX_TENSOR_ELEMENTS): Map<string, Tensor> {
   if (inputs.length === 0) throw invalid('ModelInferRequest has no inputs');
   if (raw.length > 0 && raw.length !== inputs.length) {
     throw invalid(`raw_input_contents has ${raw.length} entries for ${inputs.length} inputs; send one per input, in the same order`);
@@ -102,6 +102,7 @@ export function decodeInferInputs(inputs: readonly InferInputMsg[], raw: readonl
     const dtype = inp.datatype;
     const shape = readShape(inp.shape, what);
     const n = elementCount(shape);
+    checkElementCount(shape, n, maxElements, what);
     if (raw.length > 0) {
       const data = dtype === 'BYTES' ? bytesFromRaw(raw[k]!, n, what) : fromRawBytes(dtypeInfo(dtype), raw[k]!, n, what);
       out.set(inp.name, { dtype, shape, data });

@@ -30,6 +30,12 @@ export interface GrpcServerOptions {
   serverVersion: string;
   /** Answer TF Predict with tensor_content bytes instead of typed fields. */
   tensorContentOutputs?: boolean;
+  /** Largest element count of one request tensor; default maxMessageBytes / 4 (a float32 tensor filling the message). */
+  maxTensorElements?: number;
+  /** A connection with no call open for this long is closed (GOAWAY), ms; default 120 s. */
+  idleTimeoutMs?: number;
+  /** Time a client has to send a call's request message, ms (the call deadline cuts earlier); default 30 s. */
+  messageReadTimeoutMs?: number;
 }
 
 export interface GrpcServer {
@@ -53,17 +59,21 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const deps = { manager: opts.manager, metrics: opts.metrics, accepting: () => accepting };
   const health = createHealth(() => accepting && opts.isReady());
   const services = servingServices();
+  const maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_GRPC_MAX_MESSAGE_BYTES;
+  const maxTensorElements = opts.maxTensorElements ?? Math.floor(maxMessageBytes / 4);
   const wire = (d: unknown) => d as ServiceBinding['definition'];
   const transport = await startTransport({
     host: opts.host,
     port: opts.port,
-    maxMessageBytes: opts.maxMessageBytes ?? DEFAULT_GRPC_MAX_MESSAGE_BYTES,
+    maxMessageBytes,
+    messageReadTimeoutMs: opts.messageReadTimeoutMs,
+    idleTimeoutMs: opts.idleTimeoutMs,
     services: [
-      { definition: wire(services.predictionService), methods: predictionServiceImpl(deps, { tensorContentOutputs: opts.tensorContentOutputs }) },
+      { definition: wire(services.predictionService), methods: predictionServiceImpl(deps, { tensorContentOutputs: opts.tensorContentOutputs, maxTensorElements }) },
       { definition: wire(services.modelService), methods: modelServiceImpl(deps) },
       {
         definition: wire(services.inferenceService),
-        methods: inferenceServiceImpl({ ...deps, isReady: () => accepting && opts.isReady(), serverName: opts.serverName, serverVersion: opts.serverVersion }),
+        methods: inferenceServiceImpl({ ...deps, isReady: () => accepting && opts.isReady(), serverName: opts.serverName, serverVersion: opts.serverVersion, maxTensorElements }),
       },
       { definition: wire(services.health), methods: health.methods },
     ],

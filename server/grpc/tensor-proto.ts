@@ -32,6 +32,24 @@ export interface TensorProtoMsg {
 
 const invalid = (m: string) => SrvErr.SRV_ERR_INVALID_ARGUMENT(m);
 
+/**
+ * Default largest element count of one request tensor: a float32 tensor as large as the
+ * default 64 MiB message. The server passes grpc_max_message_bytes / 4, or
+ * --max_tensor_elements.
+ */
+export const DEFAULT_MAX_TENSOR_ELEMENTS = (64 * 1024 * 1024) / 4;
+
+/**
+ * Refuses a shape whose element count is over `max` before anything is allocated: a
+ * 30-byte message may declare [1e12] (and a typed field with one value fills the whole
+ * shape, tensor.cc FromProtoField), which would otherwise allocate what the shape says.
+ */
+export function checkElementCount(shape: readonly number[], n: number, max: number, what: string): void {
+  if (!(n <= max)) {
+    throw invalid(`${what}: shape [${shape.join(',')}] has ${n} elements, over the limit of ${max} per tensor (--max_tensor_elements)`);
+  }
+}
+
 /** DataType enum names (types.proto) → our dtype table. */
 const BY_TF_NAME: Map<string, DTypeInfo> = (() => {
   const m = new Map<string, DTypeInfo>();
@@ -105,10 +123,11 @@ function put(data: TensorData, i: number, v: number | string | boolean | Uint8Ar
   }
 }
 
-export function tensorFromProto(p: TensorProtoMsg, what: string): Tensor {
+export function tensorFromProto(p: TensorProtoMsg, what: string, maxElements = DEFAULT_MAX_TENSOR_ELEMENTS): Tensor {
   const info = dtypeFromTfName(p.dtype, what);
   const shape = shapeFromProto(p.tensor_shape, what);
   const n = elementCount(shape);
+  checkElementCount(shape, n, maxElements, what);
   if (p.tensor_content && p.tensor_content.length > 0) {
     return { dtype: info.dtype, shape, data: fromRawBytes(info, p.tensor_content, n, what) };
   }

@@ -17,6 +17,8 @@ import { shapeToProto, tensorFromProto, tensorToProto, type TensorProtoMsg } fro
 export interface TfServiceOptions {
   /** Answer Predict with tensor_content bytes instead of typed *_val fields. */
   tensorContentOutputs?: boolean;
+  /** Largest element count of one request tensor (INVALID_ARGUMENT above, before allocating). */
+  maxTensorElements?: number;
 }
 
 const METHOD = {
@@ -96,7 +98,7 @@ export function predictionServiceImpl(deps: CallDeps, opts: TfServiceOptions = {
       return withHandle(deps, ctx, spec, async (h) => {
         checkSignatureName(spec.signatureName);
         const inputs = new Map<string, Tensor>();
-        for (const [name, p] of Object.entries(req.inputs ?? {})) inputs.set(name, tensorFromProto(p, `input "${name}"`));
+        for (const [name, p] of Object.entries(req.inputs ?? {})) inputs.set(name, tensorFromProto(p, `input "${name}"`, opts.maxTensorElements));
         const out = await infer(h, inputs, deps.metrics, { outputFilter: req.output_filter, deadlineMs: ctx.deadlineMs });
         const outputs: Record<string, TensorProtoMsg> = {};
         for (const [name, t] of out) outputs[name] = tensorToProto(t, opts.tensorContentOutputs);

@@ -12,6 +12,7 @@ import http2 from 'node:http2';
 import type { Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { GrpcCode } from '../../common/errors.ts';
 import { SrvErr } from '../errors.ts';
+import { Deadlines, type Expirable } from '../rest/deadlines.ts';
 import { asModelgateError, newContext, type Method, type MethodTable } from './calls.ts';
 
 /** The (de)serializers of one method, as proto-loader's service definitions carry them. */
@@ -31,6 +32,14 @@ export interface TransportOptions {
   port: number;
   maxMessageBytes: number;
   services: ServiceBinding[];
+  /**
+   * Time a client has to send a call's request message, ms; the call's own deadline cuts
+   * it earlier. A stalled upload is answered CANCELLED (the client's fault) and the stream
+   * closed. Default 30 s.
+   */
+  messageReadTimeoutMs?: number;
+  /** A connection with no call open for this long is closed with GOAWAY, ms. Default 120 s. */
+  idleTimeoutMs?: number;
   /** Calls refused before any method ran (unknown method, oversize or malformed message), by gRPC code. */
   onRefused?: (code: number) => void;
 }
@@ -81,16 +90,35 @@ function sendError(stream: ServerHttp2Stream, code: number, message: string): vo
   }
 }
 
-/** Reads the one request message of a call; rejects oversize messages as soon as their length is known. */
-function readMessage(stream: ServerHttp2Stream, max: number): Promise<Buffer> {
+/** The read deadline of one request message, on the transport's shared deadline timer. */
+class MessageRead implements Expirable {
+  deadlinePrev: Expirable | undefined = undefined;
+  deadlineNext: Expirable | undefined = undefined;
+  deadlineLinked = false;
+  onExpire: () => void = () => {};
+  constructor(readonly deadlineMs: number) {}
+
+  expire(): void {
+    this.onExpire();
+  }
+}
+
+/**
+ * Reads the one request message of a call; rejects oversize messages as soon as their
+ * length is known, and a message still incomplete at `timer`'s deadline.
+ */
+function readMessage(stream: ServerHttp2Stream, max: number, timers: Deadlines, timer: MessageRead, what: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let declared = -1;
     const fail = (e: Error) => {
+      timers.delete(timer);
       stream.removeAllListeners('data');
       reject(e);
     };
+    timer.onExpire = () => fail(SrvErr.SRV_ERR_REQUEST_TIMEOUT(`${what} while the request message was still arriving (${size} bytes received)`));
+    timers.add(timer);
     stream.on('data', (c: Buffer) => {
       chunks.push(c);
       size += c.length;
@@ -108,13 +136,17 @@ function readMessage(stream: ServerHttp2Stream, max: number): Promise<Buffer> {
       }
     });
     stream.on('end', () => {
+      timers.delete(timer);
       const all = Buffer.concat(chunks);
       if (all.length < FRAME_HEADER || all.length !== FRAME_HEADER + all.readUInt32BE(1)) {
         return reject(SrvErr.SRV_ERR_INVALID_ARGUMENT('the request is not one complete gRPC message'));
       }
       resolve(all.subarray(FRAME_HEADER));
     });
-    stream.on('error', reject);
+    stream.on('error', (e) => {
+      timers.delete(timer);
+      reject(e);
+    });
   });
 }
 
@@ -127,7 +159,11 @@ export async function startTransport(opts: TransportOptions): Promise<Transport>
       routes.set(wire.path, { wire, method });
     }
   }
-  const sessions = new Set<Http2Session>();
+  const messageReadTimeoutMs = opts.messageReadTimeoutMs ?? 30_000;
+  const idleTimeoutMs = opts.idleTimeoutMs ?? 120_000;
+  const readTimers = new Deadlines();
+  /** Open connections: calls open on each, and since when it has had none. */
+  const sessions = new Map<Http2Session, { open: number; idleSince: number }>();
   const server: Http2Server = http2.createServer({
     // Room for many large requests in flight on one connection (the default is 10 MB).
     maxSessionMemory: 1024,
@@ -135,12 +171,31 @@ export async function startTransport(opts: TransportOptions): Promise<Transport>
   // Small frames (headers, one message, trailers) must leave at once: no Nagle delay.
   server.on('connection', (socket: import('node:net').Socket) => socket.setNoDelay(true));
   server.on('session', (s) => {
-    sessions.add(s);
+    sessions.set(s, { open: 0, idleSince: Date.now() });
     s.on('close', () => sessions.delete(s));
     s.on('error', () => {});
   });
+  // Idle connections (no call open for idleTimeoutMs) get GOAWAY; one sweep for all of
+  // them, so a call costs two counter updates, not a timer. The session is destroyed if
+  // the peer has not closed it a few seconds later.
+  const idleSweep = setInterval(() => {
+    const now = Date.now();
+    for (const [s, st] of sessions) {
+      if (st.open > 0 || now - st.idleSince < idleTimeoutMs || s.closed || s.destroyed) continue;
+      s.close();
+      setTimeout(() => s.destroy(), 5000).unref();
+    }
+  }, Math.max(10, Math.min(idleTimeoutMs / 4, 5000)));
+  idleSweep.unref();
   server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     stream.on('error', () => {});
+    const st = sessions.get(stream.session!);
+    if (st) {
+      st.open++;
+      stream.once('close', () => {
+        if (--st.open === 0) st.idleSince = Date.now();
+      });
+    }
     const route = routes.get(String(headers[':path']));
     if (headers[':method'] !== 'POST' || !String(headers['content-type'] ?? '').startsWith('application/grpc')) {
       stream.respond({ ':status': 415 }, { endStream: true });
@@ -151,10 +206,14 @@ export async function startTransport(opts: TransportOptions): Promise<Transport>
       opts.onRefused?.(GrpcCode.UNIMPLEMENTED);
       return;
     }
-    const ctx = newContext(parseGrpcTimeout(headers['grpc-timeout'], Date.now()));
+    const now = Date.now();
+    const ctx = newContext(parseGrpcTimeout(headers['grpc-timeout'], now));
     let readDone = false;
     let started = false;
-    readMessage(stream, opts.maxMessageBytes).then(
+    const byDeadline = ctx.deadlineMs !== undefined && ctx.deadlineMs < now + messageReadTimeoutMs;
+    const timer = new MessageRead(byDeadline ? ctx.deadlineMs! : now + messageReadTimeoutMs);
+    const what = byDeadline ? 'The call\'s deadline passed' : `No complete request message within ${messageReadTimeoutMs} ms`;
+    readMessage(stream, opts.maxMessageBytes, readTimers, timer, what).then(
       (bytes) => {
         readDone = true;
         let req: unknown;
@@ -209,12 +268,16 @@ export async function startTransport(opts: TransportOptions): Promise<Transport>
     port,
     close(graceMs) {
       if (closing) return closing;
+      clearInterval(idleSweep);
       closing = new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        server.close(() => {
+          readTimers.close();
+          resolve();
+        });
         // GOAWAY: no new streams on open connections, open streams finish.
-        for (const s of sessions) s.close();
+        for (const s of sessions.keys()) s.close();
         const timer = setTimeout(() => {
-          for (const s of sessions) s.destroy();
+          for (const s of sessions.keys()) s.destroy();
         }, graceMs);
         timer.unref();
       });

@@ -25,6 +25,8 @@ export interface ModelConfig {
    * instance_group count); 0 or undefined runs it on the event-loop thread.
    */
   workerThreads?: number;
+  /** Largest REST request body for this model, bytes; undefined: the server's --max_body_bytes. */
+  maxBodyBytes?: number;
 }
 
 /** Runs a loaded version; the plain runner calls the runtime, the batcher queues and merges. */

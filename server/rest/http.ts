@@ -18,8 +18,14 @@ import { Deadlines, type Expirable } from './deadlines.ts';
 import { parseRoute, type Route } from './routes.ts';
 
 export interface RestOptions {
-  /** Largest request body accepted, bytes (default 64 MiB) → 413 above. */
+  /** Largest request body accepted, bytes (--max_body_bytes) → 413 above. */
   bodyLimitBytes: number;
+  /** Per model limits that replace bodyLimitBytes (a model's max_body_bytes). */
+  modelBodyLimits?: ReadonlyMap<string, number>;
+  /** Time a client has to send its whole body, ms (--body_read_timeout_ms) → 408. */
+  bodyReadTimeoutMs: number;
+  /** Requests with a body over LARGE_BODY_BYTES handled at once (--max_large_bodies); more → 503. */
+  maxLargeBodies: number;
   /** Per-request processing deadline, ms (TF Serving: --rest_api_timeout_in_ms, 30000) → 504. */
   requestTimeoutMs: number;
   json: JsonLimits;
@@ -61,6 +67,8 @@ class Req implements Expirable {
   deadlineLinked = false;
   /** performance.now() when the run started. */
   runT0 = 0;
+  /** Holds one of the large-body slots until answered. */
+  large = false;
 
   constructor(
     readonly res: ServerResponse,
@@ -86,35 +94,82 @@ export function errorBody(message: string): string {
 }
 
 /**
- * Reads the body up to the limit and calls `done` once: with the text, or with an error
- * (413 as soon as the limit is passed). Callbacks rather than a promise: one promise and
- * one await less per request on the predict path.
+ * A body over this size is "large": it holds one of the --max_large_bodies slots from the
+ * moment it is known to be large (its content-length, or the bytes received) until it is
+ * answered, so only a few multi-second JSON parses and encodes run at once.
  */
-function readBody(req: IncomingMessage, limit: number, done: (text: string | undefined, err?: unknown) => void): void {
+export const LARGE_BODY_BYTES = 1024 * 1024;
+
+/** The body-read deadline of one request, on the shared deadline timer. */
+class BodyRead implements Expirable {
+  deadlinePrev: Expirable | undefined = undefined;
+  deadlineNext: Expirable | undefined = undefined;
+  deadlineLinked = false;
+  constructor(
+    readonly deadlineMs: number,
+    readonly onExpire: () => void,
+  ) {}
+
+  expire(): void {
+    this.onExpire();
+  }
+}
+
+interface BodyLimits {
+  limit: number;
+  timeoutMs: number;
+  timers: Deadlines;
+  /** Called once when the body is known to be over LARGE_BODY_BYTES; false refuses it (503). */
+  takeLarge: () => boolean;
+}
+
+/**
+ * Reads the body up to the limit and calls `done` once: with the text, or with an error
+ * (413 as soon as the limit is passed, 408 when the whole body has not arrived within the
+ * body-read timeout, 503 when it is large and the large-body slots are taken). Callbacks
+ * rather than a promise: one promise and one await less per request on the predict path.
+ */
+function readBody(req: IncomingMessage, lim: BodyLimits, done: (text: string | undefined, err?: unknown) => void): void {
+  const { limit } = lim;
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     done(undefined, SrvErr.SRV_ERR_BODY_TOO_LARGE(`Request body of ${declared} bytes is over the limit of ${limit} bytes`));
     return;
   }
+  let large = Number.isFinite(declared) && declared > LARGE_BODY_BYTES;
+  if (large && !lim.takeLarge()) {
+    done(undefined, tooManyLarge());
+    return;
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   let settled = false;
+  const stop = (err: unknown) => {
+    req.removeAllListeners('data');
+    req.resume();
+    lim.timers.delete(timer);
+    if (!settled) {
+      settled = true;
+      done(undefined, err);
+    }
+  };
+  const timer = new BodyRead(Date.now() + lim.timeoutMs, () =>
+    stop(SrvErr.SRV_ERR_REQUEST_TIMEOUT(`The request body did not arrive within ${lim.timeoutMs} ms (${size} bytes received); send it faster or raise --body_read_timeout_ms`)),
+  );
+  lim.timers.add(timer);
   // Listeners are inline arrows: under tsx a named function expression is wrapped in
   // __name(), which defines a property per request (~0.5 µs in a CPU profile).
   req.on('data', (c: Buffer) => {
     size += c.length;
-    if (size > limit) {
-      req.removeAllListeners('data');
-      req.resume();
-      if (!settled) {
-        settled = true;
-        done(undefined, SrvErr.SRV_ERR_BODY_TOO_LARGE(`Request body is over the limit of ${limit} bytes`));
-      }
-      return;
+    if (size > limit) return stop(SrvErr.SRV_ERR_BODY_TOO_LARGE(`Request body is over the limit of ${limit} bytes`));
+    if (!large && size > LARGE_BODY_BYTES) {
+      large = true;
+      if (!lim.takeLarge()) return stop(tooManyLarge());
     }
     chunks.push(c);
   });
   req.on('end', () => {
+    lim.timers.delete(timer);
     if (settled) return;
     settled = true;
     // Most bodies arrive in one chunk: decode it in place rather than copy it first.
@@ -124,11 +179,19 @@ function readBody(req: IncomingMessage, limit: number, done: (text: string | und
   // error (IncomingMessage._destroy in node:_http_incoming), so one 'error' listener
   // covers both; the deprecated 'aborted' event is not needed.
   req.on('error', (e) => {
+    lim.timers.delete(timer);
     if (settled) return;
     settled = true;
     done(undefined, req.complete ? e : SrvErr.SRV_ERR_CANCELLED('client closed the request', e));
   });
 }
+
+function tooManyLarge(): ModelgateError {
+  return SrvErr.SRV_ERR_UNAVAILABLE(`Too many requests with bodies over ${LARGE_BODY_BYTES} bytes in progress; retry shortly (--max_large_bodies)`);
+}
+
+/** Errors after which the rest of the request body is not read: the connection closes. */
+const CLOSES_CONNECTION = new Set([408, 413]);
 
 /** Parsed routes kept per method and path: parsing (regex, URL decoding) cost ~0.9 µs per request. */
 const ROUTE_CACHE_MAX = 1024;
@@ -141,6 +204,19 @@ interface RestSeries {
 export function createRestHandler(deps: RestDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { manager, metrics, options } = deps;
   const deadlines = new Deadlines();
+  const bodyTimers = new Deadlines();
+  let largeInFlight = 0;
+  const bodyLimits = (model: string, r: Req): BodyLimits => ({
+    limit: options.modelBodyLimits?.get(model) ?? options.bodyLimitBytes,
+    timeoutMs: options.bodyReadTimeoutMs,
+    timers: bodyTimers,
+    takeLarge: () => {
+      if (largeInFlight >= options.maxLargeBodies) return false;
+      largeInFlight++;
+      r.large = true;
+      return true;
+    },
+  });
   const routes = new Map<string, Route>();
   const series = new Map<string, RestSeries>();
 
@@ -181,6 +257,10 @@ export function createRestHandler(deps: RestDeps): (req: IncomingMessage, res: S
   /** Handles release once (ServingHandle.release is idempotent), so r.handle stays readable after. */
   function release(r: Req): void {
     r.handle?.release();
+    if (r.large) {
+      r.large = false;
+      largeInFlight--;
+    }
   }
 
   function fail(r: Req, e: unknown): void {
@@ -192,7 +272,8 @@ export function createRestHandler(deps: RestDeps): (req: IncomingMessage, res: S
     const res = r.res;
     if (!res.headersSent) {
       const version = r.version !== UNKNOWN_VERSION ? r.version : undefined;
-      if (err.http === 413) res.setHeader('connection', 'close');
+      if (CLOSES_CONNECTION.has(err.http)) res.setHeader('connection', 'close');
+      if (err.http === 503) res.setHeader('retry-after', '1');
       send(res, err.http, errorBody(err.message), version);
     } else {
       res.destroy();
@@ -221,6 +302,8 @@ export function createRestHandler(deps: RestDeps): (req: IncomingMessage, res: S
       fail(r, e);
       return;
     }
+    // Encoding a large output can itself take seconds: an answer past its deadline is a 504.
+    if (Date.now() > r.deadlineMs) return expire(r);
     r.done = true;
     send(r.res, 200, text, r.version);
     release(r);
@@ -230,6 +313,8 @@ export function createRestHandler(deps: RestDeps): (req: IncomingMessage, res: S
   /** Starts the run; the request is answered from its result, its error, or its deadline. */
   function run(r: Req, inputs: Map<string, Tensor>, encode: (r: Req, out: Map<string, Tensor>) => string, outputFilter?: readonly string[]): void {
     const h = r.handle!;
+    // Reading and parsing a large body can use up the deadline: then nothing runs.
+    if (Date.now() > r.deadlineMs) return expire(r);
     deadlines.add(r);
     r.runT0 = performance.now();
     startInference(h, inputs, { outputFilter, deadlineMs: r.deadlineMs }).then(
@@ -250,7 +335,7 @@ export function createRestHandler(deps: RestDeps): (req: IncomingMessage, res: S
     r.model = modelLabel(route.model);
     r.api = route.verb;
     if (route.label !== undefined && route.version !== undefined) return fail(r, SrvErr.SRV_ERR_INVALID_ARGUMENT('Specify either a version or a label, not both'));
-    readBody(req, options.bodyLimitBytes, (text, err) => {
+    readBody(req, bodyLimits(route.model, r), (text, err) => {
       if (text === undefined) return fail(r, err);
       try {
         const body = parseJson(text, options.json);
@@ -277,7 +362,7 @@ export function createRestHandler(deps: RestDeps): (req: IncomingMessage, res: S
   function v2Infer(req: IncomingMessage, r: Req, route: V2ModelRoute): void {
     r.model = modelLabel(route.model);
     r.api = 'infer';
-    readBody(req, options.bodyLimitBytes, (text, err) => {
+    readBody(req, bodyLimits(route.model, r), (text, err) => {
       if (text === undefined) return fail(r, err);
       try {
         const body = parseJson(text, options.json);
