@@ -1,12 +1,24 @@
 // A small flag parser shared by every subcommand. Accepts `--name value`, `--name=value`,
-// and for every flag both snake_case (tensorflow_model_server's spelling) and kebab-case.
+// and for every flag both snake_case (tensorflow_model_server's spelling) and kebab-case;
+// `-h` is `--help`. An unknown flag is an error that names the closest known one.
+import { closest } from '../config/suggest.ts';
+import { parseDuration } from '../common/duration.ts';
 
 export interface FlagSpec {
   /** Canonical name in snake_case, e.g. `rest_api_port`. */
   name: string;
-  type: 'string' | 'number' | 'boolean';
+  /** `duration`: a duration string ("5s", "250ms", "1m"), parsed to milliseconds. */
+  type: 'string' | 'number' | 'boolean' | 'duration';
   help: string;
+  /** For a duration flag, the duration string ("5s"); the parsed value is milliseconds. */
   default?: string | number | boolean;
+  /** A one-letter form, e.g. `o` for `-o FILE`. */
+  short?: string;
+  /**
+   * Older spellings still accepted. With `unit`, the alias takes a bare number in that
+   * unit (`--tick_ms 200` for `--tick 200ms`).
+   */
+  aliases?: readonly (string | { name: string; unit: 'ms' | 's' })[];
 }
 
 export interface ParsedArgs {
@@ -20,23 +32,59 @@ export class UsageError extends Error {
 
 const canon = (s: string) => s.replace(/-/g, '_');
 
+/**
+ * The known flag a mistyped one most likely meant: the closest by edit distance, else the
+ * shortest whose words include all of the typed flag's words in order (`rest_port` →
+ * `rest_api_port`).
+ */
+export function suggestFlag(typed: string, specs: readonly FlagSpec[]): string | undefined {
+  const names = specs.map((s) => s.name);
+  const word = canon(typed).toLowerCase();
+  const near = closest(word, names);
+  if (near) return near;
+  const parts = word.split('_').filter(Boolean);
+  const inOrder = (name: string) => {
+    const words = name.split('_');
+    let i = 0;
+    for (const w of words) if (w === parts[i]) i++;
+    return i === parts.length;
+  };
+  return names.filter((n) => parts.length > 1 && inOrder(n)).sort((a, b) => a.length - b.length)[0];
+}
+
+function durationValue(name: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new UsageError(`--${name} must be a duration such as 5s, 250ms or 1m, got "${text}"`);
+  return ms;
+}
+
 export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): ParsedArgs {
-  const byName = new Map(specs.map((s) => [s.name, s]));
+  const byName = new Map<string, { spec: FlagSpec; unit?: string }>();
+  const byShort = new Map<string, FlagSpec>();
+  for (const s of specs) {
+    byName.set(s.name, { spec: s });
+    for (const a of s.aliases ?? []) byName.set(typeof a === 'string' ? a : a.name, typeof a === 'string' ? { spec: s } : { spec: s, unit: a.unit });
+    if (s.short) byShort.set(s.short, s);
+    if (s.name === 'help') byShort.set('h', s);
+  }
   const flags: ParsedArgs['flags'] = {};
-  for (const s of specs) flags[s.name] = s.default;
+  for (const s of specs) flags[s.name] = s.type === 'duration' && typeof s.default === 'string' ? durationValue(s.name, s.default) : s.default;
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (!arg.startsWith('--')) {
+    const short = /^-([a-zA-Z])$/.exec(arg)?.[1];
+    if (!arg.startsWith('--') && !(short && byShort.has(short))) {
       positional.push(arg);
       continue;
     }
-    const eq = arg.indexOf('=');
-    const rawName = canon(arg.slice(2, eq === -1 ? undefined : eq));
-    const spec = byName.get(rawName);
-    if (!spec) {
-      throw new UsageError(`unknown flag --${arg.slice(2, eq === -1 ? undefined : eq)}; see --help`);
+    const eq = short ? -1 : arg.indexOf('=');
+    const typed = short ? byShort.get(short)!.name : arg.slice(2, eq === -1 ? undefined : eq);
+    const found = byName.get(canon(typed));
+    if (!found) {
+      const near = suggestFlag(typed, specs);
+      throw new UsageError(`unknown flag --${typed}${near ? `; did you mean --${near}?` : ''} (see --help)`);
     }
+    const { spec, unit } = found;
     let value: string | undefined = eq === -1 ? undefined : arg.slice(eq + 1);
     if (spec.type === 'boolean') {
       flags[spec.name] = value === undefined ? true : !['false', '0', 'no'].includes(value);
@@ -50,6 +98,8 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
       const n = Number(value);
       if (!Number.isFinite(n)) throw new UsageError(`--${spec.name} must be a number, got "${value}"`);
       flags[spec.name] = n;
+    } else if (spec.type === 'duration') {
+      flags[spec.name] = durationValue(spec.name, unit && /^\d+(\.\d+)?$/.test(value) ? value + unit : value);
     } else {
       flags[spec.name] = value;
     }
@@ -61,7 +111,10 @@ export function helpText(usage: string, specs: readonly FlagSpec[]): string {
   const lines = [usage, '', 'Flags (snake_case and kebab-case both work):'];
   for (const s of specs) {
     const def = s.default === undefined ? '' : ` (default ${JSON.stringify(s.default)})`;
-    lines.push(`  --${s.name.padEnd(34)} ${s.help}${def}`);
+    const short = s.name === 'help' ? 'h' : s.short;
+    const aliases = (s.aliases ?? []).map((a) => (typeof a === 'string' ? `--${a}` : `--${a.name} (${a.unit})`));
+    const also = aliases.length ? ` (also ${aliases.join(', ')})` : '';
+    lines.push(`  ${`${short ? `-${short}, ` : ''}--${s.name}`.padEnd(36)} ${s.help}${def}${also}`);
   }
   return lines.join('\n');
 }

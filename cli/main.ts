@@ -1,10 +1,12 @@
 import { COMMANDS } from './commands.ts';
 import { UsageError } from './args.ts';
+import { closest } from '../config/suggest.ts';
+import { version } from './version.ts';
 
 function usage(): string {
   const lines = ['usage: modelgate <command> [flags]', '', 'Commands:'];
   for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
-  lines.push('', 'Run `modelgate <command> --help` for the flags of one command.');
+  lines.push('', 'Run `modelgate <command> --help` for the flags of one command; `modelgate --version` for the version.');
   return lines.join('\n');
 }
 
@@ -14,9 +16,14 @@ export async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return name ? 0 : 2;
   }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    console.log(`modelgate ${version()}`);
+    return 0;
+  }
   const command = COMMANDS[name];
   if (!command) {
-    console.error(`modelgate: unknown command "${name}"\n\n${usage()}`);
+    const near = closest(name.replace(/^-+/, ''), Object.keys(COMMANDS));
+    console.error(`modelgate: unknown command "${name}"${near ? `; did you mean "${near}"?` : ''}\n\n${usage()}`);
     return 2;
   }
   try {

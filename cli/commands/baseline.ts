@@ -1,10 +1,10 @@
 // `modelgate baseline`: build a drift baseline for one model version from a reference file.
 //
-//   modelgate baseline --model fraud --from data.jsonl [--version 1] [--out baselines]
+//   modelgate baseline --model fraud --from data.jsonl [--version 1] [-o baselines]
 //                      [--config modelgate.yaml] [--categorical label,country]
 //
 // With --config, the features (and their kinds) come from the `drift:` section of the
-// YAML and --out defaults to its baselineDir. Without it, every column of the file is a
+// YAML and --output defaults to its baselineDir. Without it, every column of the file is a
 // feature: numeric when all its values are numbers, categorical otherwise or when listed
 // in --categorical.
 import { readFile } from 'node:fs/promises';
@@ -23,14 +23,14 @@ export const FLAGS: FlagSpec[] = [
   { name: 'model', type: 'string', help: 'model name, as served (required)' },
   { name: 'from', type: 'string', help: 'reference file: .jsonl (one JSON object per row) or .csv with a header (required)' },
   { name: 'version', type: 'string', help: 'model version the baseline describes', default: '1' },
-  { name: 'out', type: 'string', help: `baseline directory (<out>/<model>/<version>/drift-baseline.json); default: the config's baselineDir, else "${DRIFT_DEFAULTS.baselineDir}"` },
+  { name: 'output', type: 'string', short: 'o', aliases: ['out'], help: `baseline directory (<output>/<model>/<version>/drift-baseline.json); default: the config's baselineDir, else "${DRIFT_DEFAULTS.baselineDir}"` },
   { name: 'config', type: 'string', help: 'modelgate.yaml whose drift section names the features' },
   { name: 'categorical', type: 'string', help: 'comma-separated columns to treat as categories (without --config)' },
   { name: 'bins', type: 'number', help: 'quantile bins per numeric feature', default: DRIFT_DEFAULTS.bins },
   { name: 'sample_size', type: 'number', help: 'values kept per numeric feature for KS', default: DRIFT_DEFAULTS.reservoirSize },
   { name: 'help', type: 'boolean', help: 'show this help' },
 ];
-const USAGE = 'usage: modelgate baseline --model NAME --from FILE.jsonl|FILE.csv [--version V] [--out DIR] [--config modelgate.yaml]';
+const USAGE = 'usage: modelgate baseline --model NAME --from FILE.jsonl|FILE.csv [--version V] [-o DIR] [--config modelgate.yaml]';
 
 export async function run(argv: string[]): Promise<number> {
   const { flags } = parseArgs(argv, FLAGS);
@@ -86,7 +86,7 @@ export async function run(argv: string[]): Promise<number> {
     sampleSize: flags['sample_size'] as number,
     maxCategories: config?.maxCategories ?? DRIFT_DEFAULTS.maxCategories,
   });
-  const out = (flags['out'] as string | undefined) ?? config?.baselineDir ?? DRIFT_DEFAULTS.baselineDir;
+  const out = (flags['output'] as string | undefined) ?? config?.baselineDir ?? DRIFT_DEFAULTS.baselineDir;
   const path = await saveBaseline(out, profile);
   const kinds = Object.entries(profile.features).map(([n, f]) => `${n} (${f.kind}${f.kind === 'numeric' ? `, ${f.counts.length} bins` : `, ${Object.keys(f.categories).length} categories`})`);
   console.log(`wrote ${path}: ${table.rows} rows, ${kinds.length} features: ${kinds.join(', ')}`);

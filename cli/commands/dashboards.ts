@@ -1,12 +1,11 @@
 // `modelgate dashboards`: regenerates the Grafana JSON, the provisioning files and
 // docs/dashboards.md; `--check` exits 1 when the committed files are out of date.
-import { fileURLToPath } from 'node:url';
-import { dirname, resolve } from 'node:path';
 import { helpText, parseArgs } from '../args.ts';
 import type { FlagSpec } from '../args.ts';
 import { staleGenerated, writeGenerated } from '../../dashboards/generate.ts';
+import { packageRoot } from '../version.ts';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const REPO_ROOT = packageRoot();
 
 export const FLAGS: FlagSpec[] = [
   { name: 'check', type: 'boolean', help: 'do not write; exit 1 if a generated file is out of date' },

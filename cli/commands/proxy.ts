@@ -15,7 +15,7 @@ import { startGateway } from '../../app/gateway.ts';
 export const GATEWAY_PROXY_FLAGS: readonly FlagSpec[] = [
   ...PROXY_FLAGS.filter((f) => f.name !== 'help'),
   { name: 'state_dir', type: 'string', default: '.modelgate-state', help: 'where rollout state and the audit log are kept (with --config)' },
-  { name: 'tick_ms', type: 'number', default: 5000, help: 'how often SLOs, drift and rollouts are evaluated, ms (with --config)' },
+  { name: 'tick', type: 'duration', default: '5s', aliases: [{ name: 'tick_ms', unit: 'ms' }], help: 'how often SLOs, drift and rollouts are evaluated (with --config)' },
   { name: 'help', type: 'boolean', help: 'show this help' },
 ];
 
@@ -43,7 +43,7 @@ export async function run(argv: string[]): Promise<number> {
     registry,
     proxyOverride: () => proxyConfig,
     stateDir: resolve(String(flags['state_dir'])),
-    tickMs: Number(flags['tick_ms']),
+    tickMs: Number(flags['tick']),
     log: (m) => console.log(`[proxy] ${m}`),
   });
   const { proxy } = gateway;

@@ -8,14 +8,14 @@ import { formatIssues } from '../../common/index.ts';
 import { rulesFile } from '../../slo/rules-yaml.ts';
 
 export const FLAGS: FlagSpec[] = [
-  { name: 'output', type: 'string', help: 'write the rules to this file (-o works too) instead of stdout' },
+  { name: 'output', type: 'string', short: 'o', help: 'write the rules to this file instead of stdout' },
   { name: 'check', type: 'boolean', help: 'do not write: exit 1 when --output differs from what would be generated' },
   { name: 'help', type: 'boolean', help: 'show this help' },
 ];
 const USAGE = 'usage: modelgate rules FILE [-o alerts/modelgate-rules.yaml] [--check]\n\nGenerates Prometheus recording rules and multiwindow burn-rate alerts for the SLOs in FILE.';
 
 export async function run(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv.map((a) => (a === '-o' ? '--output' : a)), FLAGS);
+  const { flags, positional } = parseArgs(argv, FLAGS);
   if (flags['help']) {
     console.log(helpText(USAGE, FLAGS));
     return 0;

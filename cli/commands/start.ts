@@ -17,7 +17,7 @@ export const START_FLAGS: FlagSpec[] = [
   { name: 'server_rest_port', type: 'number', default: 8601, help: 'inference server REST port (behind the proxy)' },
   { name: 'server_grpc_port', type: 'number', default: 8600, help: 'inference server gRPC port (behind the proxy)' },
   { name: 'state_dir', type: 'string', default: '.modelgate-state', help: 'where rollout state and the audit log are kept' },
-  { name: 'tick_ms', type: 'number', default: 5000, help: 'how often SLOs and drift are evaluated, ms' },
+  { name: 'tick', type: 'duration', default: '5s', aliases: [{ name: 'tick_ms', unit: 'ms' }], help: 'how often SLOs and drift are evaluated' },
   { name: 'help', type: 'boolean', help: 'show this help' },
 ];
 
@@ -41,7 +41,7 @@ export async function run(argv: string[]): Promise<number> {
   const grpcUpstream = (server as { grpcAddress?: string }).grpcAddress;
   const gateway = await startGateway({
     config,
-    tickMs: Number(flags.tick_ms),
+    tickMs: Number(flags.tick),
     stateDir: resolve(String(flags.state_dir)),
     // Same process: promotions move the server's `stable` label directly.
     serverLabels: managerLabels(server.manager),

@@ -24,7 +24,7 @@ test('modelgate proxy --config runs the gateway: SLOs, drift and the status page
     '    period: 30d',
     '',
   ].join('\n'));
-  const child = spawn(process.execPath, [BIN, 'proxy', '--config', file, '--host', '127.0.0.1', '--rest_port', '0', '--admin_port', '0', '--upstream_rest', server.restUrl, '--state_dir', join(dir, 'state'), '--tick_ms', '200'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'proxy', '--config', file, '--host', '127.0.0.1', '--rest_port', '0', '--admin_port', '0', '--upstream_rest', server.restUrl, '--state_dir', join(dir, 'state'), '--tick', '200ms'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));

@@ -35,7 +35,7 @@ test('a CSV reference becomes a baseline under <out>/<model>/<version>/', () =>
   withDir(async (dir) => {
     const csv = ['amount,channel,note', '10.5,web,"a, quoted ""note"""', '20,app,', '30,web,x', ''].join('\r\n');
     await writeFile(join(dir, 'ref.csv'), csv);
-    assert.equal(await quiet(() => run(['--model', 'shop', '--version', '7', '--from', join(dir, 'ref.csv'), '--out', dir])), 0);
+    assert.equal(await quiet(() => run(['--model', 'shop', '--version', '7', '--from', join(dir, 'ref.csv'), '--output', dir])), 0);
     const profile = parseProfile(JSON.parse(await readFile(baselinePath(dir, 'shop', '7'), 'utf8')), 'test');
     assert.equal(profile.rows, 3);
     assert.equal(profile.features['amount']!.kind, 'numeric');
@@ -61,8 +61,8 @@ test('missing flags and bad files are reported, not written', () =>
     const { error } = console;
     console.error = (m: string) => errors.push(m);
     try {
-      assert.equal(await run(['--model', 'm', '--from', join(dir, 'bad.jsonl'), '--out', dir]), 2);
-      assert.equal(await run(['--model', 'm', '--from', join(dir, 'missing.csv'), '--out', dir]), 2);
+      assert.equal(await run(['--model', 'm', '--from', join(dir, 'bad.jsonl'), '--output', dir]), 2);
+      assert.equal(await run(['--model', 'm', '--from', join(dir, 'missing.csv'), '--output', dir]), 2);
     } finally {
       console.error = error;
     }
@@ -82,12 +82,12 @@ test('the committed fraud baseline is what `modelgate baseline` builds from it',
     const cwd = process.cwd();
     process.chdir(fileURLToPath(new URL('../..', import.meta.url)));
     try {
-      await quiet(() => run(['--model', 'fraud', '--version', '1', '--from', 'examples/data/fraud-reference.jsonl', '--out', dir, '--categorical', 'label']));
+      await quiet(() => run(['--model', 'fraud', '--version', '1', '--from', 'examples/data/fraud-reference.jsonl', '--output', dir, '--categorical', 'label']));
     } finally {
       process.chdir(cwd);
     }
     const rebuilt = JSON.parse(await readFile(baselinePath(dir, 'fraud', '1'), 'utf8'));
     delete committed.createdAt;
     delete rebuilt.createdAt;
-    assert.deepEqual(rebuilt, committed, 'rebuild with: SOURCE_DATE_EPOCH=1795651200 node bin/modelgate.js baseline --model fraud --version 1 --from examples/data/fraud-reference.jsonl --out examples/baselines --categorical label');
+    assert.deepEqual(rebuilt, committed, 'rebuild with: SOURCE_DATE_EPOCH=1795651200 node bin/modelgate.js baseline --model fraud --version 1 --from examples/data/fraud-reference.jsonl --output examples/baselines --categorical label');
   }));
