@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { FlagSpec } from '../cli/args.ts';
-import { ConfigError, Issues, checkKeys, isRecord, join, readNumber, readString } from '../common/validate.ts';
+import { ConfigError, Issues, checkKeys, isRecord, join, readBoolean, readNumber, readString } from '../common/validate.ts';
 import type { VersionPolicy } from './repository/policy.ts';
 import type { BatchingConfig, ModelConfig } from './models/types.ts';
 
@@ -165,7 +165,7 @@ export function readModels(raw: unknown, path: string, issues: Issues, baseDir: 
       issues.error(p, 'must be an object with name and base_path');
       return undefined;
     }
-    checkKeys(m, ['name', 'base_path', 'version_policy', 'version_labels', 'batching', 'worker_threads', 'max_body_bytes'], p, issues);
+    checkKeys(m, ['name', 'base_path', 'version_policy', 'version_labels', 'batching', 'worker_threads', 'allow_signature_change', 'max_body_bytes'], p, issues);
     const name = readString(m, 'name', p, issues, { required: true }) ?? '';
     if (name && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) issues.error(join(p, 'name'), `"${name}" is not a valid model name; use letters, digits, _ . -`);
     if (names.has(name)) issues.error(join(p, 'name'), `model "${name}" is listed twice`);
@@ -189,6 +189,7 @@ export function readModels(raw: unknown, path: string, issues: Issues, baseDir: 
       labels,
       batching: readBatching(m.batching, join(p, 'batching'), issues),
       workerThreads: readNumber(m, 'worker_threads', p, issues, { default: 0, min: 0, max: 64, integer: true }) ?? 0,
+      allowSignatureChange: readBoolean(m, 'allow_signature_change', p, issues, false),
       maxBodyBytes: readNumber(m, 'max_body_bytes', p, issues, { min: 1, integer: true }),
     };
   }).filter((m): m is ModelConfig => m !== undefined);

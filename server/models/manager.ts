@@ -13,6 +13,7 @@ import type { ServerMetrics } from '../metrics.ts';
 import { aspiredVersions } from '../repository/policy.ts';
 import { scanModelDir, type VersionFile } from '../repository/scan.ts';
 import { loadOnnx, type LoadedModel, type RuntimeOptions, type Signature } from '../runtime/onnx.ts';
+import { signatureDiff } from './signature.ts';
 import type { ModelConfig, Runner, RunnerFactory, Warmup } from './types.ts';
 
 export interface VersionStatus {
@@ -38,6 +39,8 @@ interface VersionEntry {
   attempts: number;
   nextAttemptAt: number;
   failedSig?: string;
+  /** Not served because its signature differs from the serving version's (retried when allowed or the file changes). */
+  signatureRefused?: boolean;
 }
 
 interface ModelEntry {
@@ -155,7 +158,13 @@ export class ModelManager {
   #closed = false;
 
   constructor(models: readonly ModelConfig[], opts: ManagerOptions) {
-    this.#opts = { maxLoadRetries: 5, retryBaseMs: 1000, maxRetryDelayMs: 60_000, ...opts };
+    // Options given as undefined (startServer passes its own optional values through) keep the defaults.
+    this.#opts = {
+      ...opts,
+      maxLoadRetries: opts.maxLoadRetries ?? 5,
+      retryBaseMs: opts.retryBaseMs ?? 1000,
+      maxRetryDelayMs: opts.maxRetryDelayMs ?? 60_000,
+    };
     for (const m of models) this.#models.set(m.name, this.#newEntry(m));
   }
 
@@ -243,10 +252,22 @@ export class ModelManager {
     const sig = e.lastSig;
     this.#setState(m, e, 'LOADING');
     const t0 = performance.now();
+    let refusedBy: { version: number; diff: string[] } | undefined;
     try {
       const bytes = await readFile(e.file!.path);
       const loaded = await loadOnnx(bytes, { ...this.#opts.runtime, workerThreads: m.config.workerThreads });
       this.#opts.metrics.loadDuration.observe({ model: name, version: label }, (performance.now() - t0) / 1000);
+      // A new signature would turn every existing client's request into a 400: the serving
+      // version stays, unless the model config allows the change.
+      const serving = this.#newestAvailable(m, e);
+      if (serving && !m.config.allowSignatureChange) {
+        const diff = signatureDiff(serving.loaded!.signature, loaded.signature);
+        if (diff.length > 0) {
+          refusedBy = { version: serving.version, diff };
+          await loaded.release();
+          throw SrvErr.SRV_ERR_FAILED_PRECONDITION(`signature differs from version ${serving.version}, which serves: ${diff.join('; ')}`);
+        }
+      }
       try {
         const w0 = performance.now();
         if (this.#opts.warmup) await this.#opts.warmup(m.config, e.version, dirname(e.file!.path), loaded);
@@ -261,6 +282,7 @@ export class ModelManager {
       e.errorMessage = '';
       e.attempts = 0;
       e.failedSig = undefined;
+      e.signatureRefused = false;
       this.#setState(m, e, 'AVAILABLE');
       this.#log(`loaded ${name} version ${e.version} in ${Math.round(performance.now() - t0)} ms`);
       // Labels waiting for this version.
@@ -271,17 +293,40 @@ export class ModelManager {
         }
       }
     } catch (err) {
+      this.#opts.metrics.loadFailures.inc({ model: name, version: label });
+      if (refusedBy) {
+        // Not retried: the same file gives the same signature. Again when the file changes
+        // or the model config allows the change.
+        e.attempts = this.#opts.maxLoadRetries + 1;
+        e.failedSig = sig;
+        e.signatureRefused = true;
+        e.errorCode = 'FAILED_PRECONDITION';
+        e.errorMessage =
+          `Version ${e.version} of ${name} is not served: its signature differs from version ${refusedBy.version}, which keeps serving: ` +
+          `${refusedBy.diff.join('; ')}. Set allow_signature_change: true in the model config to serve it.`;
+        this.#setState(m, e, 'END');
+        this.#log(e.errorMessage);
+        return;
+      }
       e.attempts++;
       e.failedSig = sig;
       const delay = Math.min(this.#opts.retryBaseMs * 2 ** (e.attempts - 1), this.#opts.maxRetryDelayMs);
       e.nextAttemptAt = this.#opts.clock.now() + delay;
       e.errorCode = 'INVALID_ARGUMENT';
       e.errorMessage = `Failed to load ${name} version ${e.version} from ${e.file?.path}: ${(err as Error).message}`;
-      this.#opts.metrics.loadFailures.inc({ model: name, version: label });
       this.#setState(m, e, 'END');
       const more = e.attempts <= this.#opts.maxLoadRetries ? `retrying in ${delay} ms` : 'giving up until the file changes';
       this.#log(`${e.errorMessage} (attempt ${e.attempts}, ${more})`);
     }
+  }
+
+  /** The newest AVAILABLE version of a model other than `except` (the one "latest" requests get). */
+  #newestAvailable(m: ModelEntry, except: VersionEntry): VersionEntry | undefined {
+    let best: VersionEntry | undefined;
+    for (const c of m.versions.values()) {
+      if (c !== except && c.state === 'AVAILABLE' && c.loaded && (!best || c.version > best.version)) best = c;
+    }
+    return best;
   }
 
   async #unload(m: ModelEntry, e: VersionEntry): Promise<void> {
@@ -434,6 +479,15 @@ export class ModelManager {
       m.config = c;
       m.labels = new Map(Object.entries(c.labels));
       m.pendingLabels.clear();
+      if (c.allowSignatureChange) {
+        for (const e of m.versions.values()) {
+          if (!e.signatureRefused) continue;
+          e.signatureRefused = false;
+          e.failedSig = undefined;
+          e.attempts = 0;
+          e.nextAttemptAt = 0;
+        }
+      }
     }
     await this.poll();
   }

@@ -25,6 +25,12 @@ export interface ModelConfig {
    * instance_group count); 0 or undefined runs it on the event-loop thread.
    */
   workerThreads?: number;
+  /**
+   * Serve a new version even when its signature (input/output names, dtypes, shapes) differs
+   * from the serving version's. Off by default: such a version is reported as failed and the
+   * serving one stays.
+   */
+  allowSignatureChange?: boolean;
   /** Largest REST request body for this model, bytes; undefined: the server's --max_body_bytes. */
   maxBodyBytes?: number;
 }
