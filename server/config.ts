@@ -215,11 +215,15 @@ export async function readServerConfigFile(file: string): Promise<{ models: Mode
     throw new ConfigError(file, [{ severity: 'error', path: '', message: `not valid YAML: ${(e as Error).message}` }]);
   }
   if (!isRecord(doc)) throw new ConfigError(file, [{ severity: 'error', path: '', message: 'must be a YAML object with a `models:` list' }]);
-  checkKeys(doc, ['models', 'server'], '', issues);
-  const models = readModels(doc.models, 'models', issues, dirname(resolve(file)));
-  const limits = readLimits(doc.server, 'server', issues);
+  const { models, limits } = validateServerConfigDoc(doc, dirname(resolve(file)), issues);
   if (!issues.ok) throw new ConfigError(file, issues.errors);
   return { models, limits };
+}
+
+/** The model config file's parsed contents (`models:`, `server:`); paths relative to `baseDir`. Used by `modelgate check` too. */
+export function validateServerConfigDoc(doc: Record<string, unknown>, baseDir: string, issues: Issues): { models: ModelConfig[]; limits: Partial<Record<ServerLimitKey, number>> } {
+  checkKeys(doc, ['models', 'server'], '', issues);
+  return { models: readModels(doc['models'], 'models', issues, baseDir), limits: readLimits(doc['server'], 'server', issues) };
 }
 
 /** Turns parsed flags into the server config; throws ConfigError listing every problem. */
