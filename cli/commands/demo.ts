@@ -1,6 +1,8 @@
 // `modelgate demo`: the rollout story in under two minutes, on loopback. It runs the real
-// server on a temporary copy of the fraud model, the real proxy with the SLO engine and
-// the rollout controller, and a load generator. Windows are compressed to seconds.
+// server on a temporary copy of the fraud model and, in front of it, the gateway exactly as
+// `modelgate start` and `modelgate proxy --config` run it (startGateway on a modelgate.yaml
+// the demo writes: proxy, SLOs, rollout controller, status page), plus a load generator.
+// Windows are compressed to seconds.
 //   1. Version 2 fails a quarter of its requests (a fault injector sits in front of the
 //      server and fails them). It is canaried, judged and rolled back.
 //   2. Version 3, a healthy one, is published. It is canaried through every step and
@@ -10,21 +12,19 @@ import { mkdir, mkdtemp, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Registry } from 'prom-client';
 import { helpText, parseArgs } from '../args.ts';
 import type { FlagSpec } from '../args.ts';
-import { Issues, formatIssues, parseDuration, systemClock } from '../../common/index.ts';
+import { parseDuration } from '../../common/index.ts';
 import type { RequestOutcome } from '../../common/index.ts';
+import { startGateway } from '../../app/gateway.ts';
+import { loadConfig } from '../../config/index.ts';
 import { buildModel } from '../../examples/lib/onnx-builder.ts';
 import { startChaos } from '../../examples/lib/chaos.ts';
 import { fraud } from '../../examples/models.ts';
 import { fraudRows } from '../../examples/data/fraud-reference.ts';
-import { createProxy, readProxyConfig } from '../../proxy/index.ts';
 import { startServer } from '../../server/index.ts';
-import { SloEngine, validateSlos } from '../../slo/index.ts';
-import { attachRollouts } from '../../rollout/attach.ts';
-import { managerLabels, sloBurnSource } from '../../rollout/adapters.ts';
-import { validateRollouts } from '../../rollout/config.ts';
+import type { SloEngine } from '../../slo/index.ts';
+import { managerLabels } from '../../rollout/adapters.ts';
 import { isServerError } from '../../rollout/traffic.ts';
 import type { RolloutView } from '../../rollout/views.ts';
 
@@ -65,40 +65,33 @@ export async function run(argv: string[]): Promise<number> {
   });
   const faults = await startChaos(server.restUrl);
   faults.set('2', { failShare: Number(flags['fail_share']) });
-  const issues = new Issues();
+  // The configuration a user would write, loaded and run the way `modelgate start` runs it
+  // (config loader, then startGateway): only the models and the fault injector are the demo's.
+  const configFile = join(root, 'modelgate.yaml');
+  await writeFile(configFile, demoConfig(faults.url, intervalText));
+  const config = loadConfig(configFile);
   const token = randomBytes(12).toString('hex');
-  const proxyConfig = readProxyConfig({
-    rest: { host: '127.0.0.1', port: 0, upstream: faults.url },
-    admin: { host: '127.0.0.1', port: 0, token },
-    splits: { [MODEL]: { stable: 1, weight: 0 } },
-  }, 'proxy', issues);
-  const slos = validateSlos([{ name: 'fraud-availability', model: MODEL, version: 'each', sli: { availability: {} }, objective: 99.9, period: '1h' }], 'slos', issues);
-  const specs = validateRollouts([{
-    // 20% first: at a few dozen requests per second (a busy laptop) a 10% step would wait
-    // many intervals for its 15 canary requests.
-    model: MODEL, canary: 'newest', weights: [20, 50, 100], interval: intervalText, minRequests: 15, failureThreshold: 2,
-    // Latency noise on a shared laptop: judge a doubled median of 10 ms or more.
-    analysis: { latency: { minDelta: '10ms', tolerance: 100, minSamples: 15 }, drift: { enabled: false } },
-  }], 'rollouts', issues);
-  if (!issues.ok) throw new Error(formatIssues('demo', issues.errors));
-  const registry = new Registry();
-  const proxy = await createProxy({ config: proxyConfig, registry, clock: systemClock });
-  const engine = new SloEngine(slos, { clock: systemClock });
-  proxy.onOutcome((o) => engine.record(o));
+  const labels = managerLabels(server.manager);
+  const gateway = await startGateway({
+    config,
+    stateDir,
+    tickMs: 250,
+    serverLabels: labels,
+    proxyOverride: (p) => ({ ...p, admin: { ...p.admin, token } }),
+    log: (line) => say(`» ${line.replace(/^rollout /, '')}`),
+  });
+  const { proxy } = gateway;
   const live = new LiveCounts();
   proxy.onOutcome((o) => live.record(o));
-  const server_ = managerLabels(server.manager);
-  const rollouts = await attachRollouts({
-    proxy, specs, stateDir, registry, clock: systemClock, tickMs: 100,
-    labels: server_, versions: server_, burn: sloBurnSource(engine),
-    log: (line) => say(`» ${line}`),
-  });
+  say(`config ${configFile}`);
   say(`server ${server.restUrl}, proxy ${proxy.restUrl}, admin ${proxy.adminUrl} (token ${token})`);
-  say(`try: modelgate rollout status fraud --admin_url ${proxy.adminUrl}`);
+  say(`try: modelgate rollout status fraud --admin_url ${proxy.adminUrl}; the status page: ${proxy.adminUrl}/status`);
+  while (!gateway.rollouts()) await new Promise((r) => setTimeout(r, 20));
+  const controller = gateway.rollouts()!;
 
   const load = startLoad(`${proxy.restUrl}/v1/models/${MODEL}:predict`, Number(flags['workers']));
-  const view = () => rollouts.controller.view(MODEL);
-  const printer = setInterval(() => say(progress(view(), live.take(), engine, intervalMs)), 1000);
+  const view = () => controller.view(MODEL);
+  const printer = setInterval(() => say(progress(view(), live.take(), gateway.slo, intervalMs)), 1000);
   let ok = true;
   try {
     say('act 1: canary version 2');
@@ -111,7 +104,6 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     clearInterval(printer);
     await load.stop();
-    await rollouts.close();
   }
   const v = view();
   console.log('\nSummary');
@@ -119,9 +111,9 @@ export async function run(argv: string[]): Promise<number> {
   console.log(`  split now: ${JSON.stringify(proxy.getSplit(MODEL))}; server label stable → ${server.manager.labels(MODEL)['stable']}`);
   console.log(`  never promoted again: ${v.rolledBack.join(', ') || '(none)'}`);
   console.log(`  load: ${load.sent()} requests in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  console.log(`  audit log:  ${rollouts.controller.store.auditPath}`);
-  console.log(`  state file: ${rollouts.controller.store.statePath}`);
-  await proxy.close();
+  console.log(`  audit log:  ${controller.store.auditPath}`);
+  console.log(`  state file: ${controller.store.statePath}`);
+  await gateway.close();
   await faults.close();
   await server.close();
   return ok ? 0 : 1;
@@ -134,6 +126,38 @@ async function waitFor(done: () => boolean): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 100));
   }
   return true;
+}
+
+/** The demo's modelgate.yaml: one availability SLO and a fast canary rollout of fraud. */
+function demoConfig(upstream: string, interval: string): string {
+  return `# Written by modelgate demo: what it runs, loaded like any modelgate.yaml.
+apiVersion: modelgate/v1
+proxy:
+  rest: {host: 127.0.0.1, port: 0, upstream: ${JSON.stringify(upstream)}}
+  admin: {host: 127.0.0.1, port: 0}
+  splits:
+    ${MODEL}: {stable: 1, weight: 0}
+slos:
+  - name: fraud-availability
+    model: ${MODEL}
+    version: each
+    sli: {availability: {}}
+    objective: 99.9
+    period: 1h
+rollouts:
+  - model: ${MODEL}
+    canary: newest
+    # 20% first: at a few dozen requests per second (a busy laptop) a 10% step would wait
+    # many intervals for its 15 canary requests.
+    weights: [20, 50, 100]
+    interval: ${interval}
+    minRequests: 15
+    failureThreshold: 2
+    analysis:
+      # Latency noise on a shared laptop: judge a doubled median of 10 ms or more.
+      latency: {minDelta: 10ms, tolerance: 100, minSamples: 15}
+      drift: {enabled: false}
+`;
 }
 
 /** Writes fraud/<version>/model.onnx, backdated so the server loads it at its next scan. */
