@@ -48,6 +48,13 @@ export interface Gateway {
   rollouts(): RolloutController | undefined;
   /** One evaluation now (also run by the timer). */
   tick(): void;
+  /**
+   * Graceful stop (SIGTERM): rollouts stop acting, the proxy drains (Proxy#drain: readiness
+   * 503, no new connections, in-flight requests finish up to `timeoutMs`, default
+   * `proxy.timeouts.drain`), whose outcomes the SLOs still count; then everything closes.
+   */
+  drain(timeoutMs?: number): Promise<void>;
+  /** Stops at once: what is in flight is cut (during a drain, cuts it short). */
   close(): Promise<void>;
 }
 
@@ -67,7 +74,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     latencyThresholdsSeconds: sloLatencyThresholds(config.slos),
   });
 
-  const fleet = await startFleet(config, { clock, env: opts.env ?? process.env, externalUrl: proxy.adminUrl, log });
+  // A failure from here on must not leave the proxy's listeners open (the process would not exit).
+  const fleet = await startFleet(config, { clock, env: opts.env ?? process.env, externalUrl: proxy.adminUrl, log }).catch(async (e: unknown) => {
+    await proxy.close();
+    throw e;
+  });
   // The SLO runtime's own timer is off: the gateway's tick evaluates SLOs and drift together.
   const slos = startSlos(fleet.localConfig(config), {
     clock,
@@ -168,6 +179,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const timer = setInterval(tick, opts.tickMs ?? DEFAULT_TICK_MS);
   timer.unref();
 
+  let stopping: Promise<void> | undefined;
+  const stop = async (drainMs: number | undefined): Promise<void> => {
+    clearInterval(timer);
+    follower?.close();
+    await rolloutRunner?.close();
+    await proxy.drain(drainMs);
+    await slos.close();
+    await fleet.close();
+  };
+
   return {
     proxy,
     slo,
@@ -177,13 +198,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     fleet,
     rollouts: () => controller,
     tick,
-    async close() {
-      clearInterval(timer);
-      follower?.close();
-      await rolloutRunner?.close();
-      await proxy.close();
-      await slos.close();
-      await fleet.close();
+    drain: (timeoutMs) => (stopping ??= stop(timeoutMs)),
+    close: () => {
+      // During a drain: cut the proxy's in-flight requests; the drain then finishes.
+      if (stopping) void proxy.close();
+      return (stopping ??= stop(0));
     },
   };
 }

@@ -1,4 +1,4 @@
-// Dynamic batching and gRPC benchmark for the inference server (issue 3, "Benchmark").
+// Dynamic batching and gRPC benchmark for the inference server.
 //
 //   node --import tsx bench/batching.ts [--duration_ms 3000] [--warmup_ms 800]
 //        [--concurrency 1,8,32,64] [--batch_timeout_micros 1000] [--num_batch_threads 1]
@@ -15,7 +15,7 @@
 // @grpc/grpc-js channel); there the JavaScript gRPC client, not the server, is the limit.
 // gRPC requests carry the row as tensor_content.
 // The limit is the in-process ONNX Runtime loop (bench/lib/raw-ort-loop.ts) at batch 1 and
-// batch 32, in the same run. Targets (issue 3) are checked at the end.
+// batch 32, in the same run. The targets (docs/benchmarks.md) are checked at the end.
 import { execFile, execFileSync, fork } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -297,7 +297,7 @@ async function main(argv: string[]): Promise<number> {
   console.log(`| raw ORT | batch 1 | 1 loop | ${rawRows1.toFixed(0)} rows/s | | | | | |`);
   console.log(`| raw ORT | batch 32 | 1 loop | ${rawRows32.toFixed(0)} rows/s | | | | | |`);
 
-  console.log('\nTargets (issue 3):');
+  console.log('\nTargets:');
   const verdict = (ok: boolean | undefined) => (ok === undefined ? 'n/a' : ok ? 'MET' : 'NOT MET');
   for (const p of protocols) {
     const on32 = find(p, 'on', 32);

@@ -1,5 +1,5 @@
 // Proxy throughput with drift on (every request's bodies teed and recorded off the
-// response path) vs drift off (issue 6, "Benchmark": target throughput on >= 85% of off),
+// response path) vs drift off (target: throughput on >= 85% of off),
 // and "tee": bodies teed to a subscriber that does nothing, which separates the proxy's
 // share of the cost (copying bodies) from the recorder's.
 //

@@ -1,4 +1,4 @@
-// Drift recording cost per request (issue 6, "Benchmark": extraction + recording for 16
+// Drift recording cost per request (extraction + recording for 16
 // features per request), measured against JSON.parse of the same bodies in the same run.
 //
 //   node --import tsx bench/drift.ts [--requests 20000] [--repeats 5] [--batch 1,10]

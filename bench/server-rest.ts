@@ -1,4 +1,4 @@
-// REST predict benchmark for the inference server (issue 2, "Benchmark").
+// REST predict benchmark for the inference server: ours vs a bare node:http + ONNX Runtime server vs raw ONNX Runtime.
 //
 //   node --import tsx bench/server-rest.ts [--duration_ms 4000] [--warmup_ms 1000]
 //        [--repeats 3] [--concurrency 1,8,32] [--models half_plus_two,mlp]

@@ -2,7 +2,7 @@
 //   node --import tsx bench/slo-record.ts
 // Measures ns per request with 100 SLO series, as a ratio against a baseline loop that
 // walks the same outcomes and does one Map lookup and one counter increment (the least a
-// recorder can do), and bytes per series. Target (issue 5): <= 1 µs per request per SLO.
+// recorder can do), and bytes per series. Target: <= 1 µs per request per SLO.
 import { ManualClock, type RequestOutcome } from '../common/index.ts';
 import { SloEngine } from '../slo/engine.ts';
 import type { Slo } from '../slo/model.ts';

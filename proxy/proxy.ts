@@ -66,7 +66,7 @@ export interface Proxy {
    * clients close. Calling it again returns the same promise.
    */
   drain(timeoutMs?: number): Promise<void>;
-  /** Like drain(0): cuts what is in flight. */
+  /** Like drain(0): cuts what is in flight; during a drain, cuts it short. */
   close(): Promise<void>;
 }
 
@@ -227,6 +227,8 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
   const closed = (s: Server | Http2Server | undefined): Promise<void> =>
     s?.listening ? new Promise((resolve) => s.close(() => resolve())) : Promise.resolve();
   let closing: Promise<void> | undefined;
+  /** Ends the drain's wait early (close() during a drain). */
+  let cutShort: (() => void) | undefined;
   const drain = (timeoutMs: number = config.timeouts.drainMs): Promise<void> => {
     closing ??= (async () => {
       lifecycle.draining = true;
@@ -241,7 +243,10 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
       restServer?.closeIdleConnections();
       const sweep = restServer && timeoutMs > 0 ? setInterval(() => restServer!.closeIdleConnections(), 50) : undefined;
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([forwarding, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      await Promise.race([forwarding, new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+        cutShort = resolve;
+      })]);
       clearTimeout(timer);
       clearInterval(sweep);
       // Past the drain timeout: cut what is left.
@@ -272,7 +277,10 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
     route: (method, path, handler, o) => admin.route(method, path, handler, o),
     catalog,
     drain,
-    close: () => drain(0),
+    close: () => {
+      cutShort?.();
+      return drain(0);
+    },
   };
 }
 

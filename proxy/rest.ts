@@ -1,8 +1,8 @@
 // REST forwarding: node:http server in front; to the upstream, the native HTTP/1.1 client
 // (h1-upstream.ts) for bodiless and small gathered requests, else an undici Pool (keep-alive,
-// streamed bodies both ways). undici over http-proxy: see bench/proxy/forwarders.ts and
-// docs/benchmarks.md; http-proxy also needs its own timeout/abort handling (node-http-proxy
-// #1331, #1586), which the undici dispatch API gives us directly.
+// streamed bodies both ways). undici over http-proxy: bench/proxy/compare.ts measures both
+// (http-proxy when installed aside, docs/benchmarks.md); http-proxy also needs its own
+// timeout/abort handling (node-http-proxy #1331, #1586), which undici's dispatch API gives directly.
 import { createServer, IncomingMessage } from 'node:http';
 import type { Server, ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';

@@ -20,7 +20,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'rest_api_timeout_in_ms', type: 'number', default: 30000, help: 'per-request deadline for REST, ms (504 after)' },
   // No parse-time defaults on the limits below: a flag given wins over the `server:` section
   // of the model config file, which wins over the default (SERVER_LIMIT_DEFAULTS).
-  { name: 'max_body_bytes', type: 'number', help: 'largest REST request body, bytes (413 above); a model may set its own max_body_bytes (default 8388608, 8 MiB)' },
+  { name: 'max_body_bytes', type: 'number', help: 'largest REST request body, bytes (413 above); a model may set its own max_body_bytes (default 4194304, 4 MiB)' },
   { name: 'body_read_timeout_ms', type: 'number', help: 'time a client has to send its whole request body (REST: 408, gRPC: the request message, CANCELLED), counted as the client\'s error (default 30000)' },
   { name: 'max_large_bodies', type: 'number', help: 'REST requests with a body over 1 MiB handled at once; more get 503 with Retry-After (default 2)' },
   { name: 'max_tensor_elements', type: 'number', help: 'largest element count of one gRPC request tensor (INVALID_ARGUMENT above, before allocating); 0 = grpc_max_message_bytes / 4 (default 0)' },
@@ -56,7 +56,7 @@ export interface ServerConfig {
 
 /** Server-wide limits: the flags' defaults, and the keys of the model config file's `server:` section. */
 export const SERVER_LIMIT_DEFAULTS = {
-  max_body_bytes: 8 * 1024 * 1024,
+  max_body_bytes: 4 * 1024 * 1024,
   body_read_timeout_ms: 30_000,
   max_large_bodies: 2,
   max_tensor_elements: 0,
@@ -68,7 +68,7 @@ const LIMIT_MIN: Record<ServerLimitKey, number> = { max_body_bytes: 1, body_read
 function readLimits(raw: unknown, path: string, issues: Issues): Partial<Record<ServerLimitKey, number>> {
   if (raw === undefined || raw === null) return {};
   if (!isRecord(raw)) {
-    issues.error(path, 'must be an object such as {max_body_bytes: 8388608, body_read_timeout_ms: 30000}');
+    issues.error(path, 'must be an object such as {max_body_bytes: 4194304, body_read_timeout_ms: 30000}');
     return {};
   }
   const keys = Object.keys(SERVER_LIMIT_DEFAULTS) as ServerLimitKey[];

@@ -9,6 +9,7 @@ import { ServerMetrics } from './metrics.ts';
 import { ModelManager } from './models/manager.ts';
 import type { ModelConfig, RunnerFactory } from './models/types.ts';
 import { createRestHandler } from './rest/http.ts';
+import { reclaimAfterLargeBodies } from './rest/reclaim.ts';
 import { batchingRunnerFactory } from './batching/factory.ts';
 import { startGrpcServer, type GrpcServer } from './grpc/server.ts';
 import { DEFAULT_JSON_LIMITS } from './tensor/json.ts';
@@ -70,6 +71,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       modelBodyLimits: new Map(opts.models.flatMap((m) => (m.maxBodyBytes !== undefined ? [[m.name, m.maxBodyBytes] as const] : []))),
       bodyReadTimeoutMs: opts.bodyReadTimeoutMs ?? SERVER_LIMIT_DEFAULTS.body_read_timeout_ms,
       maxLargeBodies: opts.maxLargeBodies ?? SERVER_LIMIT_DEFAULTS.max_large_bodies,
+      afterLargeBodies: reclaimAfterLargeBodies(),
       requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
       json: DEFAULT_JSON_LIMITS,
       serverName: 'modelgate',

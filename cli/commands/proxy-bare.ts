@@ -5,6 +5,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { helpText, parseArgs } from '../args.ts';
 import type { FlagSpec } from '../args.ts';
 import { ConfigError, Issues, formatIssues } from '../../common/index.ts';
+import { exitOnSignal, portError } from '../lifecycle.ts';
 import { readProxyConfig } from '../../proxy/config.ts';
 import type { ProxyConfig } from '../../proxy/config.ts';
 import { createProxy } from '../../proxy/proxy.ts';
@@ -18,8 +19,12 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
   { name: 'admin_port', type: 'number', help: 'admin API port: /metrics, /healthz, /api/v1/...' },
   { name: 'upstream_rest', type: 'string', help: 'upstream REST base URL, e.g. http://127.0.0.1:8601' },
   { name: 'upstream_grpc', type: 'string', help: 'upstream gRPC host:port (plaintext), e.g. 127.0.0.1:8600' },
+  { name: 'drain_timeout_seconds', type: 'number', help: 'on SIGTERM/SIGINT, how long in-flight requests may take before exit (proxy.timeouts.drain, default 30)' },
   { name: 'help', type: 'boolean', help: 'show this help' },
 ];
+
+/** The proxy's listeners (ListenError#listener) and the flags that move them. */
+export const PROXY_PORT_FLAGS = { rest: 'rest_port', grpc: 'grpc_port', admin: 'admin_port' } as const;
 
 type Flags = Record<string, string | number | boolean | undefined>;
 
@@ -44,6 +49,11 @@ export function proxyConfigFrom(rawSection: Record<string, unknown>, flags: Flag
       ...(flags['admin_host'] !== undefined ? { host: flags['admin_host'] } : {}),
       ...(flags['admin_port'] !== undefined ? { port: flags['admin_port'] } : {}),
     };
+  }
+  const drain = flags['drain_timeout_seconds'];
+  if (drain !== undefined) {
+    if (typeof drain !== 'number' || !Number.isFinite(drain) || drain < 0) issues.error('--drain_timeout_seconds', `must be a number of seconds, 0 or more, got ${JSON.stringify(drain)}`);
+    else raw['timeouts'] = { ...(raw['timeouts'] as Record<string, unknown> | undefined), drain: `${drain * 1000}ms` };
   }
   return readProxyConfig(raw, 'proxy', issues);
 }
@@ -77,16 +87,11 @@ export async function run(argv: string[]): Promise<number> {
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'modelgate_proxy_' });
-  const proxy = await createProxy({ config, registry, latencyThresholdsSeconds: file.thresholds });
+  const proxy = await createProxy({ config, registry, latencyThresholdsSeconds: file.thresholds }).catch((err: unknown) => {
+    throw portError('proxy', err, PROXY_PORT_FLAGS, []) ?? err;
+  });
   if (proxy.restUrl) console.log(`[proxy] REST ${proxy.restUrl} → ${config.rest!.upstream}`);
   if (proxy.grpcAddress) console.log(`[proxy] gRPC ${proxy.grpcAddress} → ${config.grpc!.upstream}`);
   console.log(`[proxy] admin ${proxy.adminUrl} (/metrics, /healthz, /api/v1/models/{m}/split)`);
-  return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
-      console.log(`[proxy] ${signal}: closing`);
-      void proxy.close().then(() => resolve(0));
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  return exitOnSignal('[proxy]', config.timeouts.drainMs / 1000, () => proxy.drain(), () => proxy.close());
 }

@@ -9,7 +9,8 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { helpText, parseArgs, type FlagSpec } from '../args.ts';
 import { ConfigError, Issues, formatIssues, isRecord } from '../../common/index.ts';
 import { loadConfig } from '../../config/index.ts';
-import { PROXY_FLAGS, proxyConfigFrom, run as runBareProxy } from './proxy-bare.ts';
+import { PROXY_FLAGS, PROXY_PORT_FLAGS, proxyConfigFrom, run as runBareProxy } from './proxy-bare.ts';
+import { exitOnSignal, portError } from '../lifecycle.ts';
 import { startGateway } from '../../app/gateway.ts';
 
 export const GATEWAY_PROXY_FLAGS: readonly FlagSpec[] = [
@@ -45,17 +46,12 @@ export async function run(argv: string[]): Promise<number> {
     stateDir: resolve(String(flags['state_dir'])),
     tickMs: Number(flags['tick']),
     log: (m) => console.log(`[proxy] ${m}`),
+  }).catch((err: unknown) => {
+    throw portError('proxy', err, PROXY_PORT_FLAGS, []) ?? err;
   });
   const { proxy } = gateway;
   if (proxy.restUrl) console.log(`[proxy] REST ${proxy.restUrl} → ${proxyConfig.rest!.upstream}`);
   if (proxy.grpcAddress) console.log(`[proxy] gRPC ${proxy.grpcAddress} → ${proxyConfig.grpc!.upstream}`);
   console.log(`[proxy] admin ${proxy.adminUrl} (/metrics, /healthz, /status, /api/v1/slos, /api/v1/drift, /api/v1/rollouts)`);
-  return new Promise<number>((done) => {
-    const stop = (signal: string) => {
-      console.log(`[proxy] ${signal}: closing`);
-      void gateway.close().then(() => done(0));
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  return exitOnSignal('[proxy]', proxyConfig.timeouts.drainMs / 1000, () => gateway.drain(), () => gateway.close());
 }

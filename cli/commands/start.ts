@@ -5,6 +5,8 @@ import { helpText, parseArgs, type FlagSpec } from '../args.ts';
 import { loadConfig } from '../../config/index.ts';
 import { readModelConfigFile, startServer } from '../../server/index.ts';
 import { startGateway } from '../../app/gateway.ts';
+import { exitOnSignal, portError } from '../lifecycle.ts';
+import { PROXY_PORT_FLAGS } from './proxy-bare.ts';
 import { managerLabels } from '../../rollout/index.ts';
 
 export const START_FLAGS: FlagSpec[] = [
@@ -17,6 +19,7 @@ export const START_FLAGS: FlagSpec[] = [
   { name: 'server_rest_port', type: 'number', default: 8601, help: 'inference server REST port (behind the proxy)' },
   { name: 'server_grpc_port', type: 'number', default: 8600, help: 'inference server gRPC port (behind the proxy)' },
   { name: 'state_dir', type: 'string', default: '.modelgate-state', help: 'where rollout state and the audit log are kept' },
+  { name: 'drain_timeout_seconds', type: 'number', default: 30, help: 'on SIGTERM/SIGINT, how long in-flight requests may take, in the proxy and then in the server' },
   { name: 'tick', type: 'duration', default: '5s', aliases: [{ name: 'tick_ms', unit: 'ms' }], help: 'how often SLOs and drift are evaluated' },
   { name: 'help', type: 'boolean', help: 'show this help' },
 ];
@@ -30,13 +33,17 @@ export async function run(argv: string[]): Promise<number> {
   const config = loadConfig(resolve(String(flags.config)));
   const models = await readModelConfigFile(resolve(String(flags.model_config_file)));
   console.log(`[start] loading ${models.length} models: ${models.map((m) => m.name).join(', ')}`);
+  const drainMs = Number(flags.drain_timeout_seconds) * 1000;
   const server = await startServer({
     host: '127.0.0.1',
     restPort: Number(flags.server_rest_port),
     grpcPort: Number(flags.server_grpc_port),
     models,
     processMetrics: true,
+    drainTimeoutMs: drainMs,
     log: (m) => console.log(`[serve] ${m}`),
+  }).catch((err: unknown) => {
+    throw portError('start', err, {}, [[Number(flags.server_rest_port), 'server_rest_port'], [Number(flags.server_grpc_port), 'server_grpc_port']]) ?? err;
   });
   const grpcUpstream = (server as { grpcAddress?: string }).grpcAddress;
   const gateway = await startGateway({
@@ -51,7 +58,12 @@ export async function run(argv: string[]): Promise<number> {
       rest: { host: String(flags.host), port: Number(flags.rest_port), upstream: server.restUrl },
       grpc: grpcUpstream ? { host: String(flags.host), port: Number(flags.grpc_port), upstream: grpcUpstream } : undefined,
       admin: { ...p.admin, port: Number(flags.admin_port) },
+      timeouts: { ...p.timeouts, drainMs },
     }),
+  }).catch(async (err: unknown) => {
+    // The server is up: close it, or its listeners and model timers keep the process alive.
+    await server.close();
+    throw portError('start', err, PROXY_PORT_FLAGS, []) ?? err;
   });
   const { proxy } = gateway;
   const lines = [
@@ -73,15 +85,17 @@ export async function run(argv: string[]): Promise<number> {
     'Ctrl-C stops both.',
   ];
   console.log(lines.join('\n'));
-  return new Promise<number>((done) => {
-    const stop = (signal: string) => {
-      console.log(`[start] ${signal}: stopping proxy, then draining the server`);
-      void gateway
-        .close()
-        .then(() => server.drain())
-        .then(() => done(0));
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  // The proxy drains first (its in-flight requests need the server), then the server.
+  return exitOnSignal(
+    '[start]',
+    drainMs / 1000,
+    async () => {
+      await gateway.drain();
+      await server.drain();
+    },
+    async () => {
+      await gateway.close();
+      await server.close();
+    },
+  );
 }

@@ -26,6 +26,8 @@ export interface RestOptions {
   bodyReadTimeoutMs: number;
   /** Requests with a body over LARGE_BODY_BYTES handled at once (--max_large_bodies); more → 503. */
   maxLargeBodies: number;
+  /** Called when the last large request in progress has been answered (memory reclaim). */
+  afterLargeBodies?: () => void;
   /** Per-request processing deadline, ms (TF Serving: --rest_api_timeout_in_ms, 30000) → 504. */
   requestTimeoutMs: number;
   json: JsonLimits;
@@ -259,7 +261,7 @@ export function createRestHandler(deps: RestDeps): (req: IncomingMessage, res: S
     r.handle?.release();
     if (r.large) {
       r.large = false;
-      largeInFlight--;
+      if (--largeInFlight === 0) options.afterLargeBodies?.();
     }
   }
 

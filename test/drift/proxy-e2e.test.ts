@@ -1,4 +1,4 @@
-// End to end (issue 6, "Tests"): traffic through the real proxy to the real modelgate
+// End to end: traffic through the real proxy to the real modelgate
 // server serving the example fraud model; the proxy's body tee feeds a DriftRecorder
 // holding the committed baseline. Hour of day is shifted (a bot running round the clock):
 // that feature's drift gauge on the proxy's /metrics fires, the others do not.
