@@ -68,5 +68,8 @@ export interface EnvDoc {
 export const ENVIRONMENT: readonly EnvDoc[] = [
   { name: 'MODELGATE_ADMIN_TOKEN', readBy: '`modelgate proxy`, `modelgate start`, `modelgate rollout`', text: 'Admin API bearer token (the variable named by `proxy.admin.tokenEnv`; `--token` of `modelgate rollout` overrides it).' },
   { name: 'HOSTNAME', readBy: 'the gateway (`leader:`)', text: 'This replica\'s identity when `leader.identity` is not set (the pod name in Kubernetes).' },
+  { name: 'KUBERNETES_SERVICE_HOST', readBy: 'the gateway (`leader.lease.kubernetes`)', text: 'The API server\'s address, set by the kubelet in every pod; without it the Kubernetes Lease refuses to start.' },
+  { name: 'KUBERNETES_SERVICE_PORT', readBy: 'the gateway (`leader.lease.kubernetes`)', text: 'The API server\'s port (default 443), set by the kubelet.' },
+  { name: 'MODELGATE_SERVICEACCOUNT_DIR', readBy: 'the gateway (`leader.lease.kubernetes`)', text: 'Where the service account\'s token, ca.crt and namespace are (default /var/run/secrets/kubernetes.io/serviceaccount); for running against a test API server.' },
   { name: 'SOURCE_DATE_EPOCH', readBy: '`modelgate baseline`', text: 'Seconds since the epoch written as the baseline\'s creation time, so a committed baseline rebuilds byte for byte.' },
 ];

@@ -100,10 +100,11 @@ export const MODELGATE_YAML: FieldTable = {
   'proxy.grpc.port': { type: 'integer', default: str(PROXY_OUT.grpc?.port), units: 'TCP port (0 = any free port)', text: 'Listen port.' },
   'proxy.grpc.upstream': { type: 'string (host:port)', required: true, text: 'Upstream such as `127.0.0.1:8600`.' },
   'proxy.admin': { type: 'object', text: 'Admin API: `/metrics`, `/healthz`, `/api/v1/...`.' },
-  'proxy.admin.host': { type: 'string', default: PROXY.adminHost, text: 'Listen address; a warning is given beyond loopback.' },
+  'proxy.admin.host': { type: 'string', default: PROXY.adminHost, text: 'Listen address. Beyond loopback the proxy starts only with a token, or with `readOnly: true`.' },
   'proxy.admin.port': { type: 'integer', default: String(PROXY.adminPort), units: 'TCP port', text: 'Listen port.' },
   'proxy.admin.token': { type: 'string', text: 'Bearer token for changes under `/api/`; prefer the environment variable (a warning is given).' },
   'proxy.admin.tokenEnv': { type: 'string', default: PROXY.tokenEnv, text: 'Environment variable the token is read from.' },
+  'proxy.admin.readOnly': { type: 'boolean', default: 'false', text: 'Serve only reads (GET/HEAD): every change answers 403. Lets the admin API listen beyond loopback without a token.' },
   'proxy.timeouts': { type: 'object', text: 'Connection and request deadlines.' },
   'proxy.timeouts.upstream': { type: 'duration', default: dur(PROXY.upstreamMs), units: DURATION, text: 'Upstream must answer (REST headers, the whole gRPC call) within this; else 504 / DEADLINE_EXCEEDED.' },
   'proxy.timeouts.headers': { type: 'duration', default: dur(PROXY.headersMs), units: DURATION, text: 'Client must send its request headers within this; at most `request`.' },
@@ -227,8 +228,13 @@ export const MODELGATE_YAML: FieldTable = {
   'leader.controller': { type: 'string', text: 'mode single: only the replica with this identity acts; absent = this process acts.' },
   'leader.identity': { type: 'string', defaultNote: '$HOSTNAME, else host:pid', text: 'This replica\'s name.' },
   'leader.lease': { type: 'object', text: 'mode lease: required.' },
-  'leader.lease.file': { type: 'string (path)', required: true, text: 'Lease file on a volume every replica shares.' },
-  'leader.lease.ttl': { type: 'duration', default: dur(DEFAULT_LEASE_TTL_MS), units: DURATION, text: 'The holder renews every third of it; at least 3s.' },
+  'leader.lease.file': { type: 'string (path)', text: 'Lease file on a volume every replica shares (give this or kubernetes).' },
+  'leader.lease.kubernetes': { type: 'object', text: 'A coordination.k8s.io/v1 Lease, with the pod\'s service account (give this or file).' },
+  'leader.lease.kubernetes.name': { type: 'string', default: 'modelgate-leader', text: 'The Lease object\'s name.' },
+  'leader.lease.kubernetes.namespace': { type: 'string', defaultNote: 'the pod\'s namespace', text: 'The Lease object\'s namespace.' },
+  'leader.lease.ttl': { type: 'duration', default: dur(DEFAULT_LEASE_TTL_MS), units: DURATION, text: 'Lease duration: a record unchanged this long may be taken over; at least 3s.' },
+  'leader.lease.renewDeadline': { type: 'duration', defaultNote: '2/3 of ttl (10s)', units: DURATION, text: 'The holder stops acting when its last renewal is this old; shorter than ttl.' },
+  'leader.lease.retryPeriod': { type: 'duration', defaultNote: '2/15 of ttl (2s) for kubernetes, ttl/3 for file', units: DURATION, text: 'How often the holder renews and the others try; shorter than renewDeadline.' },
 };
 
 /** The server's model config file (`modelgate serve --model_config_file`, `modelgate start --model_config_file`). */

@@ -46,7 +46,7 @@ const MODELGATE_PROBE: Record<string, unknown> = {
     webhooks: [{ ...P, name: 'w', type: 'promote', url: 'http://127.0.0.1:1/' }],
   }],
   sloSource: { ...P, prometheus: { ...P, url: 'http://127.0.0.1:9090' } },
-  leader: { ...P, mode: 'lease', lease: { ...P, file: '/tmp/x.lease' } },
+  leader: { ...P, mode: 'lease', lease: { ...P, file: '/tmp/x.lease', kubernetes: { ...P, name: 'x' } } },
 };
 
 /** The model config file, same idea (server/config.ts). */
