@@ -160,7 +160,7 @@ async function main(): Promise<void> {
       );
       const deadlines = new Deadlines();
       const inFlight: Expirable[] = [];
-      // Shared, like Req.expire in http.ts: an arrow in the literal would be a per-call closure (and __name under tsx).
+      // Shared, like Req.expire in http.ts: an arrow in the literal would be a per-call closure (and a __name wrapper when run through tsx, as this benchmark is).
       const expire = () => {};
       let n = 0;
       stage(

@@ -159,7 +159,8 @@ function readBody(req: IncomingMessage, lim: BodyLimits, done: (text: string | u
     stop(SrvErr.SRV_ERR_REQUEST_TIMEOUT(`The request body did not arrive within ${lim.timeoutMs} ms (${size} bytes received); send it faster or raise --body_read_timeout_ms`)),
   );
   lim.timers.add(timer);
-  // Listeners are inline arrows: under tsx a named function expression is wrapped in
+  // Listeners are inline arrows: in the compiled build a named function expression would
+  // cost the same, but when the sources run through tsx (the tests) it is wrapped in
   // __name(), which defines a property per request (~0.5 µs in a CPU profile).
   req.on('data', (c: Buffer) => {
     size += c.length;
