@@ -29,3 +29,30 @@ test('modelgate rules writes the rules file and --check fails when it is stale',
   assert.equal(stale.status, 1);
   assert.match(stale.stderr, /out of date/);
 });
+
+test('modelgate check names unsupported SLO formats and warns about windows too short to scrape', () => {
+  const windows = modelgate('check', 'test/config/fixtures/sloth-windows-7d.yaml');
+  assert.equal(windows.status, 2);
+  assert.match(windows.stderr, /sloth-windows-7d\.yaml:2: error: \(top\): format Sloth AlertWindows is not supported .*convert it with: period: 7d and alerting: \{ windows: \[/);
+  assert.doesNotMatch(windows.stderr, /unknown top-level section/);
+  const openslo = modelgate('check', 'test/config/fixtures/openslo.yaml');
+  assert.equal(openslo.status, 0, openslo.stderr);
+  assert.match(openslo.stderr, /openslo\.yaml:37: warning: docs\[3\]\.spec\.timeWindow\[0\]\.duration \(as slos\[1\]\.period\): the shortest alert window is 1m10s.*use period: 24d or longer/);
+});
+
+test('modelgate rules on a Sloth file with both alerts of an SLO disabled writes its recording rules and no alert for it', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'modelgate-rules-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'rules.yaml');
+  const r = modelgate('rules', 'test/config/fixtures/sloth-multifile.yaml', '-o', out);
+  assert.equal(r.status, 0, r.stderr);
+  const groups = readFileSync(out, 'utf8').split(/\n *- name: /);
+  const ranker = groups.find((g) => g.startsWith('modelgate-slo-ranker-requests-latency'))!;
+  const fraud = groups.find((g) => g.startsWith('modelgate-slo-fraud-requests-availability'))!;
+  assert.ok(ranker && fraud, groups.map((g) => g.slice(0, 60)).join('\n'));
+  assert.doesNotMatch(ranker, /alert: /);
+  assert.match(ranker, /record: modelgate:slo_errors:ratio_rate5m/);
+  assert.match(ranker, /record: modelgate:slo_errors:ratio_rate3d/);
+  assert.match(fraud, /alert: ModelgateSLOErrorBudgetBurn/);
+  assert.match(fraud, /category: availability/);
+});
