@@ -94,7 +94,9 @@ test('SIGTERM drains the proxy: 10 REST and 2 gRPC requests in flight all finish
     await idleClosed;
     // No new connections.
     await eventually(async () => {
-      const r = await fetch(`${restUrl}/v1/models/m`, { dispatcher: new Agent() }).then(() => 'answered', (e: { cause?: { code?: string } }) => e.cause?.code);
+      const fresh = new Agent();
+      const r = await request(`${restUrl}/v1/models/m`, { dispatcher: fresh }).then(() => 'answered', (e: { code?: string }) => e.code);
+      await fresh.close();
       return r === 'ECONNREFUSED';
     }, 10_000);
     assert.equal(child.exitCode, null, 'still running while requests are in flight');
