@@ -2,6 +2,8 @@
 // actuator, and routes other areas mount (`/api/v1/slos`, `/api/v1/drift`, ...).
 // Everything under /api/ needs `Authorization: Bearer <token>` (RFC 6750 §2.1); with no
 // token configured those routes answer 403, so an unconfigured proxy cannot be steered.
+// Beyond loopback without a token the proxy does not start (adminExposureProblem) unless
+// read-only exposure is asked for (`admin.readOnly: true`): then only GET/HEAD are served.
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { timingSafeEqual, createHash } from 'node:crypto';
@@ -49,11 +51,13 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 export class AdminApi {
   readonly #routes: RouteEntry[] = [];
   readonly #tokenDigest: Buffer | undefined;
+  readonly #readOnly: boolean;
   readonly server: Server;
 
-  constructor(opts: { registry: Registry; token: string | undefined }) {
+  constructor(opts: { registry: Registry; token: string | undefined; readOnly?: boolean }) {
     // Compare digests so the comparison time does not depend on the token's length either.
     this.#tokenDigest = opts.token ? digest(opts.token) : undefined;
+    this.#readOnly = opts.readOnly === true;
     this.server = createServer((req, res) => void this.#handle(req, res));
     this.route('GET', '/healthz', () => ({ body: { status: 'ok' } }));
     this.route('GET', '/metrics', async () => ({ text: await opts.registry.metrics(), contentType: opts.registry.contentType }));
@@ -115,6 +119,9 @@ export class AdminApi {
         }
         throw ProxyErrors.PRX_ERR_NOT_FOUND(`no admin route ${url.pathname}`);
       }
+      if (this.#readOnly && req.method !== 'GET' && req.method !== 'HEAD') {
+        throw ProxyErrors.PRX_ERR_ADMIN_DISABLED('the admin API is read-only (admin.readOnly: true): no changes through it');
+      }
       if (hit.route.auth) {
         const a = this.#authorized(req);
         if (a === 'disabled') throw ProxyErrors.PRX_ERR_ADMIN_DISABLED('the admin API is disabled: set admin.token in the config or the MODELGATE_ADMIN_TOKEN environment variable');
@@ -157,4 +164,15 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   } catch {
     throw ProxyErrors.PRX_ERR_INVALID_ARGUMENT('body is not valid JSON');
   }
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/**
+ * Why the admin API must not start as configured, or undefined. Beyond loopback it can
+ * change traffic, so it needs a token, unless read-only exposure is asked for explicitly.
+ */
+export function adminExposureProblem(host: string, token: string | undefined, readOnly: boolean, tokenEnv = 'MODELGATE_ADMIN_TOKEN'): string | undefined {
+  if (LOOPBACK.has(host) || token || readOnly) return undefined;
+  return `the admin API would listen beyond loopback on ${host} without a token: set ${tokenEnv} (or admin.token), bind admin.host to 127.0.0.1, or set admin.readOnly: true to expose only its reads (metrics, health, status)`;
 }

@@ -134,6 +134,25 @@ export class ModelCatalog {
     return m.pending;
   }
 
+  /**
+   * Asks the upstream now which versions of `model` it serves (AVAILABLE), and applies the
+   * answer. Undefined when it cannot say: no status API, or no answer. For the admin API's
+   * split check; never throws.
+   */
+  async servedVersions(model: string): Promise<string[] | undefined> {
+    const fetch = this.#opts.fetchStatus;
+    if (!fetch) return undefined;
+    let list: Array<{ version: string; state: string }> | null;
+    try {
+      list = await fetch(model);
+    } catch {
+      return undefined;
+    }
+    const m = this.#models.get(model);
+    if (m) this.#apply(model, m, list);
+    return (list ?? []).filter((e) => e.state === 'AVAILABLE').map((e) => e.version);
+  }
+
   /** Polls every allowed model once; call on an interval. */
   async pollAll(): Promise<void> {
     await Promise.all(this.models().map((m) => this.refresh(m)));

@@ -24,7 +24,7 @@ export type RestClient = 'native' | 'undici';
 export interface ProxyConfig {
   rest?: ListenerConfig;
   grpc?: ListenerConfig;
-  admin: { host: string; port: number; token?: string; tokenEnv: string };
+  admin: { host: string; port: number; token?: string; tokenEnv: string; readOnly: boolean };
   timeouts: {
     /** Upstream must answer (headers for REST, the whole call for gRPC) within this. */
     upstreamMs: number;
@@ -190,11 +190,12 @@ export function readProxyConfig(raw: unknown, path: string, issues: Issues): Pro
 
   const a = section(r, 'admin', path, issues);
   const ap = join(path, 'admin');
-  checkKeys(a, ['host', 'port', 'token', 'tokenEnv'], ap, issues);
+  checkKeys(a, ['host', 'port', 'token', 'tokenEnv', 'readOnly'], ap, issues);
   const admin: ProxyConfig['admin'] = {
     host: readString(a, 'host', ap, issues, { default: DEFAULTS.adminHost }) ?? DEFAULTS.adminHost,
     port: readPort(a, 'port', ap, issues, DEFAULTS.adminPort),
     tokenEnv: readString(a, 'tokenEnv', ap, issues, { default: DEFAULTS.tokenEnv }) ?? DEFAULTS.tokenEnv,
+    readOnly: readBoolean(a, 'readOnly', ap, issues, false),
   };
   const token = readString(a, 'token', ap, issues);
   if (token !== undefined) {
@@ -202,7 +203,9 @@ export function readProxyConfig(raw: unknown, path: string, issues: Issues): Pro
     issues.warn(join(ap, 'token'), `a token in the file is readable by anyone who can read the file; prefer the ${admin.tokenEnv} environment variable`);
   }
   if (!['127.0.0.1', '::1', 'localhost'].includes(admin.host)) {
-    issues.warn(join(ap, 'host'), `the admin API listens beyond loopback on ${admin.host}; make sure a token is set`);
+    // Without a token (here or in the environment, known only at start) the proxy refuses
+    // to start there unless readOnly is set (proxy/admin.ts adminExposureProblem).
+    issues.warn(join(ap, 'host'), `the admin API listens beyond loopback on ${admin.host}; it starts only with a token (${admin.tokenEnv} or admin.token) or with admin.readOnly: true`);
   }
 
   const t = section(r, 'timeouts', path, issues);

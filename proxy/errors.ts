@@ -24,6 +24,8 @@ export const ProxyErrors = defineErrors({
   PRX_ERR_INVALID_ARGUMENT: { http: 400, grpc: GrpcCode.INVALID_ARGUMENT },
   /** Admin API: no such route. */
   PRX_ERR_NOT_FOUND: { http: 404, grpc: GrpcCode.NOT_FOUND },
+  /** Admin API: a change that conflicts with what is running (a version the upstream does not serve, a model under an active rollout). */
+  PRX_ERR_CONFLICT: { http: 409, grpc: GrpcCode.FAILED_PRECONDITION },
   /** Admin API: route exists, method does not. */
   PRX_ERR_METHOD_NOT_ALLOWED: { http: 405, grpc: GrpcCode.UNIMPLEMENTED },
   /** Unexpected failure inside the proxy itself. */

@@ -9,9 +9,11 @@ import { Pool } from 'undici';
 import { H1Upstream } from './h1-upstream.ts';
 import { FairShare } from './fair-share.ts';
 import type { Registry } from 'prom-client';
-import { Issues, systemClock } from '../common/index.ts';
+import { ConfigError, Issues, systemClock } from '../common/index.ts';
 import type { Clock } from '../common/index.ts';
-import { AdminApi } from './admin.ts';
+import { AdminApi, adminExposureProblem } from './admin.ts';
+import { mountSplitRoutes } from './split-routes.ts';
+import type { SplitGuard } from './split-routes.ts';
 import type { AdminHandler, RouteOptions } from './admin.ts';
 import { ModelCatalog, httpStatusFetcher } from './catalog.ts';
 import type { ProxyConfig } from './config.ts';
@@ -54,6 +56,11 @@ export interface Proxy {
   getSplit(model: string): Split | undefined;
   /** All current splits. */
   splits(): Record<string, Split>;
+  /**
+   * Registers a guard the admin split routes consult before a manual change (the rollout
+   * controller refuses changes to a model it is rolling out). Returns its removal.
+   */
+  guardSplits(guard: SplitGuard): () => void;
   /** Mounts a route on the admin API (routes under /api/ need the bearer token). */
   route(method: string, path: string, handler: AdminHandler, opts?: RouteOptions): void;
   /** Models and versions currently on the label allowlist. */
@@ -176,8 +183,18 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
   const recorder = new Recorder({ clock, catalog, metrics, observers });
   const deps = { config, metrics, observers, recorder, tracing, getSplit, random };
 
-  const admin = new AdminApi({ registry, token: config.admin.token ?? env[config.admin.tokenEnv] });
-  mountSplitRoutes(admin, { getSplit, setSplit, splits: () => Object.fromEntries(splitTable) });
+  const adminToken = config.admin.token ?? env[config.admin.tokenEnv];
+  const exposure = adminExposureProblem(config.admin.host, adminToken, config.admin.readOnly, config.admin.tokenEnv);
+  if (exposure) throw new ConfigError('proxy.admin', [{ severity: 'error', path: 'proxy.admin.host', message: exposure }]);
+  const admin = new AdminApi({ registry, token: adminToken, readOnly: config.admin.readOnly });
+  const splitGuards: SplitGuard[] = [];
+  mountSplitRoutes(admin, {
+    getSplit,
+    setSplit,
+    splits: () => Object.fromEntries(splitTable),
+    servedVersions: (m) => catalog.servedVersions(m),
+    guards: () => splitGuards,
+  });
   // Readiness: 503 from the moment a drain starts, so load balancers stop sending here.
   const health = () => (lifecycle.draining ? { status: 503, body: { status: 'draining' } } : { body: { status: 'ok' } });
   admin.route('GET', '/healthz', health);
@@ -274,6 +291,13 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
     setSplit,
     getSplit,
     splits: () => Object.fromEntries(splitTable),
+    guardSplits: (g) => {
+      splitGuards.push(g);
+      return () => {
+        const k = splitGuards.indexOf(g);
+        if (k !== -1) splitGuards.splice(k, 1);
+      };
+    },
     route: (method, path, handler, o) => admin.route(method, path, handler, o),
     catalog,
     drain,
@@ -282,24 +306,4 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
       return drain(0);
     },
   };
-}
-
-function mountSplitRoutes(
-  admin: AdminApi,
-  s: { getSplit(m: string): Split | undefined; setSplit(m: string, v: Split | undefined): void; splits(): Record<string, Split> },
-): void {
-  admin.route('GET', '/api/v1/splits', () => ({ body: { splits: s.splits() } }));
-  admin.route('GET', '/api/v1/models/:model/split', ({ params }) => {
-    const split = s.getSplit(params['model']!);
-    if (!split) throw ProxyErrors.PRX_ERR_NOT_FOUND(`no split for model "${params['model']}"`);
-    return { body: { model: params['model'], split } };
-  });
-  admin.route('PUT', '/api/v1/models/:model/split', ({ params, body }) => {
-    s.setSplit(params['model']!, body as Split);
-    return { body: { model: params['model'], split: s.getSplit(params['model']!) } };
-  });
-  admin.route('DELETE', '/api/v1/models/:model/split', ({ params }) => {
-    s.setSplit(params['model']!, undefined);
-    return { status: 204 };
-  });
 }

@@ -13,6 +13,8 @@ import type { RolloutSpec } from './types.ts';
 export interface ProxyLike extends SplitActuator, AdminRouter {
   onOutcome(fn: (o: RequestOutcome) => void): () => void;
   catalog: { available(model: string): string[] };
+  /** The admin split routes ask this before a manual change (proxy `Proxy.guardSplits`). */
+  guardSplits?(guard: (model: string) => string | undefined): () => void;
 }
 
 export interface AttachOptions {
@@ -46,12 +48,20 @@ export async function attachRollouts(o: AttachOptions): Promise<{ controller: Ro
     ...(o.log ? { log: o.log } : {}),
   });
   const unsubscribe = o.proxy.onOutcome(controller.observe);
+  // A manual split of a model under an active rollout would fight the controller: refused
+  // (409) with the command to use instead.
+  const unguard = o.proxy.guardSplits?.((model) => {
+    const s = controller.activeRollout(model);
+    if (!s) return undefined;
+    return `model "${model}" is under an active rollout (${s.phase}, canary ${s.canary} at ${s.weight}%): the rollout controller owns its split; use modelgate rollout pause|resume|promote|abort ${model} (POST /api/v1/rollouts/${model}/COMMAND)`;
+  });
   mountRolloutRoutes(o.proxy, controller);
   controller.start(o.tickMs);
   return {
     controller,
     async close() {
       unsubscribe();
+      unguard?.();
       await controller.stop();
     },
   };

@@ -9,10 +9,7 @@ export const RolloutErrors = defineErrors({
   ROL_ERR_CONFLICT: { http: 409, grpc: GrpcCode.FAILED_PRECONDITION },
   /** A command name or argument that does not exist. */
   ROL_ERR_INVALID_ARGUMENT: { http: 400, grpc: GrpcCode.INVALID_ARGUMENT },
-  /**
-   * The persisted state of a model was not valid rollout state: the file was moved aside and
-   * nothing is done for the model until `modelgate rollout reset MODEL`.
-   */
+  /** The persisted state of a model is not valid rollout state: the file was moved aside; nothing is done for the model until `modelgate rollout reset MODEL`. */
   ROL_ERR_STATE_CORRUPT: { http: 503, grpc: GrpcCode.UNAVAILABLE },
   /** Applying an action (split, label, webhook) failed; the controller retries on the next tick. */
   ROL_ERR_APPLY: { http: 502, grpc: GrpcCode.UNAVAILABLE },

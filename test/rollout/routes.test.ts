@@ -64,3 +64,35 @@ test('a model blocked by invalid state: /api/v1/rollouts answers 503 with the re
   assert.match(out.join('\n'), /fraud: Pending/);
   assert.equal((await fetch(`${url}/api/v1/rollouts`)).status, 200);
 });
+
+test('a manual split of a model under an active rollout is refused with 409 naming the rollout commands; after the rollout ends it is allowed', async () => {
+  const { createServer } = await import('node:http');
+  const { createProxy, readProxyConfig } = await import('../../proxy/index.ts');
+  const { Issues } = await import('../../common/index.ts');
+  const { attachRollouts } = await import('../../rollout/index.ts');
+  const up = createServer((_req, res) => res.end('{}')).listen(0, '127.0.0.1');
+  await once(up, 'listening');
+  cleanup.push(() => new Promise((r) => { up.closeAllConnections(); up.close(r); }));
+  const issues = new Issues();
+  const config = readProxyConfig({
+    rest: { host: '127.0.0.1', port: 0, upstream: `http://127.0.0.1:${(up.address() as AddressInfo).port}` },
+    admin: { port: 0 }, labels: { statusApi: 'none' }, splits: { fraud: { stable: 1, weight: 0 } },
+  }, 'proxy', issues);
+  const proxy = await createProxy({ config, registry: new Registry(), env: { MODELGATE_ADMIN_TOKEN: TOKEN } });
+  cleanup.push(() => proxy.close());
+  const dir = await mkdtemp(join(tmpdir(), 'modelgate-rollout-guard-'));
+  cleanup.push(() => rm(dir, { recursive: true, force: true }));
+  const attached = await attachRollouts({ proxy, specs: [spec()], stateDir: dir, registry: new Registry(), clock: new ManualClock(0), tickMs: 3_600_000, versions: { availableVersions: () => ['1', '2'] } });
+  cleanup.push(() => attached.close());
+  await attached.controller.tick();
+  assert.deepEqual(proxy.getSplit('fraud'), { stable: '1', canary: '2', weight: 5 });
+  const put = () => fetch(`${proxy.adminUrl}/api/v1/models/fraud/split?force=1`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ stable: '1', canary: '2', weight: 100 }) });
+  const refused = await put();
+  assert.equal(refused.status, 409);
+  assert.match(((await refused.json()) as { error: string }).error, /under an active rollout \(Progressing, canary 2 at 5%\).*modelgate rollout pause\|resume\|promote\|abort fraud/);
+  assert.equal(proxy.getSplit('fraud')?.weight, 5);
+  await attached.controller.command('fraud', 'abort');
+  const allowed = await put();
+  assert.equal(allowed.status, 200);
+  await allowed.text();
+});
