@@ -58,7 +58,7 @@ export class ProxyMetrics {
     this.inFlight = new Gauge({ name: PROXY_METRIC.inFlight, help: 'Requests being proxied now.', labelNames: [LABEL.protocol], registers });
     this.upstreamErrors = new Counter({
       name: PROXY_METRIC.upstreamErrors,
-      help: 'Requests that failed without an upstream answer, by kind (connect, reset, timeout, protocol, client_abort, body_too_large).',
+      help: 'Requests that failed without an upstream answer, by kind (connect, reset, timeout, protocol, client_abort, client_timeout, body_too_large).',
       labelNames: [LABEL.kind, LABEL.protocol],
       registers,
     });

@@ -39,7 +39,8 @@ const SERVER: EndpointDoc[] = [
 
 /** The proxy's admin port (`proxy.admin.port`, default 9090). */
 const ADMIN: EndpointDoc[] = [
-  { surface: 'admin', method: 'GET', path: '/healthz', text: 'Liveness of the proxy: `{"status": "ok"}`.', example: '/healthz' },
+  { surface: 'admin', method: 'GET', path: '/healthz', text: 'Health and readiness of the proxy: `{"status": "ok"}`; 503 `{"status": "draining"}` from the moment a SIGTERM drain starts.', example: '/healthz' },
+  { surface: 'admin', method: 'GET', path: '/readyz', text: 'The same as `/healthz`, at the name readiness probes often use.', example: '/readyz' },
   { surface: 'admin', method: 'GET', path: '/metrics', text: 'Prometheus metrics of the proxy process: proxy, SLO, drift and rollout metrics.', example: '/metrics' },
   { surface: 'admin', method: 'GET', path: '/api/v1/splits', auth: true, text: 'Every model\'s traffic split.', example: '/api/v1/splits' },
   { surface: 'admin', method: 'GET', path: '/api/v1/models/:model/split', auth: true, text: 'One model\'s split.', example: '/api/v1/models/fraud/split' },

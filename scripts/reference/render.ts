@@ -31,7 +31,7 @@ export const LABEL_TEXT: Readonly<Record<string, string>> = {
   [LABEL.code]: 'HTTP status (`200`, `503`) or gRPC code name (`OK`, `UNAVAILABLE`).',
   [LABEL.variant]: `Split variant that served: \`stable\`, \`canary\` or \`direct\` (the request named a version); also the \`${VARIANT_HEADER}\` response header.`,
   [LABEL.state]: `Model version state: ${MODEL_STATES.join(', ')} (1 for the current state).`,
-  [LABEL.kind]: 'Upstream failure: connect, reset, timeout, protocol, client_abort, body_too_large.',
+  [LABEL.kind]: 'Upstream failure: connect, reset, timeout, protocol, client_abort, client_timeout (the client stopped sending its body: 408), body_too_large.',
   [LABEL.reason]: 'Why a telemetry sample was dropped: observer_error, body_observer_error, body_queue_full, body_too_large.',
   [LABEL.slo]: 'SLO name (`slos[].name`).',
   [LABEL.window]: 'Alert window as a duration, e.g. `1h`, `5m`.',
