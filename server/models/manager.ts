@@ -11,7 +11,7 @@ import type { ModelState } from '../../common/conventions.ts';
 import { SrvErr } from '../errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import { aspiredVersions } from '../repository/policy.ts';
-import { scanModelDir, type VersionFile } from '../repository/scan.ts';
+import { scanRepository, type RefusedVersion, type VersionFile } from '../repository/scan.ts';
 import { loadOnnx, type LoadedModel, type RuntimeOptions, type Signature } from '../runtime/onnx.ts';
 import { signatureDiff } from './signature.ts';
 import type { ModelConfig, Runner, RunnerFactory, Warmup } from './types.ts';
@@ -41,6 +41,8 @@ interface VersionEntry {
   failedSig?: string;
   /** Not served because its signature differs from the serving version's (retried when allowed or the file changes). */
   signatureRefused?: boolean;
+  /** Why the repository scan refused this version (a link leading outside the base path); logged once per reason. */
+  scanRefusal?: string;
 }
 
 interface ModelEntry {
@@ -202,7 +204,8 @@ export class ModelManager {
 
   async #pollModel(m: ModelEntry): Promise<void> {
     const now = this.#opts.clock.now();
-    const files = await scanModelDir(m.config.basePath);
+    const { files, refused } = await scanRepository(m.config.basePath);
+    this.#markRefused(m, refused);
     const byVersion = new Map(files.map((f) => [f.version, f]));
     const sigs = new Map<number, string>();
     const ready: number[] = [];
@@ -244,6 +247,33 @@ export class ModelManager {
       }
     }
     this.#trimEnded(m, aspired);
+  }
+
+  /** Versions the scan refused show in status as END with the reason, logged once; they are never loaded. */
+  #markRefused(m: ModelEntry, refused: readonly RefusedVersion[]): void {
+    const now = new Set(refused.map((r) => r.version));
+    for (const e of m.versions.values()) {
+      // A refusal that no longer holds (the link was fixed or removed): the entry is forgotten
+      // unless it serves, and the next scan treats the folder as any other.
+      if (e.scanRefusal !== undefined && !now.has(e.version) && e.state === 'END') {
+        m.versions.delete(e.version);
+        this.#opts.metrics.forgetVersion(m.config.name, String(e.version));
+      }
+    }
+    for (const r of refused) {
+      let e = m.versions.get(r.version);
+      if (e && (e.state === 'AVAILABLE' || e.state === 'LOADING' || e.state === 'UNLOADING')) continue;
+      if (!e) {
+        e = { version: r.version, state: 'END', errorCode: 'OK', errorMessage: '', inFlight: 0, attempts: 0, nextAttemptAt: 0 };
+        m.versions.set(r.version, e);
+      }
+      const message = `Version ${r.version} of ${m.config.name} is refused: ${r.reason}`;
+      if (e.scanRefusal !== r.reason) this.#log(message);
+      e.scanRefusal = r.reason;
+      e.errorCode = 'PERMISSION_DENIED';
+      e.errorMessage = message;
+      this.#setState(m, e, 'END');
+    }
   }
 
   async #load(m: ModelEntry, e: VersionEntry): Promise<void> {
