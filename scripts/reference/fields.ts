@@ -7,6 +7,7 @@
 import { Issues, formatDuration } from '../../common/index.ts';
 import { readProxyConfig } from '../../proxy/index.ts';
 import { readModels } from '../../server/index.ts';
+import { SERVER_LIMIT_DEFAULTS } from '../../server/config.ts';
 import { PROXY_DEFAULTS as PROXY } from '../../proxy/index.ts';
 import { DRIFT_DEFAULTS as DRIFT, DRIFT_METHODS } from '../../drift/index.ts';
 import {
@@ -262,4 +263,11 @@ export const MODELS_YAML: FieldTable = {
   'models[].batching.preferred_batch_size': { type: 'list of integer', default: str(BATCHING?.preferredBatchSizes), units: 'rows', text: 'A batch runs without waiting once it reaches the largest of these (Triton\'s preferred_batch_size); default max_batch_size.' },
   'models[].worker_threads': { type: 'integer', default: '0', units: 'threads', text: 'Threads that run this model, each with its own ONNX Runtime session (Triton\'s instance_group count); 0 runs it on the event-loop thread. Worth it for models whose runs take hundreds of µs or more: the server keeps reading and answering while they compute, and up to N runs (e.g. `num_batch_threads`) compute at once. Each thread holds its own copy of the weights.' },
   'models[].allow_signature_change': { type: 'boolean', default: 'false', text: 'Serve a new version even when its signature (input and output names, dtypes, shapes) differs from the serving version\'s. Off: such a version is not swapped in; the serving one stays and the new one shows `END` / `FAILED_PRECONDITION` with the differences in its status.' },
+  'models[].max_body_bytes': { type: 'integer', defaultNote: 'the server\'s max_body_bytes', units: 'bytes', text: 'Largest REST request body for this model (413 above), in place of the server-wide limit.' },
+  server: { type: 'object', text: 'Server-wide limits, the same as the `modelgate serve` flags of the same names; a flag given on the command line wins.' },
+  'server.max_body_bytes': { type: 'integer', default: String(SERVER_LIMIT_DEFAULTS.max_body_bytes), units: 'bytes', text: 'Largest REST request body (413 above).' },
+  'server.body_read_timeout_ms': { type: 'integer', default: String(SERVER_LIMIT_DEFAULTS.body_read_timeout_ms), units: 'ms', text: 'Time a client has to send its whole request body: 408 after, counted as a client error (gRPC: the request message, CANCELLED).' },
+  'server.max_large_bodies': { type: 'integer', default: String(SERVER_LIMIT_DEFAULTS.max_large_bodies), units: 'requests', text: 'REST requests with a body over 1 MiB handled at once; one more gets 503 with Retry-After.' },
+  'server.max_tensor_elements': { type: 'integer', default: String(SERVER_LIMIT_DEFAULTS.max_tensor_elements), units: 'elements', text: 'Largest element count of one gRPC request tensor (INVALID_ARGUMENT above, before allocating); 0 = grpc_max_message_bytes / 4.' },
+  'server.grpc_idle_timeout_seconds': { type: 'integer', default: String(SERVER_LIMIT_DEFAULTS.grpc_idle_timeout_seconds), units: 'seconds', text: 'An HTTP/2 connection with no call open for this long is closed (GOAWAY).' },
 };
