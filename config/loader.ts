@@ -4,6 +4,7 @@
 // fix; `loadConfig` throws one ConfigError listing all of them (fastify
 // lib/initial-config-validation.js does the same), warnings travel with the config.
 import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { ConfigError, Issues, isRecord, type Issue } from '../common/index.ts';
 import { CROSS_CHECKS, SECTIONS, type SectionValues } from './sections.ts';
@@ -47,11 +48,16 @@ export function checkConfig(path: string): CheckResult {
   } catch (err) {
     return { issues: [{ severity: 'error', path: '', message: `cannot read the file: ${(err as Error).message}` }] };
   }
-  return parseConfig(text, path);
+  return parseConfig(text, path, { baseDir: dirname(resolve(path)) });
 }
 
-/** Parses and validates config text; `source` names it in messages. */
-export function parseConfig(text: string, source = '<text>'): CheckResult {
+/**
+ * Parses and validates config text; `source` names it in messages. With `baseDir` (the
+ * folder of the file it came from), relative paths in it (drift.baselineDir,
+ * leader.lease.file) are resolved against that folder, as the model config's base_path is:
+ * the same file means the same folders whatever the working directory.
+ */
+export function parseConfig(text: string, source = '<text>', opts: { baseDir?: string } = {}): CheckResult {
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: true }) as Document[] | { empty: true };
   if (!Array.isArray(docs) || docs.length === 0) {
@@ -117,6 +123,7 @@ export function parseConfig(text: string, source = '<text>'): CheckResult {
     ...issues.list.map((i) => locate(i, docs, lc, origin)),
   ];
   if (!issues.ok || !importIssues.ok) return { issues: located };
+  if (opts.baseDir !== undefined) resolvePaths(sections as SectionValues, opts.baseDir);
   const config = deepFreeze({
     apiVersion: API_VERSION,
     source,
@@ -125,6 +132,13 @@ export function parseConfig(text: string, source = '<text>'): CheckResult {
     ...sections,
   }) as unknown as Config;
   return { config, issues: located };
+}
+
+function resolvePaths(sections: SectionValues, baseDir: string): void {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const s = sections as { -readonly [K in keyof SectionValues]: SectionValues[K] };
+  if (s.drift) s.drift = { ...s.drift, baselineDir: abs(s.drift.baselineDir) };
+  if (s.leader.mode === 'lease' && s.leader.file !== undefined) s.leader = { ...s.leader, file: abs(s.leader.file) };
 }
 
 /** `docs[2].spec.x` → document 2, path `spec.x`; anything else is in document 0. */

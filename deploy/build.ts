@@ -230,7 +230,7 @@ export async function clusterModelgateYaml(): Promise<string> {
   // The example's receivers are on loopback, which is nothing inside a pod: the top-level
   // notify: block (its indented and blank lines) is replaced by the cluster's below.
   replace(/^notify:\n(?:(?:[ \t]+.*)?\n)*?(?=\S)/m, '', 'top-level notify: section');
-  replace(/^(\s+baselineDir:\s*)\S+/m, `$1${IMAGE_ROOT}/examples/baselines`, 'drift.baselineDir');
+  replace(/^(\s+baselineDir:).*$/m, `$1 ${IMAGE_ROOT}/examples/baselines   # where the image has them`, 'drift.baselineDir');
   for (const key of ['sloSource', 'leader']) if (new RegExp(`^${key}:`, 'm').test(text)) throw new Error(`deploy/build.ts: examples/modelgate.yaml sets ${key}: itself; merge it in clusterModelgateYaml`);
   const section = (comment: string, value: object) => `\n${comment.replace(/^/gm, '# ')}\n${stringify(value, { lineWidth: 0 })}`;
   return `${text.trimEnd()}\n${section(

@@ -8,6 +8,7 @@
 // feature: numeric when all its values are numbers, categorical otherwise or when listed
 // in --categorical.
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseArgs, helpText, UsageError } from '../args.ts';
 import type { FlagSpec } from '../args.ts';
@@ -115,5 +116,6 @@ async function readDriftConfig(path: string): Promise<DriftConfig> {
   const section = validateDriftSection(isRecord(doc) ? doc['drift'] : undefined, 'drift', issues);
   if (!issues.ok) throw new ConfigError(path, issues.list);
   if (!isRecord(doc) || doc['drift'] === undefined) throw new UsageError(`${path} has no drift: section`);
-  return section;
+  // A relative baselineDir is relative to the file that names it (config/loader.ts does the same).
+  return { ...section, baselineDir: resolvePath(dirname(resolvePath(path)), section.baselineDir) };
 }
