@@ -3,7 +3,9 @@
 // config is 404 / NOT_FOUND.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { loadConfig } from '../../config/index.ts';
+import { startGateway } from '../../app/gateway.ts';
 import { systemClock } from '../../common/clock.ts';
 import { halfPlusTwo } from '../../examples/models.ts';
 import { buildModel } from '../../examples/lib/onnx-builder.ts';
@@ -126,6 +128,38 @@ describe('a version still loading', () => {
       releaseWarmup();
       await started;
       await manager.close();
+      await repo.remove();
+    }
+  });
+});
+
+describe('through the gateway, a model with no version ready', () => {
+  test('spends availability budget (503 is the server\'s failure), where a 404 would not', async () => {
+    const repo = await TempRepo.create();
+    await repo.writeVersion('hpt', 1, halfPlusTwo());
+    await mkdir(repo.path('empty'), { recursive: true });
+    const models = [{ name: 'hpt', basePath: repo.path('hpt'), policy, labels: {} }];
+    const srv = await startServer({ host: '127.0.0.1', restPort: 0, grpcPort: -1, pollMs: 0, models });
+    const yaml = repo.path('modelgate.yaml');
+    await writeFile(yaml, 'apiVersion: modelgate/v1\nslos:\n  - name: hpt-availability\n    model: hpt\n    version: each\n    sli: {availability: {}}\n    objective: 99.9\n    period: 30d\n');
+    const gw = await startGateway({
+      config: loadConfig(yaml),
+      tickMs: 60_000,
+      proxyOverride: (p) => ({ ...p, rest: { ...p.rest, host: '127.0.0.1', port: 0, upstream: srv.restUrl }, grpc: undefined, admin: { ...p.admin, host: '127.0.0.1', port: 0 } }),
+    });
+    const budget = () => gw.slo.evaluate().filter((s) => s.model === 'hpt').reduce((b, s) => ({ bad: b.bad + s.budget.bad, total: b.total + s.budget.total }), { bad: 0, total: 0 });
+    try {
+      assert.equal((await postJson(`${gw.proxy.restUrl}/v1/models/hpt:predict`, { instances: [1] })).status, 200);
+      await eventually(() => budget().total === 1);
+      // The model goes away and comes back with nothing loaded yet (as after a restart).
+      await srv.manager.reconfigure([]);
+      await srv.manager.reconfigure([{ ...models[0]!, basePath: repo.path('empty') }]);
+      const r = await postJson(`${gw.proxy.restUrl}/v1/models/hpt:predict`, { instances: [1] });
+      assert.equal(r.status, 503, r.text);
+      assert.deepEqual(await eventually(() => budget().total === 2 && budget()), { bad: 1, total: 2 });
+    } finally {
+      await gw.close();
+      await srv.close();
       await repo.remove();
     }
   });
