@@ -65,6 +65,17 @@ export const SERVER_LIMIT_DEFAULTS = {
 export type ServerLimitKey = keyof typeof SERVER_LIMIT_DEFAULTS;
 const LIMIT_MIN: Record<ServerLimitKey, number> = { max_body_bytes: 1, body_read_timeout_ms: 1, max_large_bodies: 1, max_tensor_elements: 0, grpc_idle_timeout_seconds: 1 };
 
+/** The `server:` section as startServer options (`modelgate start` reads it this way; `serve` through its flags). */
+export function limitOptions(l: Partial<Record<ServerLimitKey, number>>): Partial<Pick<ServerConfig, 'bodyLimitBytes' | 'bodyReadTimeoutMs' | 'maxLargeBodies' | 'maxTensorElements' | 'grpcIdleTimeoutMs'>> {
+  const out: Partial<Pick<ServerConfig, 'bodyLimitBytes' | 'bodyReadTimeoutMs' | 'maxLargeBodies' | 'maxTensorElements' | 'grpcIdleTimeoutMs'>> = {};
+  if (l.max_body_bytes !== undefined) out.bodyLimitBytes = l.max_body_bytes;
+  if (l.body_read_timeout_ms !== undefined) out.bodyReadTimeoutMs = l.body_read_timeout_ms;
+  if (l.max_large_bodies !== undefined) out.maxLargeBodies = l.max_large_bodies;
+  if (l.max_tensor_elements !== undefined) out.maxTensorElements = l.max_tensor_elements;
+  if (l.grpc_idle_timeout_seconds !== undefined) out.grpcIdleTimeoutMs = l.grpc_idle_timeout_seconds * 1000;
+  return out;
+}
+
 function readLimits(raw: unknown, path: string, issues: Issues): Partial<Record<ServerLimitKey, number>> {
   if (raw === undefined || raw === null) return {};
   if (!isRecord(raw)) {

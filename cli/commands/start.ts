@@ -3,7 +3,8 @@
 import { resolve } from 'node:path';
 import { helpText, parseArgs, type FlagSpec } from '../args.ts';
 import { loadConfig } from '../../config/index.ts';
-import { readModelConfigFile, startServer } from '../../server/index.ts';
+import { startServer } from '../../server/index.ts';
+import { limitOptions, readServerConfigFile } from '../../server/config.ts';
 import { startGateway } from '../../app/gateway.ts';
 import { exitOnSignal, portError } from '../lifecycle.ts';
 import { PROXY_PORT_FLAGS } from './proxy-bare.ts';
@@ -31,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loadConfig(resolve(String(flags.config)));
-  const models = await readModelConfigFile(resolve(String(flags.model_config_file)));
+  const { models, limits } = await readServerConfigFile(resolve(String(flags.model_config_file)));
   console.log(`[start] loading ${models.length} models: ${models.map((m) => m.name).join(', ')}`);
   const drainMs = Number(flags.drain_timeout_seconds) * 1000;
   const server = await startServer({
@@ -39,6 +40,7 @@ export async function run(argv: string[]): Promise<number> {
     restPort: Number(flags.server_rest_port),
     grpcPort: Number(flags.server_grpc_port),
     models,
+    ...limitOptions(limits),
     processMetrics: true,
     drainTimeoutMs: drainMs,
     log: (m) => console.log(`[serve] ${m}`),

@@ -4,7 +4,7 @@ import http2 from 'node:http2';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from '../../cli/args.ts';
-import { configFromFlags, SERVE_FLAGS } from '../../server/config.ts';
+import { configFromFlags, limitOptions, readServerConfigFile, SERVE_FLAGS } from '../../server/config.ts';
 import { startServer, type RunningServer } from '../../server/index.ts';
 import type { ModelConfig } from '../../server/index.ts';
 import { halfPlusTwo } from '../../examples/models.ts';
@@ -232,6 +232,8 @@ describe('server limits configuration', () => {
     assert.equal(cfg.maxTensorElements, 0);
     assert.equal(cfg.grpcIdleTimeoutMs, 120_000);
     assert.equal(cfg.models[0]!.maxBodyBytes, 512);
+    // modelgate start has no serve flags: it passes the file's server: section as is.
+    assert.deepEqual(limitOptions((await readServerConfigFile(file)).limits), { bodyLimitBytes: 2048, bodyReadTimeoutMs: 1234 });
     const defaults = await configFromFlags(parseArgs(['--model_name', 'a', '--model_base_path', repo.path('a')], SERVE_FLAGS).flags);
     assert.equal(defaults.bodyLimitBytes, 4 * 1024 * 1024);
     assert.equal(defaults.bodyReadTimeoutMs, 30_000);
