@@ -46,7 +46,8 @@ export function importOpenSlo(docs: readonly unknown[], issues: Issues): Importe
   const slos: Record<string, unknown>[] = [];
   const from: number[] = [];
   docs.forEach((d, i) => {
-    const p = `docs[${i}]`;
+    // A single-document file's paths start at its top, like a Sloth spec's.
+    const p = docs.length > 1 ? `docs[${i}]` : '';
     if (d === null || d === undefined) return;
     if (!isRecord(d) || d['apiVersion'] !== OPENSLO_VERSION) {
       issues.error(p, `every document must be apiVersion: ${OPENSLO_VERSION} (a modelgate/v1 file cannot be mixed with OpenSLO documents)`);
@@ -68,7 +69,7 @@ export function importOpenSlo(docs: readonly unknown[], issues: Issues): Importe
       slos.push(slo);
     }
   });
-  if (slos.length === 0 && issues.ok) issues.error('docs[0]', 'no OpenSLO SLO document found');
+  if (slos.length === 0 && issues.ok) issues.error(docs.length > 1 ? 'docs[0]' : '', 'no OpenSLO SLO document found');
   return {
     raw: { apiVersion: 'modelgate/v1', slos },
     origin(path) {

@@ -125,17 +125,17 @@ test('an OpenSLO thresholdMetric objective\'s op and value are the latency thres
 test('OpenSLO op and value that modelgate cannot honour are refused with the reason', () => {
   const base = read('openslo-threshold.yaml');
   const cases: Array<[string, string, RegExp]> = [
-    [base.replace('op: lte', 'op: gt'), 'docs[0].spec.objectives[0].op', /slower than the value as good.*op: lte/],
-    [base.replace('value: 0.25', 'value: "250ms"'), 'docs[0].spec.objectives[0].value', /duration in seconds/],
-    [base.replace('{model: fraud, sli: latency}', '{model: fraud, sli: latency, threshold: 100ms}'), 'docs[0].spec.objectives[0].value', /disagrees.*100ms/],
-    [base.replace('sli: latency}', 'sli: availability}'), 'docs[0].spec.objectives[0]', /availability SLI counts good and bad requests/],
-    [base.replace('      op: lte\n', ''), 'docs[0].spec.objectives[0]', /needs both op and value/],
+    [base.replace('op: lte', 'op: gt'), 'spec.objectives[0].op', /slower than the value as good.*op: lte/],
+    [base.replace('value: 0.25', 'value: "250ms"'), 'spec.objectives[0].value', /duration in seconds/],
+    [base.replace('{model: fraud, sli: latency}', '{model: fraud, sli: latency, threshold: 100ms}'), 'spec.objectives[0].value', /disagrees.*100ms/],
+    [base.replace('sli: latency}', 'sli: availability}'), 'spec.objectives[0]', /availability SLI counts good and bad requests/],
+    [base.replace('      op: lte\n', ''), 'spec.objectives[0]', /needs both op and value/],
     [
       base.replace(
         'thresholdMetric:\n        metricSource:\n          type: modelgate\n          spec: {model: fraud, sli: latency}',
         'ratioMetric:\n        good: {metricSource: {type: modelgate, spec: {model: fraud}}}\n        total: {metricSource: {type: modelgate, spec: {model: fraud}}}',
       ),
-      'docs[0].spec.objectives[0]',
+      'spec.objectives[0]',
       /ratio of good to total requests.*remove op and value/,
     ],
   ];
@@ -148,9 +148,11 @@ test('OpenSLO op and value that modelgate cannot honour are refused with the rea
     assert.equal(errors[0]!.path, path);
     assert.match(errors[0]!.message, re);
   }
+  const [gt] = parseConfig(base.replace('op: lte', 'op: gt'), 'openslo-threshold.yaml').issues;
+  assert.deepEqual([gt!.path, gt!.line], ['spec.objectives[0].op', 21], 'a single-document file: paths from its top, with the line');
   const lt = parseConfig(base.replace('op: lte', 'op: lt'), 'openslo-threshold.yaml');
   assert.ok(lt.config);
-  assert.match(lt.issues.find((i) => i.path === 'docs[0].spec.objectives[0].op')?.message ?? '', /lt is counted as lte/);
+  assert.match(lt.issues.find((i) => i.path === 'spec.objectives[0].op')?.message ?? '', /lt is counted as lte/);
 });
 
 test('SLO files of formats modelgate does not import say so and how to convert them', () => {
