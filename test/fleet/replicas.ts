@@ -38,7 +38,13 @@ export function loadConfig(text: string): Config {
   return r.config;
 }
 
-export async function startFleetRig(o: { identities: readonly string[]; configFor: (identity: string, promUrl: string, upstream: string, dir: string) => string; tickMs: number }): Promise<FleetRig> {
+export async function startFleetRig(o: {
+  identities: readonly string[];
+  configFor: (identity: string, promUrl: string, upstream: string, dir: string) => string;
+  tickMs: number;
+  /** Each replica's environment (e.g. a pod's KUBERNETES_SERVICE_HOST); default none. */
+  env?: Record<string, string>;
+}): Promise<FleetRig> {
   const dir = await mkdtemp(join(tmpdir(), 'modelgate-fleet-'));
   const repo = await TempRepo.create();
   const stops: Array<() => Promise<unknown>> = [async () => rm(dir, { recursive: true, force: true }), () => repo.remove()];
@@ -61,7 +67,7 @@ export async function startFleetRig(o: { identities: readonly string[]; configFo
     );
     stops.push(() => rig.prometheus.stop());
     for (const identity of o.identities) {
-      const gw = await startGateway({ config: loadConfig(o.configFor(identity, rig.prometheus.url, rig.injector.url, dir)), tickMs: o.tickMs, env: {}, stateDir: join(dir, 'gateway-state') });
+      const gw = await startGateway({ config: loadConfig(o.configFor(identity, rig.prometheus.url, rig.injector.url, dir)), tickMs: o.tickMs, env: o.env ?? {}, stateDir: join(dir, 'gateway-state') });
       rig.replicas.push(gw);
       stops.push(() => gw.close());
     }

@@ -4,7 +4,9 @@
 // leader's split (SplitFollower). Version 2 of the model fails 3 requests in 10; the
 // analysis has only the SLO burn check, read from Prometheus, so the rollback can only
 // come from the fleet source. Then the leader leaves and the other replica takes over,
-// resuming the rolled-back state. Fails under CI=true without prometheus; skips loudly
+// resuming the rolled-back state. Runs twice: with the lease on a shared file, and on a
+// Kubernetes coordination.k8s.io/v1 Lease (a fake API server, each replica with a pod's
+// environment and service account). Fails under CI=true without prometheus; skips loudly
 // otherwise.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +21,7 @@ import { needBinaries, waitFor } from '../integration/programs.ts';
 import { startLoad } from '../integration/traffic.ts';
 import type { Load } from '../integration/traffic.ts';
 import { BROKEN, HEALTHY, MODEL, loadConfig, startFleetRig } from './replicas.ts';
+import { FakeKubeApi } from './fake-kube-api.ts';
 import type { FleetRig } from './replicas.ts';
 
 const skip = needBinaries(['prometheus']);
@@ -27,7 +30,10 @@ const IDENTITIES = ['replica-a', 'replica-b'] as const;
 /** The shortest lease the config accepts: the holder renews every second. */
 const LEASE_TTL = '3s';
 
-function configText(identity: string, promUrl: string, upstream: string, dir: string): string {
+type Backend = 'file' | 'kubernetes';
+
+function configText(backend: Backend, identity: string, promUrl: string, upstream: string, dir: string): string {
+  const lease = backend === 'file' ? `{ file: ${join(dir, 'leader.lease')}, ttl: ${LEASE_TTL} }` : `{ kubernetes: { name: modelgate-leader }, ttl: ${LEASE_TTL} }`;
   return `
 apiVersion: modelgate/v1
 slos:
@@ -46,7 +52,7 @@ sloSource:
   prometheus: { url: ${promUrl}, timeout: 3s }
 leader:
   mode: lease
-  lease: { file: ${join(dir, 'leader.lease')}, ttl: ${LEASE_TTL} }
+  lease: ${lease}
   identity: ${identity}
 rollouts:
   - model: ${MODEL}
@@ -68,8 +74,11 @@ proxy:
 `;
 }
 
-describe('one replica acts on rollouts, on the fleet-wide verdict', { skip }, () => {
+for (const backend of ['file', 'kubernetes'] as const)
+describe(`one replica acts on rollouts, on the fleet-wide verdict (lease: ${backend})`, { skip }, () => {
   let rig: FleetRig;
+  let kube: FakeKubeApi | undefined;
+  let serviceAccount: { dir: string; remove: () => Promise<void> } | undefined;
   let stateDir: string;
   const started: Record<string, number> = { 'replica-a': 0, 'replica-b': 0 };
   const controllers: Record<string, RolloutController | undefined> = {};
@@ -81,12 +90,18 @@ describe('one replica acts on rollouts, on the fleet-wide verdict', { skip }, ()
   let watch: NodeJS.Timeout | undefined;
 
   before(async () => {
-    rig = await startFleetRig({ identities: IDENTITIES, configFor: configText, tickMs: 1000 });
+    let env: Record<string, string> = {};
+    if (backend === 'kubernetes') {
+      kube = await FakeKubeApi.start(['pod-token']);
+      serviceAccount = await kube.serviceAccountDir('pod-token', 'ml');
+      env = { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(kube.port), MODELGATE_SERVICEACCOUNT_DIR: serviceAccount.dir };
+    }
+    rig = await startFleetRig({ identities: IDENTITIES, configFor: (...a) => configText(backend, ...a), tickMs: 1000, env });
     stateDir = rig.dir;
     rig.injector.failVersion(BROKEN, 0.3);
     rig.replicas.forEach((gw, i) => {
       const identity = IDENTITIES[i]!;
-      const specs = loadConfig(configText(identity, rig.prometheus.url, rig.injector.url, rig.dir)).rollouts;
+      const specs = loadConfig(configText(backend, identity, rig.prometheus.url, rig.injector.url, rig.dir)).rollouts;
       runners.push(
         runWhileLeader(gw.fleet.leader, async () => {
           started[identity]!++;
@@ -113,11 +128,14 @@ describe('one replica acts on rollouts, on the fleet-wide verdict', { skip }, ()
     for (const f of followers) f.close();
     for (const r of runners) await r.close();
     await rig?.close();
+    await serviceAccount?.remove();
+    await kube?.close();
   });
 
   test('the first replica holds the lease and is the only one running the rollout controller', () => {
     assert.deepEqual([rig.replicas[0]!.fleet.leader.isLeader(), rig.replicas[1]!.fleet.leader.isLeader()], [true, false]);
     assert.deepEqual(started, { 'replica-a': 1, 'replica-b': 0 });
+    if (kube) assert.equal(kube.lease('modelgate-leader', 'ml')?.spec['holderIdentity'], 'replica-a');
   });
 
   test('the rollback came from the SLO burn rate read from Prometheus', () => {
