@@ -164,15 +164,29 @@ describe('gRPC pass-through', () => {
     assert.ok(predicts.every((o) => o.model === 'fraud' && o.code === 'OK'));
     assert.ok(predicts.every((o) => (o.variant === 'canary' ? o.version === '2' : o.version === '1')));
     assert.ok(predicts.some((o) => o.variant === 'canary') && predicts.some((o) => o.variant === 'stable'));
+    assert.ok(predicts.every((o) => o.pinned === undefined), 'split-routed calls are not pinned');
   });
 
   test('version_label "canary" in the model spec resolves to the canary version', async () => {
+    outcomes.length = 0;
     const req = Buffer.from(PredictRequest.encode({ modelSpec: { name: 'fraud', versionLabel: 'canary' } }).finish());
     const { err } = await unary(predictClient, 'Predict', req);
     assert.equal(err, null);
     const spec = seenSpecs[seenSpecs.length - 1]!;
     assert.deepEqual(spec['version'], { value: '2' });
     assert.equal(spec['versionLabel'], undefined);
+    // The client chose the canary: counted, but marked pinned (the rollout analysis does not judge it).
+    const o = await until(() => outcomes.find((x) => x.api === 'predict'));
+    assert.deepEqual([o.version, o.variant, o.pinned], ['2', 'canary', true]);
+  });
+
+  test('a version named in the model spec of a split model is marked pinned', async () => {
+    outcomes.length = 0;
+    const req = Buffer.from(PredictRequest.encode({ modelSpec: { name: 'fraud', version: { value: 2 } } }).finish());
+    const { err } = await unary(predictClient, 'Predict', req);
+    assert.equal(err, null);
+    const o = await until(() => outcomes.find((x) => x.api === 'predict'));
+    assert.deepEqual([o.version, o.variant, o.pinned], ['2', 'direct', true]);
   });
 
   test('a client that cancels a call cancels it upstream, recorded as CANCELLED', async () => {

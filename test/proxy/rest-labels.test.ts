@@ -145,13 +145,17 @@ describe('REST split, tracing and body tee', () => {
     assert.ok(canary.length > 0 && stable.length > 0);
     assert.ok(canary.every((o) => o.version === '2') && stable.every((o) => o.version === '1'));
     assert.ok(up.seen.slice(-60).every((s) => /^\/v1\/models\/fraud\/versions\/[12]:predict$/.test(s.url)));
+    assert.ok(outcomes.every((o) => o.pinned === undefined), 'split-routed requests are not pinned');
   });
 
-  test('labels/canary resolves to the canary version, and an explicit version passes untouched', async () => {
+  test('labels/canary resolves to the canary version, and an explicit version passes untouched; both are marked pinned', async () => {
+    outcomes.length = 0;
     await fetch(`${proxy.restUrl}/v1/models/fraud/labels/canary:predict`, { method: 'POST', body: '{}' }).then((r) => r.text());
     assert.equal(up.seen[up.seen.length - 1]!.url, '/v1/models/fraud/versions/2:predict');
     await fetch(`${proxy.restUrl}/v1/models/fraud/versions/7:predict`, { method: 'POST', body: '{}' }).then((r) => r.text());
     assert.equal(up.seen[up.seen.length - 1]!.url, '/v1/models/fraud/versions/7:predict');
+    await until(() => outcomes.length === 2);
+    assert.deepEqual(outcomes.map((o) => [o.variant, o.pinned]), [['canary', true], ['direct', true]]);
   });
 
   test('one sticky user always lands on the same variant', async () => {
