@@ -97,6 +97,8 @@ export class RolloutController {
       // An invalid record of a model no longer configured: still kept aside in the corrupt file; noted here.
       if (!configured.has(m)) c.#log(`${m}: its persisted state was not valid (${why}); it is kept in ${corruptFile}`);
     }
+    // Audit lines are written after the state they describe is committed (below).
+    const audits: Array<Record<string, unknown>> = [];
     for (const spec of o.specs) {
       const prev = saved?.models[spec.model];
       const why = loaded.kind === 'corrupt' ? loaded.reason : invalid[spec.model];
@@ -116,16 +118,17 @@ export class RolloutController {
       c.#metrics.blocked(spec.model, record.blocked !== undefined);
       if (record.blocked) {
         c.#log(`${spec.model}: not acting on this model: ${blockedReason(spec.model, record.blocked)}`);
-        if (why !== undefined) await c.store.audit(c.#auditEntry(record.state, { kind: 'restart' }, { type: 'none' }, { note: 'persisted state not valid; model blocked', blocked: record.blocked }));
+        if (why !== undefined) audits.push(c.#auditEntry(record.state, { kind: 'restart' }, { type: 'none' }, { note: 'persisted state not valid; model blocked', blocked: record.blocked }));
         continue;
       }
       if (prev) {
         const applied = c.#restore(record.state);
         c.#log(`${spec.model}: restored from ${c.store.statePath}: phase ${record.state.phase}; ${applied}`);
-        await c.store.audit(c.#auditEntry(record.state, { kind: 'restart' }, { type: 'none' }, { note: `resumed after restart in phase ${record.state.phase}`, applied }));
+        audits.push(c.#auditEntry(record.state, { kind: 'restart' }, { type: 'none' }, { note: `resumed after restart in phase ${record.state.phase}`, applied }));
       }
     }
     await c.#save();
+    for (const entry of audits) await c.store.audit(entry);
     return c;
   }
 
