@@ -184,6 +184,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     clearInterval(timer);
     follower?.close();
     await rolloutRunner?.close();
+    // Hand the lease over before draining: another replica acts while this one finishes
+    // its requests, instead of after the drain (fleet.close() below is then a no-op for it).
+    await fleet.leader.close();
     await proxy.drain(drainMs);
     await slos.close();
     await fleet.close();
