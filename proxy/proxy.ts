@@ -254,18 +254,15 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
       const forwarding = Promise.all([closed(restServer), closed(grpcServer)]);
       // GOAWAY: no new streams on these sessions, the open ones run to their end.
       for (const s of grpcSessions) if (!s.closed && !s.destroyed) s.close();
-      // Idle keep-alive connections close now; busy ones once their response is out (it
-      // says `connection: close` when sent from now on; one sent before leaves the
-      // connection idle, which the sweep closes).
+      // Idle keep-alive connections close now, busy ones once their response has been
+      // flushed (rest.ts trackConnections; close() above did the same).
       restServer?.closeIdleConnections();
-      const sweep = restServer && timeoutMs > 0 ? setInterval(() => restServer!.closeIdleConnections(), 50) : undefined;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([forwarding, new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
         cutShort = resolve;
       })]);
       clearTimeout(timer);
-      clearInterval(sweep);
       // Past the drain timeout: cut what is left.
       restServer?.closeAllConnections();
       for (const s of grpcSessions) s.destroy();

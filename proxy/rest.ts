@@ -149,8 +149,12 @@ export function createRestServer(deps: RestDeps): Server {
       // default), so a 10 s headers timeout could take 40 s; check at a quarter of it.
       connectionsCheckingInterval: Math.max(50, Math.min(config.timeouts.headersMs, config.timeouts.requestMs) / 4),
     },
-    (req, res) => new RestExchange(deps, req, res).start(),
+    (req, res) => {
+      (req.socket as TrackedSocket)[CURRENT] = res;
+      new RestExchange(deps, req, res).start();
+    },
   );
+  trackConnections(server);
   // Malformed requests, oversized headers (431) and slow clients (408) never reach the
   // handler; answer them like Node would, and count them.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -173,6 +177,55 @@ export function createRestServer(deps: RestDeps): Server {
     }
   });
   return server;
+}
+
+/** The response a client connection is serving now (the last request that arrived on it). */
+const CURRENT = Symbol('modelgate.currentResponse');
+const SOCKETS = Symbol('modelgate.sockets');
+type TrackedSocket = Socket & { [CURRENT]?: ServerResponse };
+type TrackedServer = Server & { [SOCKETS]?: Set<TrackedSocket> };
+
+/**
+ * Drain support. Node's closeIdleConnections() (which Server#close() calls) takes a
+ * connection for idle as soon as its response has been end()ed, flushed or not, and
+ * destroys it: a large answer to a slow reader would lose its end. Here a connection is
+ * closed only once its current response has emitted 'close' and the socket's write buffer
+ * is empty; busy ones are re-checked when that happens. It replaces the server's
+ * closeIdleConnections, so close() goes through it too; closeAllConnections() (the drain
+ * timeout) still cuts everything.
+ */
+function trackConnections(server: TrackedServer): void {
+  const sockets = new Set<TrackedSocket>();
+  server[SOCKETS] = sockets;
+  server.on('connection', (s: TrackedSocket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  const waiting = new WeakSet<TrackedSocket>();
+  const closeIfFlushed = (s: TrackedSocket): void => {
+    if (s.destroyed || waiting.has(s)) return;
+    const recheck = () => {
+      waiting.delete(s);
+      closeIfFlushed(s);
+    };
+    const res = s[CURRENT];
+    if (res && !res.writableFinished && !res.destroyed) {
+      waiting.add(s);
+      res.once('close', recheck);
+      return;
+    }
+    if (s.writableLength > 0) {
+      waiting.add(s);
+      s.once('drain', recheck);
+      s.once('close', recheck);
+      return;
+    }
+    // FIN after whatever the kernel still holds; the peer's close (or the drain timeout) ends it.
+    s.end();
+  };
+  server.closeIdleConnections = () => {
+    for (const s of sockets) closeIfFlushed(s);
+  };
 }
 
 /** Where a request goes: its labels from the path, and the path rewritten by the split. */
