@@ -147,7 +147,7 @@ describe('model lifecycle', () => {
     } finally {
       await srv.close();
     }
-    const slow = await startServer({ host: '127.0.0.1', restPort: 0, pollMs: 0, requestTimeoutMs: 5, models: [{ name: 'big', basePath: repo.path('big'), policy: { kind: 'latest', numVersions: 1 }, labels: {} }] });
+    const slow = await startServer({ host: '127.0.0.1', restPort: 0, pollMs: 0, requestTimeoutMs: 5, bodyLimitBytes: 8 * 1024 * 1024, models: [{ name: 'big', basePath: repo.path('big'), policy: { kind: 'latest', numVersions: 1 }, labels: {} }] });
     try {
       const rows = Array.from({ length: 4096 }, () => new Array(256).fill(0.5));
       const r = await postJson(`${slow.restUrl}/v1/models/big:predict`, { inputs: rows });
