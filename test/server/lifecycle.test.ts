@@ -2,12 +2,41 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile, rm, mkdir } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { startServer, type RunningServer } from '../../server/index.ts';
 import { halfPlusTwo, mlp } from '../../examples/models.ts';
 import { buildModel } from '../../examples/lib/onnx-builder.ts';
 import { eventually, getJson, postJson, TempRepo } from '../helpers/repo.ts';
+
+/**
+ * POSTs `body` with `Expect: 100-continue`. `inFlight` resolves once the server has read the
+ * request head (it answered 100 Continue) and the whole body is written: from then on the
+ * request is the server's. `response` is the answer.
+ */
+function postWhenAccepted(url: string, body: string): { inFlight: Promise<void>; response: Promise<{ status: number; json: any }> } {
+  let sent!: () => void;
+  const inFlight = new Promise<void>((resolve) => (sent = resolve));
+  const response = new Promise<{ status: number; json: any }>((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) });
+        } catch {
+          reject(new Error(`not JSON (${res.statusCode}): ${text.slice(0, 200)}`));
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.on('continue', () => req.end(body, () => sent()));
+  });
+  return { inFlight, response };
+}
 
 const statusOf = async (url: string, model: string) => (await getJson(`${url}/v1/models/${model}`)).json.model_version_status as { version: string; state: string; status: { error_code: string; error_message: string } }[];
 
@@ -167,13 +196,16 @@ describe('model lifecycle', () => {
     child.stderr.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     try {
-      const url = await eventually(() => /REST listening on (http:\/\/[\d.:]+)/.exec(out)?.[1], 15_000);
+      // Start-up compiles the CLI and loads the model: seconds on a busy machine.
+      const url = await eventually(() => /REST listening on (http:\/\/[\d.:]+)/.exec(out)?.[1], 60_000);
       assert.equal((await getJson(`${url}/v2/health/ready`)).status, 200);
       const rows = Array.from({ length: 2048 }, () => new Array(256).fill(0.1));
-      const inflight = postJson(`${url}/v1/models/term:predict`, { inputs: rows });
-      await new Promise((r) => setTimeout(r, 30));
+      // SIGTERM only once the server holds the request (a fixed wait raced the upload on a
+      // busy machine: the listener closed before the request arrived).
+      const { inFlight, response } = postWhenAccepted(`${url}/v1/models/term:predict`, JSON.stringify({ inputs: rows }));
+      await inFlight;
       child.kill('SIGTERM');
-      const r = await inflight;
+      const r = await response;
       assert.equal(r.status, 200);
       assert.equal(r.json.outputs.length, 2048);
       assert.equal(await exited, 0);
