@@ -48,7 +48,8 @@ while [ "$run" -le "$runs" ]; do
     echo "run $run: FAILED (exit $rc) in ${took}s"
     sed 's/^ */    /' "$logs/run-$run.failures"
   fi
-  sed -n 's/^npm test: /    /p' "$logs/run-$run.log"
+  # npm test's own summary: slowest files, and the failed ones listed under it.
+  awk '/^npm test: /{f = /files failed:$/; print "    " substr($0, 11); next} f && /^  /{print "    " $0; next} {f = 0}' "$logs/run-$run.log"
   run=$((run + 1))
 done
 
