@@ -112,9 +112,9 @@ export function helpText(usage: string, specs: readonly FlagSpec[]): string {
   for (const s of specs) {
     const def = s.default === undefined ? '' : ` (default ${JSON.stringify(s.default)})`;
     const short = s.name === 'help' ? 'h' : s.short;
-    const aliases = (s.aliases ?? []).map((a) => (typeof a === 'string' ? `--${a}` : `--${a.name} (${a.unit})`));
+    const aliases = [...(short ? [`-${short}`] : []), ...(s.aliases ?? []).map((a) => (typeof a === 'string' ? `--${a}` : `--${a.name} (${a.unit})`))];
     const also = aliases.length ? ` (also ${aliases.join(', ')})` : '';
-    lines.push(`  ${`${short ? `-${short}, ` : ''}--${s.name}`.padEnd(36)} ${s.help}${def}${also}`);
+    lines.push(`  --${s.name.padEnd(34)} ${s.help}${def}${also}`);
   }
   return lines.join('\n');
 }

@@ -36,9 +36,9 @@ test('-h is --help, a short form and the older spellings reach the same flag, du
   assert.throws(() => parseArgs(['--tick', '200'], SPECS), /--tick must be a duration such as 5s/);
   assert.deepEqual(parseArgs(['-1', '-x'], SPECS).positional, ['-1', '-x'], 'other single-dash words stay positional');
   const help = helpText('usage', SPECS);
-  assert.match(help, /-o, --output +where to write \(also --out\)/);
+  assert.match(help, /--output +where to write \(also -o, --out\)/);
   assert.match(help, /--tick +how often \(default "5s"\) \(also --tick_ms \(ms\)\)/);
-  assert.match(help, /-h, --help/);
+  assert.match(help, /--help +show this help \(also -h\)/);
 });
 
 test('one spelling per idea across the commands: output is --output (-o), intervals are durations', async () => {
