@@ -33,7 +33,12 @@ export function build(outDir) {
   // The stamp describes the sources as they were when the compile started: an edit made
   // during the build leaves a stamp that no longer matches, so the build counts as stale.
   const sources = fingerprint(ROOT, sourceFiles(ROOT));
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  let tsc;
+  try {
+    tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  } catch {
+    throw new Error('the TypeScript compiler is not installed: the build needs the dev dependencies (npm ci without --omit=dev); deploy/Dockerfile shows how to build and then prune them');
+  }
   const r = spawnSync(process.execPath, [tsc, '-p', join(ROOT, BUILD_TSCONFIG), '--outDir', tmp], { stdio: 'inherit' });
   // tsc exits 2 when it found type errors but wrote every output: the build is the same
   // JavaScript tsx would run, so it stands (`npm run typecheck` is the gate for types).
