@@ -138,6 +138,18 @@ class GrpcCall {
   readonly #responseFrames: FrameReader | undefined;
   #up: ClientHttp2Stream | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /**
+   * Unary inference calls (the known methods but ModelStreamInfer): the client's time to
+   * send its request is its own. Until its stream ends, only its deadline and
+   * `timeouts.clientBody` (no byte for that long) run, and either ends the call CANCELLED as
+   * a client_timeout; the upstream timeout starts once the request has been sent whole.
+   */
+  readonly #unary: boolean;
+  #bodyTimer: NodeJS.Timeout | undefined;
+  /** The client's deadline (performance.now() time), Infinity without grpc-timeout. */
+  #deadlineAt = Infinity;
+  /** When the client's request ended (unary calls); the outcome's duration starts there. */
+  #receivedAt = -1;
   #ref: ModelRef | undefined;
   #variant: Variant = 'direct';
   /** The client named the version of a split model (RequestOutcome.pinned). */
@@ -161,6 +173,7 @@ class GrpcCall {
     this.#headers = headers;
     this.#method = headerValue(headers, ':path') ?? '';
     this.#shape = KNOWN_METHODS.get(this.#method);
+    this.#unary = this.#shape !== undefined && !this.#method.endsWith('/ModelStreamInfer');
     this.#api = this.#shape?.api ?? 'other';
     this.#span = deps.tracing.start(this.#method, headerValue(headers, 'traceparent'));
     const { config } = deps;
@@ -174,9 +187,22 @@ class GrpcCall {
     const stream = this.#stream;
     metrics.inFlight.inc({ protocol: 'grpc' });
     stream.on('error', ignore); // client resets surface as 'close'; never crash
-    // Deadline: the client's grpc-timeout when shorter, else the configured upstream timeout.
-    const deadlineMs = Math.min(parseGrpcTimeout(headerValue(this.#headers, 'grpc-timeout')) ?? Infinity, config.timeouts.upstreamMs);
-    this.#timer = setTimeout(() => this.#failWith(GrpcCode.DEADLINE_EXCEEDED, `upstream did not answer within ${Math.round(deadlineMs)} ms`, 'timeout'), deadlineMs);
+    const clientDeadlineMs = parseGrpcTimeout(headerValue(this.#headers, 'grpc-timeout'));
+    if (this.#unary) {
+      if (clientDeadlineMs !== undefined) {
+        this.#deadlineAt = performance.now() + clientDeadlineMs;
+        this.#timer = setTimeout(() => this.#failWith(GrpcCode.CANCELLED, `the client did not send its whole request within its deadline (${Math.round(clientDeadlineMs)} ms)`, 'client_timeout'), clientDeadlineMs);
+      }
+      this.#bodyTimer = setTimeout(() => {
+        // Paused: the upstream is not taking the request (backpressure), not the client's fault.
+        if (this.#stream.isPaused()) this.#failWith(GrpcCode.DEADLINE_EXCEEDED, `upstream did not take the request within ${config.timeouts.clientBodyMs} ms`, 'timeout');
+        else this.#failWith(GrpcCode.CANCELLED, `the client sent no request bytes for ${config.timeouts.clientBodyMs} ms`, 'client_timeout');
+      }, config.timeouts.clientBodyMs);
+    } else {
+      // Streams: the client's grpc-timeout when shorter, else the configured upstream timeout, from the start.
+      const deadlineMs = Math.min(clientDeadlineMs ?? Infinity, config.timeouts.upstreamMs);
+      this.#timer = setTimeout(() => this.#failWith(GrpcCode.DEADLINE_EXCEEDED, `upstream did not answer within ${Math.round(deadlineMs)} ms`, 'timeout'), deadlineMs);
+    }
 
     const out = copyHeaders(this.#headers);
     if (this.#span) out['traceparent'] = this.#span.traceparent;
@@ -206,6 +232,7 @@ class GrpcCall {
     stream.on('wantTrailers', () => stream.sendTrailers(this.#trailers ?? { 'grpc-status': String(GrpcCode.UNKNOWN) }));
     stream.on('data', (chunk: Buffer) => this.#onClientData(chunk));
     stream.on('end', () => {
+      if (this.#unary) this.#requestSent();
       if (!up.closed && !up.destroyed) up.end();
     });
     stream.on('close', () => {
@@ -289,6 +316,7 @@ class GrpcCall {
   // the call and, when the split says so, re-framed with the version pinned.
   #onClientData(chunk: Buffer): void {
     this.#requestBytes += chunk.length;
+    this.#bodyTimer?.refresh();
     const shape = this.#shape;
     if (!this.#requestFrames || !shape) return this.#forward(chunk);
     let messages;
@@ -330,6 +358,17 @@ class GrpcCall {
     }
   }
 
+  /** Unary call, the request is all here: the upstream's time starts (bounded by the client's deadline). */
+  #requestSent(): void {
+    if (this.#done) return;
+    this.#receivedAt = performance.now();
+    clearTimeout(this.#bodyTimer);
+    clearTimeout(this.#timer);
+    const upstreamMs = this.#deps.config.timeouts.upstreamMs;
+    const ms = Math.max(0, Math.min(upstreamMs, this.#deadlineAt - this.#receivedAt));
+    this.#timer = setTimeout(() => this.#failWith(GrpcCode.DEADLINE_EXCEEDED, `upstream did not answer within ${Math.round(ms)} ms`, 'timeout'), ms);
+  }
+
   /** A client that cancels or goes away cancels the upstream call. */
   #onClientClose(): void {
     if (this.#done) return;
@@ -356,6 +395,9 @@ class GrpcCall {
         this.#trailers = trailers;
         stream.end();
       }
+      // The client is still sending: ask it to stop, without error, once the answer is out
+      // (RFC 9113 §8.1: RST_STREAM NO_ERROR after a complete response).
+      if (kind === 'client_timeout') setImmediate(() => stream.closed || stream.close(http2.constants.NGHTTP2_NO_ERROR));
     }
     this.#finish(code);
   }
@@ -364,6 +406,7 @@ class GrpcCall {
     if (this.#done) return;
     this.#done = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#bodyTimer);
     const { metrics, recorder } = this.#deps;
     metrics.inFlight.dec({ protocol: 'grpc' });
     const shape = this.#shape;
@@ -376,7 +419,8 @@ class GrpcCall {
       {
         protocol: 'grpc', api: this.#api, model, reportedVersion: this.#reportedVersion, routedVersion: this.#pinned ?? this.#ref?.version,
         variant: this.#variant, pinned: this.#clientPinned, grpcCode, code: grpcCodeName(grpcCode), success: grpcCode === GrpcCode.OK,
-        durationSeconds: (performance.now() - this.#start) / 1000, requestBytes: this.#requestBytes, responseBytes: this.#responseBytes,
+        // Unary calls: from the request's full receipt (0 when it never came whole), as REST.
+        durationSeconds: (performance.now() - (!this.#unary ? this.#start : this.#receivedAt < 0 ? performance.now() : this.#receivedAt)) / 1000, requestBytes: this.#requestBytes, responseBytes: this.#responseBytes,
       },
       this.#span,
       bodies,
