@@ -20,7 +20,10 @@ export interface RequestOutcome {
   grpcCode?: number;
   /** The `code` label value: the HTTP status as text for REST, the gRPC code name for gRPC. */
   code: string;
-  /** Wall time from request start to response end, seconds. */
+  /**
+   * Wall time to response end, seconds, from the request received whole (REST and unary gRPC:
+   * a client's slow upload is its own time) or from its start (gRPC streams).
+   */
   durationSeconds: number;
   /** End time, ms since epoch (from the injected clock). */
   endMs: number;

@@ -36,7 +36,7 @@ export class ProxyMetrics {
     });
     this.duration = new Histogram({
       name: PROXY_METRIC.requestDuration,
-      help: 'Request duration seen by the proxy, seconds (first request byte to last response byte). Buckets include every SLO latency threshold.',
+      help: 'Request duration seen by the proxy, seconds: from the request received whole (REST, unary gRPC; a slow upload is the client\'s time, not in it) or its first byte (gRPC streams) to the last response byte. Buckets include every SLO latency threshold.',
       labelNames: REQUEST_LABELS,
       buckets: latencyBuckets(extraLatencyThresholdsSeconds),
       registers,

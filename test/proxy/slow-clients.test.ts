@@ -78,6 +78,25 @@ describe('REST: slow clients are the client\'s time, not the upstream\'s', () =>
     assert.deepEqual(codes, ['200', '200', '408', '408']);
   });
 
+  test('a client that trickles its body past timeouts.request gets one 408 PRX_ERR_CLIENT_TIMEOUT, recorded once', { timeout: 30_000 }, async () => {
+    const up2 = await startUpstream((_req, res) => res.end('{}'));
+    const { proxy: p } = await startProxy({ rest: { host: '127.0.0.1', port: 0, upstream: up2.url }, timeouts: { headers: '1s', request: '1s', clientBody: '10s' } });
+    const seen: RequestOutcome[] = [];
+    p.onOutcome((o) => seen.push(o));
+    try {
+      // A byte every 100 ms: never idle for clientBody, but not done within the 1 s request timeout.
+      const r = await slowPost(p.restUrl!, '/v1/models/m:predict', { pieces: Array(60).fill(' '), gapMs: 100, declaredLength: 60 });
+      assert.equal(r.status, 408, r.body);
+      assert.equal((JSON.parse(r.body) as { code: string }).code, 'PRX_ERR_CLIENT_TIMEOUT');
+      await new Promise((res) => setTimeout(res, 200));
+      assert.deepEqual(seen.map((o) => o.code), ['408']);
+      assert.equal(up2.seen.length, 0);
+    } finally {
+      await p.close();
+      await up2.close();
+    }
+  });
+
   test('a request with no body is still cut by the upstream timeout (504)', async () => {
     const slow = await startUpstream(() => undefined); // never answers
     const { proxy: p } = await startProxy({ rest: { host: '127.0.0.1', port: 0, upstream: slow.url }, timeouts: { upstream: '300ms' } });
