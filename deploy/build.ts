@@ -20,6 +20,7 @@ import type { IPersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolu
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
@@ -93,6 +94,9 @@ function deployment(): IDeployment {
           // The proxy reads and writes the leader Lease with this account's token (RBAC below).
           serviceAccountName: APP,
           automountServiceAccountToken: true,
+          // One replica per node where the cluster allows it: a node failure takes one replica
+          // (and, if it led, the Lease moves within its duration), not both.
+          topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: labels } }],
           securityContext: { runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000 },
           containers: [
             {
@@ -137,6 +141,11 @@ function deployment(): IDeployment {
       },
     },
   };
+}
+
+/** Voluntary disruptions (node drains) take one replica at a time. */
+function disruptionBudget(): IPodDisruptionBudget {
+  return { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: APP, labels }, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } };
 }
 
 function services(): IService[] {
@@ -269,7 +278,7 @@ const APP_HEADER = `${HEADER}# Before applying, create the admin API token (docs
 export async function manifests(): Promise<Map<string, string>> {
   const docs = (list: unknown[], header = HEADER) => header + list.map((d) => stringify(d, { lineWidth: 0 })).join('---\n');
   return new Map([
-    ['modelgate.yaml', docs([await configMap(), ...rbac(), ...volumeClaims(), deployment(), ...services()], APP_HEADER)],
+    ['modelgate.yaml', docs([await configMap(), ...rbac(), ...volumeClaims(), deployment(), disruptionBudget(), ...services()], APP_HEADER)],
     ['monitoring.yaml', docs([serviceMonitor(), await prometheusRule()])],
     ['dashboards.yaml', docs([await dashboardsConfigMap()])],
   ]);

@@ -7,6 +7,7 @@ import { CLUSTER, manifests, PORTS, PROXY_ARGS, SECRET_STEP, SERVER_ARGS } from 
 import { ConfigMap, PersistentVolumeClaim, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { parseConfig } from '../../config/index.ts';
 import { readModels } from '../../server/config.ts';
@@ -86,6 +87,7 @@ const SCHEMAS: Record<string, { validate(): void } & (new (data: any) => { valid
   'v1/ServiceAccount': ServiceAccount as any,
   'v1/PersistentVolumeClaim': PersistentVolumeClaim as any,
   'apps/v1/Deployment': Deployment as any,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget as any,
   'rbac.authorization.k8s.io/v1/Role': Role as any,
   'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding as any,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor as any,
