@@ -27,14 +27,15 @@ const TRAFFIC_MS = 8_000;
 /**
  * Tolerances between Prometheus (both replicas) and the single local engine, per window,
  * both evaluated at the same instant:
- * - request counts within 15%: Prometheus has each replica's counters as of its last
- *   scrape (≤ 1 s before the instant) and extrapolates `increase()` to the window edges,
- *   which on the 5 s window is up to a fifth of it;
+ * - request counts within 25%: Prometheus has each replica's counters as of its last
+ *   scrape (≤ 1 s before the instant, more when a loaded machine delays the scrape) and
+ *   extrapolates `increase()` to the window edges, which on the 5 s window is up to a fifth
+ *   of it (16% was seen on the 20 s window with the machine at load 18 on 2 cores);
  * - error ratios within 0.05: the 3-in-10 failures are deterministic per request, so the
  *   ratio only moves with where the window edges cut the sequence.
  * Between the two replicas: none. They query the same instant and must be identical.
  */
-const COUNT_TOLERANCE = 0.15;
+const COUNT_TOLERANCE = 0.25;
 const RATIO_TOLERANCE = 0.05;
 
 function configText(identity: string, promUrl: string, upstream: string): string {
