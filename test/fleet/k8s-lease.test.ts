@@ -239,7 +239,9 @@ test('from the config in a pod: the first replica leads, and when it closes (SIG
     assert.equal(api.lease('modelgate-leader', 'ml')?.spec['holderIdentity'], 'modelgate-a');
     const bLeads = new Promise<void>((resolve) => b.onChange((l) => l && resolve()));
     await a.close();
-    await Promise.race([bLeads, new Promise((_, reject) => setTimeout(() => reject(new Error('b did not take over within 2 s')), 2_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([bLeads, new Promise<void>((_, reject) => { timer = setTimeout(() => reject(new Error('b did not take over within 10 s')), 10_000); })]);
+    clearTimeout(timer);
     assert.equal(api.lease('modelgate-leader', 'ml')?.spec['holderIdentity'], 'modelgate-b');
   } finally {
     await a.close();
