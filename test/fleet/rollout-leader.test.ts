@@ -27,13 +27,18 @@ import type { FleetRig } from './replicas.ts';
 const skip = needBinaries(['prometheus']);
 
 const IDENTITIES = ['replica-a', 'replica-b'] as const;
-/** The shortest lease the config accepts: the holder renews every second. */
-const LEASE_TTL = '3s';
+/**
+ * The holder renews every second and steps down after 10 s without a renewal. (With the
+ * shortest lease the config accepts, 3s, the file lease's holder stepped down and re-acquired
+ * several times when the event loop lagged on a busy machine.) Handover does not wait for
+ * expiry: the leaving leader releases the lease.
+ */
+const LEASE = 'ttl: 15s, renewDeadline: 10s, retryPeriod: 1s';
 
 type Backend = 'file' | 'kubernetes';
 
 function configText(backend: Backend, identity: string, promUrl: string, upstream: string, dir: string): string {
-  const lease = backend === 'file' ? `{ file: ${join(dir, 'leader.lease')}, ttl: ${LEASE_TTL} }` : `{ kubernetes: { name: modelgate-leader }, ttl: ${LEASE_TTL} }`;
+  const lease = backend === 'file' ? `{ file: ${join(dir, 'leader.lease')}, ${LEASE} }` : `{ kubernetes: { name: modelgate-leader }, ${LEASE} }`;
   return `
 apiVersion: modelgate/v1
 slos:
