@@ -20,7 +20,7 @@ test(
     assert.deepEqual(
       changes,
       [],
-      `the working tree changed while the suite ran (tests must write into temporary directories only; if you edited these files yourself during the run, run the suite again):\n  ${changes.join('\n  ')}`,
+      `the working tree changed while the suite ran (tests must write into temporary directories only; if these are edits or commits made by hand while the suite ran, run it again):\n  ${changes.join('\n  ')}`,
     );
   },
 );
