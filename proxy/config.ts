@@ -217,7 +217,7 @@ export function readProxyConfig(raw: unknown, path: string, issues: Issues): Pro
     requestMs: readDuration(t, 'request', tp, issues, { default: DEFAULTS.requestMs }) ?? DEFAULTS.requestMs,
     keepAliveMs: readDuration(t, 'keepAlive', tp, issues, { default: DEFAULTS.keepAliveMs }) ?? DEFAULTS.keepAliveMs,
     clientBodyMs: readDuration(t, 'clientBody', tp, issues, { default: DEFAULTS.clientBodyMs }) ?? DEFAULTS.clientBodyMs,
-    drainMs: readDuration(t, 'drain', tp, issues, { default: DEFAULTS.drainMs }) ?? DEFAULTS.drainMs,
+    drainMs: readDuration(t, 'drain', tp, issues, { default: DEFAULTS.drainMs, allowZero: true }) ?? DEFAULTS.drainMs,
   };
   if (timeouts.clientBodyMs <= 0) issues.error(join(tp, 'clientBody'), `must be longer than 0, e.g. "30s"`);
   // 0 is allowed: exit at once, cutting whatever is in flight.
