@@ -9,10 +9,9 @@ export const ProxyErrors = defineErrors({
   PRX_ERR_UPSTREAM_UNAVAILABLE: { http: 502, grpc: GrpcCode.UNAVAILABLE },
   /** The upstream did not answer within the configured timeout (RFC 9110 §15.6.5). */
   PRX_ERR_UPSTREAM_TIMEOUT: { http: 504, grpc: GrpcCode.DEADLINE_EXCEEDED },
-  /**
-   * The client stopped sending its request body for `timeouts.clientBody` (RFC 9110 §15.5.9):
-   * the client's fault, so never counted as an upstream failure.
-   */
+  // The client sent no byte of its request body for `timeouts.clientBody`, or not the whole
+  // request within `timeouts.request` (RFC 9110 §15.5.9): the client's fault, never counted
+  // as an upstream failure (gRPC unary calls: CANCELLED).
   PRX_ERR_CLIENT_TIMEOUT: { http: 408, grpc: GrpcCode.CANCELLED },
   /** Request body larger than `limits.maxBodyBytes` (RFC 9110 §15.5.14). */
   PRX_ERR_BODY_TOO_LARGE: { http: 413, grpc: GrpcCode.RESOURCE_EXHAUSTED },
