@@ -68,3 +68,59 @@ describe('server shutdown', () => {
     }
   });
 });
+
+describe('server shutdown, gRPC', () => {
+  let repo: TempRepo;
+  before(async () => {
+    repo = await TempRepo.create();
+  });
+  after(async () => repo.remove());
+
+  test('a large gRPC answer to a slow-reading client in flight at drain arrives whole, with its OK status', async () => {
+    await repo.writeVersion('wide', 1, halfPlusTwo(0.1234567, 0.7654321));
+    const srv = await startServer({ host: '127.0.0.1', restPort: 0, grpcPort: 0, pollMs: 0, warmup: false, models: [{ name: 'wide', basePath: repo.path('wide'), policy: { kind: 'latest', numVersions: 1 }, labels: {} }] });
+    const { default: http2 } = await import('node:http2');
+    const session = http2.connect(`http://${srv.grpcAddress}`);
+    session.on('error', () => {});
+    try {
+      // PredictRequest { model_spec { name: "wide" } inputs { "x": DT_FLOAT [n] tensor_content } }, by hand.
+      const n = 2_000_000;
+      const content = Buffer.alloc(n * 4);
+      for (let i = 0; i < n; i++) content.writeFloatLE(1, i * 4);
+      const { servingServices } = await import('../../server/grpc/index.ts');
+      const method = (servingServices() as any).predictionService.Predict;
+      const msg: Buffer = method.requestSerialize({ model_spec: { name: 'wide' }, inputs: { x: { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: String(n) }] }, tensor_content: content } } });
+      const head = Buffer.alloc(5);
+      head.writeUInt32BE(msg.length, 1);
+      const stream = session.request({ ':method': 'POST', ':path': '/tensorflow.serving.PredictionService/Predict', 'content-type': 'application/grpc', te: 'trailers' });
+      stream.end(Buffer.concat([head, msg]));
+      const chunks: Buffer[] = [];
+      let trailers: Record<string, unknown> = {};
+      let drained: Promise<void> | undefined;
+      const done = new Promise<void>((resolve) => {
+        stream.on('trailers', (t) => (trailers = t));
+        stream.on('close', () => resolve());
+        stream.on('error', () => {});
+        stream.once('data', (c: Buffer) => {
+          chunks.push(c);
+          stream.pause();
+          drained = srv.drain(10_000);
+          setTimeout(() => {
+            stream.on('data', (d: Buffer) => chunks.push(d));
+            stream.resume();
+          }, 300);
+        });
+      });
+      await done;
+      const body = Buffer.concat(chunks);
+      assert.equal(trailers['grpc-status'], '0', JSON.stringify(trailers));
+      assert.ok(body.length > 5 && body.length === 5 + body.readUInt32BE(1), `${body.length} bytes received`);
+      const res = method.responseDeserialize(body.subarray(5));
+      assert.equal(res.outputs.y.float_val.length, n);
+      await drained;
+    } finally {
+      session.destroy();
+      await srv.close();
+    }
+  });
+});
