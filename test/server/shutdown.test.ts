@@ -1,9 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { startServer } from '../../server/index.ts';
 import { halfPlusTwo } from '../../examples/models.ts';
-import { TempRepo } from '../helpers/repo.ts';
+import { eventually, TempRepo } from '../helpers/repo.ts';
 
 /**
  * Sends one request on a raw socket, stops reading as soon as the first response bytes
@@ -65,6 +67,31 @@ describe('server shutdown', () => {
       await drained;
     } finally {
       await srv.close();
+    }
+  });
+
+  test('the same through modelgate serve: SIGTERM with a large response in flight to a slow reader, which arrives whole, then exit 0', async () => {
+    await repo.writeVersion('wide2', 1, halfPlusTwo(0.1234567, 0.7654321));
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'modelgate.js');
+    const child = spawn(process.execPath, [bin, 'serve', '--model_name', 'wide2', '--model_base_path', repo.path('wide2'), '--rest_api_port', '0', '--port', '-1', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      const url = await eventually(() => /REST listening on http:\/\/[\d.]+:(\d+)/.exec(out)?.[1], 15_000);
+      const n = 1_500_000;
+      const body = `{"instances":[${new Array(n).fill('1').join(',')}]}`;
+      const head = `POST /v1/models/wide2:predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`;
+      const raw = await slowReader(Number(url), head, body, () => child.kill('SIGTERM'));
+      const r = splitResponse(raw);
+      assert.equal(r.status, 200);
+      assert.equal(r.body.length, r.contentLength, 'the whole response arrived');
+      assert.equal((JSON.parse(r.body.toString('utf8')) as { predictions: number[] }).predictions.length, n);
+      assert.equal(await exited, 0);
+      assert.match(out, /SIGTERM: not ready any more/);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
 });
