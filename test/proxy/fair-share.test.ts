@@ -82,7 +82,7 @@ for (const client of ['native', 'undici'] as const) {
     try {
       for (let i = 0; i < 10; i++) await fast(); // warm up both sides
       const unloaded: number[] = [];
-      for (let i = 0; i < 50; i++) unloaded.push(await fast());
+      for (let i = 0; i < 200; i++) unloaded.push(await fast());
       // 140 slow requests: more than the pool's 128 connections.
       const slow = Array.from({ length: 140 }, () =>
         request(`${proxy.restUrl}/v1/models/slow:predict`, { method: 'POST', body: '{"instances":[1]}', dispatcher: slowAgent }).then(async (r) => {
@@ -92,7 +92,7 @@ for (const client of ['native', 'undici'] as const) {
       // The slow model holds its share of the connections; the rest of its requests wait.
       await until(() => held.length >= 64, 10_000);
       const loaded: number[] = [];
-      for (let i = 0; i < 50; i++) loaded.push(await fast());
+      for (let i = 0; i < 200; i++) loaded.push(await fast());
       assert.equal(held.length, 64, 'the slow model holds no more than its share');
       const before = p99(unloaded);
       const during = p99(loaded);
