@@ -53,6 +53,7 @@ const MODELGATE_PROBE: Record<string, unknown> = {
 const MODELS_PROBE = {
   ...P,
   models: [{ ...P, name: 'm', base_path: '.', version_policy: { latest: { ...P } }, batching: { ...P } }],
+  server: { ...P },
 };
 
 /** Object path (`slos[].alerting`, `proxy.splits.<model>`; '' for the top) → the keys its validator knows. */
