@@ -13,7 +13,7 @@
 // file) is written to a temporary file named by MODELGATE_TREE_SNAPSHOT; the last test
 // compares.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +37,9 @@ function testFiles(path: string): string[] {
 
 const args = process.argv.slice(2);
 const options = args.filter((a) => a.startsWith('-'));
+/** Unless the caller chose reporters, each file also writes TAP to a file of its own, whose
+ * closing counts are summed into one closing summary for the whole suite. */
+const tally = !options.some((o) => o.startsWith('--test-reporter'));
 const chosen = args.filter((a) => !a.startsWith('-')).map((a) => relative(ROOT, join(process.cwd(), a)));
 const files = [...new Set((chosen.length ? chosen : ['test']).flatMap(testFiles))].filter((f) => f !== LAST).sort();
 files.push(LAST);
@@ -69,10 +72,30 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-function runFile(file: string): Promise<{ code: number | null; timedOut: boolean; seconds: number }> {
+const COUNTS = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo'] as const;
+type Counts = Record<(typeof COUNTS)[number], number>;
+const totals: Counts = { tests: 0, suites: 0, pass: 0, fail: 0, cancelled: 0, skipped: 0, todo: 0 };
+
+/** The closing `# tests N` ... lines of one file's TAP output; undefined when it has none. */
+function readCounts(tapFile: string): Counts | undefined {
+  if (!existsSync(tapFile)) return undefined;
+  const counts: Partial<Counts> = {};
+  for (const line of readFileSync(tapFile, 'utf8').split('\n')) {
+    const m = /^# (\w+) (\d+)$/.exec(line);
+    if (m && (COUNTS as readonly string[]).includes(m[1]!)) counts[m[1] as keyof Counts] = Number(m[2]);
+  }
+  return counts.tests === undefined ? undefined : (Object.fromEntries(COUNTS.map((k) => [k, counts[k] ?? 0])) as Counts);
+}
+
+let fileNo = 0;
+function runFile(file: string): Promise<{ code: number | null; timedOut: boolean; seconds: number; tap?: string }> {
   const started = Date.now();
+  const tap = tally ? join(dir, `file-${++fileNo}.tap`) : undefined;
+  const reporters = tap
+    ? ['--test-reporter', process.stdout.isTTY ? 'spec' : 'tap', '--test-reporter-destination', 'stdout', '--test-reporter', 'tap', '--test-reporter-destination', tap]
+    : [];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', ...options, file], { cwd: ROOT, env, stdio: 'inherit', detached: true });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', ...reporters, ...options, file], { cwd: ROOT, env, stdio: 'inherit', detached: true });
     current = child;
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -82,7 +105,7 @@ function runFile(file: string): Promise<{ code: number | null; timedOut: boolean
     child.on('exit', (code) => {
       clearTimeout(timer);
       current = undefined;
-      resolve({ code, timedOut, seconds: (Date.now() - started) / 1000 });
+      resolve({ code, timedOut, seconds: (Date.now() - started) / 1000, ...(tap ? { tap } : {}) });
     });
   });
 }
@@ -94,6 +117,15 @@ try {
     if (stopping) break;
     const r = await runFile(file);
     timings.push([file, r.seconds]);
+    if (r.tap) {
+      const counts = readCounts(r.tap);
+      if (counts) for (const k of COUNTS) totals[k] += counts[k];
+      // A file killed or crashed before its summary still counts as one failed test.
+      if (!counts || r.timedOut) {
+        totals.tests += 1;
+        totals.fail += 1;
+      }
+    }
     if (r.timedOut) {
       failed.push(`${file} (killed after ${FILE_TIMEOUT_S} s)`);
       console.log(`npm test: ${file} did not finish within ${FILE_TIMEOUT_S} s; killed it and its processes`);
@@ -104,6 +136,7 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
+const suiteMs = timings.reduce((sum, [, sec]) => sum + sec * 1000, 0);
 
 const slowest = [...timings].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([f, s]) => `${f} ${s.toFixed(1)} s`);
 const total = timings.reduce((sum, [, s]) => sum + s, 0);
@@ -116,4 +149,10 @@ if (stopping) {
   process.exitCode = 1;
 } else {
   console.log(`npm test: all ${timings.length} files passed`);
+}
+if (tally) {
+  // The whole suite's closing summary, in node --test's own form (summed over every file).
+  console.log(`# all ${timings.length} files`);
+  for (const k of COUNTS) console.log(`# ${k} ${totals[k]}`);
+  console.log(`# duration_ms ${suiteMs.toFixed(3)}`);
 }
