@@ -16,9 +16,12 @@ export interface FlagSpec {
   short?: string;
   /**
    * Older spellings still accepted. With `unit`, the alias takes a bare number in that
-   * unit (`--tick_ms 200` for `--tick 200ms`).
+   * unit (`--tick_ms 200` for `--tick 200ms`) and is left out of the help: the help shows
+   * one spelling per idea.
    */
   aliases?: readonly (string | { name: string; unit: 'ms' | 's' })[];
+  /** For a duration flag: 0 is a meaningful value (e.g. "stop without waiting"). Otherwise 0 is refused. */
+  allowZero?: boolean;
 }
 
 export interface ParsedArgs {
@@ -52,9 +55,30 @@ export function suggestFlag(typed: string, specs: readonly FlagSpec[]): string |
   return names.filter((n) => parts.length > 1 && inOrder(n)).sort((a, b) => a.length - b.length)[0];
 }
 
-function durationValue(name: string, text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined) throw new UsageError(`--${name} must be a duration such as 5s, 250ms or 1m, got "${text}"`);
+/** What to do instead of a refused duration, in config's words (readDuration in common/validate.ts). */
+function instead(spec: FlagSpec): string {
+  if (typeof spec.default === 'string') return `; leave it out for the default ${spec.default}`;
+  return '';
+}
+
+/**
+ * A duration flag's value in milliseconds. `typed` is the spelling on the command line
+ * (an older one with `unit` takes a bare number in that unit).
+ */
+function durationValue(spec: FlagSpec, typed: string, text: string, unit?: string): number {
+  const bare = /^\d+(\.\d+)?$/.test(text.trim());
+  const like = typeof spec.default === 'string' && spec.default !== '0s' ? spec.default : '30s';
+  const ms = parseDuration(bare && unit ? text.trim() + unit : text);
+  if (ms === undefined) {
+    if (bare && Number(text) === 0 && spec.allowZero) return 0; // 0 needs no unit
+    if (bare && Number(text) === 0) throw new UsageError(`--${typed} must be longer than 0, with a unit such as "${like}"${instead(spec)}`);
+    if (bare) throw new UsageError(`--${typed} needs a unit: write "${text.trim()}s" or "${text.trim()}ms", not ${text.trim()}`);
+    throw new UsageError(`--${typed} must be a duration such as 5s, 250ms or 1m, got "${text}"`);
+  }
+  if (ms === 0 && !spec.allowZero) {
+    const example = unit ? `--${spec.name} ${like}` : `"${like}"`;
+    throw new UsageError(`--${typed} must be longer than 0 (${JSON.stringify(text)} would expire at once); write a duration such as ${example}${instead(spec)}`);
+  }
   return ms;
 }
 
@@ -68,7 +92,7 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
     if (s.name === 'help') byShort.set('h', s);
   }
   const flags: ParsedArgs['flags'] = {};
-  for (const s of specs) flags[s.name] = s.type === 'duration' && typeof s.default === 'string' ? durationValue(s.name, s.default) : s.default;
+  for (const s of specs) flags[s.name] = s.type === 'duration' && typeof s.default === 'string' ? durationValue(s, s.name, s.default) : s.default;
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -85,6 +109,7 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
       throw new UsageError(`unknown flag --${typed}${near ? `; did you mean --${near}?` : ''} (see --help)`);
     }
     const { spec, unit } = found;
+    const name = canon(typed);
     let value: string | undefined = eq === -1 ? undefined : arg.slice(eq + 1);
     if (spec.type === 'boolean') {
       flags[spec.name] = value === undefined ? true : !['false', '0', 'no'].includes(value);
@@ -99,7 +124,7 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
       if (!Number.isFinite(n)) throw new UsageError(`--${spec.name} must be a number, got "${value}"`);
       flags[spec.name] = n;
     } else if (spec.type === 'duration') {
-      flags[spec.name] = durationValue(spec.name, unit && /^\d+(\.\d+)?$/.test(value) ? value + unit : value);
+      flags[spec.name] = durationValue(spec, name, value, unit);
     } else {
       flags[spec.name] = value;
     }
@@ -112,7 +137,8 @@ export function helpText(usage: string, specs: readonly FlagSpec[]): string {
   for (const s of specs) {
     const def = s.default === undefined ? '' : ` (default ${JSON.stringify(s.default)})`;
     const short = s.name === 'help' ? 'h' : s.short;
-    const aliases = [...(short ? [`-${short}`] : []), ...(s.aliases ?? []).map((a) => (typeof a === 'string' ? `--${a}` : `--${a.name} (${a.unit})`))];
+    // Older spellings with a unit are accepted but not shown: one spelling per idea.
+    const aliases = [...(short ? [`-${short}`] : []), ...(s.aliases ?? []).flatMap((a) => (typeof a === 'string' ? [`--${a}`] : []))];
     const also = aliases.length ? ` (also ${aliases.join(', ')})` : '';
     lines.push(`  --${s.name.padEnd(34)} ${s.help}${def}${also}`);
   }

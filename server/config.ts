@@ -21,15 +21,15 @@ export const SERVE_FLAGS: FlagSpec[] = [
   // No parse-time defaults on the limits below: a flag given wins over the `server:` section
   // of the model config file, which wins over the default (SERVER_LIMIT_DEFAULTS).
   { name: 'max_body_bytes', type: 'number', help: 'largest REST request body, bytes (413 above); a model may set its own max_body_bytes (default 4194304, 4 MiB)' },
-  { name: 'body_read_timeout_ms', type: 'number', help: 'time a client has to send its whole request body (REST: 408, gRPC: the request message, CANCELLED), counted as the client\'s error (default 30000)' },
+  { name: 'body_read_timeout', type: 'duration', aliases: [{ name: 'body_read_timeout_ms', unit: 'ms' }], help: 'time a client has to send its whole request body (REST: 408, gRPC: the request message, CANCELLED), counted as the client\'s error (default 30s; body_read_timeout_ms in the server: section)' },
   { name: 'max_large_bodies', type: 'number', help: 'REST requests with a body over 1 MiB handled at once; more get 503 with Retry-After (default 2)' },
   { name: 'max_tensor_elements', type: 'number', help: 'largest element count of one gRPC request tensor (INVALID_ARGUMENT above, before allocating); 0 = grpc_max_message_bytes / 4 (default 0)' },
-  { name: 'grpc_idle_timeout_seconds', type: 'number', help: 'an HTTP/2 connection with no call open for this long is closed (GOAWAY) (default 120)' },
+  { name: 'grpc_idle_timeout', type: 'duration', aliases: [{ name: 'grpc_idle_timeout_seconds', unit: 's' }], help: 'an HTTP/2 connection with no call open for this long is closed (GOAWAY) (default 2m; grpc_idle_timeout_seconds in the server: section)' },
   { name: 'grpc_max_message_bytes', type: 'number', default: 64 * 1024 * 1024, help: 'largest gRPC message (RESOURCE_EXHAUSTED above)' },
   { name: 'max_num_load_retries', type: 'number', default: 5, help: 'load attempts of a failing version before waiting for its file to change' },
-  { name: 'load_retry_interval_ms', type: 'number', default: 1000, help: 'first retry delay after a failed load; doubles per attempt, at most 60 s' },
+  { name: 'load_retry_interval', type: 'duration', default: '1s', aliases: [{ name: 'load_retry_interval_ms', unit: 'ms' }], help: 'first retry delay after a failed load; doubles per attempt, at most 1m' },
   { name: 'intra_op_threads', type: 'number', default: 0, help: 'ONNX Runtime threads per run; 0 = one per core' },
-  { name: 'drain_timeout_seconds', type: 'number', default: 30, help: 'on SIGTERM, how long in-flight requests may take before exit' },
+  { name: 'drain_timeout', type: 'duration', default: '30s', allowZero: true, aliases: [{ name: 'drain_timeout_seconds', unit: 's' }], help: 'on SIGTERM, how long in-flight requests may take before exit; 0 cuts them at once' },
   { name: 'help', type: 'boolean', help: 'show this help' },
 ];
 
@@ -258,10 +258,17 @@ export async function configFromFlags(flags: Record<string, string | number | bo
     if (!Number.isInteger(v) || v < -1 || v > 65535) issues.error(`--${k}`, `must be a port number 0-65535 (or -1 to turn it off), got ${v}`);
   }
   if (num('rest_api_timeout_in_ms') <= 0) issues.error('--rest_api_timeout_in_ms', 'must be > 0');
+  // The duration flags carry milliseconds; the file's keys keep their units.
+  const fromFlag: Partial<Record<ServerLimitKey, number | undefined>> = {
+    max_body_bytes: flags['max_body_bytes'] as number | undefined,
+    max_large_bodies: flags['max_large_bodies'] as number | undefined,
+    max_tensor_elements: flags['max_tensor_elements'] as number | undefined,
+    body_read_timeout_ms: flags['body_read_timeout'] as number | undefined,
+  };
   const limit = (k: ServerLimitKey): number => {
-    const v = flags[k];
+    const v = fromFlag[k];
     if (v === undefined) return fileLimits[k] ?? SERVER_LIMIT_DEFAULTS[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < LIMIT_MIN[k]) issues.error(`--${k}`, `must be a whole number >= ${LIMIT_MIN[k]}, got ${v}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < LIMIT_MIN[k]) issues.error(`--${k === 'body_read_timeout_ms' ? 'body_read_timeout' : k}`, `must be a whole number >= ${LIMIT_MIN[k]}, got ${v}`);
     return v as number;
   };
   const limits = Object.fromEntries((Object.keys(SERVER_LIMIT_DEFAULTS) as ServerLimitKey[]).map((k) => [k, limit(k)])) as Record<ServerLimitKey, number>;
@@ -278,11 +285,11 @@ export async function configFromFlags(flags: Record<string, string | number | bo
     bodyReadTimeoutMs: limits.body_read_timeout_ms,
     maxLargeBodies: limits.max_large_bodies,
     maxTensorElements: limits.max_tensor_elements,
-    grpcIdleTimeoutMs: limits.grpc_idle_timeout_seconds * 1000,
+    grpcIdleTimeoutMs: typeof flags['grpc_idle_timeout'] === 'number' ? flags['grpc_idle_timeout'] : limits.grpc_idle_timeout_seconds * 1000,
     grpcMaxMessageBytes: num('grpc_max_message_bytes'),
     maxLoadRetries: num('max_num_load_retries'),
-    retryBaseMs: num('load_retry_interval_ms'),
+    retryBaseMs: num('load_retry_interval'),
     intraOpThreads: num('intra_op_threads'),
-    drainTimeoutMs: num('drain_timeout_seconds') * 1000,
+    drainTimeoutMs: num('drain_timeout'),
   };
 }

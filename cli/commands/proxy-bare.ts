@@ -19,7 +19,7 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
   { name: 'admin_port', type: 'number', help: 'admin API port: /metrics, /healthz, /api/v1/...' },
   { name: 'upstream_rest', type: 'string', help: 'upstream REST base URL, e.g. http://127.0.0.1:8601' },
   { name: 'upstream_grpc', type: 'string', help: 'upstream gRPC host:port (plaintext), e.g. 127.0.0.1:8600' },
-  { name: 'drain_timeout_seconds', type: 'number', help: 'on SIGTERM/SIGINT, how long in-flight requests may take before exit (proxy.timeouts.drain, default 30)' },
+  { name: 'drain_timeout', type: 'duration', allowZero: true, aliases: [{ name: 'drain_timeout_seconds', unit: 's' }], help: 'on SIGTERM/SIGINT, how long in-flight requests may take before exit; 0 cuts them at once (proxy.timeouts.drain, default 30s)' },
   { name: 'help', type: 'boolean', help: 'show this help' },
 ];
 
@@ -50,10 +50,10 @@ export function proxyConfigFrom(rawSection: Record<string, unknown>, flags: Flag
       ...(flags['admin_port'] !== undefined ? { port: flags['admin_port'] } : {}),
     };
   }
-  const drain = flags['drain_timeout_seconds'];
+  const drain = flags['drain_timeout'];
   if (drain !== undefined) {
-    if (typeof drain !== 'number' || !Number.isFinite(drain) || drain < 0) issues.error('--drain_timeout_seconds', `must be a number of seconds, 0 or more, got ${JSON.stringify(drain)}`);
-    else raw['timeouts'] = { ...(raw['timeouts'] as Record<string, unknown> | undefined), drain: `${drain * 1000}ms` };
+    if (typeof drain !== 'number' || !Number.isFinite(drain) || drain < 0) issues.error('--drain_timeout', `must be a duration such as "30s", or 0 to cut at once, got ${JSON.stringify(drain)}`);
+    else raw['timeouts'] = { ...(raw['timeouts'] as Record<string, unknown> | undefined), drain: `${drain}ms` };
   }
   return readProxyConfig(raw, 'proxy', issues);
 }

@@ -20,7 +20,7 @@ export const START_FLAGS: FlagSpec[] = [
   { name: 'server_rest_port', type: 'number', default: 8601, help: 'inference server REST port (behind the proxy)' },
   { name: 'server_grpc_port', type: 'number', default: 8600, help: 'inference server gRPC port (behind the proxy)' },
   { name: 'state_dir', type: 'string', default: '.modelgate-state', help: 'where rollout state and the audit log are kept' },
-  { name: 'drain_timeout_seconds', type: 'number', default: 30, help: 'on SIGTERM/SIGINT, how long in-flight requests may take, in the proxy and then in the server' },
+  { name: 'drain_timeout', type: 'duration', default: '30s', allowZero: true, aliases: [{ name: 'drain_timeout_seconds', unit: 's' }], help: 'on SIGTERM/SIGINT, how long in-flight requests may take, in the proxy and then in the server; 0 cuts them at once' },
   { name: 'tick', type: 'duration', default: '5s', aliases: [{ name: 'tick_ms', unit: 'ms' }], help: 'how often SLOs and drift are evaluated' },
   { name: 'help', type: 'boolean', help: 'show this help' },
 ];
@@ -34,7 +34,7 @@ export async function run(argv: string[]): Promise<number> {
   const config = loadConfig(resolve(String(flags.config)));
   const { models, limits } = await readServerConfigFile(resolve(String(flags.model_config_file)));
   console.log(`[start] loading ${models.length} models: ${models.map((m) => m.name).join(', ')}`);
-  const drainMs = Number(flags.drain_timeout_seconds) * 1000;
+  const drainMs = Number(flags.drain_timeout);
   const server = await startServer({
     host: '127.0.0.1',
     restPort: Number(flags.server_rest_port),

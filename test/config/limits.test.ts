@@ -164,7 +164,7 @@ test('`modelgate check` on an alias bomb prints file:line and exits 2, without a
   }
 });
 
-test('a drain timeout of 0 (stop without waiting) is accepted, as --drain_timeout_seconds 0 promises', () => {
+test('a drain timeout of 0 (stop without waiting) is accepted, as --drain_timeout 0 promises', () => {
   const r = parseConfig(PROXY.replace('upstream: 0s', 'drain: 0s'));
   assert.deepEqual(r.issues.filter((i) => i.severity === 'error'), []);
   assert.equal(r.config?.proxy?.timeouts.drainMs, 0);
