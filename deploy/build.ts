@@ -89,7 +89,7 @@ function deployment(): IDeployment {
       template: {
         metadata: { labels },
         spec: {
-          // Long enough for the preStop pause plus the server's drain (--drain_timeout_seconds 30).
+          // Long enough for the preStop pause plus the server's drain (--drain_timeout 30s).
           terminationGracePeriodSeconds: 45,
           // The proxy reads and writes the leader Lease with this account's token (RBAC below).
           serviceAccountName: APP,

@@ -17,7 +17,7 @@ export const SrvErr = defineErrors({
   /** Batch queue full, server draining or no version loaded yet. */
   SRV_ERR_UNAVAILABLE: { http: 503, grpc: GrpcCode.UNAVAILABLE },
   SRV_ERR_DEADLINE_EXCEEDED: { http: 504, grpc: GrpcCode.DEADLINE_EXCEEDED },
-  /** The client did not send its whole request in time (--body_read_timeout_ms): its own fault, like 4xx. */
+  /** The client did not send its whole request in time (--body_read_timeout): its own fault, like 4xx. */
   SRV_ERR_REQUEST_TIMEOUT: { http: 408, grpc: GrpcCode.CANCELLED },
   SRV_ERR_UNIMPLEMENTED: { http: 501, grpc: GrpcCode.UNIMPLEMENTED },
   SRV_ERR_CANCELLED: { http: 499, grpc: GrpcCode.CANCELLED },

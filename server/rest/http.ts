@@ -22,7 +22,7 @@ export interface RestOptions {
   bodyLimitBytes: number;
   /** Per model limits that replace bodyLimitBytes (a model's max_body_bytes). */
   modelBodyLimits?: ReadonlyMap<string, number>;
-  /** Time a client has to send its whole body, ms (--body_read_timeout_ms) → 408. */
+  /** Time a client has to send its whole body, ms (--body_read_timeout) → 408. */
   bodyReadTimeoutMs: number;
   /** Requests with a body over LARGE_BODY_BYTES handled at once (--max_large_bodies); more → 503. */
   maxLargeBodies: number;
@@ -156,7 +156,7 @@ function readBody(req: IncomingMessage, lim: BodyLimits, done: (text: string | u
     }
   };
   const timer = new BodyRead(Date.now() + lim.timeoutMs, () =>
-    stop(SrvErr.SRV_ERR_REQUEST_TIMEOUT(`The request body did not arrive within ${lim.timeoutMs} ms (${size} bytes received); send it faster or raise --body_read_timeout_ms`)),
+    stop(SrvErr.SRV_ERR_REQUEST_TIMEOUT(`The request body did not arrive within ${lim.timeoutMs} ms (${size} bytes received); send it faster or raise --body_read_timeout (body_read_timeout_ms in the server: section)`)),
   );
   lim.timers.add(timer);
   // Listeners are inline arrows: in the compiled build a named function expression would
