@@ -9,3 +9,4 @@ export { Issues, ConfigError, formatIssues, join, isRecord, checkKeys, readStrin
 export type { Issue } from './validate.ts';
 export type { RequestOutcome, Protocol, Variant, Api } from './outcome.ts';
 export { seededRandom, fnv1a } from './random.ts';
+export { flushedCloser, trackResponse } from './flushed-close.ts';

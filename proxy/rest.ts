@@ -9,7 +9,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import type { Dispatcher, Pool } from 'undici';
-import { VARIANT_HEADER, VERSION_HEADER } from '../common/index.ts';
+import { VARIANT_HEADER, VERSION_HEADER, flushedCloser, trackResponse } from '../common/index.ts';
 import type { Api, Variant } from '../common/index.ts';
 import type { ForwardDeps } from './grpc.ts';
 import { ProxyErrors, errorBody } from './errors.ts';
@@ -150,11 +150,11 @@ export function createRestServer(deps: RestDeps): Server {
       connectionsCheckingInterval: Math.max(50, Math.min(config.timeouts.headersMs, config.timeouts.requestMs) / 4),
     },
     (req, res) => {
-      (req.socket as TrackedSocket)[CURRENT] = res;
+      trackResponse(req, res);
       new RestExchange(deps, req, res).start();
     },
   );
-  trackConnections(server);
+  flushedCloser(server);
   // Malformed requests, oversized headers (431) and slow clients (408) never reach the
   // handler; answer them like Node would, and count them.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -177,55 +177,6 @@ export function createRestServer(deps: RestDeps): Server {
     }
   });
   return server;
-}
-
-/** The response a client connection is serving now (the last request that arrived on it). */
-const CURRENT = Symbol('modelgate.currentResponse');
-const SOCKETS = Symbol('modelgate.sockets');
-type TrackedSocket = Socket & { [CURRENT]?: ServerResponse };
-type TrackedServer = Server & { [SOCKETS]?: Set<TrackedSocket> };
-
-/**
- * Drain support. Node's closeIdleConnections() (which Server#close() calls) takes a
- * connection for idle as soon as its response has been end()ed, flushed or not, and
- * destroys it: a large answer to a slow reader would lose its end. Here a connection is
- * closed only once its current response has emitted 'close' and the socket's write buffer
- * is empty; busy ones are re-checked when that happens. It replaces the server's
- * closeIdleConnections, so close() goes through it too; closeAllConnections() (the drain
- * timeout) still cuts everything.
- */
-function trackConnections(server: TrackedServer): void {
-  const sockets = new Set<TrackedSocket>();
-  server[SOCKETS] = sockets;
-  server.on('connection', (s: TrackedSocket) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
-  });
-  const waiting = new WeakSet<TrackedSocket>();
-  const closeIfFlushed = (s: TrackedSocket): void => {
-    if (s.destroyed || waiting.has(s)) return;
-    const recheck = () => {
-      waiting.delete(s);
-      closeIfFlushed(s);
-    };
-    const res = s[CURRENT];
-    if (res && !res.writableFinished && !res.destroyed) {
-      waiting.add(s);
-      res.once('close', recheck);
-      return;
-    }
-    if (s.writableLength > 0) {
-      waiting.add(s);
-      s.once('drain', recheck);
-      s.once('close', recheck);
-      return;
-    }
-    // FIN after whatever the kernel still holds; the peer's close (or the drain timeout) ends it.
-    s.end();
-  };
-  server.closeIdleConnections = () => {
-    for (const s of sockets) closeIfFlushed(s);
-  };
 }
 
 /** Where a request goes: its labels from the path, and the path rewritten by the split. */

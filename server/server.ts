@@ -1,9 +1,9 @@
 // Assembles the inference server: model manager, REST surface, metrics; start and drain.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import type { ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { systemClock, type Clock } from '../common/clock.ts';
+import { flushedCloser, trackResponse } from '../common/flushed-close.ts';
 import { SERVER_LIMIT_DEFAULTS, type ServerConfig } from './config.ts';
 import { ServerMetrics } from './metrics.ts';
 import { ModelManager } from './models/manager.ts';
@@ -80,7 +80,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   });
   const http: Server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 30_000, requestTimeout: 300_000 }, (req, res) => {
     if (draining) res.setHeader('connection', 'close');
-    (req.socket as TrackedSocket)[CURRENT] = res;
+    trackResponse(req, res);
     handler(req, res);
   });
   const closeWhenFlushed = flushedCloser(http);
@@ -152,52 +152,3 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   };
 }
 
-/** The response a connection is serving now (the last request that arrived on it). */
-const CURRENT = Symbol('modelgate.currentResponse');
-type TrackedSocket = Socket & { [CURRENT]?: ServerResponse };
-
-/**
- * Closing a connection while its response is still in Node's write buffer cuts the
- * response short: node's closeIdleConnections() (which http.Server#close() calls) treats a
- * connection as idle as soon as the response has been end()ed, flushed or not, and
- * destroys it (a 15 MB answer to a slow reader lost its last megabytes). Here a connection
- * is closed only once its current response has emitted 'finish' (every byte handed to the
- * kernel) and the socket's write buffer is empty; busy ones are re-checked when that
- * happens. The returned function replaces the server's closeIdleConnections, so
- * http.close() goes through it too. The drain timeout still cuts everything
- * (closeAllConnections).
- */
-function flushedCloser(http: Server): () => void {
-  const sockets = new Set<TrackedSocket>();
-  http.on('connection', (s: TrackedSocket) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
-  });
-  const waiting = new WeakSet<TrackedSocket>();
-  const closeIfFlushed = (s: TrackedSocket): void => {
-    if (s.destroyed || waiting.has(s)) return;
-    const res = s[CURRENT];
-    const recheck = () => {
-      waiting.delete(s);
-      closeIfFlushed(s);
-    };
-    if (res && !res.writableFinished && !res.destroyed) {
-      waiting.add(s);
-      res.once('close', recheck);
-      return;
-    }
-    if (s.writableLength > 0) {
-      waiting.add(s);
-      s.once('drain', recheck);
-      s.once('close', recheck);
-      return;
-    }
-    // FIN after whatever the kernel still holds; the peer's close (or the drain timeout) ends it.
-    s.end();
-  };
-  const closeAllFlushed = () => {
-    for (const s of sockets) closeIfFlushed(s);
-  };
-  http.closeIdleConnections = closeAllFlushed;
-  return closeAllFlushed;
-}
