@@ -108,6 +108,9 @@ test('the image\'s exact ENTRYPOINT + CMD serves from compiled code only: REST, 
       while (!(url = /REST listening on (http:\/\/[\d.:]+)/.exec(out)?.[1]) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       assert.ok(url, `no REST listener:\n${out}`);
       assert.match(out, /gRPC listening on /, 'the protos ship in dist/');
+      // The server listens before its models load (503 until then): wait until it is ready.
+      const ready = async () => (await fetch(`${url}/v2/health/ready`).catch(() => undefined))?.status === 200;
+      while (!(await ready()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       const predict = async (model: string, instances: unknown) => {
         const r = await fetch(`${url}/v1/models/${model}:predict`, { method: 'POST', body: JSON.stringify({ instances }) });
         return { status: r.status, body: await r.json() as { predictions?: unknown[] } };
