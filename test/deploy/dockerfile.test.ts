@@ -115,7 +115,8 @@ test('the image\'s exact ENTRYPOINT + CMD serves from compiled code only: REST, 
         const r = await fetch(`${url}/v1/models/${model}:predict`, { method: 'POST', body: JSON.stringify({ instances }) });
         return { status: r.status, body: await r.json() as { predictions?: unknown[] } };
       };
-      assert.deepEqual((await predict('half_plus_two', [1, 2])).body.predictions, [2.5, 3]);
+      const hpt = await predict('half_plus_two', [1, 2]);
+      assert.deepEqual(hpt.body.predictions, [2.5, 3], `half_plus_two answered ${hpt.status} ${JSON.stringify(hpt.body)}\n${out}`);
       const mlp = await predict('mlp', [new Array(256).fill(0.1)]);
       assert.equal(mlp.status, 200, `mlp on its worker thread: ${JSON.stringify(mlp.body)}\n${out}`);
       const health = /^HEALTHCHECK .* CMD (.*)$/m.exec(DOCKERFILE.replace(/\\\n\s*/g, ' '))![1]!;
