@@ -1,12 +1,38 @@
-// Validation of persisted rollout state (`rollouts.json`), as strict as the config: a
-// state the controller would act on must be one it could have written. Anything else is
-// reported with the path of the bad value, and the controller refuses to act on that
-// model (controller.ts `open`) instead of guessing.
+// Persisted rollout state (`rollouts.json`): the shape of one model's record, and its
+// validation, as strict as the config: a state the controller would act on must be one it
+// could have written. Anything else is reported with the path of the bad value, and the
+// controller refuses to act on that model (controller.ts `open`) instead of guessing.
 import { isRecord } from '../common/index.ts';
 import type { TrafficStats } from './analysis.ts';
-import type { HistoryEntry, ModelRecord } from './store.ts';
 import { PHASES } from './types.ts';
 import type { RolloutState } from './types.ts';
+
+/** A finished rollout, kept for `GET /api/v1/rollouts`. */
+export interface HistoryEntry {
+  canary: string | null;
+  stable: string | null;
+  phase: RolloutState['phase'];
+  reason: string;
+  startedAt: string | null;
+  endedAt: string;
+}
+
+/** Why the controller refuses to act on a model: its persisted state was not valid. */
+export interface BlockedState {
+  reason: string;
+  /** Where the invalid state file was moved (kept for the operator). */
+  file: string;
+  atMs: number;
+}
+
+export interface ModelRecord {
+  state: RolloutState;
+  history: HistoryEntry[];
+  /** The last stable window with enough requests (the comparison baseline at 100% steps). */
+  baseline: TrafficStats | null;
+  /** Set while the model's persisted state was invalid and no operator has reset it. */
+  blocked?: BlockedState;
+}
 
 /**
  * A version as TF Serving and KServe name them: digits (int64 versions), or a short name of

@@ -5,10 +5,8 @@
 // refuses to act on the models it held until an operator resets them.
 import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TrafficStats } from './analysis.ts';
 import { RolloutErrors } from './errors.ts';
-import { asModelRecord, modelRecordProblems } from './state-schema.ts';
-import type { RolloutState } from './types.ts';
+import { asModelRecord, modelRecordProblems, type ModelRecord } from './state-schema.ts';
 import { isRecord } from '../common/index.ts';
 
 export const STATE_FORMAT = 'modelgate.rollout.state/v1';
@@ -17,33 +15,6 @@ export const AUDIT_FILE = 'rollouts-audit.jsonl';
 /** The audit log is rotated past this size: `rollouts-audit.jsonl.1` … `.3` keep the older lines. */
 export const DEFAULT_AUDIT_MAX_BYTES = 10 * 1024 * 1024;
 export const AUDIT_GENERATIONS = 3;
-
-/** A finished rollout, kept for `GET /api/v1/rollouts`. */
-export interface HistoryEntry {
-  canary: string | null;
-  stable: string | null;
-  phase: RolloutState['phase'];
-  reason: string;
-  startedAt: string | null;
-  endedAt: string;
-}
-
-/** Why the controller refuses to act on a model: its persisted state was not valid. */
-export interface BlockedState {
-  reason: string;
-  /** Where the invalid state file was moved (kept for the operator). */
-  file: string;
-  atMs: number;
-}
-
-export interface ModelRecord {
-  state: RolloutState;
-  history: HistoryEntry[];
-  /** The last stable window with enough requests (the comparison baseline at 100% steps). */
-  baseline: TrafficStats | null;
-  /** Set while the model's persisted state was invalid and no operator has reset it. */
-  blocked?: BlockedState;
-}
 
 export interface PersistedRollouts {
   format: typeof STATE_FORMAT;

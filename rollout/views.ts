@@ -1,6 +1,6 @@
 // JSON views of a rollout for the admin API, the CLI and the verdict endpoint. Pure.
 import type { Analysis, RolloutSpec, RolloutState } from './types.ts';
-import type { BlockedState, HistoryEntry, ModelRecord } from './store.ts';
+import type { BlockedState, HistoryEntry, ModelRecord } from './state-schema.ts';
 
 export interface RolloutView {
   model: string;

@@ -12,7 +12,7 @@ export { SrvErr } from './errors.ts';
 export { ServerMetrics } from './metrics.ts';
 export { infer, checkInputs, selectOutputs, checkSignatureName, DEFAULT_SIGNATURE } from './core/infer.ts';
 export { loadOnnx } from './runtime/onnx.ts';
-export type { LoadedModel, Signature, TensorSpec } from './runtime/onnx.ts';
+export type { LoadedModel, Signature, TensorSpec } from './runtime/types.ts';
 export type { Tensor } from './tensor/tensor.ts';
 export type { DType } from './tensor/dtype.ts';
 export { Batcher, batchingRunnerFactory } from './batching/index.ts';

@@ -5,7 +5,7 @@
 // first real request does not pay for ORT's lazy initialisation (tensorflow/serving#385).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LoadedModel, Signature } from './runtime/onnx.ts';
+import type { LoadedModel, Signature } from './runtime/types.ts';
 import { allocate } from './tensor/dtype.ts';
 import { parseJson } from './tensor/json.ts';
 import { elementCount, type Tensor } from './tensor/tensor.ts';

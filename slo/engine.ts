@@ -4,85 +4,19 @@
 // into burn rates, budget, alert states and a verdict, and reports alert transitions.
 import type { Clock, RequestOutcome } from '../common/index.ts';
 import { formatDuration } from '../common/index.ts';
-import { SEVERITIES, type Severity, type SliKind, type Slo } from './model.ts';
+import { SEVERITIES, type Severity, type Slo } from './model.ts';
 export { SEVERITIES };
 import { CountRing } from './ring.ts';
 import { classifierFor, type BadClassifier } from './sli.ts';
 import { layoutFor, bytesPerSeries, type SeriesLayout } from './layout.ts';
-import { burnRate, burnVerdict, errorRatio, type PairState, type WindowCounts } from './burn.ts';
+import { burnRate, burnVerdict, errorRatio, type WindowCounts } from './burn.ts';
 import { SloErrors } from './errors.ts';
 import { toJson, type SloSnapshot } from './snapshot.ts';
 import { deliverTransitions, fleetStatus as statusFromCounts } from './fleet-status.ts';
-
-export type Verdict = 'pass' | 'fail' | 'inconclusive';
+import type { AlertTransition, BurnRateReading, SloStatus, Verdict } from './status.ts';
 
 /** Versions come from the proxy's allowlist; this only guards against a wiring mistake. */
 export const DEFAULT_MAX_SERIES_PER_SLO = 256;
-
-export interface WindowReading {
-  windowMs: number;
-  /** Prometheus spelling of the window ("5m"), used as the `window` label. */
-  window: string;
-  bad: number;
-  total: number;
-  errorRatio: number | null;
-  burnRate: number | null;
-}
-
-export interface PairReading {
-  longMs: number;
-  shortMs: number;
-  factor: number;
-  state: PairState;
-}
-
-export interface AlertStatus {
-  severity: Severity;
-  firing: boolean;
-  /** When the current firing started (ms), or null. */
-  since: number | null;
-  pairs: PairReading[];
-}
-
-export interface SloStatus {
-  slo: string;
-  model: string;
-  version: string;
-  sli: SliKind;
-  objective: number;
-  periodMs: number;
-  evaluatedAt: number;
-  windows: WindowReading[];
-  budget: { bad: number; total: number; errorRatio: number | null; remaining: number | null };
-  alerts: Record<Severity, AlertStatus>;
-  verdict: Verdict;
-  reason: string;
-}
-
-export interface AlertTransition {
-  status: 'firing' | 'resolved';
-  slo: Slo;
-  model: string;
-  version: string;
-  severity: Severity;
-  /** When the alert started firing (ms). */
-  startsAt: number;
-  /** When it resolved (ms); only for 'resolved'. */
-  endsAt?: number;
-  /** Burn rates per window at the transition (null = no data). */
-  burnRates: Record<string, number | null>;
-}
-
-export interface BurnRateReading {
-  slo: string;
-  model: string;
-  version: string;
-  windowMs: number;
-  bad: number;
-  total: number;
-  errorRatio: number | null;
-  burnRate: number | null;
-}
 
 /**
  * One closed drift evaluation window of a model version, for the drift SLI: good when it

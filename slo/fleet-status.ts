@@ -9,7 +9,7 @@
 import { formatDuration } from '../common/index.ts';
 import { SEVERITIES, type Severity, type Slo } from './model.ts';
 import { budgetRemaining, burnRate, errorRatio, pairState, type WindowCounts } from './burn.ts';
-import type { AlertStatus, AlertTransition, PairReading, SloStatus, Verdict, WindowReading } from './engine.ts';
+import type { AlertStatus, AlertTransition, PairReading, SloStatus, Verdict, WindowReading } from './status.ts';
 import { distinctWindows } from './windows.ts';
 
 /** Counts of one series: every distinct alert window of the SLO, and the period. */

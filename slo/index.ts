@@ -6,7 +6,8 @@
 //   registerSloMetrics(registry, engine);   // gauges
 //   GET /api/v1/slos → engine.snapshot()
 export { SloEngine, SEVERITIES, DEFAULT_MAX_SERIES_PER_SLO } from './engine.ts';
-export type { WindowEvent, SloEngineOptions, SloStatus, WindowReading, PairReading, AlertStatus, AlertTransition, BurnRateReading, Verdict } from './engine.ts';
+export type { WindowEvent, SloEngineOptions } from './engine.ts';
+export type { SloStatus, WindowReading, PairReading, AlertStatus, AlertTransition, BurnRateReading, Verdict } from './status.ts';
 export type { Slo, Sli, SliKind, RequestSli, AvailabilitySli, LatencySli, DriftSli, AlertWindow, SloAlerting, Severity } from './model.ts';
 export { INFERENCE_APIS } from './model.ts';
 export { WORKBOOK_WINDOWS, WORKBOOK_PERIOD_MS, defaultWindows, distinctWindows } from './windows.ts';

@@ -17,7 +17,7 @@
 import type { Clock } from '../common/index.ts';
 import { LABEL, formatDuration } from '../common/index.ts';
 import type { Slo } from './model.ts';
-import type { AlertTransition, BurnRateReading, SloStatus } from './engine.ts';
+import type { AlertTransition, BurnRateReading, SloStatus } from './status.ts';
 import { DEFAULT_MAX_SERIES_PER_SLO } from './engine.ts';
 import { burnRate, errorRatio } from './burn.ts';
 import { errorRatioExpr, requestsExpr } from './rules.ts';

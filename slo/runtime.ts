@@ -6,7 +6,8 @@
 //   shutdown:   await slos.close()
 import type { Registry } from 'prom-client';
 import type { Clock } from '../common/index.ts';
-import { SloEngine, type SloStatus } from './engine.ts';
+import { SloEngine } from './engine.ts';
+import type { SloStatus } from './status.ts';
 import { registerSloMetrics } from './metrics.ts';
 import type { Slo } from './model.ts';
 import type { NotifyTarget } from './notify/config.ts';

@@ -1,6 +1,6 @@
 // The JSON shape of `GET /api/v1/slos` (engine.snapshot()): statuses with ISO times.
 import { SEVERITIES, type Severity, type SliKind } from './model.ts';
-import type { AlertStatus, SloStatus } from './engine.ts';
+import type { AlertStatus, SloStatus } from './status.ts';
 
 export interface SloSnapshot {
   evaluatedAt: string;

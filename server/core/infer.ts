@@ -4,7 +4,7 @@
 import { SrvErr } from '../errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import type { ServingHandle } from '../models/manager.ts';
-import type { Signature, TensorSpec } from '../runtime/onnx.ts';
+import type { Signature, TensorSpec } from '../runtime/types.ts';
 import { elementCount, type Tensor } from '../tensor/tensor.ts';
 
 /** TF Serving's only signature name for a model with one signature (an ONNX graph has one). */

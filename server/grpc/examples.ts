@@ -3,7 +3,7 @@
 // classify/regress (server/rest/tf-codec.ts decodeExamples), this works for models whose
 // inputs are all [N] tensors: each Example holds one value per input feature.
 import { SrvErr } from '../errors.ts';
-import type { Signature, TensorSpec } from '../runtime/onnx.ts';
+import type { Signature, TensorSpec } from '../runtime/types.ts';
 import { allocate, dtypeInfo, floatToHalf } from '../tensor/dtype.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 

@@ -6,7 +6,7 @@ import { DEFAULT_SIGNATURE, checkSignatureName, infer } from '../core/infer.ts';
 import { SrvErr } from '../errors.ts';
 import type { ServingHandle } from '../models/manager.ts';
 import { classifyOutput, regressOutput } from '../rest/tf-codec.ts';
-import type { Signature, TensorSpec } from '../runtime/onnx.ts';
+import type { Signature, TensorSpec } from '../runtime/types.ts';
 import { dtypeInfo } from '../tensor/dtype.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { checkAccepting, modelLabel, parseModelSpec, unary, type CallContext, type CallDeps, type MethodTable, type ModelSpecMsg, type ParsedSpec } from './calls.ts';

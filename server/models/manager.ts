@@ -12,7 +12,8 @@ import { SrvErr } from '../errors.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import { aspiredVersions } from '../repository/policy.ts';
 import { scanRepository, type RefusedVersion, type VersionFile } from '../repository/scan.ts';
-import { loadOnnx, type LoadedModel, type RuntimeOptions, type Signature } from '../runtime/onnx.ts';
+import { loadOnnx } from '../runtime/onnx.ts';
+import type { LoadedModel, RuntimeOptions, Signature } from '../runtime/types.ts';
 import { signatureDiff } from './signature.ts';
 import type { ModelConfig, Runner, RunnerFactory, Warmup } from './types.ts';
 

@@ -1,7 +1,7 @@
 // What changed between two signatures, in words a status page can show. A version whose
 // signature differs from the serving one would answer every existing client with 400s, so
 // the manager does not swap it in unless the model config allows it (allow_signature_change).
-import type { Signature, TensorSpec } from '../runtime/onnx.ts';
+import type { Signature, TensorSpec } from '../runtime/types.ts';
 
 function shapeText(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;

@@ -1,5 +1,5 @@
 import type { VersionPolicy } from '../repository/policy.ts';
-import type { LoadedModel } from '../runtime/onnx.ts';
+import type { LoadedModel } from '../runtime/types.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 
 /** Dynamic batching parameters, named as TF Serving's BatchingParameters (session_bundle_config.proto). */

@@ -1,7 +1,7 @@
 // KServe v2 / Open Inference Protocol JSON ↔ tensors
 // (kserve/open-inference-protocol specification/protocol/inference_rest.md).
 import { SrvErr } from '../errors.ts';
-import type { Signature } from '../runtime/onnx.ts';
+import type { Signature } from '../runtime/types.ts';
 import { isDType, type DType } from '../tensor/dtype.ts';
 import type { JsonValue } from '../tensor/json.ts';
 import { flatJson, fromFlat, type Tensor } from '../tensor/tensor.ts';

@@ -2,7 +2,7 @@
 // g3doc/api_rest.md: row format (`instances`) and columnar format (`inputs`) requests,
 // `predictions` / `outputs` responses, classify and regress `examples`.
 import { SrvErr } from '../errors.ts';
-import type { Signature, TensorSpec } from '../runtime/onnx.ts';
+import type { Signature, TensorSpec } from '../runtime/types.ts';
 import type { JsonValue } from '../tensor/json.ts';
 import { allocate } from '../tensor/dtype.ts';
 import { fromNested, nestedJson, stackRows, elementCount, type Tensor } from '../tensor/tensor.ts';

@@ -3,7 +3,8 @@
 // worker-protocol.ts; the main-thread side is workers.ts.
 import { parentPort } from 'node:worker_threads';
 import { isModelgateError } from '../../common/errors.ts';
-import { loadOnnx, type LoadedModel } from './onnx.ts';
+import { loadOnnx } from './onnx.ts';
+import type { LoadedModel } from './types.ts';
 import { fromWire, toWire, type ToMain, type ToWorker } from './worker-protocol.ts';
 
 const port = parentPort;

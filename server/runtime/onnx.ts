@@ -3,41 +3,9 @@
 import * as ort from 'onnxruntime-node';
 import type { ModelgateError } from '../../common/errors.ts';
 import { SrvErr } from '../errors.ts';
-import { fromOrtType, dtypeInfo, type DType, type TensorData } from '../tensor/dtype.ts';
+import { fromOrtType, dtypeInfo, type TensorData } from '../tensor/dtype.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-
-export interface TensorSpec {
-  name: string;
-  dtype: DType;
-  /** Dimensions; -1 where the model leaves a dimension free (a dim_param such as "N"). */
-  shape: number[];
-  /**
-   * The dim_param name of each free dimension ("N"), '' where the dimension is fixed or
-   * unnamed. Inputs that share a name must agree in that dimension (core/infer.ts checks).
-   */
-  dimNames?: string[];
-}
-
-export interface Signature {
-  inputs: TensorSpec[];
-  outputs: TensorSpec[];
-}
-
-export interface LoadedModel {
-  signature: Signature;
-  run(inputs: Map<string, Tensor>, outputNames: readonly string[]): Promise<Map<string, Tensor>>;
-  release(): Promise<void>;
-}
-
-export interface RuntimeOptions {
-  /** Threads ORT uses inside one run; 0 lets ORT pick (all cores). */
-  intraOpThreads?: number;
-  /**
-   * Worker threads that run the model, each with its own session (workers.ts); 0 or
-   * undefined runs it on the calling thread.
-   */
-  workerThreads?: number;
-}
+import type { LoadedModel, RuntimeOptions, Signature, TensorSpec } from './types.ts';
 
 type Meta = { name: string; isTensor: boolean; type?: string; shape?: readonly (number | string)[] };
 

@@ -1,7 +1,7 @@
 // Messages between the main thread (workers.ts) and an inference worker (onnx-worker.ts).
 import type { DType, TensorData } from '../tensor/dtype.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import type { Signature } from './onnx.ts';
+import type { Signature } from './types.ts';
 
 export interface WireTensor {
   name: string;

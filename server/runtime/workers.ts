@@ -11,7 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { SrvErr, type SrvErrCode } from '../errors.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import type { LoadedModel, RuntimeOptions, Signature } from './onnx.ts';
+import type { LoadedModel, RuntimeOptions, Signature } from './types.ts';
 import { fromWire, toWire, type ToMain, type ToWorker, type WireError, type WireTensor } from './worker-protocol.ts';
 
 const ENTRY = new URL('./worker-entry.js', import.meta.url);

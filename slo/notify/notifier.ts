@@ -9,7 +9,7 @@
 // rules/alerting.go: ValidUntil = ts + 4 × max(resendDelay, interval)); Alertmanager
 // resolves alerts that stop arriving.
 import type { Clock } from '../../common/index.ts';
-import type { AlertTransition } from '../engine.ts';
+import type { AlertTransition } from '../status.ts';
 import type { NotifyTarget } from './config.ts';
 import { alertLabels, fingerprint, postableAlert, webhookPayload } from './payload.ts';
 

@@ -5,7 +5,7 @@
 // Alertmanager webhooks can consume ours. Alertmanager API: the `postableAlert` list of
 // POST /api/v2/alerts (api/v2/openapi.yaml).
 import { LABEL, SLO_RULE } from '../../common/index.ts';
-import type { AlertTransition } from '../engine.ts';
+import type { AlertTransition } from '../status.ts';
 import { alertAnnotations } from '../rules.ts';
 
 /** Alertmanager writes the zero Go time as endsAt of firing alerts in webhooks. */

@@ -19,7 +19,7 @@ import type { BaselineProfile } from '../../drift/index.ts';
 import { fraudRows } from '../../examples/data/fraud-reference.ts';
 import type { FraudRow } from '../../examples/data/fraud-reference.ts';
 import { SloEngine } from '../../slo/engine.ts';
-import type { AlertTransition, SloStatus } from '../../slo/engine.ts';
+import type { AlertTransition, SloStatus } from '../../slo/status.ts';
 import { rulesFile } from '../../slo/rules-yaml.ts';
 import { errorRatioExpr, requestsExpr, sloRuleGroup } from '../../slo/rules.ts';
 import type { Slo } from '../../slo/model.ts';

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../common/index.ts';
-import { SloEngine, type AlertTransition } from '../../slo/engine.ts';
+import { SloEngine } from '../../slo/engine.ts';
+import type { AlertTransition } from '../../slo/status.ts';
 import { CountRing } from '../../slo/ring.ts';
 import { availabilitySlo, MINUTE, minuteEvents, outcome, repeat, type MinuteTraffic } from './helpers.ts';
 
