@@ -12,9 +12,9 @@ import { mkdir, mkdtemp, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { helpText, parseArgs } from '../args.ts';
+import { helpText, parseArgs, UsageError } from '../args.ts';
 import type { FlagSpec } from '../args.ts';
-import { parseDuration } from '../../common/index.ts';
+import { formatDuration } from '../../common/index.ts';
 import type { RequestOutcome } from '../../common/index.ts';
 import { startGateway } from '../../app/gateway.ts';
 import { loadConfig } from '../../config/index.ts';
@@ -29,7 +29,7 @@ import { isServerError } from '../../rollout/traffic.ts';
 import type { RolloutView } from '../../rollout/views.ts';
 
 export const DEMO_FLAGS: readonly FlagSpec[] = [
-  { name: 'interval', type: 'string', default: '2s', help: 'analysis interval (a step lasts one interval when it passes)' },
+  { name: 'interval', type: 'duration', default: '2s', help: 'analysis interval, at least 200ms (a step lasts one interval when it passes)' },
   { name: 'workers', type: 'number', default: 4, help: 'concurrent load-generator loops (loopback only)' },
   { name: 'fail_share', type: 'number', default: 0.25, help: 'share of version 2 requests the fault injector fails' },
   { name: 'state_dir', type: 'string', help: 'where rollouts.json and the audit log go (default: a new temporary directory)' },
@@ -46,9 +46,9 @@ export async function run(argv: string[]): Promise<number> {
     console.log(helpText('usage: modelgate demo [flags]', DEMO_FLAGS));
     return 0;
   }
-  const intervalText = String(flags['interval']);
-  const intervalMs = parseDuration(intervalText);
-  if (intervalMs === undefined || intervalMs < 200) throw new Error(`--interval must be a duration of at least 200ms, got "${intervalText}"`);
+  const intervalMs = Number(flags['interval']);
+  if (intervalMs < 200) throw new UsageError(`--interval must be at least 200ms, got ${formatDuration(intervalMs)}; leave it out for the default 2s`);
+  const intervalText = formatDuration(intervalMs);
   const t0 = Date.now();
   const say = (line: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}`);
 

@@ -145,8 +145,11 @@ test('a duration that must be positive refuses 0 with a message saying what to p
   refuse(SERVE_FLAGS, ['--drain_timeout', '30'], '--drain_timeout needs a unit: write "30s" or "30ms", not 30');
 });
 
-test('modelgate proxy --tick 0 exits 2 saying what to pass', () => {
+test('modelgate proxy --tick 0 and modelgate demo --interval 100ms exit 2 saying what to pass', () => {
   const r = modelgate('proxy', '--tick', '0', '--upstream_rest', 'http://127.0.0.1:1');
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /--tick must be longer than 0, with a unit such as "5s"; leave it out for the default 5s/);
+  const demo = modelgate('demo', '--interval', '100ms');
+  assert.equal(demo.status, 2, demo.stderr);
+  assert.match(demo.stderr, /^modelgate demo: --interval must be at least 200ms, got 100ms; leave it out for the default 2s/);
 });
