@@ -1,6 +1,6 @@
 import { COMMANDS } from './commands.ts';
 import { UsageError } from './args.ts';
-import { closest } from '../config/suggest.ts';
+import { closest } from '../common/suggest.ts';
 import { version } from './version.ts';
 
 function usage(): string {

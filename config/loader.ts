@@ -9,7 +9,7 @@ import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { ConfigError, Issues, isRecord, type Issue } from '../common/index.ts';
 import { CROSS_CHECKS, SECTIONS, type SectionValues } from './sections.ts';
 import { lineOf, pathSegments } from './positions.ts';
-import { suggestion } from './suggest.ts';
+import { suggestion } from '../common/suggest.ts';
 import { documentValues } from './aliases.ts';
 import { importSloth, isSlothDocument } from './import/sloth.ts';
 import { importOpenSlo, isOpenSloDocument } from './import/openslo.ts';

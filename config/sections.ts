@@ -4,7 +4,7 @@
 // Its validator receives the raw value (undefined when the section is absent), the path
 // to report problems at, and the Issues collector, and returns the section's frozen model.
 import type { Issues } from '../common/index.ts';
-import { closest } from './suggest.ts';
+import { closest } from '../common/suggest.ts';
 import { validateSlos } from '../slo/config.ts';
 import { validateNotify } from '../slo/notify/config.ts';
 import { readProxyConfig } from '../proxy/config.ts';

@@ -17,7 +17,7 @@
 //       webhooks:
 //         - { name: smoke, type: pre-rollout, url: "http://tests/run", timeout: 5s }
 import { Issues, isRecord, join, readBoolean, readDuration, readNumber, readString } from '../common/index.ts';
-import { suggestion } from '../config/suggest.ts';
+import { suggestion } from '../common/suggest.ts';
 import { WEBHOOK_TYPES } from './types.ts';
 import type { AnalysisSpec, RolloutSpec, WebhookSpec, WebhookType } from './types.ts';
 

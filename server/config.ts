@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { FlagSpec } from '../cli/args.ts';
+import type { FlagSpec } from '../common/flags.ts';
 import { ConfigError, Issues, checkKeys, isRecord, join, readBoolean, readNumber, readString } from '../common/validate.ts';
 import type { VersionPolicy } from './repository/policy.ts';
 import type { BatchingConfig, ModelConfig } from './models/types.ts';

@@ -15,7 +15,7 @@ import { Issues, formatIssues, isRecord, type Issue } from '../../common/index.t
 import { helpText, parseArgs, UsageError, type FlagSpec } from '../args.ts';
 import { checkConfig } from '../../config/loader.ts';
 import { lineOf, pathSegments } from '../../config/positions.ts';
-import { closest } from '../../config/suggest.ts';
+import { closest } from '../../common/suggest.ts';
 import { validateServerConfigDoc } from '../../server/config.ts';
 
 export const FLAGS: FlagSpec[] = [{ name: 'help', type: 'boolean', help: 'show this help' }];
