@@ -2,8 +2,8 @@
 // annotations, and the fixed settings. A datasource *variable* (not `__inputs`) so file
 // provisioning works without an import step (Grafana docs, "Provision dashboards").
 import { LABEL, PROXY_METRIC, SERVER_METRIC } from '../common/index.ts';
-import { DATASOURCE_REF, layout } from './model.ts';
-import type { Annotation, Dashboard, RowSpec, Variable } from './model.ts';
+import { DATASOURCE_REF, layout } from './grafana-json.ts';
+import type { Annotation, Dashboard, RowSpec, Variable } from './grafana-json.ts';
 
 /** Models and versions seen by the proxy or the server, so either alone fills the lists. */
 const MODEL_SERIES = `{__name__=~"${PROXY_METRIC.requests}|${SERVER_METRIC.modelState}"}`;

@@ -2,7 +2,7 @@
 // loading, drift per feature, and canary against stable on the same axes.
 import { LABEL, PROXY_METRIC, SERVER_METRIC, DRIFT_METRIC } from '../common/index.ts';
 import { dashboard } from './dashboard.ts';
-import type { Dashboard } from './model.ts';
+import type { Dashboard } from './grafana-json.ts';
 import { byModel, byModelVersion, errorRatio, mean, quantile, sumRate, RATE } from './promql.ts';
 import { DRIFT_THRESHOLDS } from './thresholds.ts';
 

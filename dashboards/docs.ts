@@ -1,6 +1,6 @@
 // docs/dashboards.md, generated from the panel descriptions so the page and the panels
 // cannot disagree.
-import type { Dashboard, Panel } from './model.ts';
+import type { Dashboard, Panel } from './grafana-json.ts';
 
 export const FILE_NAME: Record<string, string> = {
   'modelgate-overview': 'overview.json',

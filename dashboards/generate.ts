@@ -2,7 +2,7 @@
 // so the CLI writes them and a test compares them with what is committed.
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Dashboard } from './model.ts';
+import type { Dashboard } from './grafana-json.ts';
 import { docs, FILE_NAME } from './docs.ts';
 import { overview } from './overview.ts';
 import { oncall } from './oncall.ts';

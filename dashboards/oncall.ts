@@ -1,8 +1,8 @@
 // On-call: what is broken, for which model version, since when, and is it the rollout.
 import { LABEL, PROXY_METRIC, ROLLOUT_METRIC, SLO_METRIC, SLO_RULE } from '../common/index.ts';
 import { dashboard } from './dashboard.ts';
-import { DATASOURCE_REF } from './model.ts';
-import type { Annotation, Dashboard } from './model.ts';
+import { DATASOURCE_REF } from './grafana-json.ts';
+import type { Annotation, Dashboard } from './grafana-json.ts';
 import { byModel, byModelVersion, errorRatio, quantile, sumRate } from './promql.ts';
 import { burnRateSteps } from './thresholds.ts';
 

@@ -2,7 +2,7 @@
 // how much traffic each version takes, which rollouts are moving.
 import { LABEL, PROXY_METRIC, ROLLOUT_METRIC, SERVER_METRIC, SLO_METRIC } from '../common/index.ts';
 import { dashboard } from './dashboard.ts';
-import type { Dashboard, Threshold } from './model.ts';
+import type { Dashboard, Threshold } from './grafana-json.ts';
 import { byModel, byModelVersion, errorRatio, quantile, sumRate } from './promql.ts';
 import { burnRateSteps } from './thresholds.ts';
 import { TERMINAL_PHASES } from '../rollout/index.ts';

@@ -1,6 +1,6 @@
 // Every PromQL expression the dashboards send, with where it comes from, so a test can run
 // each one against a real Prometheus (test/integration/prometheus.test.ts).
-import type { Dashboard, Panel } from './model.ts';
+import type { Dashboard, Panel } from './grafana-json.ts';
 import { VARIABLE_SERIES } from './dashboard.ts';
 
 export interface DashboardQuery {

@@ -2,7 +2,7 @@
 // change to a default moves the line too.
 import { WORKBOOK_WINDOWS, DEFAULT_BAD_CODES } from '../slo/index.ts';
 import { DRIFT_DEFAULTS } from '../drift/index.ts';
-import type { Threshold } from './model.ts';
+import type { Threshold } from './grafana-json.ts';
 
 /**
  * Burn-rate factors of the default multiwindow table (SRE workbook, via slo/windows.ts),
