@@ -3,6 +3,7 @@
 //  2. cold path: one analysis (Mann-Whitney U on two full reservoirs, Hodges-Lehmann, p99,
 //     error ratio) vs sorting the same two samples (the least a rank test must do).
 // Run: node --import tsx bench/rollout.ts [--rounds 5]
+import { sortedCopy } from '../common/index.ts';
 import type { RequestOutcome } from '../common/index.ts';
 import { analyze, RESERVOIR_SIZE, TrafficCollector } from '../rollout/index.ts';
 import type { AnalysisSpec, TrafficStats } from '../rollout/index.ts';
@@ -64,8 +65,8 @@ const spec: AnalysisSpec = {
 const REPS = 20;
 const sortBase = best(() => {
   for (let r = 0; r < REPS; r++) {
-    Float64Array.from(canary.latencies).sort();
-    Float64Array.from(stable.latencies).sort();
+    sortedCopy(canary.latencies);
+    sortedCopy(stable.latencies);
   }
 }) / REPS;
 const analysis = best(() => {

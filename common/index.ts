@@ -10,3 +10,4 @@ export type { Issue } from './validate.ts';
 export type { RequestOutcome, Protocol, Variant, Api } from './outcome.ts';
 export { seededRandom, fnv1a } from './random.ts';
 export { flushedCloser, trackResponse } from './flushed-close.ts';
+export { sortedCopy } from './sorted.ts';

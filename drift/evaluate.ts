@@ -2,7 +2,8 @@
 // per-feature results into a model-version verdict. No clocks, no I/O: values in, values out.
 import type { DriftConfig, DriftMethod, FeatureConfig, FeatureKind } from './config.ts';
 import { binCounts, quantileEdges } from './bins.ts';
-import { chiSquareTwoSample, jensenShannonDistance, ksTwoSample, normedWasserstein, psi, sortedCopy } from './stats/index.ts';
+import { chiSquareTwoSample, jensenShannonDistance, ksTwoSample, normedWasserstein, psi } from './stats/index.ts';
+import { sortedCopy } from '../common/sorted.ts';
 
 /** A numeric distribution as the comparison sees it: a baseline profile or a live sketch. */
 export interface NumericSide {

@@ -3,7 +3,7 @@
 // (see store.ts for where), and small: per numeric feature ≤ bins+1 counts and a bounded
 // sample (default 1000 values) for KS; per categorical feature ≤ maxCategories counts.
 import { mean, sampleStandardDeviation } from 'simple-statistics';
-import { isRecord } from '../common/index.ts';
+import { isRecord, sortedCopy } from '../common/index.ts';
 import type { FeatureConfig, FeatureKind } from './config.ts';
 import { DriftErrors } from './errors.ts';
 import { binCounts, quantileEdges } from './bins.ts';
@@ -113,7 +113,7 @@ export function numericProfile(column: readonly unknown[], bins: number, sampleS
     const n = toNumber(v);
     if (n !== undefined) values.push(n);
   }
-  const sorted = Float64Array.from(values).sort();
+  const sorted = sortedCopy(values);
   const edges = quantileEdges(sorted, bins);
   const distinct = new Set<number>();
   for (const v of values) {

@@ -1,4 +1,5 @@
 // One evaluation window of one model version: a sketch per configured feature.
+import { sortedCopy } from '../common/sorted.ts';
 import type { DriftConfig, FeatureConfig, ModelDriftConfig } from './config.ts';
 import type { Side } from './evaluate.ts';
 import { CategoricalSketch, NumericSketch } from './sketch.ts';
@@ -94,7 +95,7 @@ export function profileSide(profile: BaselineProfile, feature: string): Side | u
   if (!f) return undefined;
   const side: Side = f.kind === 'categorical'
     ? { kind: 'categorical', count: f.count, categories: new Map(Object.entries(f.categories)) }
-    : { kind: 'numeric', count: f.count, sample: f.sample, sortedSample: Float64Array.from(f.sample).sort(), edges: f.edges, counts: f.counts, distinct: f.distinct };
+    : { kind: 'numeric', count: f.count, sample: f.sample, sortedSample: sortedCopy(f.sample), edges: f.edges, counts: f.counts, distinct: f.distinct };
   cache.set(feature, side);
   return side;
 }

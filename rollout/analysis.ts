@@ -3,7 +3,8 @@
 // Inconclusive means "not enough evidence either way" (too few requests, no data, a
 // source down); it never promotes and never rolls back (decide.ts).
 import type { AnalysisSpec, Analysis, Check, CheckVerdict } from './types.ts';
-import { hodgesLehmann, mannWhitneyU, quantileSorted, sortedCopy } from './stats.ts';
+import { sortedCopy } from '../common/sorted.ts';
+import { hodgesLehmann, mannWhitneyU, quantileSorted } from './stats.ts';
 
 /** What the proxy saw of one version during the interval: split-routed requests only. */
 export interface TrafficStats {

@@ -1,7 +1,7 @@
 // Public surface of the rollout area. Listed by hand: what is not here is internal.
 export { PHASES, TERMINAL_PHASES, COMMANDS, WEBHOOK_TYPES } from './types.ts';
 export type { Phase, Check, CheckVerdict, Analysis, AnalysisSpec, RolloutSpec, RolloutState, WebhookSpec, WebhookType, Command, DecideInput, Action, Decision, PausedBy } from './types.ts';
-export { mannWhitneyU, rankSumAndTies, medianInPlace, erfc, normalSf, quantileSorted, sortedCopy, hodgesLehmann, HODGES_LEHMANN_MAX_PER_SIDE } from './stats.ts';
+export { mannWhitneyU, rankSumAndTies, medianInPlace, erfc, normalSf, quantileSorted, hodgesLehmann, HODGES_LEHMANN_MAX_PER_SIDE } from './stats.ts';
 export type { Alternative, MannWhitneyResult } from './stats.ts';
 export { checkTraffic, checkSloBurn, checkErrorRatio, checkLatency, checkDrift, combine, analyze, P99_MIN_SAMPLES } from './analysis.ts';
 export type { TrafficStats, BurnReading, DriftComparison, LatencyOptions, AnalysisInputs } from './analysis.ts';

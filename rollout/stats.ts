@@ -5,6 +5,7 @@
 // Pure functions of arrays. Checked against SciPy in test/rollout/stats.test.ts.
 
 import { quantileSorted as ssQuantileSorted } from 'simple-statistics';
+import { sortedCopy } from '../common/sorted.ts';
 
 export type Alternative = 'two-sided' | 'greater' | 'less';
 
@@ -136,10 +137,6 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   if (sorted.length === 0) return NaN;
   // simple-statistics only indexes the array, so a typed array serves as well as number[].
   return ssQuantileSorted(sorted as unknown as readonly number[], q);
-}
-
-export function sortedCopy(values: ArrayLike<number>): Float64Array {
-  return Float64Array.from(values as ArrayLike<number>).sort();
 }
 
 /**

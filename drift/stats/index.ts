@@ -1,5 +1,5 @@
 export { regularizedGammaQ, chiSquareSurvival, kolmogorovSurvival } from './special.ts';
-export { ksTwoSample, ksStatisticSorted, ksExactSurvival, ksAsymptoticSurvival, sortedCopy, KS_EXACT_MAX_CELLS } from './ks.ts';
+export { ksTwoSample, ksStatisticSorted, ksExactSurvival, ksAsymptoticSurvival, KS_EXACT_MAX_CELLS } from './ks.ts';
 export type { KsResult } from './ks.ts';
 export { chiSquareTwoSample } from './chi-square.ts';
 export type { ChiSquareResult } from './chi-square.ts';

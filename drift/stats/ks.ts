@@ -1,6 +1,7 @@
 // Two-sample Kolmogorov-Smirnov test, two-sided (what scipy.stats.ks_2samp computes).
 // The statistic is the largest gap between the two empirical CDFs, evaluated at every
 // observed value (ties handled as scipy does: both CDFs taken "right-continuous").
+import { sortedCopy } from '../../common/sorted.ts';
 import { kolmogorovSurvival } from './special.ts';
 
 export interface KsResult {
@@ -21,11 +22,6 @@ export interface KsResult {
  * does not share a thread with live requests.
  */
 export const KS_EXACT_MAX_CELLS = 250_000;
-
-/** Sorts a copy (Float64Array sorts numerically). */
-export function sortedCopy(values: ArrayLike<number>): Float64Array {
-  return Float64Array.from(values).sort();
-}
 
 /** D statistic of two ascending samples. */
 export function ksStatisticSorted(a: ArrayLike<number>, b: ArrayLike<number>): number {

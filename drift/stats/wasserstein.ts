@@ -3,7 +3,7 @@
 // wasserstein_distance_norm.py: scipy.stats.wasserstein_distance / max(np.std(ref), 0.001),
 // drift at >= 0.1). W1 of two empirical distributions is ∫|F_a − F_b| dx, summed exactly
 // between consecutive values of the merged samples.
-import { sortedCopy } from './ks.ts';
+import { sortedCopy } from '../../common/sorted.ts';
 
 /** Smallest divisor, so a constant reference does not divide by zero (Evidently's 0.001). */
 export const WASSERSTEIN_MIN_NORM = 0.001;
