@@ -5,8 +5,8 @@
 // recorder can do), and bytes per series. Target: <= 1 µs per request per SLO.
 import { ManualClock, type RequestOutcome } from '../common/index.ts';
 import { SloEngine } from '../slo/engine.ts';
-import type { Slo } from '../slo/model.ts';
-import { INFERENCE_APIS } from '../slo/model.ts';
+import type { Slo } from '../slo/definitions.ts';
+import { INFERENCE_APIS } from '../slo/definitions.ts';
 import { defaultWindows } from '../slo/windows.ts';
 
 const PERIOD = 30 * 86_400_000;

@@ -13,7 +13,7 @@
 import { GrpcCode, Issues, checkKeys, formatDuration, isRecord, join, readDuration, readNumber, readString } from '../common/index.ts';
 import type { Api } from '../common/index.ts';
 import { suggestion } from '../common/suggest.ts';
-import { INFERENCE_APIS, type AlertWindow, type Severity, type Sli, type SliKind, type Slo } from './model.ts';
+import { INFERENCE_APIS, type AlertWindow, type Severity, type Sli, type SliKind, type Slo } from './definitions.ts';
 import { WORKBOOK_PERIOD_MS, WORKBOOK_WINDOWS, defaultWindows } from './windows.ts';
 
 const DAY = 86_400_000;

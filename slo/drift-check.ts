@@ -3,7 +3,7 @@
 // through the few fields used here, so slo/ does not import drift/.
 import { Issues, formatDuration } from '../common/index.ts';
 import { distinctWindows } from './windows.ts';
-import type { Slo } from './model.ts';
+import type { Slo } from './definitions.ts';
 
 /** The part of the validated drift: section (drift/config.ts DriftConfig) these checks read. */
 export interface DriftSectionView {

@@ -4,7 +4,7 @@
 // into burn rates, budget, alert states and a verdict, and reports alert transitions.
 import type { Clock, RequestOutcome } from '../common/index.ts';
 import { formatDuration } from '../common/index.ts';
-import { SEVERITIES, type Severity, type Slo } from './model.ts';
+import { SEVERITIES, type Severity, type Slo } from './definitions.ts';
 export { SEVERITIES };
 import { CountRing } from './ring.ts';
 import { classifierFor, type BadClassifier } from './sli.ts';
@@ -44,7 +44,8 @@ interface Series {
   alerts: Record<Severity, { firing: boolean; since: number | null }>;
 }
 
-class SloRuntime {
+/** One configured SLO inside the engine: its definition, ring layout, classifier and a series per version. */
+class TrackedSlo {
   readonly slo: Slo;
   readonly layout: SeriesLayout;
   /** Request SLIs only; a drift SLI's events arrive already judged (recordWindow). */
@@ -72,11 +73,11 @@ export class SloEngine {
   readonly #clock: Clock;
   readonly #onTransition: ((t: AlertTransition) => void) | undefined;
   readonly #maxSeries: number;
-  readonly #byName = new Map<string, SloRuntime>();
+  readonly #byName = new Map<string, TrackedSlo>();
   /** Request SLIs by model (what `record` walks). */
-  readonly #byModel = new Map<string, SloRuntime[]>();
+  readonly #byModel = new Map<string, TrackedSlo[]>();
   /** Drift SLIs by model (what `recordWindow` walks). */
-  readonly #driftByModel = new Map<string, SloRuntime[]>();
+  readonly #driftByModel = new Map<string, TrackedSlo[]>();
   #dropped = 0;
   #last: SloStatus[] | undefined;
   #lastAt = 0;
@@ -87,7 +88,7 @@ export class SloEngine {
     this.#maxSeries = options.maxSeriesPerSlo ?? DEFAULT_MAX_SERIES_PER_SLO;
     for (const slo of slos) {
       if (this.#byName.has(slo.name)) throw SloErrors.SLO_ERR_DUPLICATE_SLO(`two SLOs are named "${slo.name}"`);
-      const rt = new SloRuntime(slo);
+      const rt = new TrackedSlo(slo);
       this.#byName.set(slo.name, rt);
       const index = slo.sli.kind === 'drift' ? this.#driftByModel : this.#byModel;
       const list = index.get(slo.model) ?? [];
@@ -105,7 +106,7 @@ export class SloEngine {
 
   /** Bytes of counts held per series, by SLO name. */
   bytesPerSeries(sloName: string): number {
-    return bytesPerSeries(this.#runtime(sloName).layout);
+    return bytesPerSeries(this.#tracked(sloName).layout);
   }
 
   /** Request path. O(1) per matching SLO; never throws (a bad sample is dropped and counted). */
@@ -161,7 +162,7 @@ export class SloEngine {
   }
 
   /** The series of one version, created on first sight; undefined (and counted) past the cap. */
-  #seriesFor(rt: SloRuntime, version: string): Series | undefined {
+  #seriesFor(rt: TrackedSlo, version: string): Series | undefined {
     let s = rt.series.get(version);
     if (s === undefined) {
       if (rt.series.size >= this.#maxSeries || typeof version !== 'string') {
@@ -220,7 +221,7 @@ export class SloEngine {
    * SLO_ERR_BAD_WINDOW; an unseen version reads as no data (burnRate null).
    */
   burnRate(sloName: string, model: string, version: string, windowMs: number): BurnRateReading {
-    const rt = this.#runtime(sloName);
+    const rt = this.#tracked(sloName);
     if (rt.slo.model !== model) throw SloErrors.SLO_ERR_UNKNOWN_SLO(`SLO "${sloName}" is for model "${rt.slo.model}", not "${model}"`);
     if (!(windowMs > 0) || windowMs > rt.slo.periodMs) {
       throw SloErrors.SLO_ERR_BAD_WINDOW(`window must be > 0 and <= the SLO period (${formatDuration(rt.slo.periodMs)}), got ${windowMs} ms`);
@@ -254,7 +255,7 @@ export class SloEngine {
     windows: ReadonlyArray<{ windowMs: number; maxBurnRate: number }>,
     minEvents?: number,
   ): { verdict: Verdict; readings: BurnRateReading[] } {
-    const rt = this.#runtime(sloName);
+    const rt = this.#tracked(sloName);
     const min = minEvents ?? rt.slo.alerting.minEvents;
     const readings = windows.map((w) => this.burnRate(sloName, model, version, w.windowMs));
     const verdicts = readings.map((r, i) => burnVerdict(r.bad, r.total, rt.slo.objective, windows[i]!.maxBurnRate, min));
@@ -272,13 +273,13 @@ export class SloEngine {
     return [...this.#byName.keys()];
   }
 
-  #runtime(name: string): SloRuntime {
+  #tracked(name: string): TrackedSlo {
     const rt = this.#byName.get(name);
     if (!rt) throw SloErrors.SLO_ERR_UNKNOWN_SLO(`no SLO named "${name}"; known: ${[...this.#byName.keys()].join(', ') || '(none)'}`);
     return rt;
   }
 
-  #evaluateSeries(rt: SloRuntime, s: Series, now: number, transitions: AlertTransition[]): SloStatus {
+  #evaluateSeries(rt: TrackedSlo, s: Series, now: number, transitions: AlertTransition[]): SloStatus {
     const { slo, layout } = rt;
     const bads: number[] = [];
     const totals: number[] = [];

@@ -7,7 +7,7 @@
 // Pure: no I/O, no clock. Alert firing state lives in an `AlertMemory` the caller keeps
 // between evaluations (the engine keeps the same two fields per series).
 import { formatDuration } from '../common/index.ts';
-import { SEVERITIES, type Severity, type Slo } from './model.ts';
+import { SEVERITIES, type Severity, type Slo } from './definitions.ts';
 import { budgetRemaining, burnRate, errorRatio, pairState, type WindowCounts } from './burn.ts';
 import type { AlertStatus, AlertTransition, PairReading, SloStatus, Verdict, WindowReading } from './status.ts';
 import { distinctWindows } from './windows.ts';

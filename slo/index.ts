@@ -8,8 +8,8 @@
 export { SloEngine, SEVERITIES, DEFAULT_MAX_SERIES_PER_SLO } from './engine.ts';
 export type { WindowEvent, SloEngineOptions } from './engine.ts';
 export type { SloStatus, WindowReading, PairReading, AlertStatus, AlertTransition, BurnRateReading, Verdict } from './status.ts';
-export type { Slo, Sli, SliKind, RequestSli, AvailabilitySli, LatencySli, DriftSli, AlertWindow, SloAlerting, Severity } from './model.ts';
-export { INFERENCE_APIS } from './model.ts';
+export type { Slo, Sli, SliKind, RequestSli, AvailabilitySli, LatencySli, DriftSli, AlertWindow, SloAlerting, Severity } from './definitions.ts';
+export { INFERENCE_APIS } from './definitions.ts';
 export { WORKBOOK_WINDOWS, WORKBOOK_PERIOD_MS, defaultWindows, distinctWindows } from './windows.ts';
 export type { WorkbookRow } from './windows.ts';
 export { errorRatio, burnRate, ratioThreshold, pairState, budgetRemaining, burnVerdict } from './burn.ts';

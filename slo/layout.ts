@@ -6,7 +6,7 @@
 // end exactly where a rule evaluated every minute would see them (see ring.ts). The
 // period ring: 720 buckets (1 hour for 30 days) for the error budget.
 // Default cost: 4320 + 720 buckets × 8 bytes = 40,320 bytes per series (target <= 64 KiB).
-import type { Slo } from './model.ts';
+import type { Slo } from './definitions.ts';
 import { distinctWindows } from './windows.ts';
 
 /** Buckets per period for the fine ring: one per minute of a 30-day period. */

@@ -7,7 +7,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import { LABEL, SLO_METRIC } from '../common/index.ts';
 import type { SloEngine } from './engine.ts';
-import type { Slo } from './model.ts';
+import type { Slo } from './definitions.ts';
 
 export interface SloMetrics {
   burnRate: Gauge<string>;

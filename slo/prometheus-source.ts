@@ -16,7 +16,7 @@
 // extrapolates to the window edges, so its counts are not whole numbers anyway).
 import type { Clock } from '../common/index.ts';
 import { LABEL, formatDuration } from '../common/index.ts';
-import type { Slo } from './model.ts';
+import type { Slo } from './definitions.ts';
 import type { AlertTransition, BurnRateReading, SloStatus } from './status.ts';
 import { DEFAULT_MAX_SERIES_PER_SLO } from './engine.ts';
 import { burnRate, errorRatio } from './burn.ts';

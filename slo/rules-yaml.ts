@@ -1,7 +1,7 @@
 // Writes generated rules as a Prometheus rule file (YAML), with a header saying where they
 // came from and how to regenerate them. Kept apart from rules.ts so the rules stay data.
 import { stringify } from 'yaml';
-import type { Slo } from './model.ts';
+import type { Slo } from './definitions.ts';
 import { generateRules } from './rules.ts';
 
 export function rulesFile(slos: readonly Slo[], source: string): string {

@@ -18,7 +18,7 @@
 // alerts read ratios recorded at the same timestamp (rules in a group run in order;
 // prometheus docs/configuration/recording_rules.md).
 import { DRIFTED_VALUE, DRIFT_METRIC, LABEL, PROXY_METRIC, SLO_RULE, formatDuration } from '../common/index.ts';
-import type { AlertWindow, Severity, Slo } from './model.ts';
+import type { AlertWindow, Severity, Slo } from './definitions.ts';
 import { defaultWindows, distinctWindows } from './windows.ts';
 import { badCodePattern } from './sli.ts';
 

@@ -9,7 +9,7 @@ import type { Clock } from '../common/index.ts';
 import { SloEngine } from './engine.ts';
 import type { SloStatus } from './status.ts';
 import { registerSloMetrics } from './metrics.ts';
-import type { Slo } from './model.ts';
+import type { Slo } from './definitions.ts';
 import type { NotifyTarget } from './notify/config.ts';
 import { AlertNotifier, type NotifierOptions } from './notify/notifier.ts';
 

@@ -3,7 +3,7 @@
 // bad-code alternatives, latency compares with the histogram bucket boundary (`le` is
 // "less than or equal", prom-client lib/histogram.js).
 import type { RequestOutcome } from '../common/index.ts';
-import type { RequestSli } from './model.ts';
+import type { RequestSli } from './definitions.ts';
 
 /** Returns true when the request spends error budget. */
 export type BadClassifier = (outcome: RequestOutcome) => boolean;

@@ -1,5 +1,5 @@
 // The JSON shape of `GET /api/v1/slos` (engine.snapshot()): statuses with ISO times.
-import { SEVERITIES, type Severity, type SliKind } from './model.ts';
+import { SEVERITIES, type Severity, type SliKind } from './definitions.ts';
 import type { AlertStatus, SloStatus } from './status.ts';
 
 export interface SloSnapshot {

@@ -1,7 +1,7 @@
 // What an SLO evaluation reports: the status of one SLO × model × version, its window and
 // alert readings, and alert transitions. Types only, shared by the local engine (engine.ts),
 // the function both sources evaluate with (fleet-status.ts), snapshots and notifications.
-import type { Severity, SliKind, Slo } from './model.ts';
+import type { Severity, SliKind, Slo } from './definitions.ts';
 import type { PairState } from './burn.ts';
 
 export type Verdict = 'pass' | 'fail' | 'inconclusive';

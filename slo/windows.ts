@@ -5,7 +5,7 @@
 // the same table Sloth ships as internal/alert/windows/google-30d.yaml. The factor is
 // budget-consumed × period / long window, e.g. 2% × 720h / 1h = 14.4; the short window is
 // 1/12 of the long one and only makes the alert reset quickly after recovery.
-import type { AlertWindow, Severity } from './model.ts';
+import type { AlertWindow, Severity } from './definitions.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -22,7 +22,7 @@ import { SloEngine } from '../../slo/engine.ts';
 import type { AlertTransition, SloStatus } from '../../slo/status.ts';
 import { rulesFile } from '../../slo/rules-yaml.ts';
 import { errorRatioExpr, requestsExpr, sloRuleGroup } from '../../slo/rules.ts';
-import type { Slo } from '../../slo/model.ts';
+import type { Slo } from '../../slo/definitions.ts';
 import { tfServingRowBodies } from '../drift/helpers.ts';
 import { EXAMPLES } from '../helpers/repo.ts';
 import { startServer, type RunningServer } from '../../server/index.ts';

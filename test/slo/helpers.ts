@@ -1,7 +1,7 @@
 // Builders for SLO tests: internal-model SLOs and synthetic traffic replayed minute by minute.
 import type { RequestOutcome } from '../../common/index.ts';
-import type { Slo } from '../../slo/model.ts';
-import { INFERENCE_APIS } from '../../slo/model.ts';
+import type { Slo } from '../../slo/definitions.ts';
+import { INFERENCE_APIS } from '../../slo/definitions.ts';
 import { defaultWindows } from '../../slo/windows.ts';
 
 export const MINUTE = 60_000;

@@ -13,7 +13,7 @@ import { parseConfig } from '../../config/index.ts';
 import { SloEngine } from '../../slo/engine.ts';
 import { rulesFile } from '../../slo/rules-yaml.ts';
 import { sloRuleGroup } from '../../slo/rules.ts';
-import type { Slo } from '../../slo/model.ts';
+import type { Slo } from '../../slo/definitions.ts';
 import { havePromtool, promtool } from './promtool.ts';
 import { MINUTE, outcome } from './helpers.ts';
 
