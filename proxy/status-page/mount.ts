@@ -10,8 +10,8 @@ import type { Clock } from '../../common/index.ts';
 import type { AdminHandler, RouteOptions } from '../admin.ts';
 import { StatusHistory } from './history.ts';
 import { RecentAlerts } from './adapters.ts';
-import { buildStatusModel } from './model.ts';
-import type { StatusSources } from './model.ts';
+import { buildStatusModel } from './build-status.ts';
+import type { StatusSources } from './build-status.ts';
 import { renderStatusPage } from './render.ts';
 
 export type Mount = (method: string, path: string, handler: AdminHandler, opts?: RouteOptions) => void;
