@@ -51,9 +51,13 @@ export class TempRepo {
   }
 }
 
-/** Polls until `fn` returns a truthy value or the time runs out. */
 type Falsy = undefined | null | false | '' | 0;
-export async function eventually<T>(fn: () => Promise<T | Falsy> | T | Falsy, timeoutMs = 10_000, stepMs = 50): Promise<T> {
+/**
+ * Polls until `fn` returns a truthy value, which it returns, or the time runs out (bounded by
+ * wall-clock time). A throw from `fn` counts as "not yet"; the last one is in the timeout's
+ * message, with `what` when given. The one polling helper of the tests.
+ */
+export async function eventually<T>(fn: () => Promise<T | Falsy> | T | Falsy, timeoutMs = 10_000, stepMs = 50, what?: string): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -63,7 +67,7 @@ export async function eventually<T>(fn: () => Promise<T | Falsy> | T | Falsy, ti
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > end) throw new Error(`${what ?? 'condition'} not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }

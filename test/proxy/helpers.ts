@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import { Issues } from '../../common/index.ts';
 import { createProxy, readProxyConfig } from '../../proxy/index.ts';
 import type { Proxy } from '../../proxy/index.ts';
+import { eventually } from '../helpers/repo.ts';
 
 export interface Seen {
   method: string;
@@ -106,12 +107,6 @@ export function sample(metrics: ReturnType<typeof parseMetrics>, name: string, l
 }
 
 /** Waits until `fn` is truthy (for outcomes recorded after the response). */
-export async function until<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+export function until<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
+  return eventually(fn, timeoutMs, 20);
 }

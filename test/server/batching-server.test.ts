@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type RunningServer } from '../../server/index.ts';
 import { SERVER_METRIC } from '../../common/conventions.ts';
-import { TempRepo, postJson } from '../helpers/repo.ts';
+import { TempRepo, eventually, postJson } from '../helpers/repo.ts';
 import { call, connect, rawFloatTensor, type Clients } from './grpc-helpers.ts';
 
 const WIDTH = 256; // mlp: x float[N,256] → scores float[N,16]
@@ -124,11 +124,9 @@ describe('deadlines while queued, over both surfaces', () => {
 });
 
 /** The server records a call just after answering it; wait until the line shows up. */
-async function eventuallyMatch(srv: RunningServer, re: RegExp): Promise<string> {
-  for (let i = 0; i < 100; i++) {
+function eventuallyMatch(srv: RunningServer, re: RegExp): Promise<string> {
+  return eventually(async () => {
     const text = await srv.registry.metrics();
-    if (re.test(text)) return text;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`metrics never matched ${re}`);
+    return re.test(text) && text;
+  }, 5_000, 20, `metrics matching ${re}`);
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Deadlines, type Expirable } from '../../server/rest/deadlines.ts';
+import { eventually } from '../helpers/repo.ts';
 
 function request(name: string, deadlineMs: number, expired: string[]): Expirable {
   return {
@@ -13,10 +14,7 @@ function request(name: string, deadlineMs: number, expired: string[]): Expirable
 }
 
 /** Waits (bounded by wall-clock time, not by a count of timer turns) until cond() holds. */
-const until = async (cond: () => boolean, withinMs = 10_000) => {
-  const end = Date.now() + withinMs;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-};
+const until = (cond: () => boolean, withinMs = 10_000) => eventually(cond, withinMs, 5);
 
 test('requests past their deadline are expired once each, and finished ones never', async () => {
   // The clock is injected: deadlines pass when the test says so, and one sweep may expire
