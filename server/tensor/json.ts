@@ -221,7 +221,120 @@ function nonFinite(v: number): string | undefined {
   return undefined;
 }
 
+// The old path above costs two number↔string round trips per value. The fast path below
+// gets the same digits with double arithmetic: x = |v|·10^k is one correctly rounded
+// operation (10^k is exact for k ≤ 22), so its error is below 2^-23 for a 9-digit x; when
+// x's fraction is that close to .5 the rounding direction is unsure and the old path runs.
+// The 6-digit candidate m·10^-k is likewise one correctly rounded operation of exact
+// operands, so it is the double Number(v.toPrecision(6)) reads. Number→String of a ≤ 9-digit
+// decimal's double prints that decimal without trailing zeros, which formatDecimal writes
+// directly. test/server/float-format.test.ts checks equality with the old path.
+
+const POW10 = [
+  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+  1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+/** How close to a rounding decision x may be before the fast path gives up (x < 1e9). */
+const UNSURE = 1e-6;
+
+/** |v|·10^k as one correctly rounded operation; |k| ≤ 22. */
+function scale(a: number, k: number): number {
+  return k >= 0 ? a * POW10[k]! : a / POW10[-k]!;
+}
+
+// Results of roundDigits (module-level to avoid an allocation per value).
+let outM = 0;
+let outE = 0;
+
+/**
+ * Rounds a (> 0) to p significant digits: a ≈ outM·10^(outE-p+1) with 10^(p-1) ≤ outM < 10^p.
+ * e is a guess of floor(log10(a)), off by at most one. Returns false when unsure.
+ */
+function roundDigits(a: number, p: number, e: number): boolean {
+  let k = p - 1 - e;
+  if (k < -22 || k > 22) return false;
+  let x = scale(a, k);
+  if (x < POW10[p - 1]!) {
+    if (++k > 22) return false;
+    e--;
+    x = scale(a, k);
+  } else if (x >= POW10[p]!) {
+    if (--k < -22) return false;
+    e++;
+    x = scale(a, k);
+  }
+  if (x < POW10[p - 1]! || x >= POW10[p]!) return false;
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d > 0.5 - UNSURE && d < 0.5 + UNSURE) return false;
+  let m = d > 0.5 ? f + 1 : f;
+  if (m === POW10[p]) {
+    m = POW10[p - 1]!;
+    e++;
+  }
+  outM = m;
+  outE = e;
+  return true;
+}
+
+/** The text JS's Number→String gives for the decimal m·10^(e-p+1), plus ".0" when whole. */
+function formatDecimal(neg: boolean, m: number, e: number): string {
+  while (m % 10 === 0) m /= 10;
+  const digits = String(m);
+  const n = digits.length;
+  let s: string;
+  if (e >= -7 + 1 && e <= 20) {
+    if (e >= n - 1) s = digits + '0'.repeat(e - n + 1) + '.0';
+    else if (e >= 0) s = `${digits.slice(0, e + 1)}.${digits.slice(e + 1)}`;
+    else s = `0.${'0'.repeat(-e - 1)}${digits}`;
+  } else {
+    const mant = n === 1 ? digits : `${digits[0]}.${digits.slice(1)}`;
+    s = `${mant}e${e < 0 ? '-' : '+'}${e < 0 ? -e : e}`;
+  }
+  return neg ? `-${s}` : s;
+}
+
 export function formatFloat32(v: number): string {
+  if (v === 0) return '0.0';
+  const neg = v < 0;
+  const a = neg ? -v : v;
+  // Also false for NaN and ±Infinity, which the old path prints.
+  if (a >= 1e-14 && a < 1e27) {
+    const guess = Math.floor(Math.log10(a));
+    if (roundDigits(a, SHORT_DIGITS, guess)) {
+      const m6 = outM;
+      const e6 = outE;
+      const k6 = SHORT_DIGITS - 1 - e6;
+      const short = k6 >= 0 ? m6 / POW10[k6]! : m6 * POW10[-k6]!;
+      if (Math.fround(short) === a) return formatDecimal(neg, m6, e6);
+      if (roundDigits(a, 9, guess)) return formatDecimal(neg, outM, outE);
+    }
+  }
+  return formatFloat32Slow(v);
+}
+
+export function formatFloat64(v: number): string {
+  const neg = v < 0;
+  const a = neg ? -v : v;
+  if (a >= 1e-14 && a < 1e27) {
+    const k = SHORT_DIGITS - 1 - Math.floor(Math.log10(a));
+    if (k >= -22 && k <= 22) {
+      // Number(v.toPrecision(6)) === v needs |v|·10^k within ~1e-10 of an integer (plus the
+      // error of this one rounding); well away from one, the answer is String(v). x may be
+      // 10× too large (log10 rounding up): x/10 is then not near an integer either.
+      const x = scale(a, k);
+      const d = x - Math.floor(x);
+      if (d > 1e-4 && d < 1 - 1e-4 && x >= 1e5 && x < 1e7) {
+        const s = String(v);
+        return a < 1e21 && Number.isInteger(v) ? `${s}.0` : s;
+      }
+    }
+  }
+  return formatFloat64Slow(v);
+}
+
+/** The reference algorithm, kept for the cases the fast paths leave out. */
+export function formatFloat32Slow(v: number): string {
   const nf = nonFinite(v);
   if (nf) return nf;
   const fast = shortForm(v);
@@ -231,7 +344,8 @@ export function formatFloat32(v: number): string {
   return withPoint(String(Number(v.toPrecision(9))));
 }
 
-export function formatFloat64(v: number): string {
+/** The reference algorithm, kept for the cases the fast path leaves out. */
+export function formatFloat64Slow(v: number): string {
   const nf = nonFinite(v);
   if (nf) return nf;
   const fast = shortForm(v);
