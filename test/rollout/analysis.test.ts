@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyze, checkDrift, checkErrorRatio, checkLatency, checkSloBurn, checkTraffic, combine } from '../../rollout/index.ts';
+import { analyze } from '../../rollout/index.ts';
+import { checkDrift, checkErrorRatio, checkLatency, checkSloBurn, checkTraffic, combine } from '../../rollout/analysis.ts';
 import type { Check, CheckVerdict, TrafficStats } from '../../rollout/index.ts';
 import { ANALYSIS } from './helpers.ts';
 
