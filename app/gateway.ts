@@ -120,15 +120,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   let follower: SplitFollower | undefined;
   if (config.rollouts.length > 0) {
     const stateDir = opts.stateDir ?? '.modelgate-state';
-    // The rollout analysis judges split-routed requests only: its SLO burn check reads an
-    // engine that requests pinning a version (outcome.pinned: the client chose the canary)
-    // never reach, so a client cannot burn a canary's budget into a rollback. The SLOs
-    // themselves (`slo`, alerts, /api/v1/slos) count every request.
-    const analysisSlo = new SloEngine(fleet.localConfig(config).slos, { clock });
-    proxy.onOutcome((o) => {
-      if (o.pinned !== true) analysisSlo.record(o);
-    });
-    const burnFrom = fleet.source ?? analysisSlo;
+    // The rollout's SLO burn check: Prometheus' fleet-wide counts, or local split-routed ones.
+    const burn = sloBurnSource(fleet.source ?? splitRoutedSlos(config, proxy, clock));
     const driftFrom = drift;
     rolloutRunner = runWhileLeader(fleet.leader, async () => {
       const attached = await attachRollouts({
@@ -138,7 +131,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         registry,
         clock,
         tickMs: Math.min(opts.tickMs ?? DEFAULT_TICK_MS, 1000),
-        burn: sloBurnSource(burnFrom),
+        burn,
         ...(driftFrom ? { drift: driftSource(driftFrom) } : {}),
         ...(opts.serverLabels ? { labels: opts.serverLabels, versions: opts.serverLabels } : {}),
         log: (line) => log(`rollout ${line}`),
@@ -208,4 +201,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       return (stopping ??= stop(0));
     },
   };
+}
+
+/**
+ * The rollout analysis judges split-routed requests only: its local SLO burn check reads an
+ * engine that requests pinning a version (outcome.pinned: the client chose the canary) never
+ * reach, so a client cannot burn a canary's budget into a rollback. It holds only the SLOs of
+ * models under a rollout. The SLOs themselves (alerts, /api/v1/slos) count every request.
+ */
+function splitRoutedSlos(config: Config, proxy: Proxy, clock: Clock): SloEngine {
+  const rolledOut = new Set(config.rollouts.map((r) => r.model));
+  const engine = new SloEngine(config.slos.filter((s) => rolledOut.has(s.model)), { clock });
+  proxy.onOutcome((o) => {
+    if (o.pinned !== true && rolledOut.has(o.model)) engine.record(o);
+  });
+  return engine;
 }
