@@ -75,6 +75,62 @@ export function fraud(version: 1 | 2 = 1, weights = FRAUD_WEIGHTS[version]): Gra
   };
 }
 
+/**
+ * The fraud classifier made wrong on purpose, for tests of shadow comparison, replay and
+ * live accuracy: for about `flipShare` of the rows (those whose pseudo-random hash of
+ * `amount` and `distance_km` falls below it) the label is flipped and the two probability
+ * columns swapped. Fast and error-free, and wrong on a known share of inputs. The same inputs
+ * are always flipped, so a test can compute which rows a correct model disagrees with
+ * (`fraudFlips`).
+ */
+export function fraudFlipping(flipShare: number, version: 1 | 2 = 1): GraphSpec {
+  const base = fraud(version);
+  const nodes = base.nodes.map((n) =>
+    n.outputs[0] === 'probabilities' ? { ...n, outputs: ['probabilities_raw'] } : n.outputs[0] === 'label' ? { ...n, outputs: ['label_raw'] } : n,
+  );
+  nodes.push(
+    // h = frac(amount * 7.31 + distance_km * 3.77); flip when h < flipShare.
+    { op: 'Mul', inputs: ['amount', 'k_amount'], outputs: ['h_a'] },
+    { op: 'Mul', inputs: ['distance_km', 'k_distance'], outputs: ['h_d'] },
+    { op: 'Add', inputs: ['h_a', 'h_d'], outputs: ['h_sum'] },
+    { op: 'Floor', inputs: ['h_sum'], outputs: ['h_floor'] },
+    { op: 'Sub', inputs: ['h_sum', 'h_floor'], outputs: ['h'] },
+    { op: 'Less', inputs: ['h', 'flip_share'], outputs: ['flip_bool'] },
+    { op: 'Cast', inputs: ['flip_bool'], outputs: ['flip_i'], attrs: { to: 7 } },
+    { op: 'Cast', inputs: ['flip_bool'], outputs: ['flip_f'], attrs: { to: 1 } },
+    // label = |label_raw - flip| (XOR for 0/1)
+    { op: 'Sub', inputs: ['label_raw', 'flip_i'], outputs: ['label_diff'] },
+    { op: 'Abs', inputs: ['label_diff'], outputs: ['label'] },
+    // probabilities = raw * (1 - flip) + swapped * flip, per row
+    { op: 'Unsqueeze', inputs: ['flip_f', 'axes1'], outputs: ['flip_col'] },
+    { op: 'Sub', inputs: ['one', 'flip_col'], outputs: ['keep_col'] },
+    { op: 'Gather', inputs: ['probabilities_raw', 'swap_idx'], outputs: ['probabilities_swapped'], attrs: { axis: 1 } },
+    { op: 'Mul', inputs: ['probabilities_raw', 'keep_col'], outputs: ['p_keep'] },
+    { op: 'Mul', inputs: ['probabilities_swapped', 'flip_col'], outputs: ['p_flip'] },
+    { op: 'Add', inputs: ['p_keep', 'p_flip'], outputs: ['probabilities'] },
+  );
+  return {
+    ...base,
+    docString: `fraud classifier v${version}, labels flipped on ~${Math.round(flipShare * 100)}% of inputs`,
+    initializers: [
+      ...base.initializers,
+      { name: 'k_amount', type: 'float', dims: [], values: [7.31] },
+      { name: 'k_distance', type: 'float', dims: [], values: [3.77] },
+      { name: 'flip_share', type: 'float', dims: [], values: [flipShare] },
+      { name: 'one', type: 'float', dims: [], values: [1] },
+      { name: 'swap_idx', type: 'int64', dims: [2], values: [1, 0] },
+    ],
+    nodes,
+  };
+}
+
+/** Whether `fraudFlipping(flipShare)` flips the row with these `amount` and `distance_km` (float32 arithmetic, as the graph does it). */
+export function fraudFlips(flipShare: number, amount: number, distanceKm: number): boolean {
+  const f = Math.fround;
+  const sum = f(f(f(amount) * f(7.31)) + f(f(distanceKm) * f(3.77)));
+  return f(sum - Math.floor(sum)) < f(flipShare);
+}
+
 /** Sizes of the compute-heavy MLP used by the batching benchmarks. */
 export const MLP_SIZES = { input: 256, hidden: 2048, hiddenLayers: 3, output: 16 } as const;
 
