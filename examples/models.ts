@@ -113,7 +113,7 @@ export function fraudFlipping(flipShare: number, version: 1 | 2 = 1): GraphSpec 
     ...base,
     docString: `fraud classifier v${version}, labels flipped on ~${Math.round(flipShare * 100)}% of inputs`,
     initializers: [
-      ...base.initializers,
+      ...(base.initializers ?? []),
       { name: 'k_amount', type: 'float', dims: [], values: [7.31] },
       { name: 'k_distance', type: 'float', dims: [], values: [3.77] },
       { name: 'flip_share', type: 'float', dims: [], values: [flipShare] },
