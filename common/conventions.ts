@@ -22,6 +22,8 @@ export const LABEL = {
   phase: 'phase',
   reason: 'reason',
   drifted: 'drifted',
+  /** Who called (proxy/guard), only where configured and capped like the model label. */
+  identity: 'identity',
   le: 'le',
 } as const;
 
@@ -54,6 +56,14 @@ export const PROXY_METRIC = {
   upstreamErrors: 'modelgate_upstream_errors_total',
   telemetryDropped: 'modelgate_telemetry_dropped_total',
   splitWeight: 'modelgate_split_weight',
+  /** Requests refused by proxy/guard for a missing or bad credential or a forbidden call, by `reason`. */
+  authFailures: 'modelgate_auth_failures_total',
+  /** Requests refused before forwarding (`reason`: RejectReason), by model. */
+  rejected: 'modelgate_requests_rejected_total',
+  /** The current per-model concurrency limit (fixed, or the adaptive limit's value). */
+  concurrencyLimit: 'modelgate_concurrency_limit',
+  /** Requests admitted and in flight, per model, as the concurrency limiter counts them. */
+  admittedInFlight: 'modelgate_admitted_in_flight',
 } as const;
 
 export const SLO_METRIC = {
@@ -119,6 +129,12 @@ export function latencyBuckets(extraThresholdsSeconds: readonly number[] = []): 
 export const VERSION_HEADER = 'x-model-version';
 /** Response header set by the proxy: which split variant served (stable, canary, direct). */
 export const VARIANT_HEADER = 'x-modelgate-variant';
+/**
+ * Request id header (REST request and response headers, gRPC initial and trailing metadata):
+ * the client's when it is a valid id (`proxy/request-id.ts`), else one the proxy makes up.
+ * Feedback (`POST /api/v1/feedback`) and access logs name requests by it.
+ */
+export const REQUEST_ID_HEADER = 'x-request-id';
 
 /**
  * Names used by the generated Prometheus rules (`modelgate rules`). The window is appended

@@ -35,4 +35,25 @@ export interface RequestOutcome {
    * Absent means false.
    */
   pinned?: boolean;
+  /**
+   * The request's id (`x-request-id`: the client's when valid, else made up by the proxy),
+   * also in the response headers / gRPC metadata. Always set by the proxy.
+   */
+  requestId?: string;
+  /**
+   * Who called (an API key's name or a JWT's subject, proxy/guard): set only when the proxy
+   * authenticates callers and the caller was identified. Never the secret itself.
+   */
+  identity?: string;
+  /**
+   * Refused by the proxy's admission stage before forwarding: no or a bad credential
+   * (`unauthenticated`, 401 / UNAUTHENTICATED), not allowed (`forbidden`, 403 /
+   * PERMISSION_DENIED), over its rate (`rate_limited`, 429 / RESOURCE_EXHAUSTED) or over the
+   * model's concurrency limit (`shed`, 503 / UNAVAILABLE). The SLO engine skips these unless
+   * configured to count them: the upstream never saw them.
+   */
+  rejected?: RejectReason;
 }
+
+/** Why the proxy refused a request before forwarding it (RequestOutcome.rejected). */
+export type RejectReason = 'unauthenticated' | 'forbidden' | 'rate_limited' | 'shed';

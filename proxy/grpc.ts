@@ -11,7 +11,7 @@ import type { ClientHttp2Session, ClientHttp2Stream, Http2Server, IncomingHttpHe
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { GrpcCode, VARIANT_HEADER, VERSION_HEADER } from '../common/index.ts';
+import { GrpcCode, REQUEST_ID_HEADER, VARIANT_HEADER, VERSION_HEADER } from '../common/index.ts';
 import type { Api, Variant } from '../common/index.ts';
 import type { ProxyConfig } from './config.ts';
 import type { UpstreamErrorKind } from './errors.ts';
@@ -20,6 +20,7 @@ import type { MethodShape, ModelRef } from './grpc-wire.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { Observers } from './observers.ts';
 import type { Recorder } from './recorder.ts';
+import { requestIdFrom } from './request-id.ts';
 import { route } from './split.ts';
 import type { Split } from './split.ts';
 import type { RequestTrace, Tracing } from './tracing.ts';
@@ -132,6 +133,8 @@ class GrpcCall {
   readonly #api: Api;
   readonly #span: RequestTrace | undefined;
   readonly #tee: boolean;
+  /** This call's id (request-id.ts): sent upstream, in the initial and trailing metadata, recorded. */
+  readonly #id: string;
   /** Reads request messages (known methods only) to label and pin. */
   readonly #requestFrames: FrameReader | undefined;
   /** Reads the first response message, when its version or a body copy is wanted. */
@@ -176,6 +179,7 @@ class GrpcCall {
     this.#unary = this.#shape !== undefined && !this.#method.endsWith('/ModelStreamInfer');
     this.#api = this.#shape?.api ?? 'other';
     this.#span = deps.tracing.start(this.#method, headerValue(headers, 'traceparent'));
+    this.#id = requestIdFrom(headerValue(headers, REQUEST_ID_HEADER));
     const { config } = deps;
     this.#tee = this.#shape !== undefined && TEE_APIS.has(this.#api) && deps.observers.wantsBodies && deps.random() < config.bodies.sampleRate;
     this.#requestFrames = this.#shape ? new FrameReader(config.limits.maxBodyBytes) : undefined;
@@ -206,6 +210,7 @@ class GrpcCall {
 
     const out = copyHeaders(this.#headers);
     if (this.#span) out['traceparent'] = this.#span.traceparent;
+    out[REQUEST_ID_HEADER] = this.#id;
     let up: ClientHttp2Stream;
     try {
       up = this.#upstream.get().request(out, { endStream: false });
@@ -229,7 +234,7 @@ class GrpcCall {
       this.#closed();
     });
 
-    stream.on('wantTrailers', () => stream.sendTrailers(this.#trailers ?? { 'grpc-status': String(GrpcCode.UNKNOWN) }));
+    stream.on('wantTrailers', () => stream.sendTrailers({ ...(this.#trailers ?? { 'grpc-status': String(GrpcCode.UNKNOWN) }), [REQUEST_ID_HEADER]: this.#id }));
     stream.on('data', (chunk: Buffer) => this.#onClientData(chunk));
     stream.on('end', () => {
       if (this.#unary) this.#requestSent();
@@ -263,6 +268,7 @@ class GrpcCall {
   #onResponse(h: IncomingHttpHeaders, flags: number): void {
     const headers = copyHeaders(h);
     headers[VARIANT_HEADER] = this.#variant;
+    headers[REQUEST_ID_HEADER] = this.#id;
     const v = headerValue(h, VERSION_HEADER);
     if (v !== undefined) this.#reportedVersion = v;
     const stream = this.#stream;
@@ -390,7 +396,7 @@ class GrpcCall {
       if (!this.#respondedHeaders) {
         this.#respondedHeaders = true;
         // Trailers-Only response: the status in the only HEADERS frame.
-        stream.respond({ ':status': 200, 'content-type': 'application/grpc', [VARIANT_HEADER]: this.#variant, ...trailers }, { endStream: true });
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc', [VARIANT_HEADER]: this.#variant, [REQUEST_ID_HEADER]: this.#id, ...trailers }, { endStream: true });
       } else {
         this.#trailers = trailers;
         stream.end();
@@ -421,6 +427,7 @@ class GrpcCall {
         variant: this.#variant, pinned: this.#clientPinned, grpcCode, code: grpcCodeName(grpcCode), success: grpcCode === GrpcCode.OK,
         // Unary calls: from the request's full receipt (0 when it never came whole), as REST.
         durationSeconds: (performance.now() - (!this.#unary ? this.#start : this.#receivedAt < 0 ? performance.now() : this.#receivedAt)) / 1000, requestBytes: this.#requestBytes, responseBytes: this.#responseBytes,
+        requestId: this.#id,
       },
       this.#span,
       bodies,

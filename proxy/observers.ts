@@ -2,7 +2,7 @@
 // bodies to the drift recorder. Observability never breaks the request (habit from
 // OpenTelemetry JS sdk-metrics Instruments.ts): a throwing observer is caught and counted,
 // bodies are delivered from a bounded queue on a later turn of the event loop.
-import type { RequestOutcome, Api, Protocol } from '../common/index.ts';
+import type { RequestOutcome, Api, Protocol, Variant } from '../common/index.ts';
 import type { ProxyMetrics } from './metrics.ts';
 
 export interface BodySample {
@@ -20,6 +20,10 @@ export interface BodySample {
   method?: string;
   /** The client chose the version (RequestOutcome.pinned); the drift recorder keeps it out of canary-vs-stable comparisons. */
   pinned?: boolean;
+  /** The request's id (RequestOutcome.requestId). */
+  requestId?: string;
+  /** The split variant that served (RequestOutcome.variant). */
+  variant?: Variant;
 }
 
 export type OutcomeObserver = (o: RequestOutcome) => void;

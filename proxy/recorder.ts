@@ -28,6 +28,8 @@ export interface RequestFacts {
   durationSeconds: number;
   requestBytes: number;
   responseBytes: number;
+  /** The request's id (proxy/request-id.ts); absent for requests the proxy never parsed. */
+  requestId?: string;
 }
 
 export interface RecorderDeps {
@@ -43,7 +45,7 @@ export class Recorder {
     this.#d = deps;
   }
 
-  record(f: RequestFacts, span: RequestTrace | undefined, bodies?: Omit<BodySample, 'model' | 'version' | 'api' | 'protocol'>): void {
+  record(f: RequestFacts, span: RequestTrace | undefined, bodies?: Omit<BodySample, 'model' | 'version' | 'api' | 'protocol' | 'variant' | 'requestId'>): void {
     try {
       const model = this.#modelLabel(f);
       const version = this.#pickVersion(f, model);
@@ -70,7 +72,7 @@ export class Recorder {
     return f.reportedVersion ?? f.routedVersion ?? this.#d.catalog.latest(model);
   }
 
-  #finish(f: RequestFacts, model: string, version: string | undefined, span: RequestTrace | undefined, bodies?: Omit<BodySample, 'model' | 'version' | 'api' | 'protocol'>): void {
+  #finish(f: RequestFacts, model: string, version: string | undefined, span: RequestTrace | undefined, bodies?: Omit<BodySample, 'model' | 'version' | 'api' | 'protocol' | 'variant' | 'requestId'>): void {
     try {
       const versionLabel =
         model === OVERFLOW_LABEL_VALUE ? OVERFLOW_LABEL_VALUE
@@ -89,11 +91,15 @@ export class Recorder {
       if (f.httpStatus !== undefined) outcome.httpStatus = f.httpStatus;
       if (f.grpcCode !== undefined) outcome.grpcCode = f.grpcCode;
       if (f.pinned) outcome.pinned = true;
+      if (f.requestId !== undefined) outcome.requestId = f.requestId;
       this.#d.metrics.observe(outcome, f.requestBytes, f.responseBytes);
       this.#d.observers.emitOutcome(outcome);
       span?.end({ model, version: versionLabel, variant: f.variant, code: f.code, error: !f.success });
       if (bodies && f.success) {
-        this.#d.observers.emitBodies({ ...bodies, model, version: versionLabel, api: f.api, protocol: f.protocol, ...(f.pinned ? { pinned: true } : {}) });
+        this.#d.observers.emitBodies({
+          ...bodies, model, version: versionLabel, api: f.api, protocol: f.protocol, variant: f.variant,
+          ...(f.pinned ? { pinned: true } : {}), ...(f.requestId !== undefined ? { requestId: f.requestId } : {}),
+        });
       }
     } catch {
       this.#d.metrics.drop('observer_error');

@@ -9,13 +9,14 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import type { Dispatcher, Pool } from 'undici';
-import { VARIANT_HEADER, VERSION_HEADER, flushedCloser, trackResponse } from '../common/index.ts';
+import { REQUEST_ID_HEADER, VARIANT_HEADER, VERSION_HEADER, flushedCloser, trackResponse } from '../common/index.ts';
 import type { Api, Variant } from '../common/index.ts';
 import type { ForwardDeps } from './grpc.ts';
 import { ProxyErrors, errorBody } from './errors.ts';
 import type { UpstreamErrorKind } from './errors.ts';
 import type { ErrorSpec } from '../common/index.ts';
 import { parseRestPath, pinnedPath } from './rest-path.ts';
+import { requestIdFrom } from './request-id.ts';
 import { route } from './split.ts';
 import type { Split } from './split.ts';
 import type { RequestTrace } from './tracing.ts';
@@ -83,9 +84,9 @@ export function classifyUpstreamError(err: unknown): { kind: UpstreamErrorKind; 
   return { kind: 'protocol', spec: ProxyErrors.PRX_ERR_UPSTREAM_UNAVAILABLE };
 }
 
-function sendError(res: ServerResponse, spec: ErrorSpec, message: string, variant: Variant, close = false): number {
+function sendError(res: ServerResponse, spec: ErrorSpec, message: string, variant: Variant, requestId: string, close = false): number {
   const body = errorBody(spec.code, message);
-  const headers: OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), [VARIANT_HEADER]: variant };
+  const headers: OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), [VARIANT_HEADER]: variant, [REQUEST_ID_HEADER]: requestId };
   if (close) headers['connection'] = 'close';
   res.writeHead(spec.http, headers);
   res.end(body);
@@ -111,10 +112,11 @@ interface ClientHeaders {
   traceparent: string | undefined;
   forwardedFor: string | undefined;
   connection: string | undefined;
+  requestId: string | undefined;
 }
 
 function readClientHeaders(raw: string[]): ClientHeaders {
-  const h: ClientHeaders = { contentLength: 0, chunked: false, traceparent: undefined, forwardedFor: undefined, connection: undefined };
+  const h: ClientHeaders = { contentLength: 0, chunked: false, traceparent: undefined, forwardedFor: undefined, connection: undefined, requestId: undefined };
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     // Cheap first-letter filter: most headers match none of the five names.
@@ -127,6 +129,7 @@ function readClientHeaders(raw: string[]): ClientHeaders {
     else if (lower === 'traceparent') h.traceparent ??= value;
     // Several X-Forwarded-For lines are one comma-separated list (RFC 9110 §5.3).
     else if (lower === 'x-forwarded-for') h.forwardedFor = h.forwardedFor === undefined ? value : `${h.forwardedFor}, ${value}`;
+    else if (lower === REQUEST_ID_HEADER) h.requestId ??= value;
     else if (lower === 'connection') h.connection = h.connection === undefined ? value : `${h.connection}, ${value}`;
   }
   return h;
@@ -236,6 +239,8 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
   #slot: 0 | 1 | 2 = 0;
   #body: Buffer | IncomingMessage | null = null;
   readonly #h: ClientHeaders;
+  /** This request's id (request-id.ts): sent upstream, to the client, and recorded. */
+  readonly #id: string;
   /** Body copies for the tee (sampled), undefined when not sampled. */
   #reqCopy: Buffer[] | undefined;
   #resCopy: Buffer[] | undefined;
@@ -262,6 +267,7 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
     this.#res = res;
     deps.metrics.inFlight.inc({ protocol: 'rest' });
     this.#h = readClientHeaders(req.rawHeaders);
+    this.#id = requestIdFrom(this.#h.requestId);
     this.#plan = planRest(req.url ?? '/', (name) => firstHeader(req.headers, name), deps.getSplit, deps.random);
     this.#span = deps.tracing.start(`${req.method} ${this.#plan.api}`, this.#h.traceparent);
     // Tee: sampled, only for inference calls, only when someone listens.
@@ -407,10 +413,11 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
       const lower = name.toLowerCase();
       if (HOP_BY_HOP.has(lower) || listed?.has(lower)) continue;
       // Set below from what was read: ours replaces the client's, the address is appended.
-      if ((lower === 'traceparent' && this.#span) || lower === 'x-forwarded-for') continue;
+      if ((lower === 'traceparent' && this.#span) || lower === 'x-forwarded-for' || lower === REQUEST_ID_HEADER) continue;
       out.push(name, raw[i + 1]!);
     }
     if (this.#span) out.push('traceparent', this.#span.traceparent);
+    out.push(REQUEST_ID_HEADER, this.#id);
     const from = this.#req.socket.remoteAddress;
     const xff = this.#h.forwardedFor;
     if (from) out.push('x-forwarded-for', xff ? `${xff}, ${from}` : from);
@@ -474,14 +481,14 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
       const value = typeof v === 'string' ? v : v.toString('latin1');
       const lower = name.toLowerCase();
       if (lower === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
-      if (HOP_BY_HOP.has(lower)) continue;
+      if (HOP_BY_HOP.has(lower) || lower === REQUEST_ID_HEADER) continue;
       if (lower === VERSION_HEADER) this.#reportedVersion ??= value;
       else if (lower === 'content-length') this.#declaredLength = Number(value);
       out.push(name, value);
     }
     const listed = connectionListed(connection);
     if (listed) out = out.filter((_, i, a) => !listed.has((i % 2 === 0 ? a[i]! : a[i - 1]!).toLowerCase()));
-    out.push(VARIANT_HEADER, this.#plan.variant);
+    out.push(VARIANT_HEADER, this.#plan.variant, REQUEST_ID_HEADER, this.#id);
     if (this.#reportedVersion === undefined && this.#plan.scanV2Body) this.#scan = [];
     this.#res.writeHead(statusCode, out);
     return true;
@@ -537,7 +544,7 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
       : `upstream unavailable (${kind})`;
     // A body not read to its end: close, so its rest is not parsed as the next request.
     const close = kind === 'body_too_large' || kind === 'client_timeout' || this.#deps.lifecycle.draining;
-    this.#responseBytes = sendError(this.#res, spec, message, this.#plan.variant, close);
+    this.#responseBytes = sendError(this.#res, spec, message, this.#plan.variant, this.#id, close);
     this.#finish(spec.http, false);
   }
 
@@ -563,7 +570,7 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
         protocol: 'rest', api: p.api, model: p.model, reportedVersion: this.#reportedVersion, routedVersion: p.routedVersion, variant: p.variant, pinned: p.pinned === true,
         // From the request's full receipt (the class comment); 0 for one never received whole.
         httpStatus, code: String(httpStatus), success, durationSeconds: this.#receivedAt < 0 ? 0 : (performance.now() - this.#receivedAt) / 1000,
-        requestBytes: this.#requestBytes, responseBytes: this.#responseBytes,
+        requestBytes: this.#requestBytes, responseBytes: this.#responseBytes, requestId: this.#id,
       },
       this.#span,
       bodies,
