@@ -58,6 +58,52 @@ export function extractJson(features: readonly FeatureConfig[], requestBody: Uin
   return collect(features, inputs, outputs);
 }
 
+/**
+ * Every output tensor of a JSON response (TF Serving row or columnar, KServe v2), row-major,
+ * for comparing two answers to the same request (shadow traffic, replay). A single unnamed
+ * output is named by its key (`predictions` / `outputs`). Undefined for a body that is not
+ * such a response (an `{"error"}` body, another shape, invalid JSON). Never throws.
+ */
+export function responseTensors(responseBody: Uint8Array | string): DecodedTensor[] | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(text(responseBody));
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(body) || 'error' in body) return undefined;
+  const predictions = body['predictions'];
+  if (Array.isArray(predictions)) return rowTensors(predictions);
+  const outputs = body['outputs'];
+  if (outputs === undefined) return undefined;
+  if (isKserveTensorList(outputs)) {
+    return outputs.map((t) => {
+      const flat = Array.isArray(t['data']) ? (t['data'] as unknown[]).flat(Infinity) : [];
+      const shape = Array.isArray(t['shape']) ? (t['shape'] as unknown[]).map(Number) : [flat.length];
+      return { name: t['name'] as string, shape, values: flat };
+    });
+  }
+  const named: Record<string, unknown> = isRecord(outputs) ? outputs : { outputs };
+  return Object.entries(named).map(([name, batch]) => batchTensor(name, Array.isArray(batch) ? batch : [batch]));
+}
+
+/** TF Serving row format: each row an object of outputs, or the bare value of the only output. */
+function rowTensors(rows: unknown[]): DecodedTensor[] {
+  if (rows.length > 0 && rows.every(isRecord)) {
+    const names = Object.keys(rows[0] as Record<string, unknown>);
+    return names.map((name) => batchTensor(name, rows.map((r) => (r as Record<string, unknown>)[name])));
+  }
+  return [batchTensor('predictions', rows)];
+}
+
+/** A batch-first list of row values as one tensor; rows of unequal size give shape [rows] and the flat values. */
+function batchTensor(name: string, rows: unknown[]): DecodedTensor {
+  const flat = rows.flat(Infinity);
+  const width = rows.length === 0 ? 0 : flat.length / rows.length;
+  const inner = rows.length > 0 && Array.isArray(rows[0]) && Number.isInteger(width) ? [width] : [];
+  return { name, shape: [rows.length, ...inner], values: flat };
+}
+
 export function extractTensors(features: readonly FeatureConfig[], inputs: readonly DecodedTensor[], outputs: readonly DecodedTensor[]): Extracted {
   return collect(features, tensorSource(inputs.map((t) => ({ name: t.name, shape: t.shape, flat: t.values }))), tensorSource(outputs.map((t) => ({ name: t.name, shape: t.shape, flat: t.values }))));
 }

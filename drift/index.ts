@@ -9,7 +9,7 @@ export { registerDriftMetrics } from './metrics.ts';
 // server's protos, which the drift core does not need. Import it from that file.
 export { validateDriftSection, DRIFT_DEFAULTS, DRIFT_METHODS } from './config.ts';
 export type { DriftConfig, ModelDriftConfig, FeatureConfig, FeatureKind, DriftMethod, DriftThresholds, VerdictRule, BaselineSource } from './config.ts';
-export { extractJson, extractTensors } from './extract.ts';
+export { extractJson, extractTensors, responseTensors } from './extract.ts';
 export type { DecodedTensor, Extracted } from './extract.ts';
 export { buildProfile, parseProfile, PROFILE_FORMAT, OTHER_CATEGORY } from './profile.ts';
 export type { BaselineProfile, FeatureProfile, NumericProfile, CategoricalProfile, ProfileSource } from './profile.ts';
