@@ -1,0 +1,128 @@
+// Certificates made in the test: a throwaway CA that issues server and client certificates
+// (node-forge signs; keys come from node:crypto, which is faster than forge's pure-JS RSA).
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import forge from 'node-forge';
+
+export interface Issued {
+  cert: string;
+  key: string;
+  /** Serial number, upper-case hex as node's X509Certificate#serialNumber and TLSSocket#getPeerCertificate give it. */
+  serial: string;
+}
+
+export interface IssueOptions {
+  /** Common name; default 'localhost'. */
+  cn?: string;
+  /** DNS names and IPs in subjectAltName; default localhost and 127.0.0.1. */
+  dns?: string[];
+  ips?: string[];
+  /** Validity; default from an hour ago for a day. */
+  notBefore?: Date;
+  notAfter?: Date;
+  /** A client certificate (extendedKeyUsage clientAuth) instead of a server one. */
+  client?: boolean;
+}
+
+function newKeys(): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; keyPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+  });
+  return { privateKey: forge.pki.privateKeyFromPem(privateKey), publicKey: forge.pki.publicKeyFromPem(publicKey), keyPem: privateKey };
+}
+
+function serialHex(): string {
+  // Positive (top bit clear), no leading zero byte.
+  const b = randomBytes(8);
+  b[0] = (b[0]! & 0x7f) | 0x10;
+  return b.toString('hex').toUpperCase();
+}
+
+export class TestCa {
+  readonly cert: string;
+  readonly #key: forge.pki.rsa.PrivateKey;
+  readonly #subject: forge.pki.CertificateField[];
+
+  private constructor(cert: string, key: forge.pki.rsa.PrivateKey, subject: forge.pki.CertificateField[]) {
+    this.cert = cert;
+    this.#key = key;
+    this.#subject = subject;
+  }
+
+  static create(name = 'modelgate test CA'): TestCa {
+    const { privateKey, publicKey } = newKeys();
+    const c = forge.pki.createCertificate();
+    c.publicKey = publicKey;
+    c.serialNumber = serialHex();
+    c.validity.notBefore = new Date(Date.now() - 3600_000);
+    c.validity.notAfter = new Date(Date.now() + 10 * 86400_000);
+    const subject = [{ name: 'commonName', value: name }];
+    c.setSubject(subject);
+    c.setIssuer(subject);
+    c.setExtensions([
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+      { name: 'subjectKeyIdentifier' },
+    ]);
+    c.sign(privateKey, forge.md.sha256.create());
+    return new TestCa(forge.pki.certificateToPem(c), privateKey, subject);
+  }
+
+  issue(o: IssueOptions = {}): Issued {
+    const { privateKey, publicKey, keyPem } = newKeys();
+    const c = forge.pki.createCertificate();
+    c.publicKey = publicKey;
+    const serial = serialHex();
+    c.serialNumber = serial;
+    c.validity.notBefore = o.notBefore ?? new Date(Date.now() - 3600_000);
+    c.validity.notAfter = o.notAfter ?? new Date(Date.now() + 86400_000);
+    c.setSubject([{ name: 'commonName', value: o.cn ?? 'localhost' }]);
+    c.setIssuer(this.#subject);
+    const altNames = [
+      ...(o.dns ?? ['localhost']).map((value) => ({ type: 2, value })),
+      ...(o.ips ?? ['127.0.0.1']).map((ip) => ({ type: 7, ip })),
+    ];
+    c.setExtensions([
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: !o.client, clientAuth: !!o.client },
+      ...(o.client ? [] : [{ name: 'subjectAltName', altNames }]),
+    ]);
+    c.sign(this.#key, forge.md.sha256.create());
+    return { cert: forge.pki.certificateToPem(c), key: keyPem, serial };
+  }
+}
+
+/** A folder of TLS files in the temp dir, replaced the way cert-manager does (write aside, rename over). */
+export class TlsDir {
+  private constructor(readonly root: string) {}
+
+  static async create(): Promise<TlsDir> {
+    return new TlsDir(await mkdtemp(join(tmpdir(), 'modelgate-tls-')));
+  }
+
+  path(name: string): string {
+    return join(this.root, name);
+  }
+
+  /** Writes `name` atomically (temporary file, then rename). */
+  async put(name: string, pem: string): Promise<string> {
+    const tmp = join(this.root, `.${name}.${randomBytes(4).toString('hex')}`);
+    await writeFile(tmp, pem);
+    await rename(tmp, join(this.root, name));
+    return join(this.root, name);
+  }
+
+  /** Writes a certificate and its key as tls.crt / tls.key (or the names given). */
+  async putPair(pair: Issued, cert = 'tls.crt', key = 'tls.key'): Promise<{ cert: string; key: string }> {
+    return { cert: await this.put(cert, pair.cert), key: await this.put(key, pair.key) };
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.root, { recursive: true, force: true });
+  }
+}
