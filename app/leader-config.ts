@@ -90,7 +90,7 @@ export function validateLeader(raw: unknown, path: string, issues: Issues): Lead
     if (!isRecord(k)) issues.error(kp, 'must be a mapping: { name: modelgate-leader } (namespace defaults to the pod\'s)');
     else {
       checkKeys(k, KUBERNETES_KEYS, kp, issues);
-      const name = readString(k, 'name', kp, issues, { default: 'modelgate-leader' })!;
+      const name = readString(k, 'name', kp, issues, { default: 'modelgate-leader' });
       const namespace = readString(k, 'namespace', kp, issues);
       if (!K8S_NAME.test(name)) issues.error(join(kp, 'name'), `must be a Kubernetes object name (lower-case letters, digits, "-" and "."), got ${JSON.stringify(name)}`);
       if (namespace !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) issues.error(join(kp, 'namespace'), `must be a Kubernetes namespace name, got ${JSON.stringify(namespace)}`);
@@ -99,12 +99,12 @@ export function validateLeader(raw: unknown, path: string, issues: Issues): Lead
   }
   if (file !== undefined && lease['kubernetes'] !== undefined) issues.error(lp, 'give either file (a shared volume) or kubernetes (a Lease object), not both');
   if (file === undefined && lease['kubernetes'] === undefined) issues.error(lp, 'needs a backend: kubernetes: { name: modelgate-leader } in Kubernetes, or file: /path/on/a/shared/volume.lease');
-  const ttlMs = readDuration(lease, 'ttl', lp, issues, { default: DEFAULT_LEASE_TTL_MS }) ?? DEFAULT_LEASE_TTL_MS;
+  const ttlMs = readDuration(lease, 'ttl', lp, issues, { default: DEFAULT_LEASE_TTL_MS });
   if (ttlMs < MIN_TTL_MS) issues.error(join(lp, 'ttl'), `must be at least ${formatDuration(MIN_TTL_MS)} (the holder renews every third of it), got ${formatDuration(ttlMs)}`);
   // client-go's defaults are 15 s / 10 s / 2 s: the deadline two thirds of the duration.
-  const renewDeadlineMs = readDuration(lease, 'renewDeadline', lp, issues, { default: Math.floor((ttlMs * 2) / 3) }) ?? Math.floor((ttlMs * 2) / 3);
+  const renewDeadlineMs = readDuration(lease, 'renewDeadline', lp, issues, { default: Math.floor((ttlMs * 2) / 3) });
   const retryDefault = kubernetes ? Math.floor((ttlMs * 2) / 15) : Math.floor(ttlMs / 3);
-  const retryPeriodMs = readDuration(lease, 'retryPeriod', lp, issues, { default: retryDefault }) ?? retryDefault;
+  const retryPeriodMs = readDuration(lease, 'retryPeriod', lp, issues, { default: retryDefault });
   if (renewDeadlineMs >= ttlMs) issues.error(join(lp, 'renewDeadline'), `must be shorter than ttl (${formatDuration(ttlMs)}): the holder must stop acting before anyone else may take the lease; client-go uses 10s with 15s`);
   else if (retryPeriodMs >= renewDeadlineMs) issues.error(join(lp, 'retryPeriod'), `must be shorter than renewDeadline (${formatDuration(renewDeadlineMs)}), or the holder steps down between two renewals; client-go uses 2s with 10s`);
   if (!issues.ok || (file === undefined && kubernetes === undefined)) return DEFAULT_LEADER;

@@ -67,7 +67,18 @@ export function checkKeys(raw: Record<string, unknown>, known: readonly string[]
   }
 }
 
-export function readString(raw: Record<string, unknown>, key: string, path: string, issues: Issues, opts: { required?: boolean; default?: string } = {}): string | undefined {
+// The readers below return the default's type when a default is given (`{ default: D }`
+// makes the result `string`/`number`, never undefined), so callers write no `?? D` and no `!`.
+// Without a default the result is undefined when the field is missing or wrong.
+
+export interface StringOptions {
+  required?: boolean;
+  default?: string;
+}
+
+export function readString(raw: Record<string, unknown>, key: string, path: string, issues: Issues, opts: StringOptions & { default: string }): string;
+export function readString(raw: Record<string, unknown>, key: string, path: string, issues: Issues, opts?: StringOptions): string | undefined;
+export function readString(raw: Record<string, unknown>, key: string, path: string, issues: Issues, opts: StringOptions = {}): string | undefined {
   const v = raw[key];
   if (v === undefined || v === null) {
     if (opts.required) issues.error(join(path, key), `is required (a string)`);
@@ -80,7 +91,17 @@ export function readString(raw: Record<string, unknown>, key: string, path: stri
   return v;
 }
 
-export function readNumber(raw: Record<string, unknown>, key: string, path: string, issues: Issues, opts: { required?: boolean; default?: number; min?: number; max?: number; integer?: boolean } = {}): number | undefined {
+export interface NumberOptions {
+  required?: boolean;
+  default?: number;
+  min?: number;
+  max?: number;
+  integer?: boolean;
+}
+
+export function readNumber(raw: Record<string, unknown>, key: string, path: string, issues: Issues, opts: NumberOptions & { default: number }): number;
+export function readNumber(raw: Record<string, unknown>, key: string, path: string, issues: Issues, opts?: NumberOptions): number | undefined;
+export function readNumber(raw: Record<string, unknown>, key: string, path: string, issues: Issues, opts: NumberOptions = {}): number | undefined {
   const v = raw[key];
   if (v === undefined || v === null) {
     if (opts.required) issues.error(join(path, key), `is required (a number)`);
@@ -106,18 +127,21 @@ export function readBoolean(raw: Record<string, unknown>, key: string, path: str
   return v;
 }
 
+export interface DurationOptions {
+  required?: boolean;
+  /** In milliseconds. */
+  default?: number;
+  allowZero?: boolean;
+}
+
 /**
  * Reads a duration ("5m", "250ms") in milliseconds. Bare numbers are rejected: units are
  * required. Zero is refused unless `allowZero` says it means something (an offset of 0s):
  * a timeout, interval or window of 0 would expire everything at once or spin.
  */
-export function readDuration(
-  raw: Record<string, unknown>,
-  key: string,
-  path: string,
-  issues: Issues,
-  opts: { required?: boolean; default?: number; allowZero?: boolean } = {},
-): number | undefined {
+export function readDuration(raw: Record<string, unknown>, key: string, path: string, issues: Issues, opts: DurationOptions & { default: number }): number;
+export function readDuration(raw: Record<string, unknown>, key: string, path: string, issues: Issues, opts?: DurationOptions): number | undefined;
+export function readDuration(raw: Record<string, unknown>, key: string, path: string, issues: Issues, opts: DurationOptions = {}): number | undefined {
   const v = raw[key];
   const p = join(path, key);
   const instead = opts.default === undefined ? '' : opts.default > 0 ? `; leave it out for the default ${formatDuration(opts.default)}` : '; leave it out to turn it off';

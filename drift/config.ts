@@ -123,17 +123,17 @@ export function validateDriftSection(raw: unknown, path: string, issues: Issues)
   const d = DRIFT_DEFAULTS;
   const cfg: DriftConfig = {
     enabled: readBoolean(raw, 'enabled', path, issues, d.enabled),
-    sampleRate: readNumber(raw, 'sampleRate', path, issues, { default: d.sampleRate, min: 0, max: 1 })!,
-    window: readDuration(raw, 'window', path, issues, { default: d.window })!,
-    minSamples: readNumber(raw, 'minSamples', path, issues, { default: d.minSamples, min: 1, integer: true })!,
-    reservoirSize: readNumber(raw, 'reservoirSize', path, issues, { default: d.reservoirSize, min: 10, max: 100_000, integer: true })!,
-    maxCategories: readNumber(raw, 'maxCategories', path, issues, { default: d.maxCategories, min: 2, max: 10_000, integer: true })!,
-    bins: readNumber(raw, 'bins', path, issues, { default: d.bins, min: 2, max: 100, integer: true })!,
-    smallReferenceRows: readNumber(raw, 'smallReferenceRows', path, issues, { default: d.smallReferenceRows, min: 0, integer: true })!,
-    baselineDir: readString(raw, 'baselineDir', path, issues, { default: d.baselineDir })!,
+    sampleRate: readNumber(raw, 'sampleRate', path, issues, { default: d.sampleRate, min: 0, max: 1 }),
+    window: readDuration(raw, 'window', path, issues, { default: d.window }),
+    minSamples: readNumber(raw, 'minSamples', path, issues, { default: d.minSamples, min: 1, integer: true }),
+    reservoirSize: readNumber(raw, 'reservoirSize', path, issues, { default: d.reservoirSize, min: 10, max: 100_000, integer: true }),
+    maxCategories: readNumber(raw, 'maxCategories', path, issues, { default: d.maxCategories, min: 2, max: 10_000, integer: true }),
+    bins: readNumber(raw, 'bins', path, issues, { default: d.bins, min: 2, max: 100, integer: true }),
+    smallReferenceRows: readNumber(raw, 'smallReferenceRows', path, issues, { default: d.smallReferenceRows, min: 0, integer: true }),
+    baselineDir: readString(raw, 'baselineDir', path, issues, { default: d.baselineDir }),
     thresholds: readThresholds(raw['thresholds'], join(path, 'thresholds'), issues),
     verdict: readVerdict(raw['verdict'], join(path, 'verdict'), issues),
-    maxQueue: readNumber(raw, 'maxQueue', path, issues, { default: d.maxQueue, min: 1, integer: true })!,
+    maxQueue: readNumber(raw, 'maxQueue', path, issues, { default: d.maxQueue, min: 1, integer: true }),
     models: readModels(raw['models'], join(path, 'models'), issues),
   };
   if (cfg.window <= 0) issues.error(join(path, 'window'), 'must be longer than 0, e.g. "5m"');
@@ -160,13 +160,13 @@ function readThresholds(raw: unknown, path: string, issues: Issues): DriftThresh
     return { ...d };
   }
   checkKeys(raw, ['psi', 'pValue', 'js', 'wasserstein'], path, issues);
-  const pValue = readNumber(raw, 'pValue', path, issues, { default: d.pValue, min: 0, max: 1 })!;
+  const pValue = readNumber(raw, 'pValue', path, issues, { default: d.pValue, min: 0, max: 1 });
   if (pValue > 0.5) issues.warn(join(path, 'pValue'), `is ${pValue}: a test level is usually 0.01–0.1; it is a probability, not a percentage`);
   return {
-    psi: readNumber(raw, 'psi', path, issues, { default: d.psi, min: 0 })!,
+    psi: readNumber(raw, 'psi', path, issues, { default: d.psi, min: 0 }),
     pValue,
-    js: readNumber(raw, 'js', path, issues, { default: d.js, min: 0, max: Math.sqrt(Math.LN2) })!,
-    wasserstein: readNumber(raw, 'wasserstein', path, issues, { default: d.wasserstein, min: 0 })!,
+    js: readNumber(raw, 'js', path, issues, { default: d.js, min: 0, max: Math.sqrt(Math.LN2) }),
+    wasserstein: readNumber(raw, 'wasserstein', path, issues, { default: d.wasserstein, min: 0 }),
   };
 }
 
@@ -232,7 +232,7 @@ function readFeatures(raw: unknown, source: 'input' | 'output', path: string, is
     const other = source === 'input' ? 'output' : 'input';
     if (item[other] !== undefined) issues.error(join(fpath, other), `an entry under ${source}s names its tensor with \`${source}:\`, not \`${other}:\``);
     const name = readString(item, 'name', fpath, issues, { required: true }) ?? `#${i}`;
-    const tensor = readString(item, source, fpath, issues, { default: name })!;
+    const tensor = readString(item, source, fpath, issues, { default: name });
     const column = readNumber(item, 'column', fpath, issues, { min: 0, integer: true });
     const type = item['type'];
     let kind: FeatureKind = defaultKind(source, tensor);
@@ -282,8 +282,8 @@ function readBaseline(raw: unknown, path: string, issues: Issues): BaselineSourc
   const version = typeof v === 'number' ? String(v) : readString(raw, 'version', path, issues);
   const out: BaselineSource = {
     from: 'live',
-    window: readDuration(raw, 'window', path, issues, { default: DRIFT_DEFAULTS.liveBaselineWindow })!,
-    minSamples: readNumber(raw, 'minSamples', path, issues, { default: DRIFT_DEFAULTS.liveBaselineMinSamples, min: 1, integer: true })!,
+    window: readDuration(raw, 'window', path, issues, { default: DRIFT_DEFAULTS.liveBaselineWindow }),
+    minSamples: readNumber(raw, 'minSamples', path, issues, { default: DRIFT_DEFAULTS.liveBaselineMinSamples, min: 1, integer: true }),
   };
   if (version !== undefined) out.version = version;
   return out;

@@ -80,16 +80,16 @@ export function readSplit(raw: unknown, path: string, issues: Issues): Split | u
   const canary = version('canary', false);
   const weight = readNumber(raw, 'weight', path, issues, { default: 0, min: 0, max: 100 });
   const stickyHeader = readString(raw, 'stickyHeader', path, issues);
-  if (weight !== undefined && weight > 0 && canary === undefined) {
+  if (weight > 0 && canary === undefined) {
     issues.error(join(path, 'weight'), 'a weight above 0 needs a canary version; set "canary" or weight: 0');
   }
   if (stable !== undefined && canary !== undefined && stable === canary) {
     issues.error(join(path, 'canary'), `is the same version as stable (${stable}); name another version, or drop "canary" to send everything to stable`);
   }
-  if (weight !== undefined && weight > 0 && weight < 1 && Number.isFinite(weight)) {
+  if (weight > 0 && weight < 1 && Number.isFinite(weight)) {
     issues.warn(join(path, 'weight'), `weight is a percentage (0-100), ${weight} sends ${weight}% of traffic; did you mean ${weight * 100}?`);
   }
-  if (stable === undefined || weight === undefined) return undefined;
+  if (stable === undefined) return undefined;
   const split: Split = { stable, weight };
   if (canary !== undefined) split.canary = canary;
   if (stickyHeader !== undefined) split.stickyHeader = stickyHeader.toLowerCase();

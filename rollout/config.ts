@@ -109,10 +109,10 @@ export function validateRollout(raw: unknown, path: string, issues: Issues): Rol
   const stable = readVersion(raw, 'stable', path, issues);
   if (stable !== undefined && canaryText === stable) issues.error(join(path, 'canary'), `canary and stable are both "${stable}"; the canary must be another version`);
   const weights = readWeights(raw, path, issues);
-  const intervalMs = readDuration(raw, 'interval', path, issues, { default: ROLLOUT_DEFAULTS.intervalMs })!;
+  const intervalMs = readDuration(raw, 'interval', path, issues, { default: ROLLOUT_DEFAULTS.intervalMs });
   if (intervalMs <= 0) issues.error(join(path, 'interval'), 'must be longer than 0s');
-  const minRequests = readNumber(raw, 'minRequests', path, issues, { default: ROLLOUT_DEFAULTS.minRequests, min: 1, integer: true })!;
-  const failureThreshold = readNumber(raw, 'failureThreshold', path, issues, { default: ROLLOUT_DEFAULTS.failureThreshold, min: 1, integer: true })!;
+  const minRequests = readNumber(raw, 'minRequests', path, issues, { default: ROLLOUT_DEFAULTS.minRequests, min: 1, integer: true });
+  const failureThreshold = readNumber(raw, 'failureThreshold', path, issues, { default: ROLLOUT_DEFAULTS.failureThreshold, min: 1, integer: true });
   if (failureThreshold === 1) issues.warn(join(path, 'failureThreshold'), 'with 1, a single failed check (one noisy interval) rolls back; 2 or more is safer');
   const analysis = readAnalysis(raw['analysis'], join(path, 'analysis'), issues);
   const webhooks = readWebhooks(raw['webhooks'], join(path, 'webhooks'), issues);
@@ -195,28 +195,28 @@ function readAnalysis(raw: unknown, path: string, issues: Issues): AnalysisSpec 
   const lat = sub(a['latency'], join(path, 'latency'), LATENCY_KEYS, issues);
   const lp = join(path, 'latency');
   const drift = sub(a['drift'], join(path, 'drift'), DRIFT_KEYS, issues);
-  let confidence = readNumber(lat, 'confidence', lp, issues, { default: D.confidencePercent, min: 0, max: 99.9999 })!;
+  let confidence = readNumber(lat, 'confidence', lp, issues, { default: D.confidencePercent, min: 0, max: 99.9999 });
   if (confidence < 50) {
     issues.error(join(lp, 'confidence'), confidence > 0 && confidence < 1 ? `is a percentage: write ${confidence * 100}, not ${confidence}` : `must be at least 50 (percent), got ${confidence}`);
     confidence = D.confidencePercent;
   }
-  const tolerance = readNumber(lat, 'tolerance', lp, issues, { default: D.tolerancePercent, min: 0 })!;
-  const maxIncrease = readNumber(errors, 'maxIncrease', ep, issues, { default: D.maxIncreasePoints, min: 0, max: 100 })!;
+  const tolerance = readNumber(lat, 'tolerance', lp, issues, { default: D.tolerancePercent, min: 0 });
+  const maxIncrease = readNumber(errors, 'maxIncrease', ep, issues, { default: D.maxIncreasePoints, min: 0, max: 100 });
   return Object.freeze({
     slo: {
       enabled: readBoolean(slo, 'enabled', sp, issues, true),
-      maxBurnRate: readNumber(slo, 'maxBurnRate', sp, issues, { default: D.maxBurnRate, min: 0 })!,
+      maxBurnRate: readNumber(slo, 'maxBurnRate', sp, issues, { default: D.maxBurnRate, min: 0 }),
       windowMs: readDuration(slo, 'window', sp, issues),
-      minEvents: readNumber(slo, 'minEvents', sp, issues, { default: D.sloMinEvents, min: 1, integer: true })!,
+      minEvents: readNumber(slo, 'minEvents', sp, issues, { default: D.sloMinEvents, min: 1, integer: true }),
     },
     errors: { enabled: readBoolean(errors, 'enabled', ep, issues, true), maxIncrease: maxIncrease / 100 },
     latency: {
       enabled: readBoolean(lat, 'enabled', lp, issues, true),
-      maxP99Ratio: readNumber(lat, 'maxP99Ratio', lp, issues, { default: D.maxP99Ratio, min: 1 })!,
+      maxP99Ratio: readNumber(lat, 'maxP99Ratio', lp, issues, { default: D.maxP99Ratio, min: 1 }),
       alpha: 1 - confidence / 100,
       tolerance: tolerance / 100,
-      minDeltaSeconds: (readDuration(lat, 'minDelta', lp, issues, { default: D.minDeltaMs, allowZero: true }) ?? D.minDeltaMs) / 1000,
-      minSamples: readNumber(lat, 'minSamples', lp, issues, { default: D.minSamples, min: 2, integer: true })!,
+      minDeltaSeconds: readDuration(lat, 'minDelta', lp, issues, { default: D.minDeltaMs, allowZero: true }) / 1000,
+      minSamples: readNumber(lat, 'minSamples', lp, issues, { default: D.minSamples, min: 2, integer: true }),
     },
     drift: { enabled: readBoolean(drift, 'enabled', join(path, 'drift'), issues, true) },
   });
@@ -251,7 +251,7 @@ function readWebhooks(raw: unknown, path: string, issues: Issues): WebhookSpec[]
       }
       if (!ok) issues.error(join(p, 'url'), `must be an http:// or https:// URL, got "${url}"`);
     }
-    const timeoutMs = readDuration(item, 'timeout', p, issues, { default: ROLLOUT_DEFAULTS.webhookTimeoutMs })!;
+    const timeoutMs = readDuration(item, 'timeout', p, issues, { default: ROLLOUT_DEFAULTS.webhookTimeoutMs });
     const metadata: Record<string, string> = {};
     const md = item['metadata'];
     if (md !== undefined) {

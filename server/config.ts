@@ -114,7 +114,7 @@ function readPolicy(raw: unknown, path: string, issues: Issues): VersionPolicy {
   const b = isRecord(body) ? body : {};
   if (kind === 'latest') {
     checkKeys(b, ['num_versions'], join(path, 'latest'), issues);
-    return { kind: 'latest', numVersions: readNumber(b, 'num_versions', join(path, 'latest'), issues, { default: 1, min: 1, integer: true })! };
+    return { kind: 'latest', numVersions: readNumber(b, 'num_versions', join(path, 'latest'), issues, { default: 1, min: 1, integer: true }) };
   }
   if (kind === 'all') return { kind: 'all' };
   if (kind === 'specific') {
@@ -137,10 +137,10 @@ function readBatching(raw: unknown, path: string, issues: Issues): BatchingConfi
   }
   checkKeys(raw, ['max_batch_size', 'batch_timeout_micros', 'max_enqueued_batches', 'num_batch_threads', 'allowed_batch_sizes', 'preferred_batch_size'], path, issues);
   const b: BatchingConfig = {
-    maxBatchSize: readNumber(raw, 'max_batch_size', path, issues, { default: DEFAULT_BATCHING.maxBatchSize, min: 1, integer: true })!,
-    batchTimeoutMicros: readNumber(raw, 'batch_timeout_micros', path, issues, { default: DEFAULT_BATCHING.batchTimeoutMicros, min: 0, integer: true })!,
-    maxEnqueuedBatches: readNumber(raw, 'max_enqueued_batches', path, issues, { default: DEFAULT_BATCHING.maxEnqueuedBatches, min: 1, integer: true })!,
-    numBatchThreads: readNumber(raw, 'num_batch_threads', path, issues, { default: DEFAULT_BATCHING.numBatchThreads, min: 1, integer: true })!,
+    maxBatchSize: readNumber(raw, 'max_batch_size', path, issues, { default: DEFAULT_BATCHING.maxBatchSize, min: 1, integer: true }),
+    batchTimeoutMicros: readNumber(raw, 'batch_timeout_micros', path, issues, { default: DEFAULT_BATCHING.batchTimeoutMicros, min: 0, integer: true }),
+    maxEnqueuedBatches: readNumber(raw, 'max_enqueued_batches', path, issues, { default: DEFAULT_BATCHING.maxEnqueuedBatches, min: 1, integer: true }),
+    numBatchThreads: readNumber(raw, 'num_batch_threads', path, issues, { default: DEFAULT_BATCHING.numBatchThreads, min: 1, integer: true }),
     allowedBatchSizes: readIntList(raw, 'allowed_batch_sizes', path, issues),
     preferredBatchSizes: readIntList(raw, 'preferred_batch_size', path, issues),
   };
@@ -199,7 +199,7 @@ export function readModels(raw: unknown, path: string, issues: Issues, baseDir: 
       policy: readPolicy(m.version_policy, join(p, 'version_policy'), issues),
       labels,
       batching: readBatching(m.batching, join(p, 'batching'), issues),
-      workerThreads: readNumber(m, 'worker_threads', p, issues, { default: 0, min: 0, max: 64, integer: true }) ?? 0,
+      workerThreads: readNumber(m, 'worker_threads', p, issues, { default: 0, min: 0, max: 64, integer: true }),
       allowSignatureChange: readBoolean(m, 'allow_signature_change', p, issues, false),
       maxBodyBytes: readNumber(m, 'max_body_bytes', p, issues, { min: 1, integer: true }),
     };

@@ -132,7 +132,7 @@ export const MIN_PERIOD_MS = 3_600_000;
 export const MAX_PERIOD_MS = 365 * DAY;
 
 function readPeriod(raw: Record<string, unknown>, path: string, issues: Issues): number {
-  const ms = readDuration(raw, 'period', path, issues, { default: DEFAULT_PERIOD_MS }) ?? DEFAULT_PERIOD_MS;
+  const ms = readDuration(raw, 'period', path, issues, { default: DEFAULT_PERIOD_MS });
   if (ms >= MIN_PERIOD_MS && ms <= MAX_PERIOD_MS) return ms;
   const scaled = defaultWindows(ms)[0]!;
   issues.error(
@@ -226,10 +226,6 @@ export function readSli(raw: unknown, path: string, issues: Issues): Sli | undef
     checkKeys(body, ['threshold'], p, issues);
     const ms = readDuration(body, 'threshold', p, issues, { required: true });
     if (ms === undefined) return undefined;
-    if (!(ms > 0)) {
-      issues.error(join(p, 'threshold'), 'must be greater than 0');
-      return undefined;
-    }
     return { kind: 'latency', thresholdSeconds: ms / 1000 };
   }
   if (kind === 'drift') {
@@ -282,7 +278,7 @@ function readAlerting(raw: unknown, path: string, periodMs: number, defaultMinEv
     return def;
   }
   checkKeys(raw, ALERTING_KEYS, path, issues);
-  const minEvents = readNumber(raw, 'minEvents', path, issues, { default: defaultMinEvents, min: 0, integer: true }) ?? defaultMinEvents;
+  const minEvents = readNumber(raw, 'minEvents', path, issues, { default: defaultMinEvents, min: 0, integer: true });
   const runbookUrl = readString(raw, 'runbook', path, issues);
   if (runbookUrl !== undefined && !/^https?:\/\//.test(runbookUrl)) issues.warn(join(path, 'runbook'), 'is not an http(s) URL; alerts will carry it as written');
   const labels = readLabels(raw['labels'], join(path, 'labels'), issues);

@@ -66,20 +66,11 @@ export function validateSloSource(raw: unknown, path: string, issues: Issues): S
       issues.error(join(pp, 'url'), `give the base URL only; modelgate adds /api/v1/query itself (try ${parsed.origin}${parsed.pathname.replace(/\/api\/v1.*$/, '')})`);
     }
   }
-  const timeoutMs = positive(p, 'timeout', pp, issues, DEFAULT_PROMETHEUS_TIMEOUT_MS);
-  const alignMs = positive(p, 'align', pp, issues, DEFAULT_ALIGN_MS);
-  const offsetMs = readDuration(p, 'offset', pp, issues, { default: 0, allowZero: true }) ?? 0;
+  const timeoutMs = readDuration(p, 'timeout', pp, issues, { default: DEFAULT_PROMETHEUS_TIMEOUT_MS });
+  const alignMs = readDuration(p, 'align', pp, issues, { default: DEFAULT_ALIGN_MS });
+  const offsetMs = readDuration(p, 'offset', pp, issues, { default: 0, allowZero: true });
   if (offsetMs > LARGE_OFFSET_MS) issues.warn(join(pp, 'offset'), `an offset of ${formatDuration(offsetMs)} delays every verdict by as much; one or two scrape intervals are enough`);
-  const maxAgeMs = positive(p, 'maxAge', pp, issues, DEFAULT_MAX_READING_AGE_MS);
+  const maxAgeMs = readDuration(p, 'maxAge', pp, issues, { default: DEFAULT_MAX_READING_AGE_MS });
   if (url === undefined) return local;
   return Object.freeze({ kind: 'prometheus', url, timeoutMs, alignMs, offsetMs, maxAgeMs });
-}
-
-function positive(raw: Record<string, unknown>, key: string, path: string, issues: Issues, def: number): number {
-  const ms = readDuration(raw, key, path, issues, { default: def }) ?? def;
-  if (!(ms > 0)) {
-    issues.error(join(path, key), `must be longer than 0 (default ${formatDuration(def)})`);
-    return def;
-  }
-  return ms;
 }

@@ -54,7 +54,7 @@ export function validateNotify(raw: unknown, path: string, issues: Issues): Noti
       issues.error(join(p, kind), `must be an http:// or https:// URL, got ${JSON.stringify(url)}`);
       return;
     }
-    const timeoutMs = readDuration(t, 'timeout', p, issues, { default: DEFAULT_NOTIFY_TIMEOUT_MS }) ?? DEFAULT_NOTIFY_TIMEOUT_MS;
+    const timeoutMs = readDuration(t, 'timeout', p, issues, { default: DEFAULT_NOTIFY_TIMEOUT_MS });
     if (name !== undefined) out.push({ name, kind, url, timeoutMs });
   });
   return out;
