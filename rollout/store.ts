@@ -5,6 +5,7 @@
 // refuses to act on the models it held until an operator resets them.
 import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { EMPTY_CHAIN, chainLine, headOf, type ChainHead } from './audit-chain.ts';
 import { RolloutErrors } from './errors.ts';
 import { asModelRecord, modelRecordProblems, type ModelRecord } from './state-schema.ts';
 import { isRecord } from '../common/index.ts';
@@ -36,6 +37,7 @@ export class RolloutStore {
   readonly #dir: string;
   readonly #auditMaxBytes: number;
   #auditBytes: number | undefined;
+  #auditHead: ChainHead | undefined;
   #chain: Promise<unknown> = Promise.resolve();
 
   constructor(dir: string, opts: { auditMaxBytes?: number } = {}) {
@@ -122,12 +124,16 @@ export class RolloutStore {
 
   /**
    * Appends one JSON line to the audit log and fsyncs it. Past the size limit the log is
-   * rotated first (`.1` newest … `.3` oldest; the oldest generation is dropped).
+   * rotated first (`.1` newest … `.3` oldest; the oldest generation is dropped). Lines are
+   * hash-chained (audit-chain.ts; `modelgate audit verify`), across rotations and restarts;
+   * `actor` says who acted (an admin token's name, or "controller" when absent).
    */
   audit(entry: Record<string, unknown>): Promise<void> {
     return this.#serial(async () => {
       await mkdir(this.#dir, { recursive: true });
-      const line = JSON.stringify(entry) + '\n';
+      this.#auditHead ??= (await lastHead(this.auditPath)) ?? (await lastHead(`${this.auditPath}.1`)) ?? EMPTY_CHAIN;
+      const chained = chainLine(this.#auditHead, { actor: 'controller', ...entry });
+      const line = chained.line + '\n';
       const bytes = Buffer.byteLength(line);
       if (this.#auditBytes === undefined) {
         try {
@@ -151,6 +157,7 @@ export class RolloutStore {
       } finally {
         await fh.close();
       }
+      this.#auditHead = chained.head;
       this.#auditBytes += bytes;
     });
   }
@@ -173,5 +180,30 @@ export class RolloutStore {
     const next = this.#chain.then(fn, fn);
     this.#chain = next.catch(() => undefined);
     return next;
+  }
+}
+
+/**
+ * The chain head of a log's last line; EMPTY_CHAIN when that line is not chained (a log from
+ * before the chain: a new chain starts after it); undefined when the file is missing or empty.
+ */
+async function lastHead(path: string): Promise<ChainHead | undefined> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = (await fh.stat()).size;
+    // Audit lines are well under 64 KiB; read the tail only.
+    const len = Math.min(size, 64 * 1024);
+    const buf = Buffer.alloc(len);
+    await fh.read(buf, 0, len, size - len);
+    const lines = buf.toString('utf8').split('\n').filter((l) => l !== '');
+    const last = lines[lines.length - 1];
+    return last === undefined ? undefined : (headOf(last) ?? EMPTY_CHAIN);
+  } finally {
+    await fh.close();
   }
 }
