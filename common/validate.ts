@@ -164,3 +164,34 @@ export function readDuration(raw: Record<string, unknown>, key: string, path: st
   }
   return ms;
 }
+
+export interface BytesOptions {
+  required?: boolean;
+  /** In bytes. */
+  default?: number;
+}
+
+const BYTE_UNITS = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 } as const;
+
+/**
+ * Reads a size in bytes: a whole number (1048576) or a string with a binary unit ("64MiB",
+ * "512KiB", "1GiB", "100B"). Zero is refused, as a number or a string: a limit of 0 bytes
+ * would refuse everything.
+ */
+export function readBytes(raw: Record<string, unknown>, key: string, path: string, issues: Issues, opts: BytesOptions & { default: number }): number;
+export function readBytes(raw: Record<string, unknown>, key: string, path: string, issues: Issues, opts?: BytesOptions): number | undefined;
+export function readBytes(raw: Record<string, unknown>, key: string, path: string, issues: Issues, opts: BytesOptions = {}): number | undefined {
+  const v = raw[key];
+  if (v === undefined || v === null) {
+    if (opts.required) issues.error(join(path, key), `is required (a byte count like 1048576 or "64MiB")`);
+    return opts.default;
+  }
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) return v;
+  const m = typeof v === 'string' ? /^(\d+)\s*(B|KiB|MiB|GiB)?$/.exec(v.trim()) : null;
+  const bytes = m ? Number(m[1]) * BYTE_UNITS[(m[2] ?? 'B') as keyof typeof BYTE_UNITS] : 0;
+  if (!(bytes > 0 && Number.isSafeInteger(bytes))) {
+    issues.error(join(path, key), `must be a byte count above 0 like 1048576 or "64MiB", got ${JSON.stringify(v)}`);
+    return opts.default;
+  }
+  return bytes;
+}

@@ -3,7 +3,7 @@
 // so a config section needs no `?? default` after it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Issues, readDuration, readNumber, readString } from '../../common/validate.ts';
+import { Issues, readBytes, readDuration, readNumber, readString } from '../../common/validate.ts';
 
 const section = { timeout: '250ms', retries: 3, host: 'example.org', wrongTimeout: 5, wrongRetries: 'three', wrongHost: 7 };
 
@@ -43,4 +43,15 @@ test('without a default a missing field is undefined, and a required one is an e
   assert.equal(readNumber({}, 'retries', 'client', issues, { required: true }), undefined);
   assert.equal(readString({}, 'host', 'client', issues), undefined);
   assert.deepEqual(issues.errors.map((i) => [i.path, i.message]), [['client.retries', 'is required (a number)']]);
+});
+
+test('sizes are read as a whole number of bytes or with a binary unit, and 0 is refused', () => {
+  const issues = new Issues();
+  const sizes = { plain: 1048576, mib: '64MiB', kib: '512 KiB', zero: '0MiB', words: '64 megabytes' };
+  const read = (key: string): number => readBytes(sizes, key, 'limits', issues, { default: 4096 });
+  assert.deepEqual(['plain', 'mib', 'kib', 'missing'].map(read), [1048576, 64 * 1024 * 1024, 512 * 1024, 4096]);
+  assert.deepEqual(issues.list, []);
+  assert.deepEqual(['zero', 'words'].map(read), [4096, 4096]);
+  assert.deepEqual(issues.errors.map((i) => i.path), ['limits.zero', 'limits.words']);
+  assert.match(issues.errors[1]!.message, /like 1048576 or "64MiB", got "64 megabytes"/);
 });
