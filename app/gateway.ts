@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { systemClock, type Clock } from '../common/clock.ts';
 import type { Config } from '../config/index.ts';
 import { createProxy, type Proxy, type ProxyConfig } from '../proxy/index.ts';
-import { SloEngine, sloLatencyThresholds, startSlos, type AlertNotifier } from '../slo/index.ts';
+import { SloEngine, sloLatencyThresholds, startSlos, type AlertNotifier, type SloRuntime } from '../slo/index.ts';
 import { DriftRecorder, loadBaselines, registerDriftMetrics, saveBaseline } from '../drift/index.ts';
 import { decodeGrpcBodies } from '../drift/grpc-bodies.ts';
 import { startFleet, type Fleet } from './fleet.ts';
@@ -61,24 +61,92 @@ export interface Gateway {
 export const DEFAULT_TICK_MS = 5_000;
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
-  const { config } = opts;
-  const clock = opts.clock ?? systemClock;
-  const registry = opts.registry ?? new Registry();
-  const log = opts.log ?? (() => {});
-  const proxyConfig = opts.proxyOverride ? opts.proxyOverride(config.proxy) : config.proxy;
+  const run = runContext(opts);
+  const proxy = await openProxy(run, opts.proxyOverride);
+  const fleet = await joinFleet(run, proxy, opts.env ?? process.env);
+  const slos = attachSlos(run, proxy, fleet);
+  const drift = await attachDrift(run, proxy, slos.engine);
+  const rollouts = startRollouts(run, proxy, fleet, drift, opts);
+  mountReadApis(run.clock, proxy, fleet, slos.engine, drift, rollouts);
+  const tick = evaluationTick(run, fleet, drift, slos.engine);
+  const timer = setInterval(tick, run.tickMs);
+  timer.unref();
 
-  const proxy = await createProxy({
-    config: proxyConfig,
+  // Graceful stop: rollouts stop acting, the proxy drains (its outcomes still reach the
+  // SLOs), then the SLO runtime and the fleet close.
+  let stopping: Promise<void> | undefined;
+  const stop = async (drainMs: number | undefined): Promise<void> => {
+    clearInterval(timer);
+    await rollouts.close();
+    // Hand the lease over before draining: another replica acts while this one finishes
+    // its requests, instead of after the drain (fleet.close() below is then a no-op for it).
+    await fleet.leader.close();
+    await proxy.drain(drainMs);
+    await slos.close();
+    await fleet.close();
+  };
+
+  return {
+    proxy,
+    slo: slos.engine,
+    drift,
+    notifier: fleet.notifier ?? slos.notifier,
+    registry: run.registry,
+    fleet,
+    rollouts: () => rollouts.controller(),
+    tick,
+    drain: (timeoutMs) => (stopping ??= stop(timeoutMs)),
+    close: () => {
+      // During a drain: cut the proxy's in-flight requests; the drain then finishes.
+      if (stopping) void proxy.close();
+      return (stopping ??= stop(0));
+    },
+  };
+}
+
+/** What every part of the gateway is built with. */
+interface RunContext {
+  config: Config;
+  clock: Clock;
+  registry: Registry;
+  log: (msg: string) => void;
+  /** The evaluation tick, ms. */
+  tickMs: number;
+}
+
+function runContext(opts: GatewayOptions): RunContext {
+  return {
+    config: opts.config,
+    clock: opts.clock ?? systemClock,
+    registry: opts.registry ?? new Registry(),
+    log: opts.log ?? (() => {}),
+    tickMs: opts.tickMs ?? DEFAULT_TICK_MS,
+  };
+}
+
+/** The proxy, with the SLO latency thresholds among its histogram buckets. */
+function openProxy(run: RunContext, override: GatewayOptions['proxyOverride']): Promise<Proxy> {
+  const { config, registry, clock } = run;
+  return createProxy({
+    config: override ? override(config.proxy) : config.proxy,
     registry,
     clock,
     latencyThresholdsSeconds: sloLatencyThresholds(config.slos),
   });
+}
 
+/** The fleet: the SLO source (local or Prometheus) and who acts (leader:). */
+async function joinFleet(run: RunContext, proxy: Proxy, env: Readonly<Record<string, string | undefined>>): Promise<Fleet> {
   // A failure from here on must not leave the proxy's listeners open (the process would not exit).
-  const fleet = await startFleet(config, { clock, env: opts.env ?? process.env, externalUrl: proxy.adminUrl, log }).catch(async (e: unknown) => {
+  return startFleet(run.config, { clock: run.clock, env, externalUrl: proxy.adminUrl, log: run.log }).catch(async (e: unknown) => {
     await proxy.close();
     throw e;
   });
+}
+
+/** The local SLO runtime, counting every proxied request. */
+function attachSlos(run: RunContext, proxy: Proxy, fleet: Fleet): SloRuntime {
+  const { config, clock, registry, log } = run;
   // The SLO runtime's own timer is off: the gateway's tick evaluates SLOs and drift together.
   const slos = startSlos(fleet.localConfig(config), {
     clock,
@@ -88,74 +156,98 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     notifier: { onError: (target, message) => log(`notify ${target}: ${message}`) },
   });
   const slo = slos.engine;
-  const notifier = fleet.notifier ?? slos.notifier;
   proxy.onOutcome((o) => slo.record(o));
+  return slos;
+}
 
-  let drift: DriftRecorder | undefined;
-  if (config.drift && config.drift.enabled && config.drift.models.length > 0) {
-    const loaded = await loadBaselines(config.drift.baselineDir);
-    for (const p of loaded.problems) log(`drift baseline ${p.path}: ${p.message}`);
-    drift = new DriftRecorder(config.drift, {
+/** The drift recorder on the proxy's sampled bodies, when drift is configured for some model. */
+async function attachDrift(run: RunContext, proxy: Proxy, slo: SloEngine): Promise<DriftRecorder | undefined> {
+  const { config, clock, registry, log } = run;
+  const section = config.drift;
+  if (!section || !section.enabled || section.models.length === 0) return undefined;
+  const loaded = await loadBaselines(section.baselineDir);
+  for (const p of loaded.problems) log(`drift baseline ${p.path}: ${p.message}`);
+  const drift = new DriftRecorder(section, {
+    clock,
+    baselines: loaded.profiles,
+    persistBaseline: (profile) => saveBaseline(section.baselineDir, profile),
+    grpcDecoder: decodeGrpcBodies,
+  });
+  // Live baseline capture needs to know which version is stable: the split says so.
+  for (const [model, split] of Object.entries(proxy.splits())) drift.setStableVersion(model, split.stable);
+  registerDriftMetrics(registry, drift);
+  proxy.onBodies((b) => drift.offer(b));
+  // The drift SLI: each conclusive closed window is one good or bad event of the model's drift SLOs.
+  drift.onWindowClosed((w) => w.drifted !== null && slo.recordWindow({ model: w.model, version: w.version, good: !w.drifted, atMs: w.endMs }));
+  return drift;
+}
+
+interface Rollouts {
+  /** The controller while this replica leads (and rollouts are configured). */
+  controller(): RolloutController | undefined;
+  /** Stops following the split and acting on rollouts. */
+  close(): Promise<void>;
+}
+
+/**
+ * Rollouts run on the replica that leads (app/leader.ts; every replica when leader: is not
+ * configured); the others copy the leader's persisted split (app/split-follower.ts).
+ */
+function startRollouts(run: RunContext, proxy: Proxy, fleet: Fleet, drift: DriftRecorder | undefined, opts: GatewayOptions): Rollouts {
+  const { config, clock, registry, log } = run;
+  if (config.rollouts.length === 0) return { controller: () => undefined, close: async () => {} };
+  const stateDir = opts.stateDir ?? '.modelgate-state';
+  // The rollout's SLO burn check: Prometheus' fleet-wide counts, or local split-routed ones.
+  const burn = sloBurnSource(fleet.source ?? splitRoutedSlos(config, proxy, clock));
+  let controller: RolloutController | undefined;
+  const runner = runWhileLeader(fleet.leader, async () => {
+    const attached = await attachRollouts({
+      proxy,
+      specs: config.rollouts,
+      stateDir,
+      registry,
       clock,
-      baselines: loaded.profiles,
-      persistBaseline: (profile) => saveBaseline(config.drift!.baselineDir, profile),
-      grpcDecoder: decodeGrpcBodies,
+      tickMs: Math.min(run.tickMs, 1000),
+      burn,
+      ...(drift ? { drift: driftSource(drift) } : {}),
+      ...(opts.serverLabels ? { labels: opts.serverLabels, versions: opts.serverLabels } : {}),
+      log: (line) => log(`rollout ${line}`),
     });
-    // Live baseline capture needs to know which version is stable: the split says so.
-    for (const [model, split] of Object.entries(proxy.splits())) drift.setStableVersion(model, split.stable);
-    registerDriftMetrics(registry, drift);
-    const d = drift;
-    proxy.onBodies((b) => d.offer(b));
-    // The drift SLI: each conclusive closed window is one good or bad event of the model's drift SLOs.
-    d.onWindowClosed((w) => w.drifted !== null && slo.recordWindow({ model: w.model, version: w.version, good: !w.drifted, atMs: w.endMs }));
-  }
+    controller = attached.controller;
+    return {
+      close: async () => {
+        controller = undefined;
+        await attached.close();
+      },
+    };
+  }, log);
+  const follower = new SplitFollower({ stateDir, split: proxy, leadership: fleet.leader, log });
+  follower.start();
+  return {
+    controller: () => controller,
+    close: async () => {
+      follower.close();
+      await runner.close();
+    },
+  };
+}
 
-  // Reads are open on the admin port (loopback by default); changes need the token.
+/** The read APIs and the status page; reads are open on the admin port (loopback by default), changes need the token. */
+function mountReadApis(clock: Clock, proxy: Proxy, fleet: Fleet, slo: SloEngine, drift: DriftRecorder | undefined, rollouts: Rollouts): void {
   proxy.route('GET', '/api/v1/slos', () => ({ status: 200, body: fleet.snapshot() ?? slo.snapshot() }), { auth: false });
   proxy.route('GET', '/api/v1/fleet', () => ({ status: 200, body: fleet.describe() }), { auth: false });
-  // Rollouts run on the replica that leads (app/leader.ts; every replica when leader: is
-  // not configured); the others copy the leader's persisted split (app/split-follower.ts).
-  let controller: RolloutController | undefined;
-  let rolloutRunner: { close(): Promise<void> } | undefined;
-  let follower: SplitFollower | undefined;
-  if (config.rollouts.length > 0) {
-    const stateDir = opts.stateDir ?? '.modelgate-state';
-    // The rollout's SLO burn check: Prometheus' fleet-wide counts, or local split-routed ones.
-    const burn = sloBurnSource(fleet.source ?? splitRoutedSlos(config, proxy, clock));
-    const driftFrom = drift;
-    rolloutRunner = runWhileLeader(fleet.leader, async () => {
-      const attached = await attachRollouts({
-        proxy,
-        specs: config.rollouts,
-        stateDir,
-        registry,
-        clock,
-        tickMs: Math.min(opts.tickMs ?? DEFAULT_TICK_MS, 1000),
-        burn,
-        ...(driftFrom ? { drift: driftSource(driftFrom) } : {}),
-        ...(opts.serverLabels ? { labels: opts.serverLabels, versions: opts.serverLabels } : {}),
-        log: (line) => log(`rollout ${line}`),
-      });
-      controller = attached.controller;
-      return {
-        close: async () => {
-          controller = undefined;
-          await attached.close();
-        },
-      };
-    }, log);
-    follower = new SplitFollower({ stateDir, split: proxy, leadership: fleet.leader, log });
-    follower.start();
-  }
-
   mountStatusPage((m, p, h, o) => proxy.route(m, p, h, o), {
     slos: () => fleet.snapshot() ?? slo.snapshot(),
     drift: () => drift?.snapshot(),
-    rollouts: () => controller?.snapshot().rollouts,
+    rollouts: () => rollouts.controller()?.snapshot().rollouts,
   }, { clock });
   proxy.route('GET', '/api/v1/drift', () => ({ status: 200, body: drift ? drift.snapshot() : { enabled: false } }), { auth: false });
+}
 
-  const tick = () => {
+/** One evaluation: the fleet source, then drift, then the SLOs. */
+function evaluationTick(run: RunContext, fleet: Fleet, drift: DriftRecorder | undefined, slo: SloEngine): () => void {
+  const { log } = run;
+  return () => {
     fleet.tick();
     // Drift first: the windows it closes now are drift SLI events this SLO evaluation counts.
     try {
@@ -168,38 +260,6 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     } catch (e) {
       log(`slo evaluation failed: ${(e as Error).message}`);
     }
-  };
-  const timer = setInterval(tick, opts.tickMs ?? DEFAULT_TICK_MS);
-  timer.unref();
-
-  let stopping: Promise<void> | undefined;
-  const stop = async (drainMs: number | undefined): Promise<void> => {
-    clearInterval(timer);
-    follower?.close();
-    await rolloutRunner?.close();
-    // Hand the lease over before draining: another replica acts while this one finishes
-    // its requests, instead of after the drain (fleet.close() below is then a no-op for it).
-    await fleet.leader.close();
-    await proxy.drain(drainMs);
-    await slos.close();
-    await fleet.close();
-  };
-
-  return {
-    proxy,
-    slo,
-    drift,
-    notifier,
-    registry,
-    fleet,
-    rollouts: () => controller,
-    tick,
-    drain: (timeoutMs) => (stopping ??= stop(timeoutMs)),
-    close: () => {
-      // During a drain: cut the proxy's in-flight requests; the drain then finishes.
-      if (stopping) void proxy.close();
-      return (stopping ??= stop(0));
-    },
   };
 }
 

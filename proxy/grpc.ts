@@ -13,17 +13,13 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { GrpcCode, REQUEST_ID_HEADER, VARIANT_HEADER, VERSION_HEADER } from '../common/index.ts';
 import type { Api, Variant } from '../common/index.ts';
-import type { ProxyConfig } from './config.ts';
 import type { UpstreamErrorKind } from './errors.ts';
 import { FrameReader, KNOWN_METHODS, frame, pinRequestVersion, readRequestModel, readResponseVersion, FRAME_HEADER_BYTES } from './grpc-wire.ts';
 import type { MethodShape, ModelRef } from './grpc-wire.ts';
-import type { ProxyMetrics } from './metrics.ts';
-import type { Observers } from './observers.ts';
-import type { Recorder } from './recorder.ts';
+import type { ForwardDeps } from './request-path.ts';
 import { requestIdFrom } from './request-id.ts';
 import { route } from './split.ts';
-import type { Split } from './split.ts';
-import type { RequestTrace, Tracing } from './tracing.ts';
+import type { RequestTrace } from './tracing.ts';
 
 const { NGHTTP2_CANCEL } = http2.constants;
 
@@ -42,17 +38,6 @@ export function parseGrpcTimeout(v: string | undefined): number | undefined {
   const n = Number(m[1]);
   const unitMs = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 }[m[2] as 'H'];
   return n * unitMs;
-}
-
-/** What both forwarders (this one and rest.ts) are built from. */
-export interface ForwardDeps {
-  config: ProxyConfig;
-  metrics: ProxyMetrics;
-  observers: Observers;
-  recorder: Recorder;
-  tracing: Tracing;
-  getSplit: (model: string) => Split | undefined;
-  random: () => number;
 }
 
 export type GrpcDeps = ForwardDeps;

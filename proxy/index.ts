@@ -1,6 +1,8 @@
 // Public surface of the proxy area. Listed by hand: what is not here is internal.
-export { createProxy, ListenError } from './proxy.ts';
-export type { CreateProxyOptions, Proxy, ListenerName } from './proxy.ts';
+export { createProxy } from './proxy.ts';
+export type { CreateProxyOptions, Proxy } from './proxy.ts';
+export { ListenError } from './listeners.ts';
+export type { ListenerName } from './listeners.ts';
 export { readProxyConfig, DEFAULTS as PROXY_DEFAULTS } from './config.ts';
 export type { ProxyConfig, ListenerConfig, StatusApi, OtlpConfig, RestClient } from './config.ts';
 export { route, readSplit, fnv1a } from './split.ts';

@@ -1,33 +1,30 @@
-// Composes the proxy: REST and/or gRPC listeners, the admin API, the catalog (allowlist and
-// version resolution), metrics, tracing and observers. `createProxy` is what the CLI, the
-// lead's all-in-one process and the tests call; everything it needs is passed in.
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import type { Http2Server, Http2Session } from 'node:http2';
-import { Pool } from 'undici';
-import { H1Upstream } from './h1-upstream.ts';
-import { FairShare } from './fair-share.ts';
+// Composes the proxy from its parts: observers and telemetry (telemetry.ts), the upstream
+// clients (upstreams.ts), the catalog and the split table, the request path both forwarders
+// share (request-path.ts), the listeners (REST, gRPC, admin: listeners.ts) and the drain
+// (drain.ts). `createProxy` is what the CLI, the lead's all-in-one process and the tests
+// call; everything it needs is passed in.
 import type { Registry } from 'prom-client';
-import { ConfigError, Issues, systemClock } from '../common/index.ts';
+import { ConfigError, systemClock } from '../common/index.ts';
 import type { Clock } from '../common/index.ts';
 import { AdminApi, adminExposureProblem } from './admin.ts';
-import { mountSplitRoutes } from './split-routes.ts';
-import type { SplitGuard } from './split-routes.ts';
 import type { AdminHandler, RouteOptions } from './admin.ts';
 import { ModelCatalog, httpStatusFetcher } from './catalog.ts';
 import type { ProxyConfig } from './config.ts';
-import { ProxyErrors } from './errors.ts';
-import { createGrpcServer, UpstreamSession } from './grpc.ts';
-import { ProxyMetrics } from './metrics.ts';
-import { Observers } from './observers.ts';
+import { drainer } from './drain.ts';
+import { createGrpcServer } from './grpc.ts';
+import { openListeners } from './listeners.ts';
+import type { ProxyMetrics } from './metrics.ts';
 import type { BodyObserver, OutcomeObserver } from './observers.ts';
-import { Recorder } from './recorder.ts';
+import { buildRequestPath } from './request-path.ts';
 import { createRestServer } from './rest.ts';
-import { readSplit } from './split.ts';
 import type { Split } from './split.ts';
-import { createOtlpTracing } from './otlp.ts';
-import { Tracing } from './tracing.ts';
+import { mountSplitRoutes } from './split-routes.ts';
+import type { SplitGuard } from './split-routes.ts';
+import { createSplitTable } from './split-table.ts';
+import type { SplitTable } from './split-table.ts';
+import { createTelemetry } from './telemetry.ts';
+import { openUpstreams } from './upstreams.ts';
+import type { Upstreams } from './upstreams.ts';
 
 export interface CreateProxyOptions {
   config: ProxyConfig;
@@ -77,230 +74,99 @@ export interface Proxy {
   close(): Promise<void>;
 }
 
-/** Which listener could not be opened, for a message that names the setting to change. */
-export type ListenerName = 'rest' | 'grpc' | 'admin';
-
-/** A listener could not bind (port taken, no permission, no such address). */
-export class ListenError extends Error {
-  readonly listener: ListenerName;
-  readonly host: string;
-  readonly port: number;
-  readonly code: string;
-  constructor(listener: ListenerName, host: string, port: number, cause: NodeJS.ErrnoException) {
-    const why = cause.code === 'EADDRINUSE' ? 'is already in use' : cause.code === 'EACCES' ? 'needs privileges this process does not have' : `cannot be opened (${cause.message})`;
-    super(`the proxy's ${listener === 'rest' ? 'REST' : listener === 'grpc' ? 'gRPC' : 'admin'} port ${host}:${port} ${why}`, { cause });
-    this.name = 'ListenError';
-    this.listener = listener;
-    this.host = host;
-    this.port = port;
-    this.code = cause.code ?? 'EUNKNOWN';
-  }
-}
-
-async function listen(server: Server | Http2Server, name: ListenerName, host: string, port: number): Promise<AddressInfo> {
-  server.listen(port, host);
-  try {
-    await once(server, 'listening');
-  } catch (err) {
-    throw new ListenError(name, host, port, err as NodeJS.ErrnoException);
-  }
-  return server.address() as AddressInfo;
-}
-
-const hostForUrl = (a: AddressInfo) => (a.family === 'IPv6' ? `[${a.address}]` : a.address);
-
 export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
   const { config, registry } = opts;
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? Math.random;
-  const env = opts.env ?? process.env;
-
-  const metrics = new ProxyMetrics(registry, [...config.latencyThresholdsSeconds, ...(opts.latencyThresholdsSeconds ?? [])]);
-  const observers = new Observers(metrics);
-  // Exporting only makes sense when spans are made; config.ts warns about otlp without enabled.
-  const otlp = config.tracing.enabled && config.tracing.otlp
-    ? createOtlpTracing(config.tracing.otlp, (spans) => metrics.dropped.inc({ reason: 'trace_export' }, spans))
-    : undefined;
-  const tracing = new Tracing(config.tracing.enabled, otlp?.tracer);
-
-  // Keep-alive pool to the REST upstream, `limits.upstreamConnections` connections, shared
-  // fairly between models (fair-share.ts): a slow model cannot hold them all.
-  const connections = config.limits.upstreamConnections;
-  const slots = new FairShare(connections, config.limits.modelConnections);
+  const adminToken = checkedAdminToken(config, opts.env ?? process.env);
+  /** `draining`: readiness answers 503 and REST responses close their connection. */
   const lifecycle = { draining: false };
-  const pool = config.rest
-    ? new Pool(config.rest.upstream, { connections, pipelining: 1, keepAliveTimeout: 30_000, connect: { timeout: Math.min(config.timeouts.upstreamMs, 10_000) } })
-    : undefined;
 
-  // The native HTTP/1.1 client for bodiless and small gathered requests (rest.ts decides per
-  // request); same bounds as the pool above.
-  const native = config.rest?.client === 'native'
-    ? new H1Upstream({ origin: config.rest.upstream, connections, connectTimeoutMs: Math.min(config.timeouts.upstreamMs, 10_000), bodyTimeoutMs: config.timeouts.upstreamMs, idleTimeoutMs: 30_000 })
-    : undefined;
+  const telemetry = createTelemetry(config, registry, opts.latencyThresholdsSeconds);
+  const upstreams = openUpstreams(config);
+  const catalog = createCatalog(config, clock, telemetry.metrics, upstreams);
+  const splits = createSplitTable(config.splits, catalog, telemetry.metrics);
+  const path = buildRequestPath({ config, clock, random, telemetry, catalog, splits });
+  const admin = createAdmin(config, registry, adminToken, catalog, splits, lifecycle);
 
-  const statusGet = async (path: string) => {
-    const r = await pool!.request({ path, method: 'GET', headersTimeout: 5_000, bodyTimeout: 5_000 });
-    const text = await r.body.text();
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    return { status: r.statusCode, body };
-  };
-  const catalog = new ModelCatalog({
-    clock,
-    maxModels: config.labels.maxModels,
-    maxVersionsPerModel: config.labels.maxVersionsPerModel,
-    goneVersionGraceMs: config.labels.goneVersionGraceMs,
-    onVersionGone: (model, version) => metrics.removeVersion(model, version),
-    ...(pool ? { fetchStatus: httpStatusFetcher(statusGet, config.labels.statusApi) } : {}),
+  const { pool, native, slots } = upstreams;
+  const listeners = await openListeners(config, {
+    rest: config.rest && pool ? createRestServer({ ...path.deps, pool, native, slots, lifecycle }) : undefined,
+    grpc: upstreams.grpc ? createGrpcServer(path.deps, upstreams.grpc) : undefined,
+    admin: admin.server,
+  }).catch(async (err: unknown) => {
+    await upstreams.close();
+    await path.close();
+    throw err;
+  });
+  const stopPolling = pollUpstreamStatus(config, catalog, upstreams);
+  const { drain, close } = drainer({
+    lifecycle,
+    listeners,
+    stopBackground: stopPolling,
+    after: [upstreams.close, path.close],
+    defaultTimeoutMs: config.timeouts.drainMs,
   });
 
-  const splitTable = new Map<string, Split>();
-  const setSplit = (model: string, split: Split | undefined) => {
-    if (split === undefined) {
-      splitTable.delete(model);
-      metrics.splitWeight.remove({ model });
-      return;
-    }
-    const issues = new Issues();
-    const checked = readSplit(split, `splits.${model}`, issues);
-    if (!checked || !issues.ok) {
-      throw ProxyErrors.PRX_ERR_INVALID_ARGUMENT(issues.errors.map((i) => `${i.path}: ${i.message}`).join('; ') || 'invalid split');
-    }
-    // Operator-named versions are trusted label values.
-    catalog.admit(model);
-    catalog.admitVersion(model, checked.stable);
-    if (checked.canary !== undefined) catalog.admitVersion(model, checked.canary);
-    splitTable.set(model, Object.freeze(checked));
-    metrics.splitWeight.set({ model }, checked.canary === undefined ? 0 : checked.weight);
+  return {
+    ...(listeners.restUrl !== undefined ? { restUrl: listeners.restUrl } : {}),
+    ...(listeners.grpcAddress !== undefined ? { grpcAddress: listeners.grpcAddress } : {}),
+    adminUrl: listeners.adminUrl,
+    onOutcome: (fn) => telemetry.observers.onOutcome(fn),
+    onBodies: (fn) => telemetry.observers.onBodies(fn),
+    setSplit: splits.set,
+    getSplit: splits.get,
+    splits: splits.all,
+    guardSplits: splits.guard,
+    route: (method, p, handler, o) => admin.route(method, p, handler, o),
+    catalog,
+    drain,
+    close,
   };
-  for (const [model, split] of Object.entries(config.splits)) setSplit(model, split);
-  const getSplit = (model: string) => splitTable.get(model);
+}
 
-  const recorder = new Recorder({ clock, catalog, metrics, observers });
-  const deps = { config, metrics, observers, recorder, tracing, getSplit, random };
-
-  const adminToken = config.admin.token ?? env[config.admin.tokenEnv];
-  const exposure = adminExposureProblem(config.admin.host, adminToken, config.admin.readOnly, config.admin.tokenEnv);
+/** The admin token (config or environment); refuses to start when the admin API would be exposed without one. */
+function checkedAdminToken(config: ProxyConfig, env: Record<string, string | undefined>): string | undefined {
+  const token = config.admin.token ?? env[config.admin.tokenEnv];
+  const exposure = adminExposureProblem(config.admin.host, token, config.admin.readOnly, config.admin.tokenEnv);
   if (exposure) throw new ConfigError('proxy.admin', [{ severity: 'error', path: 'proxy.admin.host', message: exposure }]);
-  const admin = new AdminApi({ registry, token: adminToken, readOnly: config.admin.readOnly });
-  const splitGuards: SplitGuard[] = [];
+  return token;
+}
+
+/** The admin API with the proxy's own routes: splits and readiness. */
+function createAdmin(config: ProxyConfig, registry: Registry, token: string | undefined, catalog: ModelCatalog, splits: SplitTable, lifecycle: { draining: boolean }): AdminApi {
+  const admin = new AdminApi({ registry, token, readOnly: config.admin.readOnly });
   mountSplitRoutes(admin, {
-    getSplit,
-    setSplit,
-    splits: () => Object.fromEntries(splitTable),
+    getSplit: splits.get,
+    setSplit: splits.set,
+    splits: splits.all,
     servedVersions: (m) => catalog.servedVersions(m),
-    guards: () => splitGuards,
+    guards: splits.guards,
   });
   // Readiness: 503 from the moment a drain starts, so load balancers stop sending here.
   const health = () => (lifecycle.draining ? { status: 503, body: { status: 'draining' } } : { body: { status: 'ok' } });
   admin.route('GET', '/healthz', health);
   admin.route('GET', '/readyz', health);
+  return admin;
+}
 
-  let restServer: Server | undefined;
-  let grpcServer: Http2Server | undefined;
-  let upstreamSession: UpstreamSession | undefined;
-  const grpcSessions = new Set<Http2Session>();
-  const result: Partial<Proxy> = {};
-  const servers: Array<Server | Http2Server> = [];
-  try {
-    if (config.rest && pool) {
-      restServer = createRestServer({ ...deps, pool, native, slots, lifecycle });
-      servers.push(restServer);
-      const a = await listen(restServer, 'rest', config.rest.host, config.rest.port);
-      result.restUrl = `http://${hostForUrl(a)}:${a.port}`;
-    }
-    if (config.grpc) {
-      upstreamSession = new UpstreamSession(config.grpc.upstream);
-      grpcServer = createGrpcServer(deps, upstreamSession);
-      grpcServer.on('session', (s) => {
-        grpcSessions.add(s);
-        s.on('close', () => grpcSessions.delete(s));
-      });
-      servers.push(grpcServer);
-      const a = await listen(grpcServer, 'grpc', config.grpc.host, config.grpc.port);
-      result.grpcAddress = `${hostForUrl(a)}:${a.port}`;
-    }
-    servers.push(admin.server);
-    const a = await listen(admin.server, 'admin', config.admin.host, config.admin.port);
-    result.adminUrl = `http://${hostForUrl(a)}:${a.port}`;
-  } catch (err) {
-    for (const s of servers) if (s.listening) s.close();
-    upstreamSession?.close();
-    native?.close();
-    await pool?.destroy();
-    await otlp?.shutdown();
-    throw err;
-  }
+/** The label allowlist and version resolution; asks the REST upstream's status API when there is one. */
+function createCatalog(config: ProxyConfig, clock: Clock, metrics: ProxyMetrics, upstreams: Upstreams): ModelCatalog {
+  const { statusGet } = upstreams;
+  return new ModelCatalog({
+    clock,
+    maxModels: config.labels.maxModels,
+    maxVersionsPerModel: config.labels.maxVersionsPerModel,
+    goneVersionGraceMs: config.labels.goneVersionGraceMs,
+    onVersionGone: (model, version) => metrics.removeVersion(model, version),
+    ...(statusGet ? { fetchStatus: httpStatusFetcher(statusGet, config.labels.statusApi) } : {}),
+  });
+}
 
-  const poll = pool && config.labels.statusApi !== 'none'
-    ? setInterval(() => void catalog.pollAll(), config.labels.statusPollMs).unref()
-    : undefined;
-  if (poll) void catalog.pollAll();
-
-  const closed = (s: Server | Http2Server | undefined): Promise<void> =>
-    s?.listening ? new Promise((resolve) => s.close(() => resolve())) : Promise.resolve();
-  let closing: Promise<void> | undefined;
-  /** Ends the drain's wait early (close() during a drain). */
-  let cutShort: (() => void) | undefined;
-  const drain = (timeoutMs: number = config.timeouts.drainMs): Promise<void> => {
-    closing ??= (async () => {
-      lifecycle.draining = true;
-      if (poll) clearInterval(poll);
-      // Stop accepting; the close callbacks fire once every connection / session is gone.
-      const forwarding = Promise.all([closed(restServer), closed(grpcServer)]);
-      // GOAWAY: no new streams on these sessions, the open ones run to their end.
-      for (const s of grpcSessions) if (!s.closed && !s.destroyed) s.close();
-      // Idle keep-alive connections close now, busy ones once their response has been
-      // flushed (rest.ts trackConnections; close() above did the same).
-      restServer?.closeIdleConnections();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([forwarding, new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-        cutShort = resolve;
-      })]);
-      clearTimeout(timer);
-      // Past the drain timeout: cut what is left.
-      restServer?.closeAllConnections();
-      for (const s of grpcSessions) s.destroy();
-      await forwarding;
-      const adminClosed = closed(admin.server);
-      admin.server.closeAllConnections();
-      await adminClosed;
-      upstreamSession?.close();
-      native?.close();
-      await pool?.destroy();
-      // After the servers: every span has ended, so the flush exports all of them (bounded by
-      // otlp.timeout when the collector is down).
-      await otlp?.shutdown();
-    })();
-    return closing;
-  };
-
-  return {
-    ...result,
-    adminUrl: result.adminUrl!,
-    onOutcome: (fn) => observers.onOutcome(fn),
-    onBodies: (fn) => observers.onBodies(fn),
-    setSplit,
-    getSplit,
-    splits: () => Object.fromEntries(splitTable),
-    guardSplits: (g) => {
-      splitGuards.push(g);
-      return () => {
-        const k = splitGuards.indexOf(g);
-        if (k !== -1) splitGuards.splice(k, 1);
-      };
-    },
-    route: (method, path, handler, o) => admin.route(method, path, handler, o),
-    catalog,
-    drain,
-    close: () => {
-      cutShort?.();
-      return drain(0);
-    },
-  };
+/** Polls the REST upstream's status API for the versions it serves; returns the stop. */
+function pollUpstreamStatus(config: ProxyConfig, catalog: ModelCatalog, upstreams: Upstreams): () => void {
+  if (!upstreams.pool || config.labels.statusApi === 'none') return () => undefined;
+  const poll = setInterval(() => void catalog.pollAll(), config.labels.statusPollMs).unref();
+  void catalog.pollAll();
+  return () => clearInterval(poll);
 }

@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import type { Dispatcher, Pool } from 'undici';
 import { REQUEST_ID_HEADER, VARIANT_HEADER, VERSION_HEADER, flushedCloser, trackResponse } from '../common/index.ts';
 import type { Api, Variant } from '../common/index.ts';
-import type { ForwardDeps } from './grpc.ts';
+import type { ForwardDeps } from './request-path.ts';
 import { ProxyErrors, errorBody } from './errors.ts';
 import type { UpstreamErrorKind } from './errors.ts';
 import type { ErrorSpec } from '../common/index.ts';

@@ -1,0 +1,87 @@
+// The proxy's listeners: REST (node:http), gRPC (node:http2, h2c) and the admin API, bound
+// in that order. A listener that cannot bind fails the start with a ListenError naming it,
+// and the ones already open are closed again.
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Http2Server, Http2Session } from 'node:http2';
+import type { ProxyConfig } from './config.ts';
+
+/** Which listener could not be opened, for a message that names the setting to change. */
+export type ListenerName = 'rest' | 'grpc' | 'admin';
+
+/** A listener could not bind (port taken, no permission, no such address). */
+export class ListenError extends Error {
+  readonly listener: ListenerName;
+  readonly host: string;
+  readonly port: number;
+  readonly code: string;
+  constructor(listener: ListenerName, host: string, port: number, cause: NodeJS.ErrnoException) {
+    const why = cause.code === 'EADDRINUSE' ? 'is already in use' : cause.code === 'EACCES' ? 'needs privileges this process does not have' : `cannot be opened (${cause.message})`;
+    super(`the proxy's ${listener === 'rest' ? 'REST' : listener === 'grpc' ? 'gRPC' : 'admin'} port ${host}:${port} ${why}`, { cause });
+    this.name = 'ListenError';
+    this.listener = listener;
+    this.host = host;
+    this.port = port;
+    this.code = cause.code ?? 'EUNKNOWN';
+  }
+}
+
+/** The servers to bind: REST and gRPC when configured, the admin API always. */
+export interface ListenerServers {
+  rest: Server | undefined;
+  grpc: Http2Server | undefined;
+  admin: Server;
+}
+
+export interface Listeners extends ListenerServers {
+  /** Open gRPC client sessions (the drain sends each a GOAWAY, then cuts what is left). */
+  grpcSessions: ReadonlySet<Http2Session>;
+  /** `http://host:port` when REST is configured. */
+  restUrl: string | undefined;
+  /** `host:port` when gRPC is configured. */
+  grpcAddress: string | undefined;
+  adminUrl: string;
+}
+
+export async function openListeners(config: ProxyConfig, servers: ListenerServers): Promise<Listeners> {
+  const { rest, grpc, admin } = servers;
+  const grpcSessions = new Set<Http2Session>();
+  grpc?.on('session', (s) => {
+    grpcSessions.add(s);
+    s.on('close', () => grpcSessions.delete(s));
+  });
+  const opened: Array<Server | Http2Server> = [];
+  try {
+    let restUrl: string | undefined;
+    let grpcAddress: string | undefined;
+    if (rest && config.rest) {
+      opened.push(rest);
+      const a = await listen(rest, 'rest', config.rest.host, config.rest.port);
+      restUrl = `http://${hostForUrl(a)}:${a.port}`;
+    }
+    if (grpc && config.grpc) {
+      opened.push(grpc);
+      const a = await listen(grpc, 'grpc', config.grpc.host, config.grpc.port);
+      grpcAddress = `${hostForUrl(a)}:${a.port}`;
+    }
+    opened.push(admin);
+    const a = await listen(admin, 'admin', config.admin.host, config.admin.port);
+    return { ...servers, grpcSessions, restUrl, grpcAddress, adminUrl: `http://${hostForUrl(a)}:${a.port}` };
+  } catch (err) {
+    for (const s of opened) if (s.listening) s.close();
+    throw err;
+  }
+}
+
+async function listen(server: Server | Http2Server, name: ListenerName, host: string, port: number): Promise<AddressInfo> {
+  server.listen(port, host);
+  try {
+    await once(server, 'listening');
+  } catch (err) {
+    throw new ListenError(name, host, port, err as NodeJS.ErrnoException);
+  }
+  return server.address() as AddressInfo;
+}
+
+const hostForUrl = (a: AddressInfo) => (a.family === 'IPv6' ? `[${a.address}]` : a.address);
