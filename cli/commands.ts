@@ -15,5 +15,7 @@ export const COMMANDS: Record<string, Command> = {
   dashboards: { summary: 'regenerate the Grafana dashboards, provisioning files and docs/dashboards.md (--check to verify)', load: () => import('./commands/dashboards.ts') },
   proxy: { summary: 'run the transparent proxy (REST + gRPC) with per-version metrics, tracing and a canary split', load: () => import('./commands/proxy.ts') },
   rollout: { summary: 'show or steer canary rollouts on a running proxy: status|pause|resume|promote|abort MODEL', load: () => import('./commands/rollout.ts') },
+  audit: { summary: 'verify FILE: check the hash chain of an audit log; exits 1 naming the first edited, removed or reordered line', load: () => import('./commands/audit.ts') },
+  replay: { summary: 'replay captured requests against a server or version and report how its answers differ (exit 1 past --max_disagreement)', load: () => import('./commands/replay.ts') },
   demo: { summary: 'watch a bad canary rolled back and a good one promoted, on loopback, in under 2 minutes', load: () => import('./commands/demo.ts') },
 };

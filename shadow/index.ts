@@ -1,4 +1,12 @@
 // Knowing a candidate is right, not only fast: pairwise comparison of answers to the same
-// request (shadow traffic, replay), request capture, and the replay runner.
+// request (shadow traffic, replay), sampled capture of exchanges, and the replay runner.
 export { Comparison, COMPARE_DEFAULTS, judgeDivergence } from './compare.ts';
 export type { CompareSettings, OutputRule, OutputKind, ComparisonSummary, ColumnSummary, Quantiles, PairResult, DivergenceThresholds, DivergenceVerdict } from './compare.ts';
+export { CaptureWriter, rotatedName } from './capture.ts';
+export type { CaptureOptions, CaptureOutcome, CaptureCounts } from './capture.ts';
+export { validateCapture, CAPTURE_DEFAULTS } from './config.ts';
+export type { CaptureConfig } from './config.ts';
+export { CAPTURE_FIELDS, parseRecord, toRecord } from './record.ts';
+export type { CaptureRecord, CaptureField, Exchange } from './record.ts';
+export { replay, replayPath } from './replay.ts';
+export type { ReplayOptions, ReplayReport, ReplayProgress } from './replay.ts';
