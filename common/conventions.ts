@@ -22,6 +22,10 @@ export const LABEL = {
   phase: 'phase',
   reason: 'reason',
   drifted: 'drifted',
+  /** Whether a labelled prediction was right (`true` / `false`), truth/ metrics. */
+  correct: 'correct',
+  /** A classifier's class, truth/ metrics (capped per version, the rest `__other__`). */
+  class: 'class',
   /** Who called (proxy/guard), only where configured and capped like the model label. */
   identity: 'identity',
   le: 'le',
@@ -88,6 +92,33 @@ export const DRIFT_METRIC = {
  * and are exported so a silent SLI can be told apart from a healthy one.
  */
 export const DRIFTED_VALUE = { drifted: 'true', clean: 'false', inconclusive: 'inconclusive' } as const;
+
+/**
+ * Live model quality from delayed labels (truth/, POST /api/v1/feedback). Gauges are over
+ * the truth window of prediction time; the counter and the histogram count labels as they
+ * arrive and are the accuracy SLI's events in the Prometheus rules.
+ */
+export const TRUTH_METRIC = {
+  /** Labelled rows of classifiers by `correct` (true/false): the accuracy SLI's events. */
+  labelled: 'modelgate_labelled_predictions_total',
+  /** |predicted - value| of labelled regression rows; the accuracy SLI's good events are `le="<tolerance>"`. */
+  absError: 'modelgate_prediction_abs_error',
+  accuracy: 'modelgate_prediction_accuracy',
+  precision: 'modelgate_prediction_precision',
+  recall: 'modelgate_prediction_recall',
+  logLoss: 'modelgate_prediction_log_loss',
+  mae: 'modelgate_prediction_mae',
+  rmse: 'modelgate_prediction_rmse',
+  labelledShare: 'modelgate_prediction_labelled_share',
+  labelDelay: 'modelgate_prediction_label_delay_seconds',
+  storeEntries: 'modelgate_prediction_store_entries',
+  storeEvictions: 'modelgate_prediction_store_evictions_total',
+  /** Feedback entries by outcome (`reason`: matched, unmatched, duplicate, rejected). */
+  feedback: 'modelgate_feedback_entries_total',
+} as const;
+
+/** Absolute-error buckets of TRUTH_METRIC.absError; every accuracy SLO tolerance is added at start. */
+export const DEFAULT_ABS_ERROR_BUCKETS: readonly number[] = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100];
 
 export const ROLLOUT_METRIC = {
   phase: 'modelgate_rollout_phase',

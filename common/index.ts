@@ -1,11 +1,11 @@
-export { LABEL, OVERFLOW_LABEL_VALUE, UNKNOWN_VERSION, SERVER_METRIC, PROXY_METRIC, SLO_METRIC, DRIFT_METRIC, DRIFTED_VALUE, ROLLOUT_METRIC, SLO_RULE, MODEL_STATES, DEFAULT_LATENCY_BUCKETS, SIZE_BUCKETS, BATCH_SIZE_BUCKETS, latencyBuckets, VERSION_HEADER, VARIANT_HEADER, REQUEST_ID_HEADER } from './conventions.ts';
+export { LABEL, OVERFLOW_LABEL_VALUE, UNKNOWN_VERSION, SERVER_METRIC, PROXY_METRIC, SLO_METRIC, DRIFT_METRIC, DRIFTED_VALUE, TRUTH_METRIC, DEFAULT_ABS_ERROR_BUCKETS, ROLLOUT_METRIC, SLO_RULE, MODEL_STATES, DEFAULT_LATENCY_BUCKETS, SIZE_BUCKETS, BATCH_SIZE_BUCKETS, latencyBuckets, VERSION_HEADER, VARIANT_HEADER, REQUEST_ID_HEADER } from './conventions.ts';
 export type { ModelState } from './conventions.ts';
 export { systemClock, ManualClock } from './clock.ts';
 export type { Clock } from './clock.ts';
 export { GrpcCode, ModelgateError, defineErrors, isModelgateError } from './errors.ts';
 export type { ErrorSpec, GrpcCodeValue } from './errors.ts';
 export { parseDuration, formatDuration } from './duration.ts';
-export { Issues, ConfigError, formatIssues, join, isRecord, checkKeys, readString, readNumber, readBoolean, readDuration } from './validate.ts';
+export { Issues, ConfigError, formatIssues, join, isRecord, checkKeys, readString, readNumber, readBoolean, readDuration, readBytes } from './validate.ts';
 export type { Issue } from './validate.ts';
 export type { RequestOutcome, Protocol, Variant, Api, RejectReason } from './outcome.ts';
 export { seededRandom, fnv1a } from './random.ts';

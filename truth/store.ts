@@ -1,0 +1,69 @@
+// The prediction store: what a model answered, by request id, until its label comes or it
+// expires. A Map in insertion order is the age order (predictions are stored as they
+// arrive), so expiry and eviction both take from the front: O(1) per stored prediction.
+import type { Variant } from '../common/index.ts';
+
+export interface StoredPrediction {
+  model: string;
+  version: string;
+  variant: Variant;
+  /** The client chose the version (RequestOutcome.pinned): never judged by a rollout. */
+  pinned: boolean;
+  /** When the prediction was stored, ms. */
+  atMs: number;
+  rows: number;
+  /** Classification: the predicted class of each row (class name, or the index as text). */
+  classes?: string[];
+  /** Classification with probabilities: rows × classes, row-major. */
+  probabilities?: Float32Array;
+  /** Regression: the predicted value of each row. */
+  values?: Float64Array;
+  /** A label was joined already (a second one for the same id is a duplicate). */
+  labelled: boolean;
+}
+
+export type EvictionReason = 'ttl' | 'capacity';
+
+export class PredictionStore {
+  readonly #entries = new Map<string, StoredPrediction>();
+  readonly evictions: Record<EvictionReason, number> = { ttl: 0, capacity: 0 };
+  /** Predictions stored under an id already present (the newer replaces the older). */
+  replaced = 0;
+
+  constructor(
+    readonly ttlMs: number,
+    readonly maxEntries: number,
+  ) {}
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  put(id: string, p: StoredPrediction): void {
+    this.expire(p.atMs);
+    if (this.#entries.delete(id)) this.replaced++;
+    while (this.#entries.size >= this.maxEntries) {
+      const oldest = this.#entries.keys().next().value as string;
+      this.#entries.delete(oldest);
+      this.evictions.capacity++;
+    }
+    this.#entries.set(id, p);
+  }
+
+  /** The live prediction stored under `id`, or undefined (never stored, evicted or expired). */
+  get(id: string, nowMs: number): StoredPrediction | undefined {
+    const p = this.#entries.get(id);
+    if (p === undefined) return undefined;
+    if (nowMs - p.atMs > this.ttlMs) return undefined;
+    return p;
+  }
+
+  /** Drops predictions older than the TTL, oldest first. */
+  expire(nowMs: number): void {
+    for (const [id, p] of this.#entries) {
+      if (nowMs - p.atMs <= this.ttlMs) break;
+      this.#entries.delete(id);
+      this.evictions.ttl++;
+    }
+  }
+}
