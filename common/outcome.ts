@@ -40,6 +40,11 @@ export interface RequestOutcome {
    * also in the response headers / gRPC metadata. Always set by the proxy.
    */
   requestId?: string;
+  /** W3C trace id of the request's span (32 hex), when tracing is on. */
+  traceId?: string;
+  /** Bytes of the request and response bodies as they passed the proxy (gRPC: messages with their prefixes). */
+  requestBytes?: number;
+  responseBytes?: number;
   /**
    * Who called (an API key's name or a JWT's subject, proxy/guard): set only when the proxy
    * authenticates callers and the caller was identified. Never the secret itself.

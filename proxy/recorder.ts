@@ -92,6 +92,9 @@ export class Recorder {
       if (f.grpcCode !== undefined) outcome.grpcCode = f.grpcCode;
       if (f.pinned) outcome.pinned = true;
       if (f.requestId !== undefined) outcome.requestId = f.requestId;
+      if (span !== undefined) outcome.traceId = span.traceparent.slice(3, 35);
+      outcome.requestBytes = f.requestBytes;
+      outcome.responseBytes = f.responseBytes;
       this.#d.metrics.observe(outcome, f.requestBytes, f.responseBytes);
       this.#d.observers.emitOutcome(outcome);
       span?.end({ model, version: versionLabel, variant: f.variant, code: f.code, error: !f.success });
