@@ -8,4 +8,5 @@ export type { TensorProtoMsg } from './tensor-proto.ts';
 export { decodeInferInputs, encodeInferOutputs } from './kserve-tensor.ts';
 export { HEALTH_SERVICES } from './health.ts';
 export { grpcCodeName } from './calls.ts';
-export { parseGrpcTimeout, encodeGrpcMessage } from './transport.ts';
+export { parseGrpcTimeout } from './timeout.ts';
+export { encodeGrpcMessage } from './trailers.ts';

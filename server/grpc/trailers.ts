@@ -1,0 +1,28 @@
+// A call's gRPC status: in trailers after the response messages (grpc-status, percent-encoded
+// grpc-message), or headers-only ("trailers-only") for an error before any message.
+import type { ServerHttp2Stream } from 'node:http2';
+
+/** Percent-encodes grpc-message as the spec asks (bytes outside 0x20–0x7E, and '%'). */
+export function encodeGrpcMessage(s: string): string {
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) {
+    out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** Starts a successful answer; status OK follows in trailers when the stream ends. */
+export function respondOk(stream: ServerHttp2Stream): void {
+  stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+  stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': '' }));
+}
+
+export function sendError(stream: ServerHttp2Stream, code: number, message: string): void {
+  if (stream.destroyed || stream.closed) return;
+  const trailers = { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) };
+  if (!stream.headersSent) {
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });
+  } else {
+    stream.end();
+  }
+}
