@@ -21,6 +21,7 @@ export const LABEL = {
   method: 'method',
   phase: 'phase',
   reason: 'reason',
+  outcome: 'outcome',
   drifted: 'drifted',
   /** Whether a labelled prediction was right (`true` / `false`), truth/ metrics. */
   correct: 'correct',
@@ -119,6 +120,21 @@ export const TRUTH_METRIC = {
 
 /** Absolute-error buckets of TRUTH_METRIC.absError; every accuracy SLO tolerance is added at start. */
 export const DEFAULT_ABS_ERROR_BUCKETS: readonly number[] = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100];
+
+/** Metrics of shadow traffic (mirrored requests compared with the primary's answer) and request capture. */
+export const SHADOW_METRIC = {
+  /** Mirrored requests by `outcome`: compared, candidate_error, dropped_queue_full, dropped_undecodable... */
+  requests: 'modelgate_shadow_requests_total',
+  /** Share of compared rows whose candidate answer agrees with the primary's, per model and candidate version. */
+  agreement: 'modelgate_shadow_agreement_ratio',
+  /** |primary - candidate| of score outputs, per model, candidate version and `output`. */
+  difference: 'modelgate_shadow_difference',
+  /** Captured exchanges by `outcome`: written, dropped_queue_full, dropped_write_error, dropped_too_large. */
+  captured: 'modelgate_capture_records_total',
+} as const;
+
+/** `outcome` label values of the shadow and capture counters. */
+export const SHADOW_OUTCOME = ['compared', 'candidate_error', 'mismatched', 'dropped_queue_full', 'dropped_undecodable'] as const;
 
 export const ROLLOUT_METRIC = {
   phase: 'modelgate_rollout_phase',

@@ -9,6 +9,7 @@
 //     maxFileSize: 64MiB
 //     maxFiles: 5
 import { Issues, checkKeys, isRecord, join, readNumber, readString } from '../common/index.ts';
+import { readBytes } from '../common/validate.ts';
 import { CAPTURE_FIELDS, type CaptureField } from './record.ts';
 
 export interface CaptureConfig {
@@ -51,7 +52,7 @@ export function validateCapture(raw: unknown, path: string, issues: Issues): Cap
     dir: readString(raw, 'dir', path, issues, { default: CAPTURE_DEFAULTS.dir }),
     sample: readNumber(raw, 'sample', path, issues, { default: CAPTURE_DEFAULTS.sample, min: 0, max: 1 }),
     fields: (fields ?? [...CAPTURE_FIELDS]).filter((f): f is CaptureField => (CAPTURE_FIELDS as readonly string[]).includes(f)),
-    maxFileBytes: readSize(raw, 'maxFileSize', path, issues, CAPTURE_DEFAULTS.maxFileBytes),
+    maxFileBytes: readBytes(raw, 'maxFileSize', path, issues, { default: CAPTURE_DEFAULTS.maxFileBytes }),
     maxFiles: readNumber(raw, 'maxFiles', path, issues, { default: CAPTURE_DEFAULTS.maxFiles, min: 1, max: 1000, integer: true }),
   };
   if (models) config.models = models;
@@ -67,17 +68,4 @@ function readNames(raw: Record<string, unknown>, key: string, path: string, issu
     return undefined;
   }
   return v as string[];
-}
-
-/** Sizes: a whole number of bytes, or a string like "64MiB", "512KiB". */
-function readSize(raw: Record<string, unknown>, key: string, path: string, issues: Issues, def: number): number {
-  const v = raw[key];
-  if (v === undefined || v === null) return def;
-  if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
-  const m = typeof v === 'string' ? /^(\d+)\s*(B|KiB|MiB|GiB)?$/.exec(v.trim()) : null;
-  if (!m || Number(m[1]) === 0) {
-    issues.error(join(path, key), `must be a byte count like 1048576 or "64MiB", got ${JSON.stringify(v)}`);
-    return def;
-  }
-  return Number(m[1]) * { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }[(m[2] ?? 'B') as 'B'];
 }
