@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { FlagSpec } from '../common/flags.ts';
+import type { TlsFiles } from '../common/tls.ts';
 import { ConfigError, Issues, checkKeys, isRecord, join, readBoolean, readNumber, readString } from '../common/validate.ts';
 import type { VersionPolicy } from './repository/policy.ts';
 import type { BatchingConfig, ModelConfig } from './models/types.ts';
@@ -30,6 +31,9 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { name: 'load_retry_interval', type: 'duration', default: '1s', aliases: [{ name: 'load_retry_interval_ms', unit: 'ms' }], help: 'first retry delay after a failed load; doubles per attempt, at most 1m' },
   { name: 'intra_op_threads', type: 'number', default: 0, help: 'ONNX Runtime threads per run; 0 = one per core' },
   { name: 'drain_timeout', type: 'duration', default: '30s', allowZero: true, aliases: [{ name: 'drain_timeout_seconds', unit: 's' }], help: 'on SIGTERM, how long in-flight requests may take before exit; 0 cuts them at once' },
+  { name: 'ssl_cert_file', type: 'string', help: 'PEM certificate (chain) for TLS on the REST and gRPC ports, with --ssl_key_file; re-read when the file changes (TF Serving: server_cert in --ssl_config_file)' },
+  { name: 'ssl_key_file', type: 'string', help: 'PEM private key of --ssl_cert_file (TF Serving: server_key)' },
+  { name: 'ssl_client_ca_file', type: 'string', help: 'PEM CA bundle: clients must present a certificate it signed (mTLS) (TF Serving: custom_ca with client_verify)' },
   { name: 'help', type: 'boolean', help: 'show this help' },
 ];
 
@@ -52,6 +56,8 @@ export interface ServerConfig {
   /** 0: grpcMaxMessageBytes / 4. */
   maxTensorElements: number;
   grpcIdleTimeoutMs: number;
+  /** TLS on the REST and gRPC listeners, from files reloaded on change (common/tls.ts). */
+  tls?: TlsFiles;
 }
 
 /** Server-wide limits: the flags' defaults, and the keys of the model config file's `server:` section. */
@@ -273,6 +279,7 @@ export async function configFromFlags(flags: Record<string, string | number | bo
   };
   const limits = Object.fromEntries((Object.keys(SERVER_LIMIT_DEFAULTS) as ServerLimitKey[]).map((k) => [k, limit(k)])) as Record<ServerLimitKey, number>;
   if (!(num('grpc_max_message_bytes') > 0)) issues.error('--grpc_max_message_bytes', 'must be > 0, e.g. 67108864 (64 MiB)');
+  const tls = tlsFromFlags(flags, issues);
   if (!issues.ok) throw new ConfigError('modelgate serve', issues.errors);
   return {
     host: String(flags.host),
@@ -291,5 +298,20 @@ export async function configFromFlags(flags: Record<string, string | number | bo
     retryBaseMs: num('load_retry_interval'),
     intraOpThreads: num('intra_op_threads'),
     drainTimeoutMs: num('drain_timeout'),
+    ...(tls ? { tls } : {}),
   };
+}
+
+function tlsFromFlags(flags: Record<string, string | number | boolean | undefined>, issues: Issues): TlsFiles | undefined {
+  const cert = flags['ssl_cert_file'];
+  const key = flags['ssl_key_file'];
+  const ca = flags['ssl_client_ca_file'];
+  if (cert === undefined && key === undefined) {
+    if (ca !== undefined) issues.error('--ssl_client_ca_file', 'needs --ssl_cert_file and --ssl_key_file (the server\'s own certificate) too');
+    return undefined;
+  }
+  if (cert === undefined) issues.error('--ssl_cert_file', 'is required with --ssl_key_file');
+  if (key === undefined) issues.error('--ssl_key_file', 'is required with --ssl_cert_file');
+  if (cert === undefined || key === undefined) return undefined;
+  return { cert: resolve(String(cert)), key: resolve(String(key)), ...(ca !== undefined ? { clientCa: resolve(String(ca)) } : {}) };
 }

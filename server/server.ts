@@ -1,9 +1,11 @@
 // Assembles the inference server: model manager, REST surface, metrics; start and drain.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { systemClock, type Clock } from '../common/clock.ts';
 import { flushedCloser, trackResponse } from '../common/flushed-close.ts';
+import { ReloadableTls, type ReloadableTlsOptions } from '../common/tls.ts';
 import { SERVER_LIMIT_DEFAULTS, type ServerConfig } from './config.ts';
 import { ServerMetrics } from './metrics.ts';
 import { ModelManager } from './models/manager.ts';
@@ -78,11 +80,16 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       serverVersion: SERVER_VERSION,
     },
   });
-  const http: Server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 30_000, requestTimeout: 300_000 }, (req, res) => {
+  const tls = opts.tls ? await ReloadableTls.open(opts.tls, tlsEvents(opts.log)) : undefined;
+  const serverOptions = { keepAliveTimeout: 65_000, headersTimeout: 30_000, requestTimeout: 300_000 };
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (draining) res.setHeader('connection', 'close');
     trackResponse(req, res);
     handler(req, res);
-  });
+  };
+  // node:https's server is a node:http server over TLS (same events and close methods).
+  const http: Server = tls ? (createHttpsServer({ ...serverOptions, ...tls.serverOptions() }, onRequest) as unknown as Server) : createServer(serverOptions, onRequest);
+  if (tls) tls.attach(http as unknown as HttpsServer);
   const closeWhenFlushed = flushedCloser(http);
   // Listen first, so probes answer while models load (the server is up in well under 2 s).
   await new Promise<void>((resolve, reject) => {
@@ -108,6 +115,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       });
     } catch (e) {
       http.close();
+      tls?.close();
       throw e;
     }
   }
@@ -116,6 +124,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     await manager.start();
   } catch (e) {
     http.close();
+    tls?.close();
     await grpcServer?.close(0);
     throw e;
   }
@@ -135,12 +144,13 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       timer.unref();
       await Promise.all([closed, grpcServer?.close(timeoutMs)]);
       clearTimeout(timer);
+      tls?.close();
       await manager.close();
     })();
     return closing;
   };
   return {
-    restUrl: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    restUrl: `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     restPort: port,
     grpcAddress: grpcServer?.address,
     grpcPort: grpcServer?.port,
@@ -152,3 +162,10 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   };
 }
 
+/** Certificate reloads are logged: a failed one keeps the previous certificate serving. */
+function tlsEvents(log: ((msg: string) => void) | undefined): ReloadableTlsOptions {
+  return {
+    onReload: (serial) => log?.(`TLS certificate reloaded (serial ${serial})`),
+    onError: (err) => log?.(`TLS reload failed, still serving the previous certificate: ${err.message}`),
+  };
+}

@@ -4,6 +4,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request as httpsRequestRaw } from 'node:https';
 import forge from 'node-forge';
 
 export interface Issued {
@@ -125,4 +126,37 @@ export class TlsDir {
   async remove(): Promise<void> {
     await rm(this.root, { recursive: true, force: true });
   }
+}
+
+export interface HttpsAnswer {
+  status: number;
+  body: string;
+  /** Serial of the certificate the server presented. */
+  serial: string;
+}
+
+/** One HTTPS request to 127.0.0.1 (a new connection unless an agent is given), trusting `ca`. */
+export function httpsRequest(
+  url: string,
+  o: { ca: string; method?: string; body?: string; cert?: string; key?: string; agent?: import('node:https').Agent; headers?: Record<string, string> },
+): Promise<HttpsAnswer> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = httpsRequestRaw(
+      {
+        host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, method: o.method ?? (o.body === undefined ? 'GET' : 'POST'),
+        ca: o.ca, servername: 'localhost', agent: o.agent ?? false, headers: { ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}), ...o.headers },
+        ...(o.cert ? { cert: o.cert, key: o.key } : {}),
+      },
+      (res) => {
+        const serial = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().serialNumber;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), serial }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(o.body);
+  });
 }
