@@ -132,7 +132,7 @@ function section(raw: Record<string, unknown>, key: string, path: string, issues
 }
 
 function readPort(raw: Record<string, unknown>, key: string, path: string, issues: Issues, def: number): number {
-  return readNumber(raw, key, path, issues, { default: def, min: 0, max: 65535, integer: true }) ?? def;
+  return readNumber(raw, key, path, issues, { default: def, min: 0, max: 65535, integer: true });
 }
 
 function readListener(raw: Record<string, unknown>, key: 'rest' | 'grpc', path: string, issues: Issues): ListenerConfig | undefined {
@@ -140,7 +140,7 @@ function readListener(raw: Record<string, unknown>, key: 'rest' | 'grpc', path: 
   const p = join(path, key);
   const s = section(raw, key, path, issues);
   checkKeys(s, key === 'rest' ? ['host', 'port', 'upstream', 'client'] : ['host', 'port', 'upstream'], p, issues);
-  const host = readString(s, 'host', p, issues, { default: '0.0.0.0' }) ?? '0.0.0.0';
+  const host = readString(s, 'host', p, issues, { default: '0.0.0.0' });
   const port = readPort(s, 'port', p, issues, key === 'rest' ? 8501 : 8500);
   const upstream = readString(s, 'upstream', p, issues, { required: true });
   if (upstream === undefined) return undefined;
@@ -152,7 +152,7 @@ function readListener(raw: Record<string, unknown>, key: 'rest' | 'grpc', path: 
   }
   const out: ListenerConfig = { host, port, upstream: upstream.replace(/\/$/, '') };
   if (key === 'rest') {
-    const client = readString(s, 'client', p, issues, { default: DEFAULTS.restClient }) ?? DEFAULTS.restClient;
+    const client = readString(s, 'client', p, issues, { default: DEFAULTS.restClient });
     if (client !== 'native' && client !== 'undici') issues.error(join(p, 'client'), `must be "native" or "undici", got ${JSON.stringify(client)}`);
     else out.client = client;
     if (out.client === 'native' && upstream.startsWith('https:')) out.client = 'undici'; // the native client speaks plain http only
@@ -174,11 +174,16 @@ function readBytes(raw: Record<string, unknown>, key: string, path: string, issu
   return Number(m[1]) * unit;
 }
 
-/** Validates the `proxy:` section. Collects every problem in `issues`; the result is frozen. */
+/**
+ * Validates the `proxy:` section. Collects every problem in `issues`; the result is frozen.
+ * One reader per subsection; a new subsection is a key in TOP_KEYS, a field of ProxyConfig,
+ * its reader below and one line in the object built here.
+ */
 export function readProxyConfig(raw: unknown, path: string, issues: Issues): ProxyConfig {
   const r = isRecord(raw) ? raw : {};
   if (raw !== undefined && raw !== null && !isRecord(raw)) issues.error(path, 'must be an object');
   checkKeys(r, TOP_KEYS, path, issues);
+  const sub = <T>(key: (typeof TOP_KEYS)[number], read: SectionReader<T>): T => read(section(r, key, path, issues), join(path, key), issues);
 
   const rest = readListener(r, 'rest', path, issues);
   const grpc = readListener(r, 'grpc', path, issues);
@@ -187,14 +192,30 @@ export function readProxyConfig(raw: unknown, path: string, issues: Issues): Pro
   if (present && !rest && !grpc && r['rest'] === undefined && r['grpc'] === undefined) {
     issues.error(path, 'configure at least one of "rest" or "grpc", each with an "upstream"');
   }
+  const config: ProxyConfig = {
+    admin: sub('admin', readAdmin),
+    timeouts: sub('timeouts', readTimeouts),
+    limits: sub('limits', readLimits),
+    splits: sub('splits', readSplits),
+    bodies: sub('bodies', readBodies),
+    labels: sub('labels', readLabels),
+    latencyThresholdsSeconds: readThresholds(r, path, issues),
+    tracing: sub('tracing', readTracing),
+  };
+  if (rest) config.rest = rest;
+  if (grpc) config.grpc = grpc;
+  return deepFreeze(config);
+}
 
-  const a = section(r, 'admin', path, issues);
-  const ap = join(path, 'admin');
+/** Reads one subsection (an object, `{}` when absent) found at `path`. */
+type SectionReader<T> = (s: Record<string, unknown>, path: string, issues: Issues) => T;
+
+function readAdmin(a: Record<string, unknown>, ap: string, issues: Issues): ProxyConfig['admin'] {
   checkKeys(a, ['host', 'port', 'token', 'tokenEnv', 'readOnly'], ap, issues);
   const admin: ProxyConfig['admin'] = {
-    host: readString(a, 'host', ap, issues, { default: DEFAULTS.adminHost }) ?? DEFAULTS.adminHost,
+    host: readString(a, 'host', ap, issues, { default: DEFAULTS.adminHost }),
     port: readPort(a, 'port', ap, issues, DEFAULTS.adminPort),
-    tokenEnv: readString(a, 'tokenEnv', ap, issues, { default: DEFAULTS.tokenEnv }) ?? DEFAULTS.tokenEnv,
+    tokenEnv: readString(a, 'tokenEnv', ap, issues, { default: DEFAULTS.tokenEnv }),
     readOnly: readBoolean(a, 'readOnly', ap, issues, false),
   };
   const token = readString(a, 'token', ap, issues);
@@ -207,17 +228,18 @@ export function readProxyConfig(raw: unknown, path: string, issues: Issues): Pro
     // to start there unless readOnly is set (proxy/admin.ts adminExposureProblem).
     issues.warn(join(ap, 'host'), `the admin API listens beyond loopback on ${admin.host}; it starts only with a token (${admin.tokenEnv} or admin.token) or with admin.readOnly: true`);
   }
+  return admin;
+}
 
-  const t = section(r, 'timeouts', path, issues);
-  const tp = join(path, 'timeouts');
+function readTimeouts(t: Record<string, unknown>, tp: string, issues: Issues): ProxyConfig['timeouts'] {
   checkKeys(t, ['upstream', 'headers', 'request', 'keepAlive', 'clientBody', 'drain'], tp, issues);
   const timeouts: ProxyConfig['timeouts'] = {
-    upstreamMs: readDuration(t, 'upstream', tp, issues, { default: DEFAULTS.upstreamMs }) ?? DEFAULTS.upstreamMs,
-    headersMs: readDuration(t, 'headers', tp, issues, { default: DEFAULTS.headersMs }) ?? DEFAULTS.headersMs,
-    requestMs: readDuration(t, 'request', tp, issues, { default: DEFAULTS.requestMs }) ?? DEFAULTS.requestMs,
-    keepAliveMs: readDuration(t, 'keepAlive', tp, issues, { default: DEFAULTS.keepAliveMs }) ?? DEFAULTS.keepAliveMs,
-    clientBodyMs: readDuration(t, 'clientBody', tp, issues, { default: DEFAULTS.clientBodyMs }) ?? DEFAULTS.clientBodyMs,
-    drainMs: readDuration(t, 'drain', tp, issues, { default: DEFAULTS.drainMs, allowZero: true }) ?? DEFAULTS.drainMs,
+    upstreamMs: readDuration(t, 'upstream', tp, issues, { default: DEFAULTS.upstreamMs }),
+    headersMs: readDuration(t, 'headers', tp, issues, { default: DEFAULTS.headersMs }),
+    requestMs: readDuration(t, 'request', tp, issues, { default: DEFAULTS.requestMs }),
+    keepAliveMs: readDuration(t, 'keepAlive', tp, issues, { default: DEFAULTS.keepAliveMs }),
+    clientBodyMs: readDuration(t, 'clientBody', tp, issues, { default: DEFAULTS.clientBodyMs }),
+    drainMs: readDuration(t, 'drain', tp, issues, { default: DEFAULTS.drainMs, allowZero: true }),
   };
   if (timeouts.clientBodyMs <= 0) issues.error(join(tp, 'clientBody'), `must be longer than 0, e.g. "30s"`);
   // 0 is allowed: exit at once, cutting whatever is in flight.
@@ -225,54 +247,60 @@ export function readProxyConfig(raw: unknown, path: string, issues: Issues): Pro
   if (timeouts.headersMs > timeouts.requestMs) {
     issues.error(join(tp, 'headers'), 'must not exceed timeouts.request (Node requires headersTimeout <= requestTimeout)');
   }
+  return timeouts;
+}
 
-  const l = section(r, 'limits', path, issues);
-  const lp = join(path, 'limits');
+function readLimits(l: Record<string, unknown>, lp: string, issues: Issues): ProxyConfig['limits'] {
   checkKeys(l, ['maxBodyBytes', 'maxHeaderBytes', 'upstreamConnections', 'modelConnections'], lp, issues);
-  const upstreamConnections = readNumber(l, 'upstreamConnections', lp, issues, { default: DEFAULTS.upstreamConnections, min: 1, max: 65535, integer: true }) ?? DEFAULTS.upstreamConnections;
+  const upstreamConnections = readNumber(l, 'upstreamConnections', lp, issues, { default: DEFAULTS.upstreamConnections, min: 1, max: 65535, integer: true });
   // Half the pool by default: a saturated model leaves the other half to the rest.
   const modelDefault = Math.max(1, Math.floor(upstreamConnections / 2));
-  const modelConnections = readNumber(l, 'modelConnections', lp, issues, { default: modelDefault, min: 1, integer: true }) ?? modelDefault;
+  const modelConnections = readNumber(l, 'modelConnections', lp, issues, { default: modelDefault, min: 1, integer: true });
   if (modelConnections > upstreamConnections) {
     issues.error(join(lp, 'modelConnections'), `must not exceed limits.upstreamConnections (${upstreamConnections}); at most ${Math.max(1, upstreamConnections - 1)} leaves room for other models`);
   }
-  const limits = {
+  return {
     maxBodyBytes: readBytes(l, 'maxBodyBytes', lp, issues, DEFAULTS.maxBodyBytes),
     maxHeaderBytes: readBytes(l, 'maxHeaderBytes', lp, issues, DEFAULTS.maxHeaderBytes),
     upstreamConnections,
     modelConnections,
   };
+}
 
-  const s = section(r, 'splits', path, issues);
+function readSplits(s: Record<string, unknown>, sp: string, issues: Issues): ProxyConfig['splits'] {
   const splits: Record<string, Split> = {};
   for (const [model, v] of Object.entries(s)) {
-    const split = readSplit(v, join(join(path, 'splits'), model), issues);
+    const split = readSplit(v, join(sp, model), issues);
     if (split) splits[model] = split;
   }
+  return splits;
+}
 
-  const b = section(r, 'bodies', path, issues);
-  const bp = join(path, 'bodies');
+function readBodies(b: Record<string, unknown>, bp: string, issues: Issues): ProxyConfig['bodies'] {
   checkKeys(b, ['sampleRate', 'maxBytes'], bp, issues);
-  const bodies = {
-    sampleRate: readNumber(b, 'sampleRate', bp, issues, { default: DEFAULTS.sampleRate, min: 0, max: 1 }) ?? DEFAULTS.sampleRate,
+  return {
+    sampleRate: readNumber(b, 'sampleRate', bp, issues, { default: DEFAULTS.sampleRate, min: 0, max: 1 }),
     maxBytes: readBytes(b, 'maxBytes', bp, issues, DEFAULTS.teeMaxBytes),
   };
+}
 
-  const lb = section(r, 'labels', path, issues);
-  const lbp = join(path, 'labels');
+function readLabels(lb: Record<string, unknown>, lbp: string, issues: Issues): ProxyConfig['labels'] {
   checkKeys(lb, ['maxModels', 'maxVersionsPerModel', 'goneVersionGrace', 'statusPoll', 'statusApi'], lbp, issues);
-  const statusApi = readString(lb, 'statusApi', lbp, issues, { default: 'tfserving' }) ?? 'tfserving';
+  const statusApi = readString(lb, 'statusApi', lbp, issues, { default: 'tfserving' });
   if (!['tfserving', 'kserve', 'none'].includes(statusApi)) {
     issues.error(join(lbp, 'statusApi'), `must be "tfserving" (GET /v1/models/{m}), "kserve" (GET /v2/models/{m}) or "none", got ${JSON.stringify(statusApi)}`);
   }
-  const labels: ProxyConfig['labels'] = {
-    maxModels: readNumber(lb, 'maxModels', lbp, issues, { default: DEFAULTS.maxModels, min: 1, integer: true }) ?? DEFAULTS.maxModels,
-    maxVersionsPerModel: readNumber(lb, 'maxVersionsPerModel', lbp, issues, { default: DEFAULTS.maxVersionsPerModel, min: 1, integer: true }) ?? DEFAULTS.maxVersionsPerModel,
-    goneVersionGraceMs: readDuration(lb, 'goneVersionGrace', lbp, issues, { default: DEFAULTS.goneVersionGraceMs }) ?? DEFAULTS.goneVersionGraceMs,
-    statusPollMs: readDuration(lb, 'statusPoll', lbp, issues, { default: DEFAULTS.statusPollMs }) ?? DEFAULTS.statusPollMs,
+  return {
+    maxModels: readNumber(lb, 'maxModels', lbp, issues, { default: DEFAULTS.maxModels, min: 1, integer: true }),
+    maxVersionsPerModel: readNumber(lb, 'maxVersionsPerModel', lbp, issues, { default: DEFAULTS.maxVersionsPerModel, min: 1, integer: true }),
+    goneVersionGraceMs: readDuration(lb, 'goneVersionGrace', lbp, issues, { default: DEFAULTS.goneVersionGraceMs }),
+    statusPollMs: readDuration(lb, 'statusPoll', lbp, issues, { default: DEFAULTS.statusPollMs }),
     statusApi: statusApi as StatusApi,
   };
+}
 
+/** `latencyThresholds`: a list, not a section. */
+function readThresholds(r: Record<string, unknown>, path: string, issues: Issues): number[] {
   const thresholds: number[] = [];
   const th = r['latencyThresholds'];
   if (th !== undefined && th !== null) {
@@ -282,9 +310,10 @@ export function readProxyConfig(raw: unknown, path: string, issues: Issues): Pro
       else issues.error(join(join(path, 'latencyThresholds'), i), `must be a positive number of seconds, got ${JSON.stringify(v)}`);
     });
   }
+  return thresholds;
+}
 
-  const tr = section(r, 'tracing', path, issues);
-  const trp = join(path, 'tracing');
+function readTracing(tr: Record<string, unknown>, trp: string, issues: Issues): ProxyConfig['tracing'] {
   checkKeys(tr, ['enabled', 'otlp'], trp, issues);
   const tracing: ProxyConfig['tracing'] = { enabled: readBoolean(tr, 'enabled', trp, issues, true) };
   const otlp = readOtlp(tr, trp, issues);
@@ -292,11 +321,7 @@ export function readProxyConfig(raw: unknown, path: string, issues: Issues): Pro
     tracing.otlp = otlp;
     if (!tracing.enabled) issues.warn(join(trp, 'otlp'), 'is ignored while tracing.enabled is false: no spans are made; remove otlp or set enabled: true');
   }
-
-  const config: ProxyConfig = { admin, timeouts, limits, splits, bodies, labels, latencyThresholdsSeconds: thresholds, tracing };
-  if (rest) config.rest = rest;
-  if (grpc) config.grpc = grpc;
-  return deepFreeze(config);
+  return tracing;
 }
 
 // OTLP/HTTP (opentelemetry-proto docs/specification.md): collectors listen on 4318 and take
@@ -322,7 +347,7 @@ function readOtlp(raw: Record<string, unknown>, path: string, issues: Issues): O
       issues.error(join(p, 'url'), `is used as given, so it needs the traces path: "${parsed.origin}/v1/traces"`);
     }
   }
-  const serviceName = readString(o, 'serviceName', p, issues, { default: DEFAULTS.otlpServiceName }) ?? DEFAULTS.otlpServiceName;
+  const serviceName = readString(o, 'serviceName', p, issues, { default: DEFAULTS.otlpServiceName });
   if (serviceName.trim() === '') issues.error(join(p, 'serviceName'), `must not be empty; leave it out for "${DEFAULTS.otlpServiceName}"`);
   const headers: Record<string, string> = {};
   const h = o['headers'];
@@ -335,7 +360,7 @@ function readOtlp(raw: Record<string, unknown>, path: string, issues: Issues): O
       else headers[name] = String(value);
     }
   }
-  const timeoutMs = readDuration(o, 'timeout', p, issues, { default: DEFAULTS.otlpTimeoutMs }) ?? DEFAULTS.otlpTimeoutMs;
+  const timeoutMs = readDuration(o, 'timeout', p, issues, { default: DEFAULTS.otlpTimeoutMs });
   if (timeoutMs <= 0) issues.error(join(p, 'timeout'), `must be longer than 0, e.g. "10s"`);
   return url === undefined ? undefined : { url, serviceName, headers, timeoutMs };
 }
