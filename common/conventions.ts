@@ -69,6 +69,8 @@ export const PROXY_METRIC = {
   concurrencyLimit: 'modelgate_concurrency_limit',
   /** Requests admitted and in flight, per model, as the concurrency limiter counts them. */
   admittedInFlight: 'modelgate_admitted_in_flight',
+  /** Certificate reloads of a TLS listener (`entrypoint` rest/grpc), `outcome` ok or error (the old certificate kept serving). */
+  tlsReloads: 'modelgate_tls_reloads_total',
 } as const;
 
 export const SLO_METRIC = {

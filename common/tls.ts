@@ -9,7 +9,7 @@
 // that does not build (a half-written pair, a key of another certificate) leaves the old
 // context serving and is reported once through `onError`; the next change is tried again.
 import { X509Certificate } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
@@ -229,12 +229,20 @@ function serialOf(certPem: Buffer): string {
   }
 }
 
-/** Reads a client's TLS files once (the proxy's upstream connections), for node:tls / undici `connect` options. */
-export async function readClientTls(files: ClientTlsFiles): Promise<{ ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string }> {
-  const out: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string } = {};
-  if (files.ca !== undefined) out.ca = await readPem(files.ca, 'CA');
-  if (files.cert !== undefined) out.cert = await readPem(files.cert, 'client certificate');
-  if (files.key !== undefined) out.key = await readPem(files.key, 'client key');
+/** A client's TLS material as node:tls / undici `connect` options take it. */
+export interface ClientTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  servername?: string;
+}
+
+/** Reads a client's TLS files once, at start (the proxy's upstream connections), for node:tls / undici `connect` options. */
+export function readClientTls(files: ClientTlsFiles): ClientTls {
+  const out: ClientTls = {};
+  if (files.ca !== undefined) out.ca = readPemSync(files.ca, 'CA');
+  if (files.cert !== undefined) out.cert = readPemSync(files.cert, 'client certificate');
+  if (files.key !== undefined) out.key = readPemSync(files.key, 'client key');
   if (out.cert && out.key) {
     try {
       createSecureContext({ cert: out.cert, key: out.key, ...(out.ca ? { ca: out.ca } : {}) });
@@ -244,4 +252,12 @@ export async function readClientTls(files: ClientTlsFiles): Promise<{ ca?: Buffe
   }
   if (files.serverName !== undefined) out.servername = files.serverName;
   return out;
+}
+
+function readPemSync(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new Error(`cannot read the TLS ${what} file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
 }

@@ -1,7 +1,12 @@
 // The `proxy:` section of modelgate.yaml: validated once at start into a frozen ProxyConfig.
 // Nothing below this file sees YAML. Defaults cite where they come from.
 import { Issues, join, isRecord, checkKeys, readString, readNumber, readBoolean, readDuration } from '../common/index.ts';
+import type { ClientTlsFiles, TlsFiles } from '../common/tls.ts';
+import { readAccessLog, type AccessLogConfig } from './access-log.ts';
 import { readSplit } from './split.ts';
+import { GUARD_KEYS, readGuardConfig } from './guard/index.ts';
+import type { GuardConfig } from './guard/index.ts';
+import { readListenerTls, readUpstreamTls } from './tls-config.ts';
 import type { Split } from './split.ts';
 
 export type StatusApi = 'tfserving' | 'kserve' | 'none';
@@ -17,6 +22,10 @@ export interface ListenerConfig {
    * `native` = proxy/h1-upstream.ts, `undici` = undici Pool for everything.
    */
   client?: RestClient;
+  /** TLS on this listener (`tls: {cert, key, clientCa?}`), reloaded when the files change. */
+  tls?: TlsFiles;
+  /** TLS to the upstream (`upstreamTls`): REST with an https:// upstream; gRPC whenever set. */
+  upstreamTls?: ClientTlsFiles;
 }
 
 export type RestClient = 'native' | 'undici';
@@ -62,6 +71,10 @@ export interface ProxyConfig {
   /** SLO latency thresholds (seconds) that must be histogram buckets. */
   latencyThresholdsSeconds: number[];
   tracing: { enabled: boolean; otlp?: OtlpConfig };
+  /** The admission stage (proxy/guard): `auth`, `rateLimits`, `concurrency`; all absent = open, unlimited. */
+  guard: GuardConfig;
+  /** One JSON line per request (proxy/access-log.ts); off unless configured. */
+  accessLog: AccessLogConfig;
 }
 
 /** Where spans go when an OTLP exporter is configured (absent: spans are not exported). */
@@ -119,7 +132,7 @@ export const DEFAULTS = {
   otlpTimeoutMs: 10_000,
 } as const;
 
-const TOP_KEYS = ['rest', 'grpc', 'admin', 'timeouts', 'limits', 'splits', 'bodies', 'labels', 'latencyThresholds', 'tracing'] as const;
+const TOP_KEYS = ['rest', 'grpc', 'admin', 'timeouts', 'limits', 'splits', 'bodies', 'labels', 'latencyThresholds', 'tracing', 'accessLog', ...GUARD_KEYS] as const;
 
 function section(raw: Record<string, unknown>, key: string, path: string, issues: Issues): Record<string, unknown> {
   const v = raw[key];
@@ -139,7 +152,7 @@ function readListener(raw: Record<string, unknown>, key: 'rest' | 'grpc', path: 
   if (raw[key] === undefined || raw[key] === null) return undefined;
   const p = join(path, key);
   const s = section(raw, key, path, issues);
-  checkKeys(s, key === 'rest' ? ['host', 'port', 'upstream', 'client'] : ['host', 'port', 'upstream'], p, issues);
+  checkKeys(s, key === 'rest' ? ['host', 'port', 'upstream', 'client', 'tls', 'upstreamTls'] : ['host', 'port', 'upstream', 'tls', 'upstreamTls'], p, issues);
   const host = readString(s, 'host', p, issues, { default: '0.0.0.0' });
   const port = readPort(s, 'port', p, issues, key === 'rest' ? 8501 : 8500);
   const upstream = readString(s, 'upstream', p, issues, { required: true });
@@ -148,9 +161,16 @@ function readListener(raw: Record<string, unknown>, key: 'rest' | 'grpc', path: 
     issues.error(join(p, 'upstream'), `must be a base URL like "http://127.0.0.1:8601", got ${JSON.stringify(upstream)}`);
   }
   if (key === 'grpc' && !/^[^/:]+:\d+$|^\[[^\]]+\]:\d+$/.test(upstream)) {
-    issues.error(join(p, 'upstream'), `must be host:port like "127.0.0.1:8600" (plaintext h2c), got ${JSON.stringify(upstream)}`);
+    issues.error(join(p, 'upstream'), `must be host:port like "127.0.0.1:8600" (h2c; add upstreamTls for TLS), got ${JSON.stringify(upstream)}`);
   }
   const out: ListenerConfig = { host, port, upstream: upstream.replace(/\/$/, '') };
+  const tls = readListenerTls(s['tls'], join(p, 'tls'), issues);
+  if (tls) out.tls = tls;
+  const upTls = readUpstreamTls(s['upstreamTls'], join(p, 'upstreamTls'), issues);
+  if (upTls) {
+    if (key === 'rest' && !upstream.startsWith('https:')) issues.error(join(p, 'upstreamTls'), `applies to an https:// upstream; write upstream: "${upstream.replace(/^http:/, 'https:')}"`);
+    out.upstreamTls = upTls;
+  }
   if (key === 'rest') {
     const client = readString(s, 'client', p, issues, { default: DEFAULTS.restClient });
     if (client !== 'native' && client !== 'undici') issues.error(join(p, 'client'), `must be "native" or "undici", got ${JSON.stringify(client)}`);
@@ -201,6 +221,8 @@ export function readProxyConfig(raw: unknown, path: string, issues: Issues): Pro
     labels: sub('labels', readLabels),
     latencyThresholdsSeconds: readThresholds(r, path, issues),
     tracing: sub('tracing', readTracing),
+    guard: readGuardConfig(r, path, issues),
+    accessLog: readAccessLog(r['accessLog'], join(path, 'accessLog'), issues),
   };
   if (rest) config.rest = rest;
   if (grpc) config.grpc = grpc;

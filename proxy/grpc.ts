@@ -8,11 +8,16 @@
 // use grpc-js clients and servers on both sides to prove the wire stays compatible.
 import http2 from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream, Http2Server, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import { connect } from 'node:net';
+import { connect, isIP } from 'node:net';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { GrpcCode, REQUEST_ID_HEADER, VARIANT_HEADER, VERSION_HEADER } from '../common/index.ts';
-import type { Api, Variant } from '../common/index.ts';
+import type { Api, RejectReason, Variant } from '../common/index.ts';
+import { CREDENTIAL_HEADERS, credentialsOf } from './guard/index.ts';
+import type { Admission, Ticket } from './guard/index.ts';
+import type { ClientTls, ReloadableTls } from '../common/tls.ts';
 import type { UpstreamErrorKind } from './errors.ts';
 import { FrameReader, KNOWN_METHODS, frame, pinRequestVersion, readRequestModel, readResponseVersion, FRAME_HEADER_BYTES } from './grpc-wire.ts';
 import type { MethodShape, ModelRef } from './grpc-wire.ts';
@@ -48,8 +53,11 @@ export class UpstreamSession {
   readonly #authority: string;
   readonly #host: string;
   readonly #port: number;
-  constructor(hostPort: string) {
-    this.#authority = `http://${hostPort}`;
+  readonly #tls: ClientTls | undefined;
+  /** With `tls`, the upstream is spoken to over TLS (ALPN h2), trusting `tls.ca` (else the system's roots). */
+  constructor(hostPort: string, tls?: ClientTls) {
+    this.#tls = tls;
+    this.#authority = `${tls ? 'https' : 'http'}://${hostPort}`;
     const i = hostPort.lastIndexOf(':');
     this.#host = hostPort.slice(0, i).replace(/^\[|\]$/g, '');
     this.#port = Number(hostPort.slice(i + 1));
@@ -59,7 +67,7 @@ export class UpstreamSession {
     if (s && !s.closed && !s.destroyed) return s;
     // No Nagle: with many small messages in flight on one connection, Nagle's algorithm
     // meeting the peer's delayed ACK stalls frames for ~40 ms (RFC 896 / RFC 1122 §4.2.3.2).
-    const fresh = http2.connect(this.#authority, { createConnection: () => connect({ host: this.#host, port: this.#port, noDelay: true }) });
+    const fresh = http2.connect(this.#authority, { createConnection: () => this.#connect() });
     fresh.on('error', () => undefined); // surfaced on each stream; a session error must not crash us
     fresh.on('close', () => {
       if (this.#session === fresh) this.#session = undefined;
@@ -75,10 +83,21 @@ export class UpstreamSession {
     this.#session?.close();
     this.#session = undefined;
   }
+  #connect(): Duplex {
+    if (!this.#tls) return connect({ host: this.#host, port: this.#port, noDelay: true });
+    const socket = tlsConnect({ host: this.#host, port: this.#port, ALPNProtocols: ['h2'], servername: this.#tls.servername ?? (isIP(this.#host) ? undefined : this.#host), ...this.#tls });
+    socket.setNoDelay(true);
+    return socket;
+  }
 }
 
-export function createGrpcServer(deps: GrpcDeps, upstream: UpstreamSession): Http2Server {
-  const server = http2.createServer({ maxHeaderListPairs: 256, maxSendHeaderBlockLength: deps.config.limits.maxHeaderBytes });
+/** With `tls`, the listener speaks gRPC over TLS (h2 by ALPN), its certificate reloaded by `tls`. */
+export function createGrpcServer(deps: GrpcDeps, upstream: UpstreamSession, tls?: ReloadableTls): Http2Server {
+  const options = { maxHeaderListPairs: 256, maxSendHeaderBlockLength: deps.config.limits.maxHeaderBytes };
+  const secure = tls ? http2.createSecureServer({ ...options, ...tls.serverOptions() }) : undefined;
+  if (secure && tls) tls.attach(secure);
+  // A secure HTTP/2 server has the same events and methods as a plaintext one for what follows.
+  const server = secure ? (secure as unknown as Http2Server) : http2.createServer(options);
   server.on('stream', (stream, headers) => new GrpcCall(deps, upstream, stream, headers).start());
   server.on('connection', (socket: Socket) => socket.setNoDelay(true)); // see UpstreamSession
   server.on('sessionError', () => undefined);
@@ -153,6 +172,17 @@ class GrpcCall {
   #done = false;
   /** 'close' events seen: the client stream's and the upstream stream's. */
   #closes = 0;
+  /**
+   * Admission (proxy/guard): request bytes held until the call is admitted (undefined once
+   * it is, or without a guard), whether the client's stream ended meanwhile, who called,
+   * why refused, the concurrency slot to return.
+   */
+  #held: Buffer[] | undefined;
+  #heldEnd = false;
+  #admitting = false;
+  #identity: string | undefined;
+  #rejected: RejectReason | undefined;
+  #ticket: Ticket | undefined;
 
   constructor(deps: GrpcDeps, upstream: UpstreamSession, stream: ServerHttp2Stream, headers: IncomingHttpHeaders) {
     this.#deps = deps;
@@ -193,15 +223,69 @@ class GrpcCall {
       this.#timer = setTimeout(() => this.#failWith(GrpcCode.DEADLINE_EXCEEDED, `upstream did not answer within ${Math.round(deadlineMs)} ms`, 'timeout'), deadlineMs);
     }
 
+    stream.on('wantTrailers', () => stream.sendTrailers({ ...(this.#trailers ?? { 'grpc-status': String(GrpcCode.UNKNOWN) }), [REQUEST_ID_HEADER]: this.#id }));
+    stream.on('data', (chunk: Buffer) => this.#onClientData(chunk));
+    stream.on('end', () => {
+      if (this.#unary) this.#requestSent();
+      const up = this.#up;
+      if (up) {
+        if (!up.closed && !up.destroyed) up.end();
+      } else if (this.#held) {
+        this.#heldEnd = true;
+        this.#admit(); // a request with no message to read a model from
+      }
+    });
+    stream.on('close', () => {
+      this.#onClientClose();
+      this.#closed();
+    });
+    if (!this.#deps.guard) return this.#open();
+    // Admission needs the model: from the first request message, or none for the others.
+    this.#held = [];
+    if (!this.#requestFrames || this.#shape?.request.kind === 'none') this.#admit();
+  }
+
+  /** The admission stage (proxy/guard), once the model is known; the upstream call opens only when admitted. */
+  #admit(): void {
+    const guard = this.#deps.guard;
+    if (!guard || this.#admitting || this.#done) return;
+    this.#admitting = true;
+    const shape = this.#shape;
+    const ref = this.#ref;
+    const model = shape === undefined ? undefined : shape.request.kind === 'none' ? '' : ref?.model;
+    const a = guard.admit({ protocol: 'grpc', api: this.#api, model, version: ref?.version ?? ref?.label, ...credentialsOf((name) => headerValue(this.#headers, name)) });
+    if (a instanceof Promise) void a.then((r) => this.#onAdmission(r));
+    else this.#onAdmission(a);
+  }
+
+  #onAdmission(a: Admission): void {
+    this.#identity = a.identity;
+    if (!a.ok) {
+      this.#rejected = a.reason;
+      return this.#refuse(a.spec.grpc, a.message, a.headers);
+    }
+    this.#ticket = a.ticket;
+    if (this.#done) return a.ticket?.done(0, false);
+    this.#open();
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const b of held) this.#forward(b);
+    const up = this.#up;
+    if (this.#heldEnd && up && !up.closed && !up.destroyed) up.end();
+  }
+
+  /** Opens the upstream call and wires its events to the client's stream. */
+  #open(): void {
     const out = copyHeaders(this.#headers);
     if (this.#span) out['traceparent'] = this.#span.traceparent;
     out[REQUEST_ID_HEADER] = this.#id;
+    // Credentials the proxy checked are its own, not the upstream's.
+    if (this.#deps.guard?.authenticates) for (const h of CREDENTIAL_HEADERS) delete out[h];
     let up: ClientHttp2Stream;
     try {
       up = this.#upstream.get().request(out, { endStream: false });
     } catch {
       this.#failWith(GrpcCode.UNAVAILABLE, 'upstream unavailable (connect)', 'connect');
-      stream.on('close', () => this.#closed());
       return;
     }
     this.#up = up;
@@ -216,17 +300,6 @@ class GrpcCall {
     // Closed without 'end' (RST_STREAM from upstream, session gone): unavailable.
     up.on('close', () => {
       this.#failWith(GrpcCode.UNAVAILABLE, 'upstream unavailable (reset)', 'reset');
-      this.#closed();
-    });
-
-    stream.on('wantTrailers', () => stream.sendTrailers({ ...(this.#trailers ?? { 'grpc-status': String(GrpcCode.UNKNOWN) }), [REQUEST_ID_HEADER]: this.#id }));
-    stream.on('data', (chunk: Buffer) => this.#onClientData(chunk));
-    stream.on('end', () => {
-      if (this.#unary) this.#requestSent();
-      if (!up.closed && !up.destroyed) up.end();
-    });
-    stream.on('close', () => {
-      this.#onClientClose();
       this.#closed();
     });
   }
@@ -324,6 +397,7 @@ class GrpcCall {
       if (this.#ref === undefined) this.#route(shape, message);
       this.#forward(this.#pinned !== undefined ? frame(pinRequestVersion(shape, message, this.#pinned)) : withPrefix(message));
     }
+    if (this.#held && messages.length > 0) this.#admit();
   }
 
   #route(shape: MethodShape, message: Buffer): void {
@@ -340,6 +414,8 @@ class GrpcCall {
   }
 
   #forward(buf: Buffer): void {
+    // Not admitted yet: kept (a copy: frames may be views into a reused chunk) until it is.
+    if (this.#held) return void this.#held.push(Buffer.from(buf));
     const up = this.#up;
     if (!up || up.closed || up.destroyed) return;
     if (!up.write(buf)) {
@@ -393,15 +469,32 @@ class GrpcCall {
     this.#finish(code);
   }
 
+  /** Ends the call with the admission stage's refusal: nothing was sent upstream. */
+  #refuse(code: number, message: string, headers: Record<string, string>): void {
+    if (this.#done) return;
+    this.#held = undefined;
+    const stream = this.#stream;
+    if (!stream.closed && !stream.destroyed) {
+      this.#respondedHeaders = true;
+      stream.respond({ ...headers, ':status': 200, 'content-type': 'application/grpc', [VARIANT_HEADER]: this.#variant, [REQUEST_ID_HEADER]: this.#id, 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) }, { endStream: true });
+      setImmediate(() => stream.closed || stream.close(http2.constants.NGHTTP2_NO_ERROR));
+    }
+    this.#finish(code);
+  }
+
   #finish(grpcCode: number): void {
     if (this.#done) return;
     this.#done = true;
     clearTimeout(this.#timer);
     clearTimeout(this.#bodyTimer);
+    this.#held = undefined;
     const { metrics, recorder } = this.#deps;
     metrics.inFlight.dec({ protocol: 'grpc' });
     const shape = this.#shape;
     const model = shape === undefined ? undefined : shape.request.kind === 'none' ? '' : this.#ref?.model;
+    // Unary calls: from the request's full receipt (0 when it never came whole), as REST.
+    const durationSeconds = (performance.now() - (!this.#unary ? this.#start : this.#receivedAt < 0 ? performance.now() : this.#receivedAt)) / 1000;
+    this.#ticket?.done(durationSeconds, grpcCode === GrpcCode.DEADLINE_EXCEEDED || grpcCode === GrpcCode.UNAVAILABLE);
     const bodies =
       this.#tee && this.#firstRequest && this.#firstResponse
         ? { requestBody: this.#firstRequest, responseBody: this.#firstResponse, contentType: 'application/grpc', method: this.#method }
@@ -410,9 +503,8 @@ class GrpcCall {
       {
         protocol: 'grpc', api: this.#api, model, reportedVersion: this.#reportedVersion, routedVersion: this.#pinned ?? this.#ref?.version,
         variant: this.#variant, pinned: this.#clientPinned, grpcCode, code: grpcCodeName(grpcCode), success: grpcCode === GrpcCode.OK,
-        // Unary calls: from the request's full receipt (0 when it never came whole), as REST.
-        durationSeconds: (performance.now() - (!this.#unary ? this.#start : this.#receivedAt < 0 ? performance.now() : this.#receivedAt)) / 1000, requestBytes: this.#requestBytes, responseBytes: this.#responseBytes,
-        requestId: this.#id,
+        durationSeconds, requestBytes: this.#requestBytes, responseBytes: this.#responseBytes,
+        requestId: this.#id, identity: this.#identity, rejected: this.#rejected,
       },
       this.#span,
       bodies,

@@ -1,4 +1,5 @@
-// The proxy's listeners: REST (node:http), gRPC (node:http2, h2c) and the admin API, bound
+// The proxy's listeners: REST (node:http, or node:https with TLS), gRPC (node:http2, h2c or
+// TLS) and the admin API, bound
 // in that order. A listener that cannot bind fails the start with a ListenError naming it,
 // and the ones already open are closed again.
 import { once } from 'node:events';
@@ -37,7 +38,7 @@ export interface ListenerServers {
 export interface Listeners extends ListenerServers {
   /** Open gRPC client sessions (the drain sends each a GOAWAY, then cuts what is left). */
   grpcSessions: ReadonlySet<Http2Session>;
-  /** `http://host:port` when REST is configured. */
+  /** `http://host:port` (`https://` with TLS) when REST is configured. */
   restUrl: string | undefined;
   /** `host:port` when gRPC is configured. */
   grpcAddress: string | undefined;
@@ -58,7 +59,7 @@ export async function openListeners(config: ProxyConfig, servers: ListenerServer
     if (rest && config.rest) {
       opened.push(rest);
       const a = await listen(rest, 'rest', config.rest.host, config.rest.port);
-      restUrl = `http://${hostForUrl(a)}:${a.port}`;
+      restUrl = `${config.rest.tls ? 'https' : 'http'}://${hostForUrl(a)}:${a.port}`;
     }
     if (grpc && config.grpc) {
       opened.push(grpc);

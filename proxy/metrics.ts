@@ -23,6 +23,7 @@ export class ProxyMetrics {
   readonly upstreamErrors: Counter<typeof LABEL.kind | typeof LABEL.protocol>;
   readonly dropped: Counter<typeof LABEL.reason>;
   readonly splitWeight: Gauge<typeof LABEL.model>;
+  readonly tlsReloads: Counter<typeof LABEL.entrypoint | typeof LABEL.outcome>;
   /** model → version → label sets created for it, so they can be removed together. */
   readonly #series = new Map<string, Map<string, Map<string, RequestLabels>>>();
 
@@ -53,6 +54,12 @@ export class ProxyMetrics {
       help: 'Response body size, bytes.',
       labelNames: SIZE_LABELS,
       buckets: [...SIZE_BUCKETS],
+      registers,
+    });
+    this.tlsReloads = new Counter({
+      name: PROXY_METRIC.tlsReloads,
+      help: 'Certificate reloads of a TLS listener after its files changed, by entrypoint (rest, grpc) and outcome (ok; error: the files did not load and the previous certificate kept serving).',
+      labelNames: [LABEL.entrypoint, LABEL.outcome],
       registers,
     });
     this.inFlight = new Gauge({ name: PROXY_METRIC.inFlight, help: 'Requests being proxied now.', labelNames: [LABEL.protocol], registers });

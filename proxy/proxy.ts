@@ -11,8 +11,10 @@ import type { AdminHandler, RouteOptions } from './admin.ts';
 import { ModelCatalog, httpStatusFetcher } from './catalog.ts';
 import type { ProxyConfig } from './config.ts';
 import { drainer } from './drain.ts';
+import { openGuard } from './guard/index.ts';
 import { createGrpcServer } from './grpc.ts';
 import { openListeners } from './listeners.ts';
+import { openListenerTls } from './tls-config.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { BodyObserver, OutcomeObserver } from './observers.ts';
 import { buildRequestPath } from './request-path.ts';
@@ -39,7 +41,7 @@ export interface CreateProxyOptions {
 }
 
 export interface Proxy {
-  /** `http://127.0.0.1:port` when REST is configured. */
+  /** `http://127.0.0.1:port` when REST is configured (`https://` with `rest.tls`). */
   restUrl?: string;
   /** `127.0.0.1:port` when gRPC is configured. */
   grpcAddress?: string;
@@ -86,15 +88,25 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
   const upstreams = openUpstreams(config);
   const catalog = createCatalog(config, clock, telemetry.metrics, upstreams);
   const splits = createSplitTable(config.splits, catalog, telemetry.metrics);
-  const path = buildRequestPath({ config, clock, random, telemetry, catalog, splits });
+  const guard = await openGuard({ config: config.guard, registry, clock, env: opts.env ?? process.env, modelLabel: (m) => catalog.modelLabel(m, false) }).catch(async (err: unknown) => {
+    await upstreams.close();
+    throw err;
+  });
+  const path = buildRequestPath({ config, clock, random, telemetry, catalog, splits, guard });
   const admin = createAdmin(config, registry, adminToken, catalog, splits, lifecycle);
 
   const { pool, native, slots } = upstreams;
+  const tls = await openListenerTls({ rest: config.rest?.tls, grpc: config.grpc?.tls }, (listener, outcome) => telemetry.metrics.tlsReloads.inc({ entrypoint: listener, outcome })).catch(async (err: unknown) => {
+    await upstreams.close();
+    await path.close();
+    throw err;
+  });
   const listeners = await openListeners(config, {
-    rest: config.rest && pool ? createRestServer({ ...path.deps, pool, native, slots, lifecycle }) : undefined,
-    grpc: upstreams.grpc ? createGrpcServer(path.deps, upstreams.grpc) : undefined,
+    rest: config.rest && pool ? createRestServer({ ...path.deps, pool, native, slots, lifecycle }, tls.rest) : undefined,
+    grpc: upstreams.grpc ? createGrpcServer(path.deps, upstreams.grpc, tls.grpc) : undefined,
     admin: admin.server,
   }).catch(async (err: unknown) => {
+    tls.close();
     await upstreams.close();
     await path.close();
     throw err;
@@ -104,7 +116,7 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
     lifecycle,
     listeners,
     stopBackground: stopPolling,
-    after: [upstreams.close, path.close],
+    after: [upstreams.close, path.close, async () => tls.close()],
     defaultTimeoutMs: config.timeouts.drainMs,
   });
 

@@ -4,14 +4,18 @@
 // (http-proxy when installed aside, docs/benchmarks.md); http-proxy also needs its own
 // timeout/abort handling (node-http-proxy #1331, #1586), which undici's dispatch API gives directly.
 import { createServer, IncomingMessage } from 'node:http';
-import type { Server, ServerResponse, OutgoingHttpHeaders } from 'node:http';
+import type { RequestListener, Server, ServerOptions, ServerResponse, OutgoingHttpHeaders } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import type { Dispatcher, Pool } from 'undici';
 import { REQUEST_ID_HEADER, VARIANT_HEADER, VERSION_HEADER, flushedCloser, trackResponse } from '../common/index.ts';
-import type { Api, Variant } from '../common/index.ts';
+import type { Api, RejectReason, Variant } from '../common/index.ts';
 import type { ForwardDeps } from './request-path.ts';
+import type { ReloadableTls } from '../common/tls.ts';
+import { CREDENTIAL_HEADERS, credentialsOf } from './guard/index.ts';
+import type { Admission, Guard, Ticket } from './guard/index.ts';
 import { ProxyErrors, errorBody } from './errors.ts';
 import type { UpstreamErrorKind } from './errors.ts';
 import type { ErrorSpec } from '../common/index.ts';
@@ -84,9 +88,9 @@ export function classifyUpstreamError(err: unknown): { kind: UpstreamErrorKind; 
   return { kind: 'protocol', spec: ProxyErrors.PRX_ERR_UPSTREAM_UNAVAILABLE };
 }
 
-function sendError(res: ServerResponse, spec: ErrorSpec, message: string, variant: Variant, requestId: string, close = false): number {
+function sendError(res: ServerResponse, spec: ErrorSpec, message: string, variant: Variant, requestId: string, close = false, extra?: Record<string, string>): number {
   const body = errorBody(spec.code, message);
-  const headers: OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), [VARIANT_HEADER]: variant, [REQUEST_ID_HEADER]: requestId };
+  const headers: OutgoingHttpHeaders = { ...extra, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), [VARIANT_HEADER]: variant, [REQUEST_ID_HEADER]: requestId };
   if (close) headers['connection'] = 'close';
   res.writeHead(spec.http, headers);
   res.end(body);
@@ -140,9 +144,18 @@ function firstHeader(h: IncomingHttpHeaders, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-export function createRestServer(deps: RestDeps): Server {
+/** With `tls`, the listener speaks HTTPS, its certificate reloaded by `tls`. */
+export function createRestServer(deps: RestDeps, tls?: ReloadableTls): Server {
   const { config } = deps;
-  const server = createServer(
+  // node:https's server is a node:http server over TLS: same events, timeouts and close methods.
+  const create = tls
+    ? (o: ServerOptions, h: RequestListener) => {
+        const s = createHttpsServer({ ...o, ...tls.serverOptions() }, h);
+        tls.attach(s);
+        return s as unknown as Server;
+      }
+    : createServer;
+  const server = create(
     {
       headersTimeout: config.timeouts.headersMs,
       requestTimeout: config.timeouts.requestMs,
@@ -260,6 +273,11 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
   #pendingAbort: Error | undefined;
   #dispatched = false;
   #done = false;
+  /** Admission (proxy/guard): decided, who called, why refused, the concurrency slot to return. */
+  #admitted = false;
+  #identity: string | undefined;
+  #rejected: RejectReason | undefined;
+  #ticket: Ticket | undefined;
 
   constructor(deps: RestDeps, req: IncomingMessage, res: ServerResponse) {
     this.#deps = deps;
@@ -304,6 +322,8 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
   }
 
   start(): void {
+    const guard = this.#deps.guard;
+    if (guard && !this.#admitted) return this.#admit(guard);
     const { config } = this.#deps;
     const req = this.#req;
     const contentLength = this.#h.contentLength;
@@ -354,6 +374,32 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
       if (!this.#done) this.#received();
     });
     this.#send(req);
+  }
+
+  /** The admission stage (proxy/guard): identity, rules, rate and concurrency limits, before anything goes upstream. */
+  #admit(guard: Guard): void {
+    this.#admitted = true;
+    const target = parseRestPath(this.#req.url ?? '/');
+    const credentials = credentialsOf((name) => firstHeader(this.#req.headers, name));
+    const a = guard.admit({ protocol: 'rest', api: this.#plan.api, model: this.#plan.model, version: target?.version ?? target?.label, ...credentials });
+    if (a instanceof Promise) void a.then((r) => this.#onAdmission(r));
+    else this.#onAdmission(a);
+  }
+
+  #onAdmission(a: Admission): void {
+    this.#identity = a.identity;
+    if (a.ok) {
+      this.#ticket = a.ticket;
+      // Gone while a token was being checked: nothing to forward.
+      if (this.#res.destroyed) return this.#fail(new ClientAborted());
+      return this.start();
+    }
+    this.#rejected = a.reason;
+    // The body is not read: a small one is drained, a large or chunked one cut (close).
+    const close = this.#h.chunked || this.#h.contentLength > SMALL_BODY_BYTES;
+    this.#responseBytes = sendError(this.#res, a.spec, a.message, this.#plan.variant, this.#id, close, a.headers);
+    this.#req.resume();
+    this.#finish(a.spec.http, false);
   }
 
   /** Takes this model's share of an upstream connection, then dispatches (now or when one frees). */
@@ -408,10 +454,12 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
     const raw = this.#req.rawHeaders;
     const listed = connectionListed(this.#h.connection);
     const out: string[] = [];
+    // Credentials the proxy checked are its own, not the upstream's.
+    const strip = this.#deps.guard?.authenticates === true;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower) || listed?.has(lower)) continue;
+      if (HOP_BY_HOP.has(lower) || listed?.has(lower) || (strip && CREDENTIAL_HEADERS.has(lower))) continue;
       // Set below from what was read: ours replaces the client's, the address is appended.
       if ((lower === 'traceparent' && this.#span) || lower === 'x-forwarded-for' || lower === REQUEST_ID_HEADER) continue;
       out.push(name, raw[i + 1]!);
@@ -561,6 +609,9 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
       if (m) this.#reportedVersion = m[1];
     }
     const p = this.#plan;
+    // From the request's full receipt (the class comment); 0 for one never received whole.
+    const durationSeconds = this.#receivedAt < 0 ? 0 : (performance.now() - this.#receivedAt) / 1000;
+    this.#ticket?.done(durationSeconds, httpStatus === 502 || httpStatus === 503 || httpStatus === 504);
     const bodies =
       this.#reqCopy && this.#resCopy
         ? { requestBody: Buffer.concat(this.#reqCopy), responseBody: Buffer.concat(this.#resCopy), contentType: firstHeader(this.#req.headers, 'content-type') ?? '' }
@@ -568,9 +619,8 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
     recorder.record(
       {
         protocol: 'rest', api: p.api, model: p.model, reportedVersion: this.#reportedVersion, routedVersion: p.routedVersion, variant: p.variant, pinned: p.pinned === true,
-        // From the request's full receipt (the class comment); 0 for one never received whole.
-        httpStatus, code: String(httpStatus), success, durationSeconds: this.#receivedAt < 0 ? 0 : (performance.now() - this.#receivedAt) / 1000,
-        requestBytes: this.#requestBytes, responseBytes: this.#responseBytes, requestId: this.#id,
+        httpStatus, code: String(httpStatus), success, durationSeconds,
+        requestBytes: this.#requestBytes, responseBytes: this.#responseBytes, requestId: this.#id, identity: this.#identity, rejected: this.#rejected,
       },
       this.#span,
       bodies,

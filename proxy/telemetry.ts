@@ -1,7 +1,9 @@
 // The proxy's observers and telemetry: request metrics, the outcome and body subscribers,
-// spans and (when configured) their OTLP export. Built once per proxy; the forwarders
+// spans and (when configured) their OTLP export and the access log (an outcome observer,
+// so REST and gRPC are both in it). Built once per proxy; the forwarders
 // write to it, the gateway's areas subscribe to it.
 import type { Registry } from 'prom-client';
+import { AccessLog } from './access-log.ts';
 import type { ProxyConfig } from './config.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { Observers } from './observers.ts';
@@ -12,7 +14,7 @@ export interface Telemetry {
   metrics: ProxyMetrics;
   observers: Observers;
   tracing: Tracing;
-  /** Exports the spans still buffered (bounded by otlp.timeout); called once the listeners have closed. */
+  /** Exports the spans still buffered (bounded by otlp.timeout) and flushes the access log; called once the listeners have closed. */
   flush(): Promise<void>;
 }
 
@@ -25,12 +27,14 @@ export function createTelemetry(config: ProxyConfig, registry: Registry, extraTh
     ? createOtlpTracing(config.tracing.otlp, (spans) => metrics.dropped.inc({ reason: 'trace_export' }, spans))
     : undefined;
   const tracing = new Tracing(config.tracing.enabled, otlp?.tracer);
+  const accessLog = config.accessLog.enabled ? new AccessLog(config.accessLog) : undefined;
+  if (accessLog) observers.onOutcome(accessLog.observe);
   return {
     metrics,
     observers,
     tracing,
     flush: async () => {
-      await otlp?.shutdown();
+      await Promise.all([otlp?.shutdown(), accessLog?.close()]);
     },
   };
 }

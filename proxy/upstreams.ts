@@ -6,6 +6,7 @@ import type { ProxyConfig } from './config.ts';
 import { FairShare } from './fair-share.ts';
 import { UpstreamSession } from './grpc.ts';
 import { H1Upstream } from './h1-upstream.ts';
+import { upstreamTls } from './tls-config.ts';
 
 export interface Upstreams {
   /** REST: keep-alive pool to `rest.upstream` (absent without REST). */
@@ -27,15 +28,17 @@ export function openUpstreams(config: ProxyConfig): Upstreams {
   const connections = config.limits.upstreamConnections;
   const connectTimeoutMs = Math.min(config.timeouts.upstreamMs, 10_000);
   const slots = new FairShare(connections, config.limits.modelConnections);
+  // TLS to an https:// upstream: its CA, client certificate and server name (upstreamTls).
+  const restTls = config.rest?.upstream.startsWith('https:') ? upstreamTls(config.rest.upstreamTls) : undefined;
   const pool = config.rest
-    ? new Pool(config.rest.upstream, { connections, pipelining: 1, keepAliveTimeout: 30_000, connect: { timeout: connectTimeoutMs } })
+    ? new Pool(config.rest.upstream, { connections, pipelining: 1, keepAliveTimeout: 30_000, connect: { timeout: connectTimeoutMs, ...restTls } })
     : undefined;
   // The native HTTP/1.1 client for bodiless and small gathered requests (rest.ts decides per
   // request); same bounds as the pool above.
   const native = config.rest?.client === 'native'
     ? new H1Upstream({ origin: config.rest.upstream, connections, connectTimeoutMs, bodyTimeoutMs: config.timeouts.upstreamMs, idleTimeoutMs: 30_000 })
     : undefined;
-  const grpc = config.grpc ? new UpstreamSession(config.grpc.upstream) : undefined;
+  const grpc = config.grpc ? new UpstreamSession(config.grpc.upstream, upstreamTls(config.grpc.upstreamTls)) : undefined;
 
   return {
     pool,

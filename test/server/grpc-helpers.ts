@@ -20,8 +20,8 @@ export interface Clients {
   close(): void;
 }
 
-export function connect(address: string): Clients {
-  const creds = grpc.credentials.createInsecure();
+/** Clients of `address`; plaintext (h2c) unless `creds` says otherwise (grpc.credentials.createSsl for TLS). */
+export function connect(address: string, creds: grpc.ChannelCredentials = grpc.credentials.createInsecure()): Clients {
   const opts = { 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1 };
   const c = {
     prediction: new pkg.tensorflow.serving.PredictionService(address, creds, opts),
