@@ -1,31 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { loadConfig } from '../../config/index.ts';
-import { startServer } from '../../server/index.ts';
-import { startGateway } from '../../app/gateway.ts';
 import { managerLabels } from '../../rollout/index.ts';
 import { fraudRows } from '../../examples/data/fraud-reference.ts';
-import { eventually, EXAMPLES, TempRepo } from '../helpers/repo.ts';
-
-const ROOT = join(EXAMPLES, '..', '..');
+import { eventually } from '../helpers/repo.ts';
+import { ALL_VERSIONS, serveExampleCopies } from '../helpers/server.ts';
+import { exampleConfig, startTestGateway, withoutDrift } from '../helpers/gateway.ts';
 
 test('modelgate start wiring: a healthy newest fraud version is rolled out step by step and promoted, moving the server label', async () => {
-  const repo = await TempRepo.create();
-  await repo.copyExample('fraud');
-  const stateDir = await mkdtemp(join(tmpdir(), 'modelgate-state-'));
-  const server = await startServer({ host: '127.0.0.1', restPort: 0, grpcPort: -1, pollMs: 0, models: [{ name: 'fraud', basePath: repo.path('fraud'), policy: { kind: 'all' }, labels: { stable: 1 } }] });
-  const base = loadConfig(join(ROOT, 'examples', 'modelgate.yaml'));
+  const server = await serveExampleCopies({ fraud: { policy: ALL_VERSIONS, labels: { stable: 1 } } });
+  const base = exampleConfig();
   // The example's rollout, with its interval compressed from 1m to 300ms and fewer requests per step.
   const rollouts = base.rollouts.map((r) => ({ ...r, intervalMs: 300, minRequests: 10, analysis: { ...r.analysis, latency: { ...r.analysis.latency, enabled: false } } }));
-  const config = { ...base, rollouts, drift: undefined } as unknown as typeof base;
-  const gw = await startGateway({
-    config, stateDir, tickMs: 100,
+  const gw = await startTestGateway(server.restUrl, {
+    config: withoutDrift({ ...base, rollouts }),
+    tickMs: 100,
     serverLabels: managerLabels(server.manager),
-    proxyOverride: (p) => ({ ...p, rest: { host: '127.0.0.1', port: 0, upstream: server.restUrl }, grpc: undefined, admin: { ...p.admin, port: 0 }, splits: { fraud: { stable: '1', weight: 0 } } }),
+    proxy: (p) => ({ ...p, splits: { fraud: { stable: '1', weight: 0 } } }),
   });
   const agent = new Agent({ connections: 4 });
   let stop = false;
@@ -55,7 +46,5 @@ test('modelgate start wiring: a healthy newest fraud version is rolled out step 
     await agent.close();
     await gw.close();
     await server.close();
-    await repo.remove();
-    await rm(stateDir, { recursive: true, force: true });
   }
 });

@@ -1,46 +1,24 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { loadConfig } from '../../config/index.ts';
-import { startServer, type RunningServer } from '../../server/index.ts';
-import { startGateway, type Gateway } from '../../app/gateway.ts';
+import type { RunningServer } from '../../server/index.ts';
 import { fraudRows } from '../../examples/data/fraud-reference.ts';
-import { EXAMPLES } from '../helpers/repo.ts';
-
-const ROOT = join(EXAMPLES, '..', '..');
+import { ALL_VERSIONS, exampleModel, startTestServer } from '../helpers/server.ts';
+import { exampleConfig, startTestGateway, withoutDrift, type TestGateway } from '../helpers/gateway.ts';
 
 describe('the gateway: proxy, SLO engine and drift recorder together, in front of the real server', () => {
   let server: RunningServer;
-  let gw: Gateway;
+  let gw: TestGateway;
   let agent: Agent;
-  let stateDir: string;
   before(async () => {
-    stateDir = await mkdtemp(join(tmpdir(), 'modelgate-gateway-state-'));
-    server = await startServer({
-      host: '127.0.0.1', restPort: 0, grpcPort: -1, pollMs: 0,
-      models: [
-        { name: 'fraud', basePath: join(EXAMPLES, 'fraud'), policy: { kind: 'all' }, labels: { stable: 1, canary: 2 } },
-        { name: 'half_plus_two', basePath: join(EXAMPLES, 'half_plus_two'), policy: { kind: 'latest', numVersions: 1 }, labels: {} },
-      ],
-    });
-    const config = loadConfig(join(ROOT, 'examples', 'modelgate.yaml'));
-    const baselineDir = join(ROOT, 'examples', 'baselines');
-    gw = await startGateway({
-      config: { ...config, drift: config.drift && { ...config.drift, baselineDir } } as typeof config,
-      tickMs: 60_000,
-      stateDir,
-      proxyOverride: (p) => ({ ...p, bodies: { ...p.bodies, sampleRate: 1 }, rest: { host: '127.0.0.1', port: 0, upstream: server.restUrl }, grpc: undefined, admin: { ...p.admin, port: 0 } }),
-    });
+    server = await startTestServer([exampleModel('fraud', { policy: ALL_VERSIONS, labels: { stable: 1, canary: 2 } }), exampleModel('half_plus_two')]);
+    gw = await startTestGateway(server.restUrl, { proxy: (p) => ({ ...p, bodies: { ...p.bodies, sampleRate: 1 } }) });
     agent = new Agent({ connections: 4 });
   });
   after(async () => {
     await agent.close();
     await gw.close();
     await server.close();
-    await rm(stateDir, { recursive: true, force: true });
   });
 
   async function predict(version: number, rows: object[]): Promise<number> {
@@ -84,10 +62,8 @@ describe('the gateway: proxy, SLO engine and drift recorder together, in front o
 
 describe('the gateway status page', () => {
   test('is served on the admin port without a token and shows the SLOs the JSON API lists', async () => {
-    const server = await startServer({ host: '127.0.0.1', restPort: 0, grpcPort: -1, pollMs: 0, models: [{ name: 'half_plus_two', basePath: join(EXAMPLES, 'half_plus_two'), policy: { kind: 'latest', numVersions: 1 }, labels: {} }] });
-    const config = loadConfig(join(ROOT, 'examples', 'modelgate.yaml'));
-    const stateDir = await mkdtemp(join(tmpdir(), 'modelgate-gateway-state-'));
-    const gw = await startGateway({ config: { ...config, drift: undefined } as unknown as typeof config, tickMs: 60_000, stateDir, proxyOverride: (p) => ({ ...p, rest: { host: '127.0.0.1', port: 0, upstream: server.restUrl }, grpc: undefined, admin: { ...p.admin, port: 0 } }) });
+    const server = await startTestServer([exampleModel('half_plus_two')]);
+    const gw = await startTestGateway(server.restUrl, { config: withoutDrift(exampleConfig()) });
     try {
       await fetch(`${gw.proxy.restUrl}/v1/models/half_plus_two:predict`, { method: 'POST', body: '{"instances":[1]}' });
       gw.tick();
@@ -98,7 +74,6 @@ describe('the gateway status page', () => {
     } finally {
       await gw.close();
       await server.close();
-      await rm(stateDir, { recursive: true, force: true });
     }
   });
 });

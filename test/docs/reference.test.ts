@@ -3,18 +3,18 @@
 // and every documented endpoint is called on a real server and gateway on loopback.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { parse as parseYaml } from 'yaml';
 import { Issues } from '../../common/index.ts';
 import { SERVER_METRIC, PROXY_METRIC, SLO_METRIC, DRIFT_METRIC, ROLLOUT_METRIC, SLO_RULE } from '../../common/conventions.ts';
 import { COMMANDS } from '../../cli/commands.ts';
-import { SECTIONS, loadConfig } from '../../config/index.ts';
-import { readModelConfigFile, readModels, servingServices, startServer, type RunningServer } from '../../server/index.ts';
+import { SECTIONS } from '../../config/index.ts';
+import { readModelConfigFile, readModels, servingServices, type RunningServer } from '../../server/index.ts';
 import { parseRoute } from '../../server/rest/routes.ts';
-import { startGateway, type Gateway } from '../../app/gateway.ts';
+import { startTestServer } from '../helpers/server.ts';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { REFERENCE_FILE, buildReference } from '../../scripts/reference.ts';
 import { CATALOGS, COMMAND_FLAGS, REPO_ROOT, collectErrors, helpOutput, collectGrpc, collectMetrics, collectRules } from '../../scripts/reference/collect.ts';
 import { ENDPOINTS, ENVIRONMENT } from '../../scripts/reference/endpoints.ts';
@@ -215,25 +215,11 @@ describe('docs/reference.md', () => {
 
 describe('docs/reference.md against a running server and gateway', () => {
   let server: RunningServer;
-  let gateway: Gateway;
-  let stateDir: string;
+  let gateway: TestGateway;
 
   before(async () => {
-    stateDir = await mkdtemp(join(tmpdir(), 'modelgate-reference-test-'));
-    server = await startServer({ host: '127.0.0.1', restPort: 0, grpcPort: 0, pollMs: 0, models: await readModelConfigFile(repo('examples/models.yaml')) });
-    const config = loadConfig(repo('examples/modelgate.yaml'));
-    gateway = await startGateway({
-      config,
-      env: {},
-      tickMs: 3_600_000,
-      stateDir,
-      proxyOverride: (p) => ({
-        ...p,
-        rest: { host: '127.0.0.1', port: 0, upstream: server.restUrl },
-        grpc: undefined,
-        admin: { ...p.admin, host: '127.0.0.1', port: 0, token: 'reference-test' },
-      }),
-    });
+    server = await startTestServer(await readModelConfigFile(repo('examples/models.yaml')), { grpcPort: 0 });
+    gateway = await startTestGateway(server.restUrl, { tickMs: 3_600_000, proxy: (p) => ({ ...p, admin: { ...p.admin, token: 'reference-test' } }) });
     // Rollout routes are mounted once this replica leads (at once without leader:).
     for (let i = 0; i < 100 && !gateway.rollouts(); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(gateway.rollouts(), 'the rollout controller did not start');
@@ -245,7 +231,6 @@ describe('docs/reference.md against a running server and gateway', () => {
   after(async () => {
     await gateway?.close();
     await server?.close();
-    await rm(stateDir, { recursive: true, force: true });
   });
 
   test('every documented GET endpoint answers (none is a 404)', async () => {

@@ -1,13 +1,10 @@
-// Test helpers for the proxy: small real upstreams on 127.0.0.1 port 0, and a proxy built
-// from a YAML-shaped config through the real validator.
+// Test helpers for the proxy: small real upstreams on 127.0.0.1 port 0, and the proxy
+// fixture of test/helpers/proxy.ts (a proxy built from a YAML-shaped config through the
+// real validator).
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { Registry } from 'prom-client';
-import { Issues } from '../../common/index.ts';
-import { createProxy, readProxyConfig } from '../../proxy/index.ts';
-import type { Proxy } from '../../proxy/index.ts';
 import { eventually } from '../helpers/repo.ts';
 
 export interface Seen {
@@ -76,14 +73,8 @@ export function tfServingLike(versions: Record<string, string[]>): (req: Incomin
   };
 }
 
-export async function startProxy(yaml: Record<string, unknown>, opts: { random?: () => number; env?: Record<string, string | undefined> } = {}): Promise<{ proxy: Proxy; registry: Registry }> {
-  const issues = new Issues();
-  const config = readProxyConfig({ admin: { port: 0 }, ...yaml }, 'proxy', issues);
-  if (!issues.ok) throw new Error(JSON.stringify(issues.errors));
-  const registry = new Registry();
-  const proxy = await createProxy({ config, registry, env: opts.env ?? {}, ...(opts.random ? { random: opts.random } : {}) });
-  return { proxy, registry };
-}
+/** The proxy fixture (test/helpers/proxy.ts), kept here for the proxy tests' imports. */
+export { startProxy } from '../helpers/proxy.ts';
 
 /** A seeded PRNG so split tests are repeatable. */
 export { seededRandom as seeded } from '../../common/random.ts';

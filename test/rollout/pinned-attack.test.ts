@@ -8,18 +8,15 @@ import assert from 'node:assert/strict';
 import { createServer, request as httpRequest } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { loadConfig } from '../../config/index.ts';
-import { startServer } from '../../server/index.ts';
-import { startGateway } from '../../app/gateway.ts';
 import { managerLabels } from '../../rollout/index.ts';
 import { fraudRows } from '../../examples/data/fraud-reference.ts';
-import { eventually, EXAMPLES, TempRepo } from '../helpers/repo.ts';
+import { eventually } from '../helpers/repo.ts';
+import { ALL_VERSIONS, serveExampleCopies } from '../helpers/server.ts';
+import { exampleConfig, startTestGateway, withoutDrift } from '../helpers/gateway.ts';
 
-const ROOT = join(EXAMPLES, '..', '..');
 /** Requests carrying this header are answered 500 by the fault fixture: a failure the client chose to aim. */
 const FAIL_HEADER = 'x-test-fail';
 
@@ -54,22 +51,19 @@ async function faultFixture(upstream: string): Promise<{ url: string; failed: ()
 }
 
 test('failing and malformed requests pinned to the canary at twice the normal rate leave a healthy canary progressing and finally promoted; the SLOs still count them', async () => {
-  const repo = await TempRepo.create();
-  await repo.copyExample('fraud');
-  const stateDir = await mkdtemp(join(tmpdir(), 'modelgate-pinned-'));
-  const server = await startServer({ host: '127.0.0.1', restPort: 0, grpcPort: -1, pollMs: 0, models: [{ name: 'fraud', basePath: repo.path('fraud'), policy: { kind: 'all' }, labels: { stable: 1 } }] });
+  const server = await serveExampleCopies({ fraud: { policy: ALL_VERSIONS, labels: { stable: 1 } } });
   const fault = await faultFixture(server.restUrl);
-  const base = loadConfig(join(ROOT, 'examples', 'modelgate.yaml'));
+  const base = exampleConfig();
   // The example's rollout (SLO burn and error-ratio checks on) with 500 ms intervals and three steps. Latency
   // (the check and the 50 ms SLO) is judged in the rollout unit tests: on a shared 2-core
   // machine a tenth of any version's requests can take longer, end to end.
   const rollouts = base.rollouts.map((r) => ({ ...r, weights: [25, 50, 100], intervalMs: 500, minRequests: 10, analysis: { ...r.analysis, latency: { ...r.analysis.latency, enabled: false } } }));
   const slos = base.slos.filter((s) => s.name === 'fraud-availability');
-  const config = { ...base, slos, rollouts, drift: undefined } as unknown as typeof base;
-  const gw = await startGateway({
-    config, stateDir, tickMs: 100,
+  const gw = await startTestGateway(fault.url, {
+    config: withoutDrift({ ...base, slos, rollouts }),
+    tickMs: 100,
     serverLabels: managerLabels(server.manager),
-    proxyOverride: (p) => ({ ...p, rest: { host: '127.0.0.1', port: 0, upstream: fault.url }, grpc: undefined, admin: { ...p.admin, port: 0 }, splits: { fraud: { stable: '1', weight: 0 } } }),
+    proxy: (p) => ({ ...p, splits: { fraud: { stable: '1', weight: 0 } } }),
   });
   const agent = new Agent({ connections: 8 });
   let stop = false;
@@ -109,7 +103,7 @@ test('failing and malformed requests pinned to the canary at twice the normal ra
     const slo = gw.slo.burnRate('fraud-availability', 'fraud', '2', 3_600_000);
     assert.ok(slo.bad >= (statuses.get('failing:500') ?? 0) / 2, `the SLO counts pinned failures: ${JSON.stringify(slo)}`);
     // Every analysis reported the pinned traffic beside its verdict.
-    const lines = (await readFile(join(stateDir, 'rollouts-audit.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = (await readFile(join(gw.stateDir, 'rollouts-audit.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const analyses = lines.filter((l) => l['input'] === 'analysis');
     assert.ok(analyses.length >= 3);
     assert.ok(analyses.every((a) => (a['notes'] as string[]).some((n) => n.startsWith('pinned requests'))), JSON.stringify(analyses.map((a) => a['notes'])));
@@ -120,7 +114,5 @@ test('failing and malformed requests pinned to the canary at twice the normal ra
     await gw.close();
     await fault.close();
     await server.close();
-    await repo.remove();
-    await rm(stateDir, { recursive: true, force: true });
   }
 });

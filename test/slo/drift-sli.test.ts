@@ -24,9 +24,9 @@ import { rulesFile } from '../../slo/rules-yaml.ts';
 import { errorRatioExpr, requestsExpr, sloRuleGroup } from '../../slo/rules.ts';
 import type { Slo } from '../../slo/definitions.ts';
 import { tfServingRowBodies } from '../drift/helpers.ts';
-import { EXAMPLES } from '../helpers/repo.ts';
-import { startServer, type RunningServer } from '../../server/index.ts';
-import { startGateway, type Gateway } from '../../app/gateway.ts';
+import type { RunningServer } from '../../server/index.ts';
+import { ALL_VERSIONS, exampleModel, startTestServer } from '../helpers/server.ts';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { havePromtool, promtool } from './promtool.ts';
 import { MINUTE } from './helpers.ts';
 
@@ -203,23 +203,16 @@ test('the drift rules count drifted windows over conclusive ones, with no api ma
 
 describe('the gateway: drift through the proxy pages through the drift SLO', () => {
   let server: RunningServer;
-  let gw: Gateway;
+  let gw: TestGateway;
   let agent: Agent;
   const clock = new ManualClock(START);
-  const stateDir = mkdtempSync(join(tmpdir(), 'modelgate-drift-sli-state-'));
   before(async () => {
-    server = await startServer({
-      host: '127.0.0.1', restPort: 0, grpcPort: -1, pollMs: 0,
-      models: [{ name: 'fraud', basePath: join(EXAMPLES, 'fraud'), policy: { kind: 'all' }, labels: { stable: 1, canary: 2 } }],
-    });
-    const baselineDir = fileURLToPath(new URL('../../examples/baselines', import.meta.url));
-    gw = await startGateway({
+    server = await startTestServer([exampleModel('fraud', { policy: ALL_VERSIONS, labels: { stable: 1, canary: 2 } })]);
+    gw = await startTestGateway(server.restUrl, {
       // No notification targets: the alert is read from the admin API, nothing leaves the test.
-      config: { ...config, slos: config.slos.map((s) => ({ ...s, notify: [] })), drift: { ...config.drift, baselineDir } } as Config,
+      config: { ...config, slos: config.slos.map((s) => ({ ...s, notify: [] })) },
       clock,
-      tickMs: 60_000,
-      stateDir,
-      proxyOverride: (p) => ({ ...p, bodies: { ...p.bodies, sampleRate: 1 }, rest: { host: '127.0.0.1', port: 0, upstream: server.restUrl }, grpc: undefined, admin: { ...p.admin, port: 0 } }),
+      proxy: (p) => ({ ...p, bodies: { ...p.bodies, sampleRate: 1 } }),
     });
     agent = new Agent({ connections: 4 });
   });
@@ -227,7 +220,6 @@ describe('the gateway: drift through the proxy pages through the drift SLO', () 
     await agent.close();
     await gw.close();
     await server.close();
-    rmSync(stateDir, { recursive: true, force: true });
   });
 
   test('four windows of drifted fraud traffic fire the fraud-drift page, and /metrics counts the windows', async () => {
