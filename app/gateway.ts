@@ -11,9 +11,11 @@ import { DriftRecorder, loadBaselines, registerDriftMetrics, saveBaseline } from
 import { decodeGrpcBodies } from '../drift/grpc-bodies.ts';
 import { startFleet, type Fleet } from './fleet.ts';
 import { mountStatusPage } from '../proxy/status-page/index.ts';
-import { attachRollouts, driftSource, sloBurnSource, type LabelMover, type RolloutController, type VersionSource } from '../rollout/index.ts';
+import { RolloutStore, attachRollouts, driftSource, sloBurnSource, type LabelMover, type RolloutController, type VersionSource } from '../rollout/index.ts';
 import { runWhileLeader } from './leader.ts';
 import { SplitFollower } from './split-follower.ts';
+import { attachTruth } from './truth.ts';
+import type { GroundTruth } from '../truth/index.ts';
 
 export interface GatewayOptions {
   config: Config;
@@ -40,6 +42,8 @@ export interface Gateway {
   proxy: Proxy;
   slo: SloEngine;
   drift: DriftRecorder | undefined;
+  /** Stored predictions and delayed labels (truth: section), when configured. */
+  truth: GroundTruth | undefined;
   notifier: AlertNotifier;
   registry: Registry;
   /** Fleet-wide SLO source (sloSource: prometheus) and who acts (leader:); see app/fleet.ts. */
@@ -66,7 +70,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const fleet = await joinFleet(run, proxy, opts.env ?? process.env);
   const slos = attachSlos(run, proxy, fleet);
   const drift = await attachDrift(run, proxy, slos.engine);
+  const truth = attachTruth(run, proxy, slos.engine);
   const rollouts = startRollouts(run, proxy, fleet, drift, opts);
+  auditAdminActions(proxy, opts.stateDir, run.clock);
   mountReadApis(run.clock, proxy, fleet, slos.engine, drift, rollouts);
   const tick = evaluationTick(run, fleet, drift, slos.engine);
   const timer = setInterval(tick, run.tickMs);
@@ -90,6 +96,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     proxy,
     slo: slos.engine,
     drift,
+    truth,
     notifier: fleet.notifier ?? slos.notifier,
     registry: run.registry,
     fleet,
@@ -180,6 +187,25 @@ async function attachDrift(run: RunContext, proxy: Proxy, slo: SloEngine): Promi
   // The drift SLI: each conclusive closed window is one good or bad event of the model's drift SLOs.
   drift.onWindowClosed((w) => w.drifted !== null && slo.recordWindow({ model: w.model, version: w.version, good: !w.drifted, atMs: w.endMs }));
   return drift;
+}
+
+/**
+ * Every change made through the admin API (split changes, rollout commands, feedback
+ * batches...) goes to the hash-chained audit log with who made it, beside the rollout
+ * controller's own lines (one chain: rollout/store.ts shares the file's writer). Only with
+ * a state folder (the CLI always has one).
+ */
+function auditAdminActions(proxy: Proxy, stateDir: string | undefined, clock: Clock): void {
+  if (stateDir === undefined) return;
+  const store = new RolloutStore(stateDir);
+  proxy.onAdminAction((a) => {
+    const text = a.body === undefined ? '' : JSON.stringify(a.body);
+    // Small bodies as they were; big ones (feedback batches) by size and item count.
+    const body = text.length <= 2048 ? (a.body !== undefined ? { body: a.body } : {}) : { bodyBytes: text.length, ...(Array.isArray(a.body) ? { items: a.body.length } : {}) };
+    void store
+      .audit({ time: new Date(clock.now()).toISOString(), actor: a.actor, input: 'admin', action: `${a.method} ${a.path}`, status: a.status, ...(a.params['model'] ? { model: a.params['model'] } : {}), ...body })
+      .catch(() => undefined);
+  });
 }
 
 interface Rollouts {

@@ -9,6 +9,7 @@ import { validateSlos } from '../slo/config.ts';
 import { validateNotify } from '../slo/notify/config.ts';
 import { readProxyConfig } from '../proxy/config.ts';
 import { validateDriftSection } from '../drift/config.ts';
+import { validateTruthSection } from '../truth/config.ts';
 import { validateRollouts } from '../rollout/config.ts';
 import { validateSloSource } from '../slo/source-config.ts';
 import { checkDriftSlis } from '../slo/drift-check.ts';
@@ -26,6 +27,7 @@ export const SECTIONS = [
   section('notify', validateNotify),
   section('proxy', readProxyConfig),
   section('drift', validateDriftSection),
+  section('truth', validateTruthSection),
   section('rollouts', validateRollouts),
   section('sloSource', validateSloSource),
   section('leader', validateLeader),

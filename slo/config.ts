@@ -5,7 +5,7 @@
 //     - name: fraud-availability
 //       model: fraud
 //       version: each            # or one version, e.g. "2"
-//       sli: { availability: { badCodes: [5xx, UNAVAILABLE] } }   # or { latency: { threshold: 250ms } } or { drift: {} }
+//       sli: { availability: { badCodes: [5xx, UNAVAILABLE] } }   # or { latency: { threshold: 250ms } }, { drift: {} }, { accuracy: { minLabels: 200, tolerance?: 0.5 } }
 //       objective: 99.9          # percent, like Sloth's objective
 //       period: 30d
 //       alerting: { minEvents: 10, runbook: https://..., labels: {}, windows: [...] }
@@ -50,7 +50,12 @@ const MIN_SCRAPES_PER_WINDOW = 4;
 const PROMETHEUS_MIN_WINDOW_MS = MIN_SCRAPES_PER_WINDOW * DEFAULT_SCRAPE_INTERVAL_MS;
 const ALL_APIS: readonly Api[] = ['predict', 'classify', 'regress', 'infer', 'status', 'metadata', 'health', 'other'];
 const SLO_KEYS = ['name', 'description', 'model', 'version', 'apis', 'sli', 'objective', 'period', 'alerting', 'notify'];
-const SLI_KINDS: readonly SliKind[] = ['availability', 'latency', 'drift'];
+const SLI_KINDS: readonly SliKind[] = ['availability', 'latency', 'drift', 'accuracy'];
+/**
+ * Labels an accuracy SLI needs in a window before it can fire: at 200, one wrong label is
+ * 0.5%, and a 99% objective's 14.4x page (14.4% wrong) needs 29 wrong labels, not a handful.
+ */
+export const DEFAULT_ACCURACY_MIN_LABELS = 200;
 const ALERTING_KEYS = ['minEvents', 'runbook', 'labels', 'windows'];
 const WINDOW_KEYS = ['severity', 'long', 'short', 'factor'];
 /** Label-safe, usable in a rule group name. */
@@ -99,9 +104,13 @@ export function validateSlo(raw: unknown, path: string, issues: Issues): Slo | u
   const sli = readSli(raw['sli'], join(path, 'sli'), issues);
   const objective = readObjective(raw, path, issues);
   const periodMs = readPeriod(raw, path, issues);
-  const alerting = readAlerting(raw['alerting'], join(path, 'alerting'), periodMs, sli?.kind === 'drift' ? DEFAULT_DRIFT_MIN_EVENTS : DEFAULT_MIN_EVENTS, issues);
+  const minEvents = sli?.kind === 'drift' ? DEFAULT_DRIFT_MIN_EVENTS : sli?.kind === 'accuracy' ? sli.minLabels : DEFAULT_MIN_EVENTS;
+  const alerting = readAlerting(raw['alerting'], join(path, 'alerting'), periodMs, minEvents, issues);
   if (sli?.kind === 'drift' && raw['apis'] !== undefined) {
     issues.warn(join(path, 'apis'), 'is ignored by a drift SLI: its events are drift evaluation windows, not requests; remove it');
+  }
+  if (sli?.kind === 'accuracy' && raw['apis'] !== undefined) {
+    issues.warn(join(path, 'apis'), 'is ignored by an accuracy SLI: its events are labels (POST /api/v1/feedback), not requests; remove it');
   }
   const notify = readNotifyNames(raw['notify'], join(path, 'notify'), issues);
   if (objective !== undefined) warnUnreachablePairs(raw, path, objective, alerting.windows, issues);
@@ -236,6 +245,16 @@ export function readSli(raw: unknown, path: string, issues: Issues): Sli | undef
       return undefined;
     }
     return { kind: 'drift' };
+  }
+  if (kind === 'accuracy') {
+    if (!isRecord(body)) {
+      issues.error(p, 'must be a mapping, e.g. { minLabels: 200 } (classifier) or { minLabels: 200, tolerance: 0.5 } (regression)');
+      return undefined;
+    }
+    checkKeys(body, ['minLabels', 'tolerance'], p, issues);
+    const minLabels = readNumber(body, 'minLabels', p, issues, { default: DEFAULT_ACCURACY_MIN_LABELS, min: 1, integer: true }) ?? DEFAULT_ACCURACY_MIN_LABELS;
+    const tolerance = readNumber(body, 'tolerance', p, issues, { min: 0 });
+    return tolerance === undefined ? { kind: 'accuracy', minLabels } : { kind: 'accuracy', minLabels, tolerance };
   }
   issues.error(join(path, kind), `unknown SLI kind "${kind}"; ${suggestion(kind, SLI_KINDS)}`);
   return undefined;

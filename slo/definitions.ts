@@ -32,9 +32,22 @@ export interface DriftSli {
   kind: 'drift';
 }
 
+/**
+ * Good = a labelled prediction that was right (classifiers) or within `tolerance` of the
+ * label (regression, absolute). Events are labels as they arrive (truth/, POST
+ * /api/v1/feedback; SloEngine.recordLabelled), not requests: `apis` does not apply.
+ */
+export interface AccuracySli {
+  kind: 'accuracy';
+  /** Labels a window needs before it can fire (the alerting.minEvents default). */
+  minLabels: number;
+  /** Regression: largest absolute error that counts as right. Absent: classifier (right = the predicted class). */
+  tolerance?: number;
+}
+
 /** SLIs whose events are requests (SloEngine.record). */
 export type RequestSli = AvailabilitySli | LatencySli;
-export type Sli = RequestSli | DriftSli;
+export type Sli = RequestSli | DriftSli | AccuracySli;
 export type SliKind = Sli['kind'];
 
 /** One multiwindow alert condition: both windows burn faster than `factor`. */

@@ -15,6 +15,19 @@ import { toJson, type SloSnapshot } from './snapshot.ts';
 import { deliverTransitions, fleetStatus as statusFromCounts } from './fleet-status.ts';
 import type { AlertTransition, BurnRateReading, SloStatus, Verdict } from './status.ts';
 
+/**
+ * One labelled prediction row, for the accuracy SLI (truth/): a classifier's row carries
+ * `correct`, a regression row its absolute error (judged against each SLO's tolerance).
+ */
+export interface LabelEvent {
+  model: string;
+  version: string;
+  correct?: boolean;
+  absError?: number;
+  /** When the label arrived (ms): the event's time in the SLO windows. */
+  atMs: number;
+}
+
 /** Versions come from the proxy's allowlist; this only guards against a wiring mistake. */
 export const DEFAULT_MAX_SERIES_PER_SLO = 256;
 
@@ -55,7 +68,7 @@ class TrackedSlo {
   constructor(slo: Slo) {
     this.slo = slo;
     this.layout = layoutFor(slo);
-    this.isBad = slo.sli.kind === 'drift' ? undefined : classifierFor(slo.sli);
+    this.isBad = slo.sli.kind === 'drift' || slo.sli.kind === 'accuracy' ? undefined : classifierFor(slo.sli);
     this.apis = new Set(slo.apis);
   }
   newSeries(version: string): Series {
@@ -78,6 +91,8 @@ export class SloEngine {
   readonly #byModel = new Map<string, TrackedSlo[]>();
   /** Drift SLIs by model (what `recordWindow` walks). */
   readonly #driftByModel = new Map<string, TrackedSlo[]>();
+  /** Accuracy SLIs by model (what `recordLabelled` walks). */
+  readonly #accuracyByModel = new Map<string, TrackedSlo[]>();
   #dropped = 0;
   #last: SloStatus[] | undefined;
   #lastAt = 0;
@@ -90,7 +105,7 @@ export class SloEngine {
       if (this.#byName.has(slo.name)) throw SloErrors.SLO_ERR_DUPLICATE_SLO(`two SLOs are named "${slo.name}"`);
       const rt = new TrackedSlo(slo);
       this.#byName.set(slo.name, rt);
-      const index = slo.sli.kind === 'drift' ? this.#driftByModel : this.#byModel;
+      const index = slo.sli.kind === 'drift' ? this.#driftByModel : slo.sli.kind === 'accuracy' ? this.#accuracyByModel : this.#byModel;
       const list = index.get(slo.model) ?? [];
       list.push(rt);
       index.set(slo.model, list);
@@ -155,6 +170,42 @@ export class SloEngine {
         if (s === undefined) continue;
         if (!s.fine.add(t, !w.good)) this.#dropped++;
         s.period.add(t, !w.good);
+      }
+    } catch {
+      this.#dropped++;
+    }
+  }
+
+  /**
+   * Accuracy SLI: counts one labelled prediction row (good = right, or within the SLO's
+   * tolerance) in every accuracy SLO of that model. A row of the other task (a regression
+   * row for a classifier SLO) counts in none. Never throws.
+   */
+  recordLabelled(e: LabelEvent): void {
+    try {
+      const list = this.#accuracyByModel.get(e.model);
+      if (list === undefined) return;
+      const t = e.atMs;
+      if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) {
+        this.#dropped++;
+        return;
+      }
+      for (const rt of list) {
+        if (rt.slo.version !== undefined && rt.slo.version !== e.version) continue;
+        const sli = rt.slo.sli;
+        if (sli.kind !== 'accuracy') continue;
+        let good: boolean;
+        if (sli.tolerance !== undefined) {
+          if (typeof e.absError !== 'number' || Number.isNaN(e.absError)) continue;
+          good = e.absError <= sli.tolerance;
+        } else {
+          if (typeof e.correct !== 'boolean') continue;
+          good = e.correct;
+        }
+        const s = this.#seriesFor(rt, e.version);
+        if (s === undefined) continue;
+        if (!s.fine.add(t, !good)) this.#dropped++;
+        s.period.add(t, !good);
       }
     } catch {
       this.#dropped++;

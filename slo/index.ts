@@ -2,13 +2,14 @@
 //   const engine = new SloEngine(config.slos, { clock, onTransition: (t) => notifier.notify(t) });
 //   engine.record(outcome);                 // request path, O(1), never throws
 //   drift.onWindowClosed((w) => w.drifted !== null && engine.recordWindow({ model: w.model, version: w.version, good: !w.drifted, atMs: w.endMs }));
+//   truth.onLabelled((e) => engine.recordLabelled(e));   // accuracy SLI: labels as they arrive
 //   setInterval(() => engine.evaluate(), tickMs);
 //   registerSloMetrics(registry, engine);   // gauges
 //   GET /api/v1/slos → engine.snapshot()
 export { SloEngine, SEVERITIES, DEFAULT_MAX_SERIES_PER_SLO } from './engine.ts';
-export type { WindowEvent, SloEngineOptions } from './engine.ts';
+export type { WindowEvent, LabelEvent, SloEngineOptions } from './engine.ts';
 export type { SloStatus, WindowReading, PairReading, AlertStatus, AlertTransition, BurnRateReading, Verdict } from './status.ts';
-export type { Slo, Sli, SliKind, RequestSli, AvailabilitySli, LatencySli, DriftSli, AlertWindow, SloAlerting, Severity } from './definitions.ts';
+export type { Slo, Sli, SliKind, RequestSli, AvailabilitySli, LatencySli, DriftSli, AccuracySli, AlertWindow, SloAlerting, Severity } from './definitions.ts';
 export { INFERENCE_APIS } from './definitions.ts';
 export { WORKBOOK_WINDOWS, WORKBOOK_PERIOD_MS, defaultWindows, distinctWindows } from './windows.ts';
 export type { WorkbookRow } from './windows.ts';
@@ -24,7 +25,7 @@ export type { SloMetrics } from './metrics.ts';
 export { generateRules, sloRuleGroup, errorRatioExpr, requestsExpr, leMatcher, errorRatioRecord, requestsRecord } from './rules.ts';
 export type { RuleGroup, RecordingRule, AlertingRule } from './rules.ts';
 export { rulesFile } from './rules-yaml.ts';
-export { validateSlos, validateSlo, DEFAULT_BAD_CODES, DEFAULT_MIN_EVENTS, DEFAULT_DRIFT_MIN_EVENTS, DEFAULT_PERIOD_MS } from './config.ts';
+export { validateSlos, validateSlo, DEFAULT_BAD_CODES, DEFAULT_MIN_EVENTS, DEFAULT_DRIFT_MIN_EVENTS, DEFAULT_ACCURACY_MIN_LABELS, DEFAULT_PERIOD_MS } from './config.ts';
 export { checkDriftSlis } from './drift-check.ts';
 export type { DriftSectionView } from './drift-check.ts';
 export { SloErrors } from './errors.ts';

@@ -14,10 +14,15 @@
 //   modelgate_drift_windows_total{model,version,drifted}; bad = drifted="true", total =
 //   drifted=~"true|false" (inconclusive windows count neither way, as in the engine).
 //
+// - accuracy SLI: the events are labelled predictions (truth/metrics.ts). Classifiers:
+//   modelgate_labelled_predictions_total{model,version,correct}, bad = correct="false".
+//   Regression (a tolerance): the histogram modelgate_prediction_abs_error, good = the
+//   bucket le="<tolerance>" (every tolerance is one of its buckets), total = its _count.
+//
 // Recording rules and the alerts of one SLO share a group, so within one evaluation the
 // alerts read ratios recorded at the same timestamp (rules in a group run in order;
 // prometheus docs/configuration/recording_rules.md).
-import { DRIFTED_VALUE, DRIFT_METRIC, LABEL, PROXY_METRIC, SLO_RULE, formatDuration } from '../common/index.ts';
+import { DRIFTED_VALUE, DRIFT_METRIC, LABEL, PROXY_METRIC, SLO_RULE, TRUTH_METRIC, formatDuration } from '../common/index.ts';
 import type { AlertWindow, Severity, Slo } from './definitions.ts';
 import { defaultWindows, distinctWindows } from './windows.ts';
 import { badCodePattern } from './sli.ts';
@@ -64,8 +69,8 @@ export function leMatcher(thresholdSeconds: number): string {
 function baseMatchers(slo: Slo): string[] {
   const m = [`${LABEL.model}=${quote(slo.model)}`];
   if (slo.version !== undefined) m.push(`${LABEL.version}=${quote(slo.version)}`);
-  // Drift windows carry no api label: they are not requests.
-  if (slo.sli.kind !== 'drift') m.push(`${LABEL.api}=~${quote(slo.apis.join('|'))}`);
+  // Drift windows and labels carry no api label: they are not requests.
+  if (slo.sli.kind !== 'drift' && slo.sli.kind !== 'accuracy') m.push(`${LABEL.api}=~${quote(slo.apis.join('|'))}`);
   return m;
 }
 
@@ -76,12 +81,14 @@ const CONCLUSIVE = `${LABEL.drifted}=~${quote(`${DRIFTED_VALUE.drifted}|${DRIFTE
 
 function totalSelector(slo: Slo): string {
   if (slo.sli.kind === 'drift') return sel(DRIFT_METRIC.windows, [...baseMatchers(slo), CONCLUSIVE]);
+  if (slo.sli.kind === 'accuracy') return slo.sli.tolerance === undefined ? sel(TRUTH_METRIC.labelled, baseMatchers(slo)) : sel(`${TRUTH_METRIC.absError}_count`, baseMatchers(slo));
   return slo.sli.kind === 'latency' ? sel(`${PROXY_METRIC.requestDuration}_count`, baseMatchers(slo)) : sel(PROXY_METRIC.requests, baseMatchers(slo));
 }
 
 /** Bad events of the availability and drift SLIs (latency counts the good ones instead). */
 function badSelector(slo: Slo): string {
   if (slo.sli.kind === 'drift') return sel(DRIFT_METRIC.windows, [...baseMatchers(slo), `${LABEL.drifted}=${quote(DRIFTED_VALUE.drifted)}`]);
+  if (slo.sli.kind === 'accuracy' && slo.sli.tolerance === undefined) return sel(TRUTH_METRIC.labelled, [...baseMatchers(slo), `${LABEL.correct}="false"`]);
   if (slo.sli.kind === 'availability') return sel(PROXY_METRIC.requests, [...baseMatchers(slo), `${LABEL.code}=~${quote(badCodePattern(slo.sli.badCodes))}`]);
   throw new TypeError('latency SLIs count good requests (the threshold bucket), not bad ones');
 }
@@ -89,8 +96,12 @@ function badSelector(slo: Slo): string {
 export function errorRatioExpr(slo: Slo, windowMs: number): string {
   const w = formatDuration(windowMs);
   const total = `${BY} (increase(${totalSelector(slo)}[${w}]))`;
-  if (slo.sli.kind === 'latency') {
-    const good = `${BY} (increase(${sel(`${PROXY_METRIC.requestDuration}_bucket`, [...baseMatchers(slo), leMatcher(slo.sli.thresholdSeconds)])}[${w}]))`;
+  const goodBucket =
+    slo.sli.kind === 'latency' ? sel(`${PROXY_METRIC.requestDuration}_bucket`, [...baseMatchers(slo), leMatcher(slo.sli.thresholdSeconds)])
+    : slo.sli.kind === 'accuracy' && slo.sli.tolerance !== undefined ? sel(`${TRUTH_METRIC.absError}_bucket`, [...baseMatchers(slo), leMatcher(slo.sli.tolerance)])
+    : undefined;
+  if (goodBucket !== undefined) {
+    const good = `${BY} (increase(${goodBucket}[${w}]))`;
     // (total - good) / total: the same subtraction of whole numbers the evaluator does.
     return `(\n  ${total}\n  -\n  ${good}\n)\n/\n${total}`;
   }
@@ -124,7 +135,9 @@ export function alertAnnotations(slo: Slo, severity: Severity): Record<string, s
   const windows = slo.alerting.windows.filter((w) => w.severity === severity);
   const what = slo.sli.kind === 'latency'
     ? `Requests slower than ${formatDuration(slo.sli.thresholdSeconds * 1000)}`
-    : slo.sli.kind === 'drift' ? 'Drift evaluation windows that found drift' : 'Server-side errors';
+    : slo.sli.kind === 'drift' ? 'Drift evaluation windows that found drift'
+    : slo.sli.kind === 'accuracy' ? (slo.sli.tolerance === undefined ? 'Labelled predictions that were wrong' : `Labelled predictions off by more than ${slo.sli.tolerance}`)
+    : 'Server-side errors';
   // No {{ $value }}: annotations stay the same for the whole firing, so promtool tests and
   // Alertmanager grouping see one stable text.
   const factors = windows.map((w) => `${w.factor}x over ${formatDuration(w.longMs)}/${formatDuration(w.shortMs)}`).join(' or ');

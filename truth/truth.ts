@@ -189,21 +189,21 @@ export class GroundTruth {
       if (report.unmatchedIds.length < MAX_LISTED) report.unmatchedIds.push(e.id);
       return;
     }
+    const truth = this.#models.get(p.model)?.truth;
+    const scores = this.#scores.get(p.model)?.get(p.version);
+    if (!truth || !scores) return reject('the model is no longer configured');
+    if (truth.task === 'regression' && e.kind !== 'value') return reject(`${p.model} is a regression model: send "value", not "label"`);
+    if (truth.task === 'classification' && e.kind !== 'label') return reject(`${p.model} is a classifier: send "label", not "value"`);
     if (p.labelled) {
       report.duplicate++;
       return;
     }
-    const truth = this.#models.get(p.model)?.truth;
-    const scores = this.#scores.get(p.model)?.get(p.version);
-    if (!truth || !scores) return reject('the model is no longer configured');
     const given = e.kind === 'label' ? e.labels.length : e.values.length;
     if (given !== p.rows) return reject(`the prediction has ${p.rows} rows, the entry ${given} ${e.kind === 'label' ? 'labels' : 'values'}`);
     const rows: ScoredRow[] = [];
-    if (truth.task === 'regression') {
-      if (e.kind !== 'value') return reject(`${p.model} is a regression model: send "value", not "label"`);
+    if (e.kind === 'value') {
       for (let r = 0; r < p.rows; r++) rows.push({ task: 'regression', predicted: p.values![r]!, actual: e.values[r]! });
-    } else {
-      if (e.kind !== 'label') return reject(`${p.model} is a classifier: send "label", not "value"`);
+    } else if (truth.task === 'classification') {
       for (let r = 0; r < p.rows; r++) {
         const actual = className(truth, e.labels[r]);
         if (actual === undefined || (truth.classNames && !truth.classNames.includes(actual))) {
