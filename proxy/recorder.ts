@@ -1,7 +1,7 @@
 // Turns the facts of one finished request into labels (through the catalog's allowlist),
 // then feeds metrics, outcome observers, the trace span and the body tee. Shared by the
 // REST and gRPC paths so both count requests the same way. Never throws.
-import type { Api, Clock, Protocol, RequestOutcome, Variant } from '../common/index.ts';
+import type { Api, Clock, Protocol, RejectReason, RequestOutcome, Variant } from '../common/index.ts';
 import { OVERFLOW_LABEL_VALUE, UNKNOWN_VERSION } from '../common/index.ts';
 import type { ModelCatalog } from './catalog.ts';
 import type { ProxyMetrics } from './metrics.ts';
@@ -30,6 +30,10 @@ export interface RequestFacts {
   responseBytes: number;
   /** The request's id (proxy/request-id.ts); absent for requests the proxy never parsed. */
   requestId?: string;
+  /** Who called (proxy/guard), when callers authenticate. */
+  identity?: string | undefined;
+  /** Refused by the admission stage (proxy/guard) before forwarding. */
+  rejected?: RejectReason | undefined;
 }
 
 export interface RecorderDeps {
@@ -92,6 +96,8 @@ export class Recorder {
       if (f.grpcCode !== undefined) outcome.grpcCode = f.grpcCode;
       if (f.pinned) outcome.pinned = true;
       if (f.requestId !== undefined) outcome.requestId = f.requestId;
+      if (f.identity !== undefined) outcome.identity = f.identity;
+      if (f.rejected !== undefined) outcome.rejected = f.rejected;
       if (span !== undefined) outcome.traceId = span.traceparent.slice(3, 35);
       outcome.requestBytes = f.requestBytes;
       outcome.responseBytes = f.responseBytes;

@@ -8,6 +8,7 @@
 // request has been recorded by then).
 import type { Clock } from '../common/index.ts';
 import type { ModelCatalog } from './catalog.ts';
+import type { Guard } from './guard/index.ts';
 import type { ProxyConfig } from './config.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { Observers } from './observers.ts';
@@ -26,6 +27,8 @@ export interface ForwardDeps {
   tracing: Tracing;
   getSplit: (model: string) => Split | undefined;
   random: () => number;
+  /** The admission stage (proxy/guard): absent when nothing is configured (no auth, no limits). */
+  guard?: Guard | undefined;
 }
 
 /** Everything the request path's components may be built from. */
@@ -36,6 +39,8 @@ export interface RequestPathParts {
   telemetry: Telemetry;
   catalog: ModelCatalog;
   splits: SplitTable;
+  /** The admission stage, built (and its JWKS file read) by openGuard before the listeners open. */
+  guard?: Guard | undefined;
 }
 
 export interface RequestPath {
@@ -48,7 +53,7 @@ export function buildRequestPath(parts: RequestPathParts): RequestPath {
   const { config, clock, random, telemetry, catalog, splits } = parts;
   const { metrics, observers, tracing } = telemetry;
   const recorder = new Recorder({ clock, catalog, metrics, observers });
-  const deps: ForwardDeps = { config, metrics, observers, recorder, tracing, getSplit: splits.get, random };
+  const deps: ForwardDeps = { config, metrics, observers, recorder, tracing, getSplit: splits.get, random, guard: parts.guard };
   return {
     deps,
     close: () => telemetry.flush(),

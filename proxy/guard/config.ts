@@ -9,7 +9,7 @@ import { closest } from '../../common/suggest.ts';
 /** Where an API key's secret comes from. The file and env forms hold the key itself. */
 export type KeySource =
   | { kind: 'sha256'; hex: string }
-  | { kind: 'scrypt'; salt: Buffer; hash: Buffer }
+  | { kind: 'scrypt'; salt: string; hash: string } // base64 (strings: the config is deep-frozen)
   | { kind: 'file'; path: string }
   | { kind: 'env'; name: string };
 
@@ -235,9 +235,7 @@ export function parseKeyHash(h: string): KeySource | undefined {
   const [kind, a, b, ...rest] = h.split(':');
   if (kind === 'sha256' && a !== undefined && HEX64.test(a) && b === undefined) return { kind: 'sha256', hex: a.toLowerCase() };
   if (kind === 'scrypt' && a && b && rest.length === 0) {
-    const salt = Buffer.from(a, 'base64');
-    const hash = Buffer.from(b, 'base64');
-    if (salt.length >= 8 && hash.length >= 16) return { kind: 'scrypt', salt, hash };
+    if (Buffer.from(a, 'base64').length >= 8 && Buffer.from(b, 'base64').length >= 16) return { kind: 'scrypt', salt: a, hash: b };
   }
   return undefined;
 }

@@ -6,7 +6,7 @@
 // (the concurrency limit's slot, and its latency for adaptive limits).
 import type { Registry } from 'prom-client';
 import type { Api, Clock, ErrorSpec, Protocol, RejectReason } from '../../common/index.ts';
-import { OVERFLOW_LABEL_VALUE } from '../../common/index.ts';
+import { ConfigError, OVERFLOW_LABEL_VALUE } from '../../common/index.ts';
 import type { GuardConfig, LimitSpec, Rate } from './config.ts';
 import { REJECT_ERROR } from './errors.ts';
 import type { AuthFailure } from './errors.ts';
@@ -195,6 +195,18 @@ export class Guard {
     this.metrics.reject(model === undefined ? OVERFLOW_LABEL_VALUE : model === '' ? '' : this.#modelLabel(model), reason, identity);
     return { ok: false, identity, reason, spec: REJECT_ERROR[reason], message, headers };
   }
+}
+
+/** The guard for a config, ready to serve (JWKS file read); undefined when nothing is configured. */
+export async function openGuard(opts: GuardOptions): Promise<Guard | undefined> {
+  const c = opts.config;
+  if (!c.auth && !c.rateLimits && !c.concurrency) return undefined;
+  const guard = new Guard(opts);
+  await guard.ready().catch((e: unknown) => {
+    const file = c.auth?.jwt && 'file' in c.auth.jwt.jwks ? c.auth.jwt.jwks.file : '';
+    throw new ConfigError('proxy.auth', [{ severity: 'error', path: 'proxy.auth.jwt.jwksFile', message: `cannot read the JWKS ${file}: ${(e as Error).message}` }]);
+  });
+  return guard;
 }
 
 /** Reads the credential from a header getter (REST headers, gRPC metadata). */

@@ -1,6 +1,6 @@
 // Public surface of the proxy's admission stage (authentication, authorization, rate
 // limits, concurrency limits). Listed by hand: what is not here is internal.
-export { Guard, credentialsOf, CREDENTIAL_HEADERS } from './guard.ts';
+export { Guard, openGuard, credentialsOf, CREDENTIAL_HEADERS } from './guard.ts';
 export type { AdmissionRequest, Admission, Ticket, GuardOptions } from './guard.ts';
 export { readGuardConfig, GUARD_KEYS, GUARD_DEFAULTS, parseKeyHash } from './config.ts';
 export type { GuardConfig, AuthConfig, RateLimitConfig, ConcurrencyConfig, LimitSpec, Rate, Rule, ApiKeySpec, JwtSpec } from './config.ts';

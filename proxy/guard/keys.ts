@@ -31,7 +31,7 @@ export class ApiKeys {
       const id: KeyIdentity = Object.freeze({ name: s.name, groups: Object.freeze([...s.groups]) });
       const src = s.source;
       if (src.kind === 'sha256') this.#byDigest.set(src.hex, id);
-      else if (src.kind === 'scrypt') this.#scrypt.push({ id, salt: src.salt, hash: src.hash });
+      else if (src.kind === 'scrypt') this.#scrypt.push({ id, salt: Buffer.from(src.salt, 'base64'), hash: Buffer.from(src.hash, 'base64') });
       else {
         let key: string | undefined;
         if (src.kind === 'env') {

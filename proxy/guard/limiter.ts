@@ -5,12 +5,13 @@
 //
 // Limits are fixed, or adapt to the latency of the requests they admit, after Netflix
 // concurrency-limits (Netflix/concurrency-limits, limit/Gradient2Limit.java, AIMDLimit.java):
-// - gradient: a short-term latency (mean of a window of samples) against a long-term one
+// - gradient: a short-term latency (mean of a window of 10 samples) against a long-term one
 //   (an exponential average); gradient = clamp(1.5·long/short, 0.5, 1), also no more than
 //   target/short so the SLO threshold holds; new = limit·gradient + √limit, smoothed 0.2.
 //   Not grown while under half used (the caller, not the model, is the bottleneck).
-// - aimd: a window whose mean is over the latency target, or any dropped request (upstream
-//   timeout or unavailable), multiplies the limit by 0.9; otherwise +1 while over half used.
+// - aimd: each request slower than the latency target, or dropped (upstream timeout or
+//   unavailable), multiplies the limit by 0.9; each faster one adds 1 while over half used
+//   (per request, as AIMDLimit.onSample).
 // Pure: latencies are passed in.
 import type { LimitSpec } from './config.ts';
 
@@ -60,6 +61,12 @@ export class ConcurrencyLimit {
     this.#inFlight = Math.max(0, inFlight - 1);
     const spec = this.#spec;
     if (spec.kind === 'fixed') return;
+    if (spec.kind === 'aimd') {
+      const limit = this.#limit;
+      const next = dropped || latencyMs > spec.latencyTargetMs ? limit * BACKOFF : inFlight * 2 >= limit ? limit + 1 : limit;
+      this.#limit = Math.max(spec.min, Math.min(spec.max, next));
+      return;
+    }
     this.#sum += latencyMs;
     this.#dropped ||= dropped;
     if (++this.#n < WINDOW) return;
@@ -69,21 +76,13 @@ export class ConcurrencyLimit {
     this.#n = 0;
     this.#dropped = false;
     const limit = this.#limit;
-    let next: number;
-    if (spec.kind === 'aimd') {
-      if (drop || short > spec.latencyTargetMs) next = limit * BACKOFF;
-      else if (inFlight * 2 >= limit) next = limit + 1;
-      else next = limit;
-    } else {
-      this.#longN = Math.min(LONG_WINDOW, this.#longN + 1);
-      this.#long = this.#longN === 1 ? short : this.#long + (short - this.#long) * (2 / (this.#longN + 1));
-      // Load went away: let the long-term average come down quickly (Gradient2Limit).
-      if (this.#long / short > 2) this.#long *= 0.95;
-      if (inFlight < limit / 2 && !drop && short <= spec.latencyTargetMs) return;
-      const gradient = Math.max(0.5, Math.min(1, (TOLERANCE * this.#long) / short, spec.latencyTargetMs / short));
-      const target = limit * gradient + Math.sqrt(limit);
-      next = limit * (1 - SMOOTHING) + target * SMOOTHING;
-    }
-    this.#limit = Math.max(spec.min, Math.min(spec.max, next));
+    this.#longN = Math.min(LONG_WINDOW, this.#longN + 1);
+    this.#long = this.#longN === 1 ? short : this.#long + (short - this.#long) * (2 / (this.#longN + 1));
+    // Load went away: let the long-term average come down quickly (Gradient2Limit).
+    if (this.#long / short > 2) this.#long *= 0.95;
+    if (inFlight < limit / 2 && !drop && short <= spec.latencyTargetMs) return;
+    const gradient = Math.max(0.5, Math.min(1, (TOLERANCE * this.#long) / short, spec.latencyTargetMs / short));
+    const target = limit * gradient + Math.sqrt(limit);
+    this.#limit = Math.max(spec.min, Math.min(spec.max, limit * (1 - SMOOTHING) + target * SMOOTHING));
   }
 }

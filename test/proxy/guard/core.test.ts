@@ -186,22 +186,27 @@ describe('concurrency limits', () => {
     assert.deepEqual(fraud, [true, true, false]);
   });
 
-  test('aimd: slow or dropped windows shrink the limit, fast busy ones grow it, within min and max', () => {
+  test('aimd: each slow or dropped request shrinks the limit by 10%, each fast one on a busy limit adds one, within min and max', () => {
     const l = new ConcurrencyLimit({ kind: 'aimd', initial: 10, min: 2, max: 12, latencyTargetMs: 100 }, 0);
     // Steady load: as many in flight as the limit allows, one finishing as another starts.
-    const window = (ms: number, dropped = false) => {
+    const steady = (n: number, ms: number, dropped = false) => {
       while (l.tryAcquire(false));
-      for (let i = 0; i < 10; i++) {
+      for (let i = 0; i < n; i++) {
         l.release(ms, dropped);
-        l.tryAcquire(false);
+        while (l.tryAcquire(false));
       }
     };
-    window(500);
+    steady(1, 500);
     assert.equal(l.limit, 9);
-    for (let i = 0; i < 60; i++) window(10, true);
+    steady(30, 10, true);
     assert.equal(l.limit, 2);
-    for (let i = 0; i < 20; i++) window(10);
+    steady(30, 10);
     assert.equal(l.limit, 12);
+    // Idle (under half used): a fast request does not grow it.
+    const idle = new ConcurrencyLimit({ kind: 'aimd', initial: 10, min: 2, max: 12, latencyTargetMs: 100 }, 0);
+    idle.tryAcquire(false);
+    idle.release(10, false);
+    assert.equal(idle.limit, 10);
   });
 
   test('gradient: grows while latency holds, shrinks when it rises above its long-term level or the target', () => {
