@@ -61,6 +61,7 @@ const spec: AnalysisSpec = {
   errors: { enabled: true, maxIncrease: 0.01 },
   latency: { enabled: true, maxP99Ratio: 2, alpha: 0.02, tolerance: 0.25, minDeltaSeconds: 0.005, minSamples: 20 },
   drift: { enabled: false },
+  accuracy: { enabled: false, minLabels: 200, alpha: 0.05, maxDecrease: 0 },
 };
 const REPS = 20;
 const sortBase = best(() => {

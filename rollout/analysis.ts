@@ -4,7 +4,7 @@
 // source down); it never promotes and never rolls back (decide.ts).
 import type { AnalysisSpec, Analysis, Check, CheckVerdict } from './types.ts';
 import { sortedCopy } from '../common/sorted.ts';
-import { hodgesLehmann, mannWhitneyU, quantileSorted } from './stats.ts';
+import { hodgesLehmann, mannWhitneyU, normalSf, quantileSorted } from './stats.ts';
 
 /** What the proxy saw of one version during the interval: split-routed requests only. */
 export interface TrafficStats {
@@ -32,6 +32,12 @@ export interface DriftComparison {
   verdict: 'pass' | 'drift' | 'inconclusive';
   reason: string;
   values?: Record<string, number | string | boolean | null>;
+}
+
+/** Labelled prediction rows of one version over the analysis window (truth/). */
+export interface AccuracyCounts {
+  labelled: number;
+  correct: number;
 }
 
 const round = (x: number, digits = 6): number => (Number.isFinite(x) ? Number(x.toPrecision(digits)) : x);
@@ -177,6 +183,43 @@ export function checkDrift(result: DriftComparison | { error: string }): Check {
   return { name: 'drift', verdict, reason: result.reason, values: result.values ?? {} };
 }
 
+export interface AccuracyOptions {
+  minLabels: number;
+  /** Significance level of the one-sided test. */
+  alpha: number;
+  /** Accuracy (a fraction) the canary may lose before a significant difference fails. */
+  maxDecrease: number;
+}
+
+/**
+ * Labelled accuracy, canary against stable: a one-sided two-proportion z-test with the
+ * pooled proportion (statsmodels proportions_ztest), H1 = the canary is less accurate.
+ * Fails when significant at `alpha` and the difference exceeds `maxDecrease`; inconclusive
+ * while either side has fewer than `minLabels` labelled rows (labels come late: the
+ * window may hold none yet), or a source failed.
+ */
+export function checkAccuracy(result: { canary: AccuracyCounts; stable: AccuracyCounts } | { error: string }, o: AccuracyOptions): Check {
+  if ('error' in result) return { name: 'accuracy', verdict: 'inconclusive', reason: `accuracy source unavailable: ${result.error}`, values: {} };
+  const { canary: c, stable: s } = result;
+  const pc = c.labelled > 0 ? c.correct / c.labelled : NaN;
+  const ps = s.labelled > 0 ? s.correct / s.labelled : NaN;
+  const values: Check['values'] = { canaryLabelled: c.labelled, canaryAccuracy: num(pc), stableLabelled: s.labelled, stableAccuracy: num(ps), minLabels: o.minLabels, alpha: o.alpha, maxDecrease: o.maxDecrease };
+  if (c.labelled < o.minLabels || s.labelled < o.minLabels) {
+    return { name: 'accuracy', verdict: 'inconclusive', reason: `too few labelled predictions to compare accuracy (canary ${c.labelled}, stable ${s.labelled}, need ${o.minLabels} each)`, values };
+  }
+  const pooled = (c.correct + s.correct) / (c.labelled + s.labelled);
+  const se = Math.sqrt(pooled * (1 - pooled) * (1 / c.labelled + 1 / s.labelled));
+  const diff = ps - pc;
+  // Both sides all right (or all wrong): no variance, no evidence of a difference.
+  const z = se > 0 ? diff / se : 0;
+  const pValue = se > 0 ? normalSf(z) : 1;
+  Object.assign(values, { z: num(z), pValue: num(pValue), difference: num(diff) });
+  if (pValue < o.alpha && diff > o.maxDecrease) {
+    return { name: 'accuracy', verdict: 'fail', reason: `canary accuracy ${pct(pc)} is below stable's ${pct(ps)} (z=${round(z, 3)}, p=${round(pValue, 3)} < ${round(o.alpha, 3)}; ${c.labelled} and ${s.labelled} labels)`, values };
+  }
+  return { name: 'accuracy', verdict: 'pass', reason: `canary accuracy ${pct(pc)} vs stable ${pct(ps)} (p=${round(pValue, 3)})`, values };
+}
+
 /** One failing check fails the analysis; otherwise one inconclusive check makes it inconclusive. */
 export function combine(checks: readonly Check[]): CheckVerdict {
   if (checks.some((c) => c.verdict === 'fail')) return 'fail';
@@ -192,6 +235,7 @@ export interface AnalysisInputs {
   stable: TrafficStats;
   burn?: readonly BurnReading[] | { error: string };
   drift?: DriftComparison | { error: string };
+  accuracy?: { canary: AccuracyCounts; stable: AccuracyCounts } | { error: string };
 }
 
 /** Runs every enabled check of the spec on one interval's inputs. */
@@ -209,6 +253,10 @@ export function analyze(spec: AnalysisSpec, minRequests: number, inputs: Analysi
   if (spec.drift.enabled) {
     if (inputs.drift === undefined) notes.push('drift: no drift source attached');
     else checks.push(checkDrift(inputs.drift));
+  }
+  if (spec.accuracy?.enabled) {
+    if (inputs.accuracy === undefined) notes.push('accuracy: no labels source attached (truth: section)');
+    else checks.push(checkAccuracy(inputs.accuracy, spec.accuracy));
   }
   const pinned = pinnedNote(inputs.canary, inputs.stable);
   if (pinned) notes.push(pinned);

@@ -4,7 +4,7 @@
 import type { Registry } from 'prom-client';
 import type { Clock, RequestOutcome } from '../common/index.ts';
 import { RolloutController } from './controller.ts';
-import type { BurnSource, DriftSource, LabelMover, SplitActuator, VersionSource } from './ports.ts';
+import type { AccuracySource, BurnSource, DriftSource, LabelMover, SplitActuator, VersionSource } from './ports.ts';
 import { mountRolloutRoutes } from './routes.ts';
 import type { AdminRouter } from './routes.ts';
 import type { RolloutSpec } from './types.ts';
@@ -30,6 +30,8 @@ export interface AttachOptions {
   labels?: LabelMover;
   burn?: BurnSource;
   drift?: DriftSource;
+  /** Labelled accuracy per version (truth/ GroundTruth), for `analysis.accuracy`. */
+  accuracy?: AccuracySource;
   log?: (line: string) => void;
 }
 

@@ -14,6 +14,7 @@
 //         errors: { maxIncrease: 1 }          # percentage points above stable
 //         latency: { maxP99Ratio: 2, confidence: 98, tolerance: 25, minDelta: 5ms, minSamples: 20 }
 //         drift: { enabled: true }
+//         accuracy: { minLabels: 200, confidence: 95, maxDecrease: 0 }   # labelled accuracy (truth:), off unless set
 //       webhooks:
 //         - { name: smoke, type: pre-rollout, url: "http://tests/run", timeout: 5s }
 import { Issues, isRecord, join, readBoolean, readDuration, readNumber, readString } from '../common/index.ts';
@@ -49,12 +50,19 @@ export const ROLLOUT_DEFAULTS = {
   // The normal approximation of Mann-Whitney U is reasonable from ~20 per side
   // (Conover, Practical Nonparametric Statistics, §5.1).
   minSamples: 20,
+  // Labelled rows per side before the accuracy check can judge: at 200 per side the z-test
+  // tells 0.99 from 0.95 (power ~0.8 at alpha 0.05); closer accuracies need more labels.
+  accuracyMinLabels: 200,
+  accuracyConfidencePercent: 95,
+  // Percentage points of accuracy the canary may lose before a significant difference fails.
+  accuracyMaxDecreasePoints: 0,
   // A hook has to answer before the next tick; Flagger's webhook timeout is set per hook.
   webhookTimeoutMs: 5_000,
 } as const;
 
 const KEYS = ['model', 'canary', 'stable', 'weights', 'stepWeight', 'maxWeight', 'interval', 'minRequests', 'failureThreshold', 'analysis', 'webhooks'];
-const ANALYSIS_KEYS = ['slo', 'errors', 'latency', 'drift'];
+const ANALYSIS_KEYS = ['slo', 'errors', 'latency', 'drift', 'accuracy'];
+const ACCURACY_KEYS = ['enabled', 'minLabels', 'confidence', 'maxDecrease'];
 const SLO_KEYS = ['enabled', 'maxBurnRate', 'window', 'minEvents'];
 const ERRORS_KEYS = ['enabled', 'maxIncrease'];
 const LATENCY_KEYS = ['enabled', 'maxP99Ratio', 'confidence', 'tolerance', 'minDelta', 'minSamples'];
@@ -195,6 +203,7 @@ function readAnalysis(raw: unknown, path: string, issues: Issues): AnalysisSpec 
   const lat = sub(a['latency'], join(path, 'latency'), LATENCY_KEYS, issues);
   const lp = join(path, 'latency');
   const drift = sub(a['drift'], join(path, 'drift'), DRIFT_KEYS, issues);
+  const accuracy = readAccuracy(a['accuracy'], join(path, 'accuracy'), issues);
   let confidence = readNumber(lat, 'confidence', lp, issues, { default: D.confidencePercent, min: 0, max: 99.9999 });
   if (confidence < 50) {
     issues.error(join(lp, 'confidence'), confidence > 0 && confidence < 1 ? `is a percentage: write ${confidence * 100}, not ${confidence}` : `must be at least 50 (percent), got ${confidence}`);
@@ -219,7 +228,26 @@ function readAnalysis(raw: unknown, path: string, issues: Issues): AnalysisSpec 
       minSamples: readNumber(lat, 'minSamples', lp, issues, { default: D.minSamples, min: 2, integer: true }),
     },
     drift: { enabled: readBoolean(drift, 'enabled', join(path, 'drift'), issues, true) },
+    accuracy,
   });
+}
+
+/** Off unless the section is there (labels arrive late; a check without them would hold every step inconclusive). */
+function readAccuracy(raw: unknown, path: string, issues: Issues): AnalysisSpec['accuracy'] {
+  const D = ROLLOUT_DEFAULTS;
+  const present = raw !== undefined && raw !== null;
+  const a = sub(raw, path, ACCURACY_KEYS, issues);
+  let confidence = readNumber(a, 'confidence', path, issues, { default: D.accuracyConfidencePercent, min: 0, max: 99.9999 });
+  if (confidence < 50) {
+    issues.error(join(path, 'confidence'), confidence > 0 && confidence < 1 ? `is a percentage: write ${confidence * 100}, not ${confidence}` : `must be at least 50 (percent), got ${confidence}`);
+    confidence = D.accuracyConfidencePercent;
+  }
+  return {
+    enabled: readBoolean(a, 'enabled', path, issues, present),
+    minLabels: readNumber(a, 'minLabels', path, issues, { default: D.accuracyMinLabels, min: 1, integer: true }),
+    alpha: 1 - confidence / 100,
+    maxDecrease: readNumber(a, 'maxDecrease', path, issues, { default: D.accuracyMaxDecreasePoints, min: 0, max: 100 }) / 100,
+  };
 }
 
 function readWebhooks(raw: unknown, path: string, issues: Issues): WebhookSpec[] {

@@ -1,6 +1,6 @@
 // What the rollout controller drives and reads: small interfaces that the proxy, the
 // server, the SLO engine and the drift recorder satisfy directly or through adapters.ts.
-import type { BurnReading, DriftComparison } from './analysis.ts';
+import type { AccuracyCounts, BurnReading, DriftComparison } from './analysis.ts';
 
 export interface SplitValue {
   stable: string;
@@ -27,6 +27,11 @@ export interface VersionSource {
 /** Burn rates of every SLO covering the model version over a window (slo/ SloEngine.burnRate). */
 export interface BurnSource {
   burnRates(model: string, version: string, windowMs: number): readonly BurnReading[];
+}
+
+/** Labelled rows of a version whose labels arrived in the last `windowMs`, split-routed only (truth/ GroundTruth.labelledCounts). */
+export interface AccuracySource {
+  labelledCounts(model: string, version: string, windowMs: number): AccuracyCounts;
 }
 
 /** Drift between two versions of a model (drift/ DriftRecorder.compareVersions). */

@@ -83,6 +83,8 @@ export interface AnalysisSpec {
   errors: { enabled: boolean; maxIncrease: number };
   latency: { enabled: boolean; maxP99Ratio: number; alpha: number; tolerance: number; minDeltaSeconds: number; minSamples: number };
   drift: { enabled: boolean };
+  /** Labelled accuracy, canary vs stable (truth/): one-sided two-proportion z-test; off unless configured. */
+  accuracy: { enabled: boolean; minLabels: number; alpha: number; maxDecrease: number };
 }
 
 export type PausedBy = 'operator' | 'analysis';
@@ -136,6 +138,9 @@ export type Action =
   | { type: 'promote'; stable: string; canary: string }
   /** Canary weight to 0 at once. */
   | { type: 'rollback'; stable: string; canary: string; reason: string };
+
+/** The actions that act on the world (rollout/effects.ts EFFECTS); the others gather inputs. */
+export type EffectAction = Extract<Action, { type: 'setWeight' | 'promote' | 'rollback' }>;
 
 export interface Decision {
   state: RolloutState;

@@ -6,6 +6,7 @@ export const ANALYSIS: AnalysisSpec = {
   errors: { enabled: true, maxIncrease: 0.01 },
   latency: { enabled: true, maxP99Ratio: 2, alpha: 0.02, tolerance: 0.25, minDeltaSeconds: 0.001, minSamples: 20 },
   drift: { enabled: false },
+  accuracy: { enabled: false, minLabels: 200, alpha: 0.05, maxDecrease: 0 },
 };
 
 export function spec(overrides: Partial<RolloutSpec> = {}): RolloutSpec {
