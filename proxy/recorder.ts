@@ -101,7 +101,9 @@ export class Recorder {
       if (span !== undefined) outcome.traceId = span.traceparent.slice(3, 35);
       outcome.requestBytes = f.requestBytes;
       outcome.responseBytes = f.responseBytes;
-      this.#d.metrics.observe(outcome, f.requestBytes, f.responseBytes);
+      // Refused before forwarding: counted in modelgate_requests_rejected_total (proxy/guard),
+      // not as requests, so the generated SLO rules leave them out as the engine does.
+      if (f.rejected === undefined) this.#d.metrics.observe(outcome, f.requestBytes, f.responseBytes);
       this.#d.observers.emitOutcome(outcome);
       span?.end({ model, version: versionLabel, variant: f.variant, code: f.code, error: !f.success });
       if (bodies && f.success) {

@@ -214,7 +214,7 @@ export function readSli(raw: unknown, path: string, issues: Issues): Sli | undef
       issues.error(p, 'must be a mapping, e.g. { badCodes: [5xx, UNAVAILABLE] } or {} for the defaults');
       return undefined;
     }
-    checkKeys(body, ['badCodes'], p, issues);
+    checkKeys(body, ['badCodes', 'countRejected'], p, issues);
     const codes = body['badCodes'] ?? DEFAULT_BAD_CODES;
     if (!Array.isArray(codes) || codes.length === 0) {
       issues.error(join(p, 'badCodes'), 'must be a non-empty list of codes such as 5xx, 503, UNAVAILABLE');
@@ -225,6 +225,12 @@ export function readSli(raw: unknown, path: string, issues: Issues): Sli | undef
       const pattern = codePattern(c, join(join(p, 'badCodes'), i), issues);
       if (pattern !== undefined && !badCodes.includes(pattern)) badCodes.push(pattern);
     });
+    const countRejected = body['countRejected'];
+    if (countRejected !== undefined && typeof countRejected !== 'boolean') issues.error(join(p, 'countRejected'), `must be true or false, got ${JSON.stringify(countRejected)}`);
+    if (countRejected === true) {
+      issues.warn(join(p, 'countRejected'), 'counts requests the proxy refused (shed, rate limited, unauthenticated, forbidden) in the in-process evaluation only; the generated Prometheus rules (sloSource: prometheus) count forwarded requests');
+      return { kind: 'availability', badCodes, countRejected: true };
+    }
     return { kind: 'availability', badCodes };
   }
   if (kind === 'latency') {

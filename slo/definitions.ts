@@ -15,6 +15,13 @@ export interface AvailabilitySli {
    * gRPC code name. Built from the YAML (`5xx`, `503`, `UNAVAILABLE`) by slo/config.ts.
    */
   badCodes: readonly string[];
+  /**
+   * Count requests the proxy refused before forwarding (RequestOutcome.rejected: shed, rate
+   * limited, unauthenticated, forbidden) by their code like the others. Off by default: the
+   * model never saw them, and they are not in modelgate_requests_total either, so the
+   * generated Prometheus rules never count them.
+   */
+  countRejected?: boolean;
 }
 
 /** Good = served within the threshold (the histogram bucket `le="<threshold>"`). */

@@ -64,9 +64,12 @@ class TrackedSlo {
   /** Request SLIs only; a drift SLI's events arrive already judged (recordWindow). */
   readonly isBad: BadClassifier | undefined;
   readonly apis: ReadonlySet<string>;
+  /** Outcomes the proxy refused before forwarding are skipped unless the SLI says to count them. */
+  readonly countRejected: boolean;
   readonly series = new Map<string, Series>();
   constructor(slo: Slo) {
     this.slo = slo;
+    this.countRejected = slo.sli.kind === 'availability' && slo.sli.countRejected === true;
     this.layout = layoutFor(slo);
     this.isBad = slo.sli.kind === 'drift' || slo.sli.kind === 'accuracy' ? undefined : classifierFor(slo.sli);
     this.apis = new Set(slo.apis);
@@ -137,6 +140,7 @@ export class SloEngine {
       for (let i = 0; i < list.length; i++) {
         const rt = list[i]!;
         if (!rt.apis.has(o.api)) continue;
+        if (o.rejected !== undefined && !rt.countRejected) continue;
         const pinned = rt.slo.version;
         if (pinned !== undefined && pinned !== o.version) continue;
         const s = this.#seriesFor(rt, o.version);
