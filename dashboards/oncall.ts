@@ -113,6 +113,37 @@ export function oncall(): Dashboard {
           },
         ],
       },
+      {
+        row: 'Admission: authentication, rate limits, shedding',
+        panels: [
+          {
+            type: 'timeseries',
+            title: 'Authentication failures by reason',
+            description: 'Requests refused for their credential: missing_credential, unknown_key, invalid_token, expired_token (401) and forbidden (403, no rule lets the caller call that model). A jump in expired_token: a client stopped refreshing its tokens; in unknown_key: a rotated key, or someone guessing.',
+            targets: [{ expr: sumRate(PROXY_METRIC.authFailures, '', [LABEL.reason]), legendFormat: '{{reason}}' }],
+            unit: 'reqps',
+            w: 8,
+          },
+          {
+            type: 'timeseries',
+            title: 'Rate limited and shed by model',
+            description: 'Requests refused before forwarding because a caller or model was over its rate (rate_limited, 429) or the model was at its concurrency limit (shed, 503). Not in the request rate above and not counted by the availability SLOs: shedding is how the admitted requests keep their latency.',
+            targets: [{ expr: sumRate(PROXY_METRIC.rejected, byModel({ [LABEL.reason]: '=~rate_limited|shed' }), [LABEL.model, LABEL.reason]), legendFormat: '{{model}} {{reason}}' }],
+            unit: 'reqps',
+            w: 8,
+          },
+          {
+            type: 'timeseries',
+            title: 'Concurrency limit and admitted in flight by model',
+            description: 'Each model\'s concurrency limit (fixed, or where an adaptive limit stands) against the admitted requests in flight. In flight pinned at the limit while requests are shed: the model is at capacity. An adaptive limit falling: the model got slower.',
+            targets: [
+              { expr: `max by (${LABEL.model}) (${PROXY_METRIC.concurrencyLimit}${byModel()})`, legendFormat: 'limit {{model}}' },
+              { expr: `max by (${LABEL.model}) (${PROXY_METRIC.admittedInFlight}${byModel()})`, legendFormat: 'in flight {{model}}' },
+            ],
+            w: 8,
+          },
+        ],
+      },
     ],
   });
 }
