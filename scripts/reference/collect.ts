@@ -25,9 +25,13 @@ import { DriftRecorder, registerDriftMetrics, validateDriftSection } from '../..
 import { RolloutMetrics } from '../../rollout/index.ts';
 import { Issues, SLO_RULE } from '../../common/index.ts';
 import { ProxyErrors } from '../../proxy/errors.ts';
+import { GuardErrors } from '../../proxy/guard/errors.ts';
+import { GuardMetrics } from '../../proxy/guard/metrics.ts';
 import { SloErrors } from '../../slo/errors.ts';
 import { DriftErrors } from '../../drift/errors.ts';
 import { RolloutErrors } from '../../rollout/errors.ts';
+import { GroundTruth, TruthErrors, registerTruthMetrics, validateTruthSection } from '../../truth/index.ts';
+import { systemClock } from '../../common/clock.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -121,9 +125,13 @@ export function collectMetrics(): MetricDoc[] {
   new ServerMetrics(server);
   const proxy = new Registry();
   new ProxyMetrics(proxy);
+  // With the optional identity label (proxy.auth.identityLabel).
+  new GuardMetrics(proxy, { identityLabel: true, knownIdentities: [], maxIdentityLabels: 1, limits: () => [] });
   registerSloMetrics(proxy, { latest: () => [], slos: [] });
   registerDriftMetrics(proxy, new DriftRecorder(validateDriftSection({}, 'drift', new Issues())));
   new RolloutMetrics(proxy);
+  const truth = validateTruthSection({ models: { m: { task: 'regression', value: 'y' } } }, 'truth', new Issues())!;
+  registerTruthMetrics(proxy, new GroundTruth(truth, { clock: systemClock }));
   return [...describe('server', server), ...describe('proxy', proxy)];
 }
 
@@ -215,9 +223,11 @@ type Catalog = Record<string, ErrorSpec>;
 export const CATALOGS: ReadonlyArray<{ area: string; name: string; file: string; catalog: Catalog }> = [
   { area: 'server', name: 'SrvErr', file: 'server/errors.ts', catalog: SrvErr },
   { area: 'proxy', name: 'ProxyErrors', file: 'proxy/errors.ts', catalog: ProxyErrors },
+  { area: 'proxy admission', name: 'GuardErrors', file: 'proxy/guard/errors.ts', catalog: GuardErrors },
   { area: 'slo', name: 'SloErrors', file: 'slo/errors.ts', catalog: SloErrors },
   { area: 'drift', name: 'DriftErrors', file: 'drift/errors.ts', catalog: DriftErrors },
   { area: 'rollout', name: 'RolloutErrors', file: 'rollout/errors.ts', catalog: RolloutErrors },
+  { area: 'truth', name: 'TruthErrors', file: 'truth/errors.ts', catalog: TruthErrors },
 ];
 
 /** For entries whose catalog line carries no comment. */

@@ -33,6 +33,14 @@ const MODELGATE_PROBE: Record<string, unknown> = {
     admin: { ...P }, timeouts: { ...P }, limits: { ...P }, bodies: { ...P }, labels: { ...P },
     tracing: { ...P, otlp: { ...P, url: 'http://127.0.0.1:1/v1/traces' } },
     splits: { '<model>': { ...P, stable: '1' } },
+    auth: {
+      ...P,
+      apiKeys: [{ ...P, name: 'k', hash: `sha256:${'0'.repeat(64)}` }],
+      jwt: { ...P, issuer: 'https://issuer', audience: 'a', jwksUrl: 'http://127.0.0.1:1/jwks.json' },
+      rules: [{ ...P, identities: ['*'], models: ['*'] }],
+    },
+    rateLimits: { ...P, identity: { ...P, rps: 1 }, identities: { '<identity>': { ...P, rps: 1 } }, model: { ...P, rps: 1 }, models: { '<model>': { ...P, rps: 1 } } },
+    concurrency: { ...P, default: { ...P, limit: 1 }, models: { '<model>': { ...P, adaptive: 'aimd' } } },
   },
   drift: {
     ...P,

@@ -44,7 +44,12 @@ type Doc = Record<string, unknown>;
 const MODELGATE_BASE: Doc = {
   slos: [{ name: 'a', model: 'm', objective: 99, sli: { availability: {} }, alerting: {} }],
   notify: [{ name: 'n', webhook: 'http://127.0.0.1:1/' }],
-  proxy: { rest: { upstream: 'http://127.0.0.1:1' }, grpc: { upstream: '127.0.0.1:1' }, splits: { m: { stable: '1' } }, tracing: { otlp: { url: 'http://127.0.0.1:1/v1/traces' } } },
+  proxy: {
+    rest: { upstream: 'http://127.0.0.1:1' }, grpc: { upstream: '127.0.0.1:1' }, splits: { m: { stable: '1' } }, tracing: { otlp: { url: 'http://127.0.0.1:1/v1/traces' } },
+    auth: { apiKeys: [{ name: 'k', hash: `sha256:${'0'.repeat(64)}` }], jwt: { issuer: 'https://issuer', audience: 'a', jwksUrl: 'http://127.0.0.1:1/jwks.json' }, rules: [{ identities: ['*'], models: ['*'] }] },
+    rateLimits: {},
+    concurrency: { default: { adaptive: 'aimd' }, models: { m: { adaptive: 'gradient' } } },
+  },
   drift: { models: { m: { inputs: [{ name: 'a' }], outputs: [{ name: 'b' }], baseline: { from: 'live' } } } },
   rollouts: [{ model: 'm', analysis: {}, webhooks: [{ name: 'w', type: 'promote', url: 'http://127.0.0.1:1/' }] }],
   sloSource: { prometheus: { url: 'http://127.0.0.1:9090' } },
