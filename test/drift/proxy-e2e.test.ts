@@ -5,35 +5,25 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { Registry } from 'prom-client';
-import { DRIFT_METRIC, Issues } from '../../common/index.ts';
-import { createProxy, readProxyConfig } from '../../proxy/index.ts';
+import type { Registry } from 'prom-client';
+import { DRIFT_METRIC } from '../../common/index.ts';
 import type { Proxy } from '../../proxy/index.ts';
-import { startServer } from '../../server/index.ts';
-import type { RunningServer } from '../../server/index.ts';
 import { DriftRecorder, loadBaselines, registerDriftMetrics } from '../../drift/index.ts';
-import { TempRepo, eventually } from '../helpers/repo.ts';
+import { eventually } from '../helpers/repo.ts';
+import { serveExampleCopies, type ServerWithRepo } from '../helpers/server.ts';
+import { startProxy } from '../helpers/proxy.ts';
 import { fraudRows } from '../../examples/data/fraud-reference.ts';
 import type { FraudRow } from '../../examples/data/fraud-reference.ts';
 import { fraudDriftConfig } from './helpers.ts';
 
-let repo: TempRepo;
-let server: RunningServer;
+let server: ServerWithRepo;
 let proxy: Proxy;
 let recorder: DriftRecorder;
 
 before(async () => {
-  repo = await TempRepo.create();
-  await repo.copyExample('fraud');
-  server = await startServer({
-    host: '127.0.0.1', restPort: 0, pollMs: 0,
-    models: [{ name: 'fraud', basePath: repo.path('fraud'), policy: { kind: 'specific', versions: [1] }, labels: {} }],
-  });
-  const issues = new Issues();
-  const config = readProxyConfig({ rest: { host: '127.0.0.1', port: 0, upstream: server.restUrl }, admin: { port: 0 }, bodies: { sampleRate: 1 } }, 'proxy', issues);
-  assert.deepEqual(issues.errors, []);
-  const registry = new Registry();
-  proxy = await createProxy({ config, registry });
+  server = await serveExampleCopies({ fraud: { policy: { kind: 'specific', versions: [1] } } });
+  let registry: Registry;
+  ({ proxy, registry } = await startProxy({ rest: { host: '127.0.0.1', port: 0, upstream: server.restUrl }, bodies: { sampleRate: 1 } }));
   const { profiles } = await loadBaselines(fileURLToPath(new URL('../../examples/baselines', import.meta.url)));
   recorder = new DriftRecorder(fraudDriftConfig(), { baselines: profiles });
   registerDriftMetrics(registry, recorder);
@@ -43,7 +33,6 @@ before(async () => {
 after(async () => {
   await proxy.close();
   await server.close();
-  await repo.remove();
 });
 
 async function predict(rows: readonly FraudRow[]): Promise<void> {

@@ -4,17 +4,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import type { RequestOutcome } from '../../common/index.ts';
-import { startServer } from '../../server/index.ts';
-import type { RunningServer } from '../../server/index.ts';
 import type { Proxy } from '../../proxy/index.ts';
-import { TempRepo } from '../helpers/repo.ts';
+import { ALL_VERSIONS, serveExampleCopies, type ServerWithRepo } from '../helpers/server.ts';
 import { call, connect, expectCode, floatTensor } from '../server/grpc-helpers.ts';
 import type { Clients } from '../server/grpc-helpers.ts';
 import { seeded, startProxy, until } from './helpers.ts';
 
 describe('gRPC proxy in front of the modelgate server', () => {
-  let repo: TempRepo;
-  let srv: RunningServer;
+  let srv: ServerWithRepo;
   let proxy: Proxy;
   let c: Clients;
   const outcomes: RequestOutcome[] = [];
@@ -24,16 +21,7 @@ describe('gRPC proxy in front of the modelgate server', () => {
   );
 
   before(async () => {
-    repo = await TempRepo.create();
-    await repo.copyExample('half_plus_two');
-    await repo.copyExample('fraud');
-    srv = await startServer({
-      host: '127.0.0.1', restPort: 0, grpcPort: 0, pollMs: 0,
-      models: [
-        { name: 'half_plus_two', basePath: repo.path('half_plus_two'), policy: { kind: 'latest', numVersions: 1 }, labels: {} },
-        { name: 'fraud', basePath: repo.path('fraud'), policy: { kind: 'all' }, labels: {} },
-      ],
-    });
+    srv = await serveExampleCopies({ half_plus_two: {}, fraud: { policy: ALL_VERSIONS } }, { grpcPort: 0 });
     ({ proxy } = await startProxy(
       { grpc: { host: '127.0.0.1', port: 0, upstream: srv.grpcAddress! }, splits: { fraud: { stable: 1, canary: 2, weight: 30 } } },
       { random: seeded(3) },
@@ -45,7 +33,6 @@ describe('gRPC proxy in front of the modelgate server', () => {
     c.close();
     await proxy.close();
     await srv.close();
-    await repo.remove();
   });
 
   test('TF Serving Predict passes through unchanged and is labelled with the version in the response', async () => {

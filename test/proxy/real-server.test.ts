@@ -4,32 +4,20 @@ import assert from 'node:assert/strict';
 import type { Registry } from 'prom-client';
 import { PROXY_METRIC, VARIANT_HEADER } from '../../common/index.ts';
 import type { RequestOutcome } from '../../common/index.ts';
-import { startServer } from '../../server/index.ts';
-import type { RunningServer } from '../../server/index.ts';
 import type { Proxy } from '../../proxy/index.ts';
-import { TempRepo } from '../helpers/repo.ts';
+import { ALL_VERSIONS, serveExampleCopies, type ServerWithRepo } from '../helpers/server.ts';
 import { parseMetrics, sample, seeded, startProxy, until } from './helpers.ts';
 
 const row = { amount: 2500, account_age_days: 3, tx_last_hour: 9, distance_km: 800, merchant_risk: 0.9, hour_of_day: 3, device_age_days: 1, failed_logins: 4 };
 
 describe('proxy in front of the modelgate server', () => {
-  let repo: TempRepo;
-  let srv: RunningServer;
+  let srv: ServerWithRepo;
   let proxy: Proxy;
   let registry: Registry;
   const outcomes: RequestOutcome[] = [];
 
   before(async () => {
-    repo = await TempRepo.create();
-    await repo.copyExample('half_plus_two');
-    await repo.copyExample('fraud');
-    srv = await startServer({
-      host: '127.0.0.1', restPort: 0, pollMs: 0,
-      models: [
-        { name: 'half_plus_two', basePath: repo.path('half_plus_two'), policy: { kind: 'latest', numVersions: 1 }, labels: {} },
-        { name: 'fraud', basePath: repo.path('fraud'), policy: { kind: 'all' }, labels: {} },
-      ],
-    });
+    srv = await serveExampleCopies({ half_plus_two: {}, fraud: { policy: ALL_VERSIONS } });
     ({ proxy, registry } = await startProxy(
       { rest: { host: '127.0.0.1', port: 0, upstream: srv.restUrl }, splits: { fraud: { stable: 1, canary: 2, weight: 25, stickyHeader: 'x-user' } } },
       { random: seeded(7) },
@@ -39,7 +27,6 @@ describe('proxy in front of the modelgate server', () => {
   after(async () => {
     await proxy.close();
     await srv.close();
-    await repo.remove();
   });
 
   const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
