@@ -28,6 +28,10 @@ const id = (b: Buffer) => b;
 const predictService: grpc.ServiceDefinition = {
   Predict: { path: '/tensorflow.serving.PredictionService/Predict', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id },
 };
+const inferService: grpc.ServiceDefinition = {
+  ModelInfer: { path: '/inference.GRPCInferenceService/ModelInfer', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id },
+};
+const ModelInferRequest = protobuf.Root.fromJSON({ nested: { ModelInferRequest: { fields: { modelName: { type: 'string', id: 1 }, modelVersion: { type: 'string', id: 2 } } } } }).lookupType('ModelInferRequest');
 const healthService: grpc.ServiceDefinition = {
   ServerLive: { path: '/inference.GRPCInferenceService/ServerLive', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id },
 };
@@ -42,6 +46,7 @@ describe('admission in front of REST and gRPC upstreams', () => {
   let metricsText: () => Promise<string>;
   let predictClient: grpc.Client & Record<string, (...args: unknown[]) => unknown>;
   let healthClient: grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+  let inferClient: grpc.Client & Record<string, (...args: unknown[]) => unknown>;
   let signToken: (claims: Record<string, unknown>) => Promise<string>;
   const outcomes: RequestOutcome[] = [];
   const grpcSeen: grpc.Metadata[] = [];
@@ -55,6 +60,12 @@ describe('admission in front of REST and gRPC upstreams', () => {
         const spec = (PredictRequest.toObject(PredictRequest.decode(call.request)) as { modelSpec: { name: string } }).modelSpec;
         if (spec.name !== 'fraud' && spec.name !== 'mnist') return cb({ code: grpc.status.NOT_FOUND, details: 'Servable not found' });
         cb(null, Buffer.from(PredictResponse.encode({ modelSpec: { name: spec.name, version: { value: 1 } } }).finish()));
+      },
+    });
+    grpcUpstream.addService(inferService, {
+      ModelInfer: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+        grpcSeen.push(call.metadata);
+        cb(null, Buffer.from(ModelInferRequest.encode({ modelName: 'fraud', modelVersion: '1' }).finish()));
       },
     });
     grpcUpstream.addService(healthService, { ServerLive: (_c: unknown, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.alloc(0)) });
@@ -92,11 +103,13 @@ describe('admission in front of REST and gRPC upstreams', () => {
     const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
     predictClient = new Predict(proxy.grpcAddress!, grpc.credentials.createInsecure()) as never;
     healthClient = new Health(proxy.grpcAddress!, grpc.credentials.createInsecure()) as never;
+    inferClient = new (grpc.makeGenericClientConstructor(inferService, 'Infer'))(proxy.grpcAddress!, grpc.credentials.createInsecure()) as never;
   });
 
   after(async () => {
     predictClient.close();
     healthClient.close();
+    inferClient.close();
     await proxy.close();
     await rest.close();
     grpcUpstream.forceShutdown();
@@ -172,6 +185,22 @@ describe('admission in front of REST and gRPC upstreams', () => {
     const o = await until(() => outcomes.find((x) => x.protocol === 'grpc' && x.rejected === 'forbidden'));
     assert.equal(o.identity, 'fraud-app');
     assert.equal(o.code, 'PERMISSION_DENIED');
+  });
+
+  test('KServe v2: REST infer and gRPC ModelInfer are admitted by the same rules', async () => {
+    const rest401 = await post('/v2/models/fraud/infer');
+    assert.equal(rest401.status, 401);
+    assert.equal((await post('/v2/models/mnist/versions/1/infer', { 'x-api-key': 'key-fraud' })).status, 403);
+    const infer = (model: string, version: string, md: Record<string, string>) => new Promise<number>((resolve) => {
+      const m = new grpc.Metadata();
+      for (const [k, v] of Object.entries(md)) m.set(k, v);
+      const req = Buffer.from(ModelInferRequest.encode({ modelName: model, modelVersion: version }).finish());
+      (inferClient['ModelInfer'] as (r: Buffer, m: grpc.Metadata, cb: (e: grpc.ServiceError | null) => void) => void)(req, m, (e) => resolve(e?.code ?? 0));
+    });
+    assert.equal(await infer('fraud', '', {}), grpc.status.UNAUTHENTICATED);
+    assert.equal(await infer('mnist', '1', { 'x-api-key': 'key-fraud' }), grpc.status.PERMISSION_DENIED);
+    assert.equal(await infer('fraud', '', { 'x-api-key': 'key-fraud' }), grpc.status.OK);
+    assert.equal(await infer('mnist', '1', { authorization: `Bearer ${await signToken({ sub: 'svc-mnist' })}` }), grpc.status.OK);
   });
 
   test('gRPC health checks pass without a credential', async () => {

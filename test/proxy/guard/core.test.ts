@@ -232,3 +232,17 @@ describe('concurrency limits', () => {
     assert.ok(l.limit >= 1);
   });
 });
+
+describe('identity label', () => {
+  test('key names are always label values; other identities up to the cap, then __other__; off by default', async () => {
+    const { GuardMetrics } = await import('../../../proxy/guard/metrics.ts');
+    const registry = new Registry();
+    const m = new GuardMetrics(registry, { identityLabel: true, knownIdentities: ['fraud-app'], maxIdentityLabels: 2, limits: () => [] });
+    assert.deepEqual(['fraud-app', 'alice', 'bob', 'carol', 'fraud-app', undefined].map((n) => m.identityLabel(n)), ['fraud-app', 'alice', 'bob', '__other__', 'fraud-app', '']);
+    m.reject('fraud', 'shed', 'mallory');
+    assert.match(await registry.metrics(), /modelgate_requests_rejected_total\{model="fraud",reason="shed",identity="__other__"\} 1/);
+    const plain = new Registry();
+    new GuardMetrics(plain, { identityLabel: false, knownIdentities: [], maxIdentityLabels: 2, limits: () => [] }).reject('fraud', 'shed', 'alice');
+    assert.match(await plain.metrics(), /modelgate_requests_rejected_total\{model="fraud",reason="shed"\} 1/);
+  });
+});
