@@ -1,21 +1,24 @@
 // The rollout controller: effects at the edge around the pure `decide`. Each tick, per
-// model: resolve the canary/stable pair, ask `decide`, and apply what it says through the
-// interfaces of ports.ts (split weights, label move, webhooks), then persist the state and
-// append to the audit log. Nothing here decides anything `decide` could.
+// model: finish an effect left unfinished, resolve the canary/stable pair, ask `decide`,
+// gather what it asks for (an analysis, the pre-rollout webhooks) and ask again, then carry
+// the decision out through the interfaces of ports.ts (split weights, label move, webhooks)
+// in the one order effects.ts states: persist intent, actuate, persist result, audit.
+// Nothing here decides anything `decide` could.
 import type { Registry } from 'prom-client';
 import type { Clock, RequestOutcome } from '../common/index.ts';
 import { analyze } from './analysis.ts';
 import type { AnalysisInputs } from './analysis.ts';
 import { resolveCandidate } from './candidate.ts';
 import { decide, initialState, resumeAfterRestart } from './decide.ts';
+import { EFFECTS, isEffect, labelOf, splitOf } from './effects.ts';
 import { RolloutErrors } from './errors.ts';
 import { RolloutMetrics } from './metrics.ts';
 import { RolloutStore } from './store.ts';
 import type { PersistedRollouts } from './store.ts';
-import type { BlockedState, ModelRecord } from './state-schema.ts';
+import type { BlockedState, ModelRecord, PendingEffect } from './state-schema.ts';
 import { STATE_FORMAT } from './store.ts';
 import { TrafficCollector, emptyTraffic } from './traffic.ts';
-import type { Action, Analysis, Command, DecideInput, Decision, RolloutSpec, RolloutState } from './types.ts';
+import type { Action, Analysis, Command, DecideInput, Decision, EffectAction, RolloutSpec, RolloutState } from './types.ts';
 import { COMMANDS, TERMINAL_PHASES } from './types.ts';
 import { callWebhooks } from './webhooks.ts';
 import type { WebhookResult } from './webhooks.ts';
@@ -63,6 +66,8 @@ export class RolloutController {
   /** Ticks and commands run one at a time, so a command never interleaves with an analysis. */
   #lock: Promise<unknown> = Promise.resolve();
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** A state write failed: what is in memory is not on disk yet, so no effect may act on it. */
+  #unsaved = false;
 
   private constructor(o: ControllerOptions) {
     this.#o = o;
@@ -110,6 +115,7 @@ export class RolloutController {
       } else if (prev) {
         record = { state: resumeAfterRestart(prev.state, now), history: prev.history ?? [], baseline: prev.baseline ?? null };
         if (prev.blocked) record.blocked = prev.blocked;
+        if (prev.pending) record.pending = prev.pending;
       } else {
         record = { state: initialState(spec.model, now), history: [], baseline: null };
       }
@@ -124,8 +130,10 @@ export class RolloutController {
       }
       if (prev) {
         const applied = c.#restore(record.state);
-        c.#log(`${spec.model}: restored from ${c.store.statePath}: phase ${record.state.phase}; ${applied}`);
-        audits.push(c.#auditEntry(record.state, { kind: 'restart' }, { type: 'none' }, { note: `resumed after restart in phase ${record.state.phase}`, applied }));
+        const p = record.pending;
+        const unfinished = p ? `; the ${p.action.type} decided on ${p.input} at ${new Date(p.sinceMs).toISOString()} is not finished and is carried out on the first tick` : '';
+        c.#log(`${spec.model}: restored from ${c.store.statePath}: phase ${record.state.phase}; ${applied}${unfinished}`);
+        audits.push(c.#auditEntry(record.state, { kind: 'restart' }, { type: 'none' }, { note: `resumed after restart in phase ${record.state.phase}${unfinished}`, applied }));
       }
     }
     await c.#save();
@@ -205,8 +213,7 @@ export class RolloutController {
       if (d.rejected) throw RolloutErrors.ROL_ERR_CONFLICT(d.rejected);
       // A resume starts a fresh interval: traffic seen while paused is not judged.
       if (d.state.lastCheckAtMs !== before.lastCheckAtMs) this.#traffic.drain(model);
-      const next = await this.#applyThenCommit(rt, { kind: 'command', command: command as Command }, d);
-      await this.#follow(rt, next);
+      await this.#carryOut(rt, { kind: 'command', command: command as Command }, d);
       return this.view(model);
     });
   }
@@ -272,139 +279,195 @@ export class RolloutController {
 
   async #tickOne(rt: Runtime): Promise<void> {
     if (rt.record.blocked) return;
+    if (rt.record.pending) {
+      // An effect left unfinished (a step failed, or the process stopped) comes first.
+      await this.#finish(rt, null);
+      if (rt.record.pending) return;
+    }
     const s = rt.record.state;
     const needsCandidate = s.step < 0 || TERMINAL_PHASES.includes(s.phase);
     const candidate = needsCandidate ? await this.#candidate(rt) : null;
     const input: DecideInput = { kind: 'tick', candidate };
     const d = decide(rt.spec, s, input, this.#o.clock.now());
-    // Unchanged state (a quiet tick, a promotion being retried) writes nothing.
-    if (d.state !== s) await this.#commit(rt, input, d);
-    await this.#follow(rt, d.action);
-    this.#reconcile(rt.record.state);
-  }
-
-  /** Carries out an action, feeding results back to decide until nothing is left to do. */
-  async #follow(rt: Runtime, first: Action): Promise<void> {
-    let action = first;
-    for (let guard = 0; guard < 8 && action.type !== 'none'; guard++) {
-      const { model } = rt.spec;
-      const now = () => this.#o.clock.now();
-      switch (action.type) {
-        case 'analyze': {
-          const analysis = await this.#analyze(rt);
-          const input: DecideInput = { kind: 'analysis', analysis };
-          const d = decide(rt.spec, rt.record.state, input, now());
-          action = await this.#applyThenCommit(rt, input, d);
-          break;
-        }
-        case 'preRollout': {
-          const s = rt.record.state;
-          const results = await callWebhooks(rt.spec.webhooks, 'pre-rollout', { model, phase: s.phase, canary: s.canary!, stable: s.stable!, weight: 0, reason: s.reason }, this.#fetch, now);
-          const failed = results.filter((r) => !r.ok);
-          const input: DecideInput = { kind: 'preRollout', ok: failed.length === 0, reason: failed.map((r) => `${r.name}: ${r.error}`).join('; ') };
-          // The window starts with the first step: drop anything gathered before it.
-          this.#traffic.drain(model);
-          const d = decide(rt.spec, s, input, now());
-          action = await this.#applyThenCommit(rt, input, d, { webhooks: results });
-          break;
-        }
-        default:
-          // setWeight / promote / rollback coming straight from a tick or a command:
-          // the state was committed already; apply and feed back.
-          action = await this.#apply(rt, action);
+    await this.#carryOut(rt, input, d);
+    // A tick decides at most twice: once on time, and once on what that decision asked to
+    // gather (an analysis or the pre-rollout hooks). Decisions on gathered input only act;
+    // an effect's own result (a promotion's) is part of carrying it out. No loop, no bound.
+    if (d.action.type === 'analyze' || d.action.type === 'preRollout') {
+      const gathered = d.action.type === 'analyze' ? await this.#gatherAnalysis(rt) : await this.#gatherPreRollout(rt);
+      const next = decide(rt.spec, rt.record.state, gathered.input, this.#o.clock.now());
+      if (next.action.type === 'analyze' || next.action.type === 'preRollout') {
+        throw new Error(`${rt.spec.model}: decide asked for ${next.action.type} on a ${gathered.input.kind} input; only a tick gathers`);
       }
+      await this.#carryOut(rt, gathered.input, next, gathered.extra);
     }
+    this.#reconcile(rt);
   }
 
-  /** Applies a decision's action, then commits the state (or keeps the old one if a weight change failed). */
-  async #applyThenCommit(rt: Runtime, input: DecideInput, d: Decision, extra: Record<string, unknown> = {}): Promise<Action> {
-    if (d.action.type === 'setWeight') {
-      try {
-        this.#setSplit(rt.spec.model, { stable: d.action.stable, canary: d.action.canary, weight: d.action.weight });
-      } catch (e) {
-        const reason = `could not set the split, retrying next interval: ${(e as Error).message}`;
-        await this.#commit(rt, input, { state: { ...rt.record.state, reason, updatedAtMs: this.#o.clock.now() }, action: { type: 'none' } }, extra);
-        return { type: 'none' };
-      }
-      this.#traffic.drain(rt.spec.model);
-      await this.#commit(rt, input, d, extra);
-      return { type: 'none' };
-    }
-    if (d.action.type === 'rollback') {
-      // Traffic first: the split goes to 100% stable before anything is written or called.
-      const applied = this.#rollbackSplit(rt.spec.model, d.action.stable);
-      await this.#commit(rt, input, d, extra);
-      return this.#apply(rt, d.action, applied);
-    }
-    await this.#commit(rt, input, d, extra);
-    if (d.action.type === 'promote') return this.#apply(rt, d.action);
-    return d.action;
+  async #gatherAnalysis(rt: Runtime): Promise<{ input: DecideInput; extra: Record<string, unknown> }> {
+    return { input: { kind: 'analysis', analysis: await this.#analyze(rt) }, extra: {} };
   }
 
-  #rollbackSplit(model: string, stable: string): string {
-    try {
-      this.#setSplit(model, { stable, weight: 0 });
-      return 'split set to 100% stable';
-    } catch (e) {
-      return `split NOT set (retried every tick): ${(e as Error).message}`;
-    }
-  }
-
-  /** Effects of rollback / promote / setWeight whose state is already committed. */
-  async #apply(rt: Runtime, action: Action, alreadyApplied?: string): Promise<Action> {
-    const { model } = rt.spec;
+  async #gatherPreRollout(rt: Runtime): Promise<{ input: DecideInput; extra: Record<string, unknown> }> {
+    const s = rt.record.state;
     const now = () => this.#o.clock.now();
-    if (action.type === 'rollback') {
-      // Weight 0 at once; the audit and the hooks come after the traffic is safe.
-      const applied = alreadyApplied ?? this.#rollbackSplit(model, action.stable);
+    const results = await callWebhooks(rt.spec.webhooks, 'pre-rollout', { model: rt.spec.model, phase: s.phase, canary: s.canary!, stable: s.stable!, weight: 0, reason: s.reason }, this.#fetch, now);
+    const failed = results.filter((r) => !r.ok);
+    // The window starts with the first step: drop anything gathered before it.
+    this.#traffic.drain(rt.spec.model);
+    return { input: { kind: 'preRollout', ok: failed.length === 0, reason: failed.map((r) => `${r.name}: ${r.error}`).join('; ') }, extra: { webhooks: results } };
+  }
+
+  /**
+   * Carries a decision out in the order effects.ts states. Step 1, persist intent: the new
+   * state and, for a decision with an effect, the effect as `pending`. A decision without
+   * one leaves a pending effect in place (a pause does not cancel a weight being set); a
+   * decision with one replaces it (every effect sets the whole split). Then steps 2-4.
+   */
+  async #carryOut(rt: Runtime, input: DecideInput, d: Decision, extra: Record<string, unknown> = {}): Promise<void> {
+    const prev = rt.record.state;
+    const effect = isEffect(d.action) ? d.action : undefined;
+    // Unchanged state with nothing to do (a quiet tick, an analysis not due) writes nothing.
+    if (d.state === prev && !effect) return;
+    const { model } = rt.spec;
+    const now = this.#o.clock.now();
+    // A new rollout after a finished one: archive the finished one.
+    if (TERMINAL_PHASES.includes(prev.phase) && !TERMINAL_PHASES.includes(d.state.phase) && prev.canary !== null && prev.canary !== d.state.canary) {
+      rt.record.history = [...rt.record.history, historyOf(prev)].slice(-HISTORY_LIMIT);
+      rt.record.baseline = null;
+    }
+    const decisionLine = this.#auditEntry(d.state, input, d.action, extra);
+    rt.record.state = d.state;
+    if (effect) {
+      const labelBack = effect.type === 'rollback' && (prev.phase === 'Promoting' || rt.record.pending?.action.type === 'promote');
+      rt.record.pending = { action: effect, labelBack, sinceMs: now, input: inputName(input), reason: d.state.reason };
+    }
+    if (effect?.type === 'rollback') this.#metrics.rollbacks.inc({ model });
+    this.#metrics.update(d.state);
+    if (prev.phase !== d.state.phase) this.#log(`${model}: ${prev.phase} → ${d.state.phase} (${d.state.reason})`);
+    // 1. persist intent
+    try {
+      await this.#save();
+    } catch (e) {
+      if (effect && EFFECTS[effect.type].runsWithoutIntent.includes('split')) this.#trySplit(model, splitOf(effect));
+      throw e;
+    }
+    if (!effect) {
+      // Nothing to actuate: the intent is the result (steps 2 and 3 are empty). 4. audit
+      await this.store.audit(decisionLine);
+      return;
+    }
+    await this.#finish(rt, decisionLine);
+  }
+
+  /**
+   * Steps 2-4 of the rule for the model's pending effect: actuate the steps of EFFECTS in
+   * order (webhooks only after the traffic steps succeeded), persist the result (`pending`
+   * cleared, or kept with the failure as the reason), then audit. Runs right after the
+   * intent, and again on every tick while the effect is pending (after a restart too).
+   * `decisionLine` is the audit line of the decision that made the intent (null on a re-run).
+   */
+  async #finish(rt: Runtime, decisionLine: Record<string, unknown> | null): Promise<void> {
+    const pending = rt.record.pending!;
+    const { model } = rt.spec;
+    const a = pending.action;
+    const now = () => this.#o.clock.now();
+    // Nothing moves before its intent is on disk (a write of the intent that failed is retried here).
+    if (this.#unsaved) await this.#save();
+    // 2. actuate: split and label, in table order
+    const applied: string[] = [];
+    let failure: string | undefined;
+    for (const step of EFFECTS[a.type].steps) {
+      if (failure !== undefined || step === 'hooks') continue;
+      failure = step === 'split' ? this.#splitStep(model, a, applied) : await this.#labelStep(model, a, pending, applied);
+    }
+    // The state after the effect.
+    const before = rt.record.state;
+    let state = before;
+    let resultInput: DecideInput | undefined;
+    if (a.type === 'promote') {
+      resultInput = { kind: 'promoted', ok: failure === undefined, reason: failure ?? applied.join('; ') };
+      state = decide(rt.spec, state, resultInput, now()).state;
+    } else if (failure !== undefined) {
+      const reason = a.type === 'setWeight' ? `could not set the split, retrying every tick: ${failure}` : `${pending.reason}; not applied yet, retrying every tick: ${failure}`;
+      state = reason === state.reason ? state : { ...state, reason, updatedAtMs: now() };
+    } else if (state.reason !== pending.reason) {
+      state = { ...state, reason: pending.reason, updatedAtMs: now() };
+    }
+    // A step whose split was set late is judged on a full interval from now on.
+    if (a.type === 'setWeight' && failure === undefined && !decisionLine) state = resumeAfterRestart(state, now());
+    // A re-run that failed the same way again changes nothing: nothing is written.
+    if (failure !== undefined && !decisionLine && state.reason === before.reason) return;
+    // 2. actuate: webhooks, once the traffic is where the state says
+    let webhooks: WebhookResult[] = [];
+    if (failure === undefined && EFFECTS[a.type].steps.includes('hooks')) {
+      const type = a.type === 'promote' ? 'promote' : 'rollback';
+      const fields = a.type === 'promote'
+        ? { model, phase: 'Succeeded' as const, canary: a.canary, stable: a.stable, weight: 100, reason: state.reason }
+        : { model, phase: 'RolledBack' as const, canary: a.canary, stable: a.stable, weight: 0, reason: a.type === 'rollback' ? a.reason : state.reason };
+      webhooks = await callWebhooks(rt.spec.webhooks, type, fields, this.#fetch, now);
+    }
+    // 3. persist result
+    rt.record.state = state;
+    if (failure === undefined) delete rt.record.pending;
+    this.#metrics.update(state);
+    await this.#save();
+    // 4. audit
+    if (decisionLine) await this.store.audit(decisionLine);
+    const extra: Record<string, unknown> = { effect: a.type, applied, webhooks, ...(failure !== undefined ? { failed: failure } : {}), ...(decisionLine ? {} : { rerun: `of the ${a.type} decided on ${pending.input} at ${new Date(pending.sinceMs).toISOString()}` }) };
+    if (resultInput) await this.store.audit(this.#auditEntry(state, resultInput, { type: 'none' }, extra));
+    else await this.store.audit(this.#auditEntry(state, { kind: 'effect' }, { type: 'none' }, extra));
+    if (failure === undefined) this.#logDone(model, a);
+    else this.#log(`${model}: ${a.type} not applied yet, retrying every tick: ${failure}`);
+  }
+
+  /** The split step of an effect. Returns the failure, or undefined. */
+  #splitStep(model: string, a: EffectAction, applied: string[]): string | undefined {
+    const split = splitOf(a);
+    try {
+      this.#setSplit(model, split);
+    } catch (e) {
+      return `setting the split failed: ${(e as Error).message}`;
+    }
+    if (a.type === 'setWeight') this.#traffic.drain(model);
+    applied.push(a.type === 'setWeight' ? `split ${describeSplit(split)}` : `split 100% → ${split.stable}`);
+    return undefined;
+  }
+
+  /** The label step of an effect. Returns the failure, or undefined. */
+  async #labelStep(model: string, a: EffectAction, p: PendingEffect, applied: string[]): Promise<string | undefined> {
+    const version = labelOf(a, p.labelBack);
+    if (version === undefined) return undefined;
+    if (!this.#o.labels) {
+      applied.push('stable label not moved: no label mover attached (the upstream is not modelgate); move it by hand');
+      return undefined;
+    }
+    try {
+      await this.#o.labels.moveLabel(model, 'stable', version);
+    } catch (e) {
+      return `moving the stable label failed: ${(e as Error).message}`;
+    }
+    applied.push(`label stable → ${version}`);
+    return undefined;
+  }
+
+  #logDone(model: string, a: EffectAction): void {
+    if (a.type === 'promote') {
+      this.#metrics.promotions.inc({ model });
+      this.#log(`${model}: promoted ${a.canary} (was ${a.stable})`);
+    } else if (a.type === 'rollback') {
       this.#traffic.drain(model);
-      this.#metrics.rollbacks.inc({ model });
-      const hooks = await callWebhooks(rt.spec.webhooks, 'rollback', { model, phase: 'RolledBack', canary: action.canary, stable: action.stable, weight: 0, reason: action.reason }, this.#fetch, now);
-      await this.#auditEffect(rt, 'rollback', applied, hooks);
-      this.#log(`${model}: rolled back ${action.canary} → all traffic on ${action.stable}: ${action.reason}`);
-      return { type: 'none' };
+      this.#log(`${model}: rolled back ${a.canary} → all traffic on ${a.stable}: ${a.reason}`);
     }
-    if (action.type === 'promote') {
-      const notes: string[] = [];
-      let ok = true;
-      let reason = '';
-      if (this.#o.labels) {
-        try {
-          await this.#o.labels.moveLabel(model, 'stable', action.canary);
-          notes.push(`label stable → ${action.canary}`);
-        } catch (e) {
-          ok = false;
-          reason = `moving the stable label failed: ${(e as Error).message}`;
-        }
-      } else {
-        notes.push('stable label not moved: no label mover attached (the upstream is not modelgate); move it by hand');
-      }
-      if (ok) {
-        try {
-          this.#setSplit(model, { stable: action.canary, weight: 0 });
-          notes.push(`split 100% → ${action.canary}`);
-        } catch (e) {
-          ok = false;
-          reason = `setting the split failed: ${(e as Error).message}`;
-        }
-      }
-      const input: DecideInput = { kind: 'promoted', ok, reason: ok ? notes.join('; ') : reason };
-      const d = decide(rt.spec, rt.record.state, input, now());
-      let hooks: WebhookResult[] = [];
-      if (ok) {
-        this.#metrics.promotions.inc({ model });
-        hooks = await callWebhooks(rt.spec.webhooks, 'promote', { model, phase: 'Succeeded', canary: action.canary, stable: action.stable, weight: 100, reason: d.state.reason }, this.#fetch, now);
-        this.#log(`${model}: promoted ${action.canary} (was ${action.stable})`);
-      }
-      await this.#commit(rt, input, d, { webhooks: hooks, applied: notes });
-      return d.action;
+  }
+
+  /** Sets a split when nothing else may be done; a failure is only logged. */
+  #trySplit(model: string, split: SplitValue): void {
+    try {
+      this.#setSplit(model, split);
+    } catch (e) {
+      this.#log(`${model}: could not set the split ${describeSplit(split)}: ${(e as Error).message}`);
     }
-    if (action.type === 'setWeight') {
-      this.#setSplit(model, { stable: action.stable, canary: action.canary, weight: action.weight });
-      this.#traffic.drain(model);
-      return { type: 'none' };
-    }
-    return action;
   }
 
   #setSplit(model: string, split: SplitValue): void {
@@ -417,11 +480,12 @@ export class RolloutController {
   }
 
   /**
-   * Makes the proxy's split agree with the state: after a restart, or when a rollback's
-   * split could not be set. A rolled-back version never keeps traffic.
+   * Makes the proxy's split agree with the state when something else changed it. While an
+   * effect is pending its own steps own the split.
    */
-  #reconcile(s: RolloutState): void {
-    if (s.stable === null || s.canary === null) return;
+  #reconcile(rt: Runtime): void {
+    const s = rt.record.state;
+    if (rt.record.pending || s.stable === null || s.canary === null) return;
     try {
       const cur = this.#o.split.getSplit(s.model);
       if ((s.phase === 'Progressing' || s.phase === 'Paused') && s.step >= 0) {
@@ -487,26 +551,6 @@ export class RolloutController {
     return notes.length ? { ...a, notes: [...a.notes, ...notes] } : a;
   }
 
-  async #commit(rt: Runtime, input: DecideInput | { kind: 'restart' }, d: Decision, extra: Record<string, unknown> = {}): Promise<void> {
-    const prev = rt.record.state;
-    const next = d.state;
-    // A new rollout after a finished one: archive the finished one.
-    if (TERMINAL_PHASES.includes(prev.phase) && !TERMINAL_PHASES.includes(next.phase) && prev.canary !== null && prev.canary !== next.canary) {
-      rt.record.history = [...rt.record.history, historyOf(prev)].slice(-HISTORY_LIMIT);
-      rt.record.baseline = null;
-    }
-    rt.record.state = next;
-    this.#metrics.update(next);
-    if (prev.phase !== next.phase) this.#log(`${next.model}: ${prev.phase} → ${next.phase} (${next.reason})`);
-    // The state first: an audit line never describes a state that was not committed.
-    await this.#save();
-    await this.store.audit(this.#auditEntry(next, input, d.action, extra));
-  }
-
-  async #auditEffect(rt: Runtime, what: string, applied: string, webhooks: WebhookResult[]): Promise<void> {
-    await this.store.audit(this.#auditEntry(rt.record.state, { kind: 'effect' }, { type: 'none' }, { effect: what, applied, webhooks }));
-  }
-
   #auditEntry(s: RolloutState, input: DecideInput | { kind: 'restart' } | { kind: 'effect' } | { kind: 'command'; command: 'reset' }, action: Action, extra: Record<string, unknown>): Record<string, unknown> {
     const entry: Record<string, unknown> = {
       time: new Date(this.#o.clock.now()).toISOString(),
@@ -530,16 +574,23 @@ export class RolloutController {
     return { ...entry, ...extra };
   }
 
+  /** Writes every model's record. Until a write succeeds, memory is ahead of the disk (`#unsaved`). */
   async #save(): Promise<void> {
     const models: Record<string, ModelRecord> = { ...this.#others };
     for (const [m, rt] of this.#rt) models[m] = rt.record;
     const data: PersistedRollouts = { format: STATE_FORMAT, savedAt: new Date(this.#o.clock.now()).toISOString(), models };
+    this.#unsaved = true;
     await this.store.save(data);
+    this.#unsaved = false;
   }
 
   #log(line: string): void {
     this.#o.log?.(line);
   }
+}
+
+function inputName(input: DecideInput): string {
+  return input.kind === 'command' ? `command:${input.command}` : input.kind;
 }
 
 function describeSplit(s: SplitValue): string {

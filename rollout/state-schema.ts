@@ -5,7 +5,7 @@
 import { isRecord } from '../common/index.ts';
 import type { TrafficStats } from './analysis.ts';
 import { PHASES } from './types.ts';
-import type { RolloutState } from './types.ts';
+import type { EffectAction, RolloutState } from './types.ts';
 
 /** A finished rollout, kept for `GET /api/v1/rollouts`. */
 export interface HistoryEntry {
@@ -25,6 +25,23 @@ export interface BlockedState {
   atMs: number;
 }
 
+/**
+ * An effect whose intent is persisted and whose steps have not all succeeded yet
+ * (rollout/effects.ts): the controller finishes it before it decides anything new, after a
+ * restart too.
+ */
+export interface PendingEffect {
+  action: EffectAction;
+  /** Rollback only: the rollout had reached Promoting, so the `stable` label is moved back. */
+  labelBack: boolean;
+  /** When the decision was made (ms). */
+  sinceMs: number;
+  /** What it was decided on (`analysis`, `command:abort`, ...), for the audit of a re-run. */
+  input: string;
+  /** The decided state's reason: the state's reason again once a failed step succeeds. */
+  reason: string;
+}
+
 export interface ModelRecord {
   state: RolloutState;
   history: HistoryEntry[];
@@ -32,6 +49,8 @@ export interface ModelRecord {
   baseline: TrafficStats | null;
   /** Set while the model's persisted state was invalid and no operator has reset it. */
   blocked?: BlockedState;
+  /** Set from the intent of an effect until all its steps succeeded. */
+  pending?: PendingEffect;
 }
 
 /**
@@ -134,6 +153,25 @@ function checkBlocked(raw: unknown, path: string, p: Problems): void {
   if (!isRecord(raw) || typeof raw['reason'] !== 'string' || typeof raw['file'] !== 'string' || !isTime(raw['atMs'])) p.add(path, 'must be null or {reason, file, atMs}');
 }
 
+function checkPending(raw: unknown, path: string, p: Problems): void {
+  if (raw === null || raw === undefined) return;
+  if (!isRecord(raw) || !isRecord(raw['action'])) return p.add(path, 'must be null or {action, labelBack, sinceMs, input, reason}');
+  const a = raw['action'];
+  const type = a['type'];
+  if (type !== 'setWeight' && type !== 'promote' && type !== 'rollback') p.add(`${path}.action.type`, `must be setWeight, promote or rollback, got ${JSON.stringify(type)}`);
+  version(a, 'stable', `${path}.action`, p, false);
+  version(a, 'canary', `${path}.action`, p, false);
+  if (type === 'setWeight') {
+    const w = a['weight'];
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0 || w > 100) p.add(`${path}.action.weight`, `must be a percentage from 0 to 100, got ${JSON.stringify(w)}`);
+  }
+  if (type === 'rollback' && typeof a['reason'] !== 'string') p.add(`${path}.action.reason`, 'must be a string');
+  if (typeof raw['labelBack'] !== 'boolean') p.add(`${path}.labelBack`, 'must be true or false');
+  time(raw, 'sinceMs', path, p, false);
+  if (typeof raw['input'] !== 'string') p.add(`${path}.input`, 'must be a string');
+  if (typeof raw['reason'] !== 'string') p.add(`${path}.reason`, 'must be a string');
+}
+
 /** Problems of one model's persisted record (empty when it is valid). */
 export function modelRecordProblems(model: string, raw: unknown): string[] {
   const p = new Problems();
@@ -146,6 +184,7 @@ export function modelRecordProblems(model: string, raw: unknown): string[] {
   checkHistory(raw['history'] ?? [], `${path}.history`, p);
   checkBaseline(raw['baseline'], `${path}.baseline`, p);
   checkBlocked(raw['blocked'], `${path}.blocked`, p);
+  checkPending(raw['pending'], `${path}.pending`, p);
   return p.list;
 }
 
@@ -158,5 +197,7 @@ export function asModelRecord(raw: Record<string, unknown>): ModelRecord {
   };
   const b = raw['blocked'] as ModelRecord['blocked'];
   if (b) record.blocked = b;
+  const pending = raw['pending'] as ModelRecord['pending'];
+  if (pending) record.pending = pending;
   return record;
 }
