@@ -396,7 +396,7 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
     }
     this.#rejected = a.reason;
     // The body is not read: a small one is drained, a large or chunked one cut (close).
-    const close = this.#h.chunked || this.#h.contentLength > SMALL_BODY_BYTES;
+    const close = this.#h.chunked || this.#h.contentLength > SMALL_BODY_BYTES || this.#deps.lifecycle.draining;
     this.#responseBytes = sendError(this.#res, a.spec, a.message, this.#plan.variant, this.#id, close, a.headers);
     this.#req.resume();
     this.#finish(a.spec.http, false);

@@ -127,7 +127,8 @@ export class Guard {
     if (!id.ok) {
       this.metrics.authFailure(id.failure);
       const realm = this.#config.auth!.realm;
-      const challenge = id.failure === 'missing_credential' ? `Bearer realm="${realm}"` : `Bearer realm="${realm}", error="invalid_token", error_description="${id.message}"`;
+      // RFC 6750 §3: error_description may not hold '"' or '\\'.
+      const challenge = id.failure === 'missing_credential' ? `Bearer realm="${realm}"` : `Bearer realm="${realm}", error="invalid_token", error_description="${id.message.replace(/["\\]/g, "'")}"`;
       return this.#refuse(model, 'unauthenticated', undefined, id.message, { 'www-authenticate': challenge });
     }
     const caller = id.caller;

@@ -95,7 +95,9 @@ describe('JWT bearer tokens against a JWKS served on 127.0.0.1', () => {
     assert.match(expired.headers['www-authenticate']!, /error="invalid_token", error_description="the token has expired"/);
     // Within the 30 s skew: still accepted.
     assert.equal((await g.admit(req(await sign(keys[0]!, { sub: 'alice', groups: ['fraud-team'] }, { exp: NOW_S - 20 })))).ok, true);
-    await refused(await sign(keys[0]!, { sub: 'alice', groups: ['fraud-team'] }, { aud: 'someone-else' }));
+    const aud = await refused(await sign(keys[0]!, { sub: 'alice', groups: ['fraud-team'] }, { aud: 'someone-else' }));
+    // A valid header value: no '"' inside the quoted error_description (RFC 6750 §3).
+    assert.match(aud.headers['www-authenticate']!, /error_description="[^"\\]*"$/);
     await refused(await sign(keys[0]!, { sub: 'alice', groups: ['fraud-team'] }, { iss: 'https://evil.test' }));
     const header = Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url');
     const body = Buffer.from(JSON.stringify({ sub: 'alice', iss: ISSUER, aud: 'modelgate', exp: NOW_S + 60, groups: ['fraud-team'] })).toString('base64url');
