@@ -18,24 +18,9 @@ export class UsageError extends Error {
 
 const canon = (s: string) => s.replace(/-/g, '_');
 
-/**
- * The known flag a mistyped one most likely meant: the closest by edit distance, else the
- * shortest whose words include all of the typed flag's words in order (`rest_port` →
- * `rest_api_port`).
- */
+/** The known flag a mistyped one most likely meant (common/suggest.ts `closest`: `rest_port` → `rest_api_port`). */
 export function suggestFlag(typed: string, specs: readonly FlagSpec[]): string | undefined {
-  const names = specs.map((s) => s.name);
-  const word = canon(typed).toLowerCase();
-  const near = closest(word, names);
-  if (near) return near;
-  const parts = word.split('_').filter(Boolean);
-  const inOrder = (name: string) => {
-    const words = name.split('_');
-    let i = 0;
-    for (const w of words) if (w === parts[i]) i++;
-    return i === parts.length;
-  };
-  return names.filter((n) => parts.length > 1 && inOrder(n)).sort((a, b) => a.length - b.length)[0];
+  return closest(canon(typed).toLowerCase(), specs.map((s) => s.name));
 }
 
 /** What to do instead of a refused duration, in config's words (readDuration in common/validate.ts). */

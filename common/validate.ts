@@ -4,6 +4,7 @@
 // validation warnings.) Sections of modelgate.yaml are validated by functions of the form
 // `(raw, path, issues) => Section`, each kept next to the code that owns the section.
 import { formatDuration, parseDuration } from './duration.ts';
+import { closest } from './suggest.ts';
 
 export interface Issue {
   severity: 'error' | 'warning';
@@ -59,7 +60,7 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
 export function checkKeys(raw: Record<string, unknown>, known: readonly string[], path: string, issues: Issues): void {
   for (const key of Object.keys(raw)) {
     if (known.includes(key)) continue;
-    const near = known.find((k) => k.toLowerCase().replace(/[_-]/g, '') === key.toLowerCase().replace(/[_-]/g, ''));
+    const near = closest(key, known);
     issues.error(
       join(path, key),
       near ? `unknown field "${key}"; did you mean "${near}"?` : `unknown field "${key}"; known fields: ${known.join(', ')}`,

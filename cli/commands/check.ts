@@ -15,7 +15,6 @@ import { Issues, formatIssues, isRecord, type Issue } from '../../common/index.t
 import { helpText, parseArgs, UsageError, type FlagSpec } from '../args.ts';
 import { checkConfig } from '../../config/loader.ts';
 import { lineOf, pathSegments } from '../../config/positions.ts';
-import { closest } from '../../common/suggest.ts';
 import { validateServerConfigDoc } from '../../server/config.ts';
 
 export const FLAGS: FlagSpec[] = [{ name: 'help', type: 'boolean', help: 'show this help' }];
@@ -109,17 +108,9 @@ export function checkModelConfig(file: string): { issues: Issue[]; models: numbe
   });
   const located = issues.list.map((i): Issue => {
     const line = lineOf(doc, lc, pathSegments(i.path));
-    return { ...withSuggestion(i), ...(line === undefined ? {} : { line }) };
+    return { ...i, ...(line === undefined ? {} : { line }) };
   });
   // In file order, errors before warnings.
   located.sort((a, b) => (a.severity === b.severity ? (a.line ?? 0) - (b.line ?? 0) : a.severity === 'error' ? -1 : 1));
   return { issues: located, models: models.length };
-}
-
-/** "unknown field "base_pth"; known fields: ..." → "...; did you mean "base_path"?" when one is close. */
-function withSuggestion(i: Issue): Issue {
-  const m = /^unknown field "([^"]+)"; known fields: (.+)$/.exec(i.message);
-  if (!m) return i;
-  const near = closest(m[1]!, m[2]!.split(', '));
-  return near ? { ...i, message: `unknown field "${m[1]}"; did you mean "${near}"?` } : i;
 }

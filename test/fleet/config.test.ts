@@ -52,7 +52,8 @@ const LEADER_TABLE: Array<{ raw: unknown; value?: object; error?: RegExp }> = [
   { raw: { mode: 'lease', lease: { file: '/l' }, controller: 'a' }, error: /^x\.controller: only used with mode: single/ },
   { raw: { mode: 'single', lease: { file: '/l' } }, error: /^x\.lease: only used with mode: lease/ },
   { raw: { mode: 'raft' }, error: /^x\.mode: must be "single" .* or "lease"/ },
-  { raw: { mode: 'single', controler: 'a' }, error: /^x\.controler: unknown field "controler"; known fields: mode, controller/ },
+  { raw: { mode: 'single', controler: 'a' }, error: /^x\.controler: unknown field "controler"; did you mean "controller"\?$/ },
+  { raw: { mode: 'single', owner: 'a' }, error: /^x\.owner: unknown field "owner"; known fields: mode, controller/ },
 ];
 
 for (const row of LEADER_TABLE) {
