@@ -14,8 +14,7 @@ import { mountStatusPage } from '../proxy/status-page/index.ts';
 import { RolloutStore, attachRollouts, driftSource, sloBurnSource, type LabelMover, type RolloutController, type VersionSource } from '../rollout/index.ts';
 import { runWhileLeader } from './leader.ts';
 import { SplitFollower } from './split-follower.ts';
-import { attachTruth } from './truth.ts';
-import type { GroundTruth } from '../truth/index.ts';
+import { GroundTruth, mountFeedbackRoutes, registerTruthMetrics } from '../truth/index.ts';
 
 export interface GatewayOptions {
   config: Config;
@@ -72,7 +71,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const drift = await attachDrift(run, proxy, slos.engine);
   const truth = attachTruth(run, proxy, slos.engine);
   const rollouts = startRollouts(run, proxy, fleet, drift, opts);
-  auditAdminActions(proxy, opts.stateDir, run.clock);
+  auditAdminActions(proxy, opts.stateDir, run.clock, run.log);
   mountReadApis(run.clock, proxy, fleet, slos.engine, drift, rollouts);
   const tick = evaluationTick(run, fleet, drift, slos.engine);
   const timer = setInterval(tick, run.tickMs);
@@ -195,7 +194,7 @@ async function attachDrift(run: RunContext, proxy: Proxy, slo: SloEngine): Promi
  * controller's own lines (one chain: rollout/store.ts shares the file's writer). Only with
  * a state folder (the CLI always has one).
  */
-function auditAdminActions(proxy: Proxy, stateDir: string | undefined, clock: Clock): void {
+function auditAdminActions(proxy: Proxy, stateDir: string | undefined, clock: Clock, log: (msg: string) => void): void {
   if (stateDir === undefined) return;
   const store = new RolloutStore(stateDir);
   proxy.onAdminAction((a) => {
@@ -204,7 +203,7 @@ function auditAdminActions(proxy: Proxy, stateDir: string | undefined, clock: Cl
     const body = text.length <= 2048 ? (a.body !== undefined ? { body: a.body } : {}) : { bodyBytes: text.length, ...(Array.isArray(a.body) ? { items: a.body.length } : {}) };
     void store
       .audit({ time: new Date(clock.now()).toISOString(), actor: a.actor, input: 'admin', action: `${a.method} ${a.path}`, status: a.status, ...(a.params['model'] ? { model: a.params['model'] } : {}), ...body })
-      .catch(() => undefined);
+      .catch((e: unknown) => log(`audit log: cannot append ${a.method} ${a.path}: ${(e as Error).message}`));
   });
 }
 
@@ -256,6 +255,30 @@ function startRollouts(run: RunContext, proxy: Proxy, fleet: Fleet, drift: Drift
       await runner.close();
     },
   };
+}
+
+/** Every accuracy SLO tolerance: buckets of the absolute-error histogram, so the rules have an exact `le`. */
+function accuracyTolerances(config: Config): number[] {
+  return config.slos.flatMap((s) => (s.sli.kind === 'accuracy' && s.sli.tolerance !== undefined ? [s.sli.tolerance] : []));
+}
+
+/**
+ * Delayed labels (truth: section): the proxy's sampled bodies feed the prediction store,
+ * each labelled row is an event of the model's accuracy SLOs, and the admin API gets
+ * POST /api/v1/feedback. GET /api/v1/accuracy answers `{ enabled: false }` without the section.
+ */
+function attachTruth(run: RunContext, proxy: Proxy, slo: SloEngine): GroundTruth | undefined {
+  const section = run.config.truth;
+  if (!section || section.models.length === 0) {
+    proxy.route('GET', '/api/v1/accuracy', () => ({ status: 200, body: { enabled: false } }), { auth: false });
+    return undefined;
+  }
+  const truth = new GroundTruth(section, { clock: run.clock, grpcDecoder: decodeGrpcBodies });
+  registerTruthMetrics(run.registry, truth, { tolerances: accuracyTolerances(run.config) });
+  proxy.onBodies((b) => truth.offer(b));
+  truth.onLabelled((e) => slo.recordLabelled(e));
+  mountFeedbackRoutes((m, p, h, o) => proxy.route(m, p, h, o), truth);
+  return truth;
 }
 
 /** The read APIs and the status page; reads are open on the admin port (loopback by default), changes need the token. */

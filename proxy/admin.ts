@@ -31,6 +31,18 @@ export interface AdminReply {
 
 export type AdminHandler = (req: AdminRequest) => AdminReply | Promise<AdminReply>;
 
+/** A change made through the admin API (a PUT, POST or DELETE that succeeded), for the audit log. */
+export interface AdminAction {
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  status: number;
+  /** Who: "admin" (the holder of the admin token). */
+  actor: string;
+  /** The request body (JSON), when it had one. */
+  body?: unknown;
+}
+
 export interface RouteOptions {
   /** Require the bearer token. Default: true for paths under /api/, false otherwise. */
   auth?: boolean;
@@ -52,6 +64,7 @@ export class AdminApi {
   readonly #routes: RouteEntry[] = [];
   readonly #tokenDigest: Buffer | undefined;
   readonly #readOnly: boolean;
+  readonly #actions: Array<(a: AdminAction) => void> = [];
   readonly server: Server;
 
   constructor(opts: { registry: Registry; token: string | undefined; readOnly?: boolean }) {
@@ -74,6 +87,15 @@ export class AdminApi {
     const entry = { method: m, segments, handler, auth: opts.auth ?? path.startsWith('/api/') };
     if (existing === -1) this.#routes.push(entry);
     else this.#routes[existing] = entry;
+  }
+
+  /** Subscribes to successful changes (PUT, POST, DELETE answered 2xx); returns the unsubscribe. */
+  onAction(fn: (a: AdminAction) => void): () => void {
+    this.#actions.push(fn);
+    return () => {
+      const i = this.#actions.indexOf(fn);
+      if (i !== -1) this.#actions.splice(i, 1);
+    };
   }
 
   #match(path: string): Array<{ route: RouteEntry; params: Record<string, string> }> {
@@ -135,6 +157,17 @@ export class AdminApi {
       const text = reply.text ?? (reply.body === undefined ? '' : JSON.stringify(reply.body));
       res.writeHead(reply.status ?? 200, { 'content-type': reply.contentType ?? (reply.text !== undefined ? 'text/plain; charset=utf-8' : 'application/json') });
       res.end(req.method === 'HEAD' ? undefined : text);
+      const status = reply.status ?? 200;
+      if (req.method !== 'GET' && req.method !== 'HEAD' && status < 300) {
+        const action: AdminAction = { method: req.method ?? '', path: url.pathname, params: hit.params, status, actor: 'admin', ...(body !== undefined ? { body } : {}) };
+        for (const fn of this.#actions) {
+          try {
+            fn(action);
+          } catch {
+            // an observer never breaks the admin API
+          }
+        }
+      }
     } catch (err) {
       const e = isModelgateError(err) ? err : ProxyErrors.PRX_ERR_INTERNAL('internal error in an admin route');
       if (!res.headersSent) {

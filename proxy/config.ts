@@ -1,6 +1,6 @@
 // The `proxy:` section of modelgate.yaml: validated once at start into a frozen ProxyConfig.
 // Nothing below this file sees YAML. Defaults cite where they come from.
-import { Issues, join, isRecord, checkKeys, readString, readNumber, readBoolean, readDuration } from '../common/index.ts';
+import { Issues, join, isRecord, checkKeys, readString, readNumber, readBoolean, readDuration, readBytes } from '../common/index.ts';
 import type { ClientTlsFiles, TlsFiles } from '../common/tls.ts';
 import { readAccessLog, type AccessLogConfig } from './access-log.ts';
 import { readSplit } from './split.ts';
@@ -180,20 +180,6 @@ function readListener(raw: Record<string, unknown>, key: 'rest' | 'grpc', path: 
   return out;
 }
 
-/** Sizes: a whole number of bytes, or a string like "64MiB", "512KiB". */
-function readBytes(raw: Record<string, unknown>, key: string, path: string, issues: Issues, def: number): number {
-  const v = raw[key];
-  if (v === undefined || v === null) return def;
-  if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
-  const m = typeof v === 'string' ? /^(\d+)\s*(B|KiB|MiB|GiB)?$/.exec(v.trim()) : null;
-  if (!m) {
-    issues.error(join(path, key), `must be a byte count like 1048576 or "64MiB", got ${JSON.stringify(v)}`);
-    return def;
-  }
-  const unit = { B: 1, KiB: 1024, MiB: MiB, GiB: 1024 * MiB }[(m[2] ?? 'B') as 'B'];
-  return Number(m[1]) * unit;
-}
-
 /**
  * Validates the `proxy:` section. Collects every problem in `issues`; the result is frozen.
  * One reader per subsection; a new subsection is a key in TOP_KEYS, a field of ProxyConfig,
@@ -261,11 +247,9 @@ function readTimeouts(t: Record<string, unknown>, tp: string, issues: Issues): P
     requestMs: readDuration(t, 'request', tp, issues, { default: DEFAULTS.requestMs }),
     keepAliveMs: readDuration(t, 'keepAlive', tp, issues, { default: DEFAULTS.keepAliveMs }),
     clientBodyMs: readDuration(t, 'clientBody', tp, issues, { default: DEFAULTS.clientBodyMs }),
+    // 0 is allowed: exit at once, cutting whatever is in flight.
     drainMs: readDuration(t, 'drain', tp, issues, { default: DEFAULTS.drainMs, allowZero: true }),
   };
-  if (timeouts.clientBodyMs <= 0) issues.error(join(tp, 'clientBody'), `must be longer than 0, e.g. "30s"`);
-  // 0 is allowed: exit at once, cutting whatever is in flight.
-  if (timeouts.drainMs < 0) issues.error(join(tp, 'drain'), `must not be negative, e.g. "30s"`);
   if (timeouts.headersMs > timeouts.requestMs) {
     issues.error(join(tp, 'headers'), 'must not exceed timeouts.request (Node requires headersTimeout <= requestTimeout)');
   }
@@ -282,8 +266,8 @@ function readLimits(l: Record<string, unknown>, lp: string, issues: Issues): Pro
     issues.error(join(lp, 'modelConnections'), `must not exceed limits.upstreamConnections (${upstreamConnections}); at most ${Math.max(1, upstreamConnections - 1)} leaves room for other models`);
   }
   return {
-    maxBodyBytes: readBytes(l, 'maxBodyBytes', lp, issues, DEFAULTS.maxBodyBytes),
-    maxHeaderBytes: readBytes(l, 'maxHeaderBytes', lp, issues, DEFAULTS.maxHeaderBytes),
+    maxBodyBytes: readBytes(l, 'maxBodyBytes', lp, issues, { default: DEFAULTS.maxBodyBytes }),
+    maxHeaderBytes: readBytes(l, 'maxHeaderBytes', lp, issues, { default: DEFAULTS.maxHeaderBytes }),
     upstreamConnections,
     modelConnections,
   };
@@ -302,7 +286,7 @@ function readBodies(b: Record<string, unknown>, bp: string, issues: Issues): Pro
   checkKeys(b, ['sampleRate', 'maxBytes'], bp, issues);
   return {
     sampleRate: readNumber(b, 'sampleRate', bp, issues, { default: DEFAULTS.sampleRate, min: 0, max: 1 }),
-    maxBytes: readBytes(b, 'maxBytes', bp, issues, DEFAULTS.teeMaxBytes),
+    maxBytes: readBytes(b, 'maxBytes', bp, issues, { default: DEFAULTS.teeMaxBytes }),
   };
 }
 
@@ -383,7 +367,6 @@ function readOtlp(raw: Record<string, unknown>, path: string, issues: Issues): O
     }
   }
   const timeoutMs = readDuration(o, 'timeout', p, issues, { default: DEFAULTS.otlpTimeoutMs });
-  if (timeoutMs <= 0) issues.error(join(p, 'timeout'), `must be longer than 0, e.g. "10s"`);
   return url === undefined ? undefined : { url, serviceName, headers, timeoutMs };
 }
 

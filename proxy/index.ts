@@ -15,6 +15,6 @@ export { parseGrpcTimeout, grpcCodeName } from './grpc.ts';
 export { ProxyErrors } from './errors.ts';
 export type { UpstreamErrorKind } from './errors.ts';
 export type { BodySample, OutcomeObserver, BodyObserver } from './observers.ts';
-export type { AdminHandler, AdminRequest, AdminReply, RouteOptions } from './admin.ts';
+export type { AdminAction, AdminHandler, AdminRequest, AdminReply, RouteOptions } from './admin.ts';
 export { ModelCatalog, compareVersions, parseTfStatus, parseKserveMetadata } from './catalog.ts';
 export { parseTraceparent, formatTraceparent } from './tracing.ts';

@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import { ConfigError, systemClock } from '../common/index.ts';
 import type { Clock } from '../common/index.ts';
 import { AdminApi, adminExposureProblem } from './admin.ts';
-import type { AdminHandler, RouteOptions } from './admin.ts';
+import type { AdminAction, AdminHandler, RouteOptions } from './admin.ts';
 import { ModelCatalog, httpStatusFetcher } from './catalog.ts';
 import type { ProxyConfig } from './config.ts';
 import { drainer } from './drain.ts';
@@ -62,6 +62,8 @@ export interface Proxy {
   guardSplits(guard: SplitGuard): () => void;
   /** Mounts a route on the admin API (routes under /api/ need the bearer token). */
   route(method: string, path: string, handler: AdminHandler, opts?: RouteOptions): void;
+  /** Subscribes to changes made through the admin API (split changes, rollout commands, feedback...), for the audit log. */
+  onAdminAction(fn: (a: AdminAction) => void): () => void;
   /** Models and versions currently on the label allowlist. */
   catalog: ModelCatalog;
   /**
@@ -131,6 +133,7 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
     splits: splits.all,
     guardSplits: splits.guard,
     route: (method, p, handler, o) => admin.route(method, p, handler, o),
+    onAdminAction: (fn) => admin.onAction(fn),
     catalog,
     drain,
     close,

@@ -4,7 +4,7 @@
 // valid state is never overwritten: the controller moves it aside (`quarantine`) and
 // refuses to act on the models it held until an operator resets them.
 import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { EMPTY_CHAIN, chainLine, headOf, type ChainHead } from './audit-chain.ts';
 import { RolloutErrors } from './errors.ts';
 import { asModelRecord, modelRecordProblems, type ModelRecord } from './state-schema.ts';
@@ -31,13 +31,20 @@ export type LoadResult =
   /** Valid records, and the problems of the invalid ones by model. */
   | { kind: 'ok'; data: PersistedRollouts; invalid: Record<string, string> };
 
+/** An audit file's chain head, size and write queue, shared by every store of that file in the process. */
+interface AuditLogState {
+  head: ChainHead | undefined;
+  bytes: number | undefined;
+  queue: Promise<unknown>;
+}
+const AUDIT_LOGS = new Map<string, AuditLogState>();
+
 export class RolloutStore {
   readonly statePath: string;
   readonly auditPath: string;
   readonly #dir: string;
   readonly #auditMaxBytes: number;
-  #auditBytes: number | undefined;
-  #auditHead: ChainHead | undefined;
+  readonly #auditLog: AuditLogState;
   #chain: Promise<unknown> = Promise.resolve();
 
   constructor(dir: string, opts: { auditMaxBytes?: number } = {}) {
@@ -45,6 +52,10 @@ export class RolloutStore {
     this.statePath = join(dir, STATE_FILE);
     this.auditPath = join(dir, AUDIT_FILE);
     this.#auditMaxBytes = opts.auditMaxBytes ?? DEFAULT_AUDIT_MAX_BYTES;
+    const key = resolve(this.auditPath);
+    let shared = AUDIT_LOGS.get(key);
+    if (!shared) AUDIT_LOGS.set(key, (shared = { head: undefined, bytes: undefined, queue: Promise.resolve() }));
+    this.#auditLog = shared;
   }
 
   /** Reads and validates the state file. Never throws for bad content (I/O errors other than ENOENT do). */
@@ -129,26 +140,29 @@ export class RolloutStore {
    * `actor` says who acted (an admin token's name, or "controller" when absent).
    */
   audit(entry: Record<string, unknown>): Promise<void> {
-    return this.#serial(async () => {
+    // Every store of this folder in the process appends through the same queue and chain
+    // head (the rollout controller and the gateway's admin-action audit share the file).
+    const log = this.#auditLog;
+    const write = async () => {
       await mkdir(this.#dir, { recursive: true });
-      this.#auditHead ??= (await lastHead(this.auditPath)) ?? (await lastHead(`${this.auditPath}.1`)) ?? EMPTY_CHAIN;
-      const chained = chainLine(this.#auditHead, { actor: 'controller', ...entry });
+      log.head ??= (await lastHead(this.auditPath)) ?? (await lastHead(`${this.auditPath}.1`)) ?? EMPTY_CHAIN;
+      const chained = chainLine(log.head, { actor: 'controller', ...entry });
       const line = chained.line + '\n';
       const bytes = Buffer.byteLength(line);
-      if (this.#auditBytes === undefined) {
+      if (log.bytes === undefined) {
         try {
-          this.#auditBytes = (await stat(this.auditPath)).size;
+          log.bytes = (await stat(this.auditPath)).size;
         } catch {
-          this.#auditBytes = 0;
+          log.bytes = 0;
         }
       }
-      if (this.#auditBytes > 0 && this.#auditBytes + bytes > this.#auditMaxBytes) {
+      if (log.bytes > 0 && log.bytes + bytes > this.#auditMaxBytes) {
         for (let g = AUDIT_GENERATIONS - 1; g >= 1; g--) {
           await rename(`${this.auditPath}.${g}`, `${this.auditPath}.${g + 1}`).catch(() => undefined);
         }
         await rename(this.auditPath, `${this.auditPath}.1`);
         await this.#syncDir();
-        this.#auditBytes = 0;
+        log.bytes = 0;
       }
       const fh = await open(this.auditPath, 'a');
       try {
@@ -157,9 +171,12 @@ export class RolloutStore {
       } finally {
         await fh.close();
       }
-      this.#auditHead = chained.head;
-      this.#auditBytes += bytes;
-    });
+      log.head = chained.head;
+      log.bytes += bytes;
+    };
+    const next = log.queue.then(write, write);
+    log.queue = next.catch(() => undefined);
+    return next;
   }
 
   async #syncDir(): Promise<void> {

@@ -70,8 +70,8 @@ export const TRUTH_DEFAULTS = {
 export const MAX_CLASSES = 1000;
 
 const TOP_KEYS = ['sampleRate', 'ttl', 'maxEntries', 'maxBatch', 'window', 'models'] as const;
-const CLASSIFICATION_KEYS = ['task', 'predicted', 'probabilities', 'classes'] as const;
-const REGRESSION_KEYS = ['task', 'value'] as const;
+const MODEL_KEYS = ['task', 'predicted', 'probabilities', 'classes', 'value'] as const;
+const CLASSIFICATION_ONLY = ['predicted', 'probabilities', 'classes'] as const;
 
 export function validateTruthSection(raw: unknown, path: string, issues: Issues): TruthConfig | undefined {
   if (raw === undefined || raw === null) return undefined;
@@ -107,10 +107,12 @@ function readModel(name: string, raw: unknown, path: string, issues: Issues): Mo
     issues.error(path, 'must be a mapping such as { task: classification, predicted: label } or { task: regression, value: y }');
     return undefined;
   }
+  checkKeys(raw, MODEL_KEYS, path, issues);
   const task = readString(raw, 'task', path, issues, { required: true });
+  // Both tasks' fields are read (and checked) whatever the task; a field of the other task is an error.
+  const value = raw['value'] === undefined ? undefined : readRef(raw['value'], join(path, 'value'), issues);
   if (task === 'regression') {
-    checkKeys(raw, REGRESSION_KEYS, path, issues);
-    const value = readRef(raw['value'], join(path, 'value'), issues);
+    for (const k of CLASSIFICATION_ONLY) if (raw[k] !== undefined) issues.error(join(path, k), `is for task: classification; a regression model names its output with value:`);
     if (!value) {
       if (raw['value'] === undefined) issues.error(join(path, 'value'), 'is required: the output holding the predicted value, e.g. `value: y` or `value: { output: y, column: 0 }`');
       return undefined;
@@ -121,7 +123,7 @@ function readModel(name: string, raw: unknown, path: string, issues: Issues): Mo
     if (task !== undefined) issues.error(join(path, 'task'), `must be classification or regression, got ${JSON.stringify(task)}`);
     return undefined;
   }
-  checkKeys(raw, CLASSIFICATION_KEYS, path, issues);
+  if (raw['value'] !== undefined) issues.error(join(path, 'value'), 'is for task: regression; a classifier names its output with predicted: (or probabilities: with classes:)');
   const out: ClassificationTruth = { model: name, task: 'classification' };
   if (raw['predicted'] !== undefined) {
     const ref = readRef(raw['predicted'], join(path, 'predicted'), issues);

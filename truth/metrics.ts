@@ -34,7 +34,16 @@ export function registerTruthMetrics(registry: Registry, truth: GroundTruth, opt
       this.inc({ reason: 'rejected' }, c.rejected);
     },
   });
-  new Gauge({ name: TRUTH_METRIC.storeEntries, help: 'Predictions held for labels.', registers: [registry], collect() { this.set(truth.snapshot().store.entries); } });
+  new Gauge({
+    name: TRUTH_METRIC.storeEntries,
+    help: 'Predictions held for labels, by model.',
+    labelNames: [LABEL.model],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [model, n] of Object.entries(truth.snapshot().store.byModel)) this.set({ model }, n);
+    },
+  });
   new Counter({
     name: TRUTH_METRIC.storeEvictions,
     help: 'Predictions dropped before a label came (reason: ttl, capacity).',

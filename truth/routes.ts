@@ -13,5 +13,5 @@ export function mountFeedbackRoutes(route: Mount, truth: GroundTruth): void {
     if (!r.ok) return { status: r.status, body: r.index === undefined ? { error: r.message } : { error: r.message, index: r.index } };
     return { status: 200, body: r.report };
   });
-  route('GET', '/api/v1/accuracy', () => ({ status: 200, body: truth.snapshot() }), { auth: false });
+  route('GET', '/api/v1/accuracy', () => ({ status: 200, body: { enabled: true, ...truth.snapshot() } }), { auth: false });
 }

@@ -29,6 +29,7 @@ export class PredictionStore {
   readonly evictions: Record<EvictionReason, number> = { ttl: 0, capacity: 0 };
   /** Predictions stored under an id already present (the newer replaces the older). */
   replaced = 0;
+  readonly #perModel = new Map<string, number>();
 
   constructor(
     readonly ttlMs: number,
@@ -39,15 +40,32 @@ export class PredictionStore {
     return this.#entries.size;
   }
 
+  /** Predictions held, by model. */
+  sizes(): ReadonlyMap<string, number> {
+    return this.#perModel;
+  }
+
+  #delete(id: string, p: StoredPrediction): void {
+    this.#entries.delete(id);
+    const n = (this.#perModel.get(p.model) ?? 1) - 1;
+    if (n > 0) this.#perModel.set(p.model, n);
+    else this.#perModel.delete(p.model);
+  }
+
   put(id: string, p: StoredPrediction): void {
     this.expire(p.atMs);
-    if (this.#entries.delete(id)) this.replaced++;
+    const old = this.#entries.get(id);
+    if (old) {
+      this.#delete(id, old);
+      this.replaced++;
+    }
     while (this.#entries.size >= this.maxEntries) {
-      const oldest = this.#entries.keys().next().value as string;
-      this.#entries.delete(oldest);
+      const [oldest, q] = this.#entries.entries().next().value as [string, StoredPrediction];
+      this.#delete(oldest, q);
       this.evictions.capacity++;
     }
     this.#entries.set(id, p);
+    this.#perModel.set(p.model, (this.#perModel.get(p.model) ?? 0) + 1);
   }
 
   /** The live prediction stored under `id`, or undefined (never stored, evicted or expired). */
@@ -62,7 +80,7 @@ export class PredictionStore {
   expire(nowMs: number): void {
     for (const [id, p] of this.#entries) {
       if (nowMs - p.atMs <= this.ttlMs) break;
-      this.#entries.delete(id);
+      this.#delete(id, p);
       this.evictions.ttl++;
     }
   }

@@ -24,6 +24,7 @@ const MODELGATE_PROBE: Record<string, unknown> = {
     { name: 'b', model: 'm', objective: 99, sli: { latency: { ...P, threshold: '1s' } } },
     // A one-key SLI of an unknown kind: the kind check lists the kinds.
     { name: 'c', model: 'm', objective: 99, sli: { [PROBE]: {} } },
+    { name: 'd', model: 'm', objective: 99, sli: { accuracy: { ...P } } },
   ],
   notify: [{ ...P, name: 'n', webhook: 'http://127.0.0.1:1/' }],
   proxy: {
@@ -50,9 +51,10 @@ const MODELGATE_PROBE: Record<string, unknown> = {
   },
   rollouts: [{
     ...P, model: 'm',
-    analysis: { ...P, slo: { ...P }, errors: { ...P }, latency: { ...P }, drift: { ...P } },
+    analysis: { ...P, slo: { ...P }, errors: { ...P }, latency: { ...P }, drift: { ...P }, accuracy: { ...P } },
     webhooks: [{ ...P, name: 'w', type: 'promote', url: 'http://127.0.0.1:1/' }],
   }],
+  truth: { ...P, models: { '<model>': { ...P, task: 'classification', predicted: { ...P, output: 'y' }, value: { ...P, output: 'y' } } } },
   sloSource: { ...P, prometheus: { ...P, url: 'http://127.0.0.1:9090' } },
   leader: { ...P, mode: 'lease', lease: { ...P, file: '/tmp/x.lease', kubernetes: { ...P, name: 'x' } } },
 };

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { parse as parseYaml } from 'yaml';
 import { Issues } from '../../common/index.ts';
-import { SERVER_METRIC, PROXY_METRIC, SLO_METRIC, DRIFT_METRIC, ROLLOUT_METRIC, SLO_RULE } from '../../common/conventions.ts';
+import { SERVER_METRIC, PROXY_METRIC, SLO_METRIC, DRIFT_METRIC, ROLLOUT_METRIC, TRUTH_METRIC, SLO_RULE } from '../../common/conventions.ts';
 import { COMMANDS } from '../../cli/commands.ts';
 import { SECTIONS } from '../../config/index.ts';
 import { readModelConfigFile, readModels, servingServices, type RunningServer } from '../../server/index.ts';
@@ -172,7 +172,7 @@ describe('docs/reference.md', () => {
 
   test('lists every metric name in common/conventions.ts, each with labels', () => {
     const names = new Set(collectMetrics().map((m) => m.name));
-    for (const group of [SERVER_METRIC, PROXY_METRIC, SLO_METRIC, DRIFT_METRIC, ROLLOUT_METRIC]) {
+    for (const group of [SERVER_METRIC, PROXY_METRIC, SLO_METRIC, DRIFT_METRIC, ROLLOUT_METRIC, TRUTH_METRIC]) {
       for (const name of Object.values(group)) assert.ok(names.has(name), `${name} is in conventions.ts but no metric constructor makes it`);
     }
     for (const m of collectMetrics()) assert.ok(m.labels.length > 0 && m.help, `${m.name} has labels and help`);
@@ -183,7 +183,7 @@ describe('docs/reference.md', () => {
   });
 
   test('lists every error catalog in the code, and says what each code means', async () => {
-    const defined = (await sources(['server', 'proxy', 'slo', 'drift', 'rollout', 'app', 'config', 'common', 'dashboards', 'cli']))
+    const defined = (await sources(['server', 'proxy', 'slo', 'drift', 'rollout', 'truth', 'app', 'config', 'common', 'dashboards', 'cli']))
       .flatMap(({ text }) => [...text.matchAll(/export const (\w+) = defineErrors\(/g)].map((m) => m[1]));
     assert.deepEqual(defined.sort(), CATALOGS.map((c) => c.name).sort());
     for (const e of collectErrors()) assert.ok(e.text, `${e.code} needs a meaning (a comment in its catalog or ERROR_NOTES)`);
@@ -191,7 +191,7 @@ describe('docs/reference.md', () => {
 
   test('documents every admin route the source mounts', async () => {
     const documented = new Set(ENDPOINTS.filter((e) => e.surface === 'admin').map((e) => `${e.method} ${e.path}`));
-    const mounted = (await sources(['proxy', 'app', 'rollout', 'slo', 'drift']))
+    const mounted = (await sources(['proxy', 'app', 'rollout', 'slo', 'drift', 'truth']))
       .flatMap(({ text }) => [...text.matchAll(/\broute\(\s*'(GET|POST|PUT|DELETE)',\s*'([^']+)'/g)].map((m) => `${m[1]} ${m[2]}`));
     assert.ok(mounted.length >= 10, `found only ${mounted.length} routes; has the mounting code changed shape?`);
     for (const r of mounted) assert.ok(documented.has(r), `${r} is mounted but not in scripts/reference/endpoints.ts`);

@@ -142,6 +142,22 @@ describe('JWT bearer tokens against a JWKS file', () => {
     assert.equal((await g.admit(req(await sign(k1, claims)))).ok, false, 'the retired key no longer verifies');
   });
 
+  test('a verified token is remembered, but never past its expiry', async () => {
+    const file = join(dir, 'jwks-cache.json');
+    const k = await key('c');
+    writeFileSync(file, JSON.stringify({ keys: [k.jwk] }));
+    const clock = new ManualClock(NOW_S * 1000);
+    const g = makeGuard({ jwksFile: file, jwksReload: '1h' }, clock);
+    await g.ready();
+    const token = await sign(k, { sub: 'alice', groups: ['fraud-team'] }, { exp: NOW_S + 45 });
+    assert.ok((await g.admit(req(token))).ok);
+    const again = g.admit(req(token));
+    assert.ok(!(again instanceof Promise), 'the second check is answered from memory');
+    clock.advance(45_000 + 30_000 + 1); // past exp + the 30 s skew
+    const later = await g.admit(req(token));
+    assert.equal(later.ok, false);
+  });
+
   test('a missing file stops the start', async () => {
     const g = makeGuard({ jwksFile: join(dir, 'missing.json') }, new ManualClock(0));
     await assert.rejects(g.ready(), /ENOENT/);
