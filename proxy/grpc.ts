@@ -137,6 +137,8 @@ class GrpcCall {
   readonly #api: Api;
   readonly #span: RequestTrace | undefined;
   readonly #tee: boolean;
+  /** The uniform draw that decided the tee (observers.ts BodySubscription). */
+  #draw = 1;
   /** This call's id (request-id.ts): sent upstream, in the initial and trailing metadata, recorded. */
   readonly #id: string;
   /** Reads request messages (known methods only) to label and pin. */
@@ -196,7 +198,7 @@ class GrpcCall {
     this.#span = deps.tracing.start(this.#method, headerValue(headers, 'traceparent'));
     this.#id = requestIdFrom(headerValue(headers, REQUEST_ID_HEADER));
     const { config } = deps;
-    this.#tee = this.#shape !== undefined && TEE_APIS.has(this.#api) && deps.observers.wantsBodies && deps.random() < config.bodies.sampleRate;
+    this.#tee = this.#shape !== undefined && TEE_APIS.has(this.#api) && deps.observers.wantsBodies && deps.observers.tees((this.#draw = deps.random()));
     this.#requestFrames = this.#shape ? new FrameReader(config.limits.maxBodyBytes) : undefined;
     this.#responseFrames = this.#tee || (this.#shape && this.#shape.response.kind !== 'none') ? new FrameReader(config.limits.maxBodyBytes) : undefined;
   }
@@ -497,7 +499,7 @@ class GrpcCall {
     this.#ticket?.done(durationSeconds, grpcCode === GrpcCode.DEADLINE_EXCEEDED || grpcCode === GrpcCode.UNAVAILABLE);
     const bodies =
       this.#tee && this.#firstRequest && this.#firstResponse
-        ? { requestBody: this.#firstRequest, responseBody: this.#firstResponse, contentType: 'application/grpc', method: this.#method }
+        ? { requestBody: this.#firstRequest, responseBody: this.#firstResponse, contentType: 'application/grpc', method: this.#method, durationSeconds, draw: this.#draw }
         : undefined;
     recorder.record(
       {

@@ -14,7 +14,7 @@ export type { MethodShape, ModelRef } from './grpc-wire.ts';
 export { parseGrpcTimeout, grpcCodeName } from './grpc.ts';
 export { ProxyErrors } from './errors.ts';
 export type { UpstreamErrorKind } from './errors.ts';
-export type { BodySample, OutcomeObserver, BodyObserver } from './observers.ts';
+export type { BodySample, BodySubscription, OutcomeObserver, BodyObserver } from './observers.ts';
 export type { AdminAction, AdminHandler, AdminRequest, AdminReply, RouteOptions } from './admin.ts';
 export { ModelCatalog, compareVersions, parseTfStatus, parseKserveMetadata } from './catalog.ts';
 export { parseTraceparent, formatTraceparent } from './tracing.ts';

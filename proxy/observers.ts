@@ -24,6 +24,24 @@ export interface BodySample {
   requestId?: string;
   /** The split variant that served (RequestOutcome.variant). */
   variant?: Variant;
+  /** REST: the request's URL path (e.g. `/v1/models/fraud:predict`). */
+  path?: string;
+  /** The primary's latency (RequestOutcome.durationSeconds). */
+  durationSeconds?: number;
+  /**
+   * The request's uniform draw in [0, 1): a subscriber receives the sample when
+   * `draw < share(model)`, so subscribers with equal shares see the same requests and a
+   * larger share sees a superset of a smaller one's.
+   */
+  draw?: number;
+}
+
+/** How much of each model's traffic a body subscriber wants, as a fraction in [0, 1]. */
+export interface BodySubscription {
+  /** Default: `proxy.bodies.sampleRate` for every model. */
+  share?: (model: string) => number;
+  /** An upper bound of `share` over all models (the tee decision is made before the model is known on gRPC). Default: 1 with `share`, else sampleRate. */
+  maxShare?: () => number;
 }
 
 export type OutcomeObserver = (o: RequestOutcome) => void;
@@ -33,15 +51,24 @@ export type BodyObserver = (b: BodySample) => void | Promise<void>;
 // bodies.maxBytes ×2); beyond it samples are dropped and counted.
 const MAX_QUEUED_BODIES = 64;
 
+interface BodySubscriber {
+  fn: BodyObserver;
+  share: (model: string) => number;
+  maxShare: () => number;
+}
+
 export class Observers {
   readonly #outcome: OutcomeObserver[] = [];
-  readonly #body: BodyObserver[] = [];
+  readonly #body: BodySubscriber[] = [];
+  readonly #defaultShare: number;
   readonly #queue: BodySample[] = [];
   #scheduled = false;
   readonly #metrics: ProxyMetrics;
 
-  constructor(metrics: ProxyMetrics) {
+  /** `defaultShare`: the share of a body subscriber that names none (`proxy.bodies.sampleRate`). */
+  constructor(metrics: ProxyMetrics, defaultShare = 1) {
     this.#metrics = metrics;
+    this.#defaultShare = defaultShare;
   }
 
   onOutcome(fn: OutcomeObserver): () => void {
@@ -49,13 +76,28 @@ export class Observers {
     return () => remove(this.#outcome, fn);
   }
 
-  onBodies(fn: BodyObserver): () => void {
-    this.#body.push(fn);
-    return () => remove(this.#body, fn);
+  /**
+   * Subscribes to sampled request/response bodies. Each request draws one uniform number;
+   * its bodies are copied when the draw is below the largest `maxShare()` of the
+   * subscribers, and delivered to each subscriber whose `share(model)` is above it.
+   */
+  onBodies(fn: BodyObserver, opts: BodySubscription = {}): () => void {
+    const d = this.#defaultShare;
+    const share = opts.share ?? (() => d);
+    const maxShare = opts.maxShare ?? (opts.share ? () => 1 : () => d);
+    const sub: BodySubscriber = { fn, share, maxShare };
+    this.#body.push(sub);
+    return () => remove(this.#body, sub);
   }
 
   get wantsBodies(): boolean {
     return this.#body.length > 0;
+  }
+
+  /** Whether a request with this draw has its bodies copied (0 subscribers: never). */
+  tees(draw: number): boolean {
+    for (const s of this.#body) if (draw < s.maxShare()) return true;
+    return false;
   }
 
   emitOutcome(o: RequestOutcome): void {
@@ -84,8 +126,9 @@ export class Observers {
     this.#scheduled = false;
     const batch = this.#queue.splice(0);
     for (const b of batch) {
-      for (const fn of this.#body) {
+      for (const { fn, share } of this.#body) {
         try {
+          if (b.draw !== undefined && !(b.draw < share(b.model))) continue;
           const r = fn(b);
           if (r && typeof r.catch === 'function') r.catch(() => this.#metrics.drop('body_observer_error'));
         } catch {

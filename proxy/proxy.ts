@@ -16,7 +16,7 @@ import { createGrpcServer } from './grpc.ts';
 import { openListeners } from './listeners.ts';
 import { openListenerTls } from './tls-config.ts';
 import type { ProxyMetrics } from './metrics.ts';
-import type { BodyObserver, OutcomeObserver } from './observers.ts';
+import type { BodyObserver, BodySubscription, OutcomeObserver } from './observers.ts';
 import { buildRequestPath } from './request-path.ts';
 import { createRestServer } from './rest.ts';
 import type { Split } from './split.ts';
@@ -49,7 +49,7 @@ export interface Proxy {
   /** Subscribes to every finished request; returns an unsubscribe function. */
   onOutcome(fn: OutcomeObserver): () => void;
   /** Subscribes to sampled request/response bodies, delivered off the response path. */
-  onBodies(fn: BodyObserver): () => void;
+  onBodies(fn: BodyObserver, opts?: BodySubscription): () => void;
   /** Sets (or with `undefined`, removes) a model's split. Throws PRX_ERR_INVALID_ARGUMENT for a bad split. */
   setSplit(model: string, split: Split | undefined): void;
   getSplit(model: string): Split | undefined;
@@ -127,7 +127,7 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
     ...(listeners.grpcAddress !== undefined ? { grpcAddress: listeners.grpcAddress } : {}),
     adminUrl: listeners.adminUrl,
     onOutcome: (fn) => telemetry.observers.onOutcome(fn),
-    onBodies: (fn) => telemetry.observers.onBodies(fn),
+    onBodies: (fn, o) => telemetry.observers.onBodies(fn, o),
     setSplit: splits.set,
     getSplit: splits.get,
     splits: splits.all,

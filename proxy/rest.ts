@@ -256,6 +256,8 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
   readonly #id: string;
   /** Body copies for the tee (sampled), undefined when not sampled. */
   #reqCopy: Buffer[] | undefined;
+  /** The uniform draw that decided the tee (observers.ts BodySubscription). */
+  #draw = 1;
   #resCopy: Buffer[] | undefined;
   #scan: Buffer[] | undefined;
   #scanBytes = 0;
@@ -289,7 +291,7 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
     this.#plan = planRest(req.url ?? '/', (name) => firstHeader(req.headers, name), deps.getSplit, deps.random);
     this.#span = deps.tracing.start(`${req.method} ${this.#plan.api}`, this.#h.traceparent);
     // Tee: sampled, only for inference calls, only when someone listens.
-    if (deps.observers.wantsBodies && TEE_APIS.has(this.#plan.api) && deps.random() < deps.config.bodies.sampleRate) {
+    if (deps.observers.wantsBodies && TEE_APIS.has(this.#plan.api) && deps.observers.tees((this.#draw = deps.random()))) {
       this.#reqCopy = [];
       this.#resCopy = [];
     }
@@ -614,7 +616,10 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
     this.#ticket?.done(durationSeconds, httpStatus === 502 || httpStatus === 503 || httpStatus === 504);
     const bodies =
       this.#reqCopy && this.#resCopy
-        ? { requestBody: Buffer.concat(this.#reqCopy), responseBody: Buffer.concat(this.#resCopy), contentType: firstHeader(this.#req.headers, 'content-type') ?? '' }
+        ? {
+            requestBody: Buffer.concat(this.#reqCopy), responseBody: Buffer.concat(this.#resCopy), contentType: firstHeader(this.#req.headers, 'content-type') ?? '',
+            path: (this.#req.url ?? '/').split('?', 1)[0]!, durationSeconds, draw: this.#draw,
+          }
         : undefined;
     recorder.record(
       {

@@ -21,7 +21,7 @@ export interface Telemetry {
 /** `extraThresholdsSeconds`: latency thresholds (the SLO spec's) added to the histogram buckets. */
 export function createTelemetry(config: ProxyConfig, registry: Registry, extraThresholdsSeconds: readonly number[] = []): Telemetry {
   const metrics = new ProxyMetrics(registry, [...config.latencyThresholdsSeconds, ...extraThresholdsSeconds]);
-  const observers = new Observers(metrics);
+  const observers = new Observers(metrics, config.bodies.sampleRate);
   // Exporting only makes sense when spans are made; config.ts warns about otlp without enabled.
   const otlp = config.tracing.enabled && config.tracing.otlp
     ? createOtlpTracing(config.tracing.otlp, (spans) => metrics.dropped.inc({ reason: 'trace_export' }, spans))

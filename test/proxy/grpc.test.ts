@@ -214,6 +214,8 @@ describe('gRPC pass-through', () => {
     assert.equal((PredictResponse.toObject(PredictResponse.decode(b.responseBody), { longs: String }) as { modelSpec: { version: { value: string } } }).modelSpec.version.value, '1');
     assert.equal(b.version, '1');
     assert.equal(b.protocol, 'grpc');
+    assert.ok(typeof b.durationSeconds === 'number' && b.durationSeconds >= 0, 'the primary latency');
+    assert.ok(typeof b.draw === 'number' && b.draw < 1, 'the draw that chose it');
   });
 
   test('gRPC requests are counted with the gRPC code name', async () => {
