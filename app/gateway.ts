@@ -15,6 +15,7 @@ import { RolloutStore, attachRollouts, driftSource, sloBurnSource, type LabelMov
 import { runWhileLeader } from './leader.ts';
 import { SplitFollower } from './split-follower.ts';
 import { GroundTruth, mountFeedbackRoutes, registerTruthMetrics } from '../truth/index.ts';
+import { captureWriter, registerCaptureMetrics, type CaptureWriter } from '../shadow/index.ts';
 
 export interface GatewayOptions {
   config: Config;
@@ -70,6 +71,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const slos = attachSlos(run, proxy, fleet);
   const drift = await attachDrift(run, proxy, slos.engine);
   const truth = attachTruth(run, proxy, slos.engine);
+  const capture = attachCapture(run, proxy);
   const rollouts = startRollouts(run, proxy, fleet, drift, opts);
   auditAdminActions(proxy, opts.stateDir, run.clock, run.log);
   mountReadApis(run.clock, proxy, fleet, slos.engine, drift, rollouts);
@@ -87,6 +89,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     // its requests, instead of after the drain (fleet.close() below is then a no-op for it).
     await fleet.leader.close();
     await proxy.drain(drainMs);
+    await capture?.close();
     await slos.close();
     await fleet.close();
   };
@@ -279,6 +282,19 @@ function attachTruth(run: RunContext, proxy: Proxy, slo: SloEngine): GroundTruth
   truth.onLabelled((e) => slo.recordLabelled(e));
   mountFeedbackRoutes((m, p, h, o) => proxy.route(m, p, h, o), truth);
   return truth;
+}
+
+/**
+ * Capture (capture: section): a sampled share of each model's exchanges, written to
+ * rotating JSON Lines files for `modelgate replay`; off the request path, bounded, counted.
+ */
+function attachCapture(run: RunContext, proxy: Proxy): CaptureWriter | undefined {
+  const section = run.config.capture;
+  if (!section) return undefined;
+  const writer = captureWriter(section, run.clock, registerCaptureMetrics(run.registry));
+  const models = section.models ? new Set(section.models) : undefined;
+  proxy.onBodies((b) => writer.offer(b), { share: (m) => (models && !models.has(m) ? 0 : section.sample), maxShare: () => section.sample });
+  return writer;
 }
 
 /** The read APIs and the status page; reads are open on the admin port (loopback by default), changes need the token. */

@@ -53,7 +53,7 @@ export function checkConfig(path: string): CheckResult {
 
 /**
  * Parses and validates config text; `source` names it in messages. With `baseDir` (the
- * folder of the file it came from), relative paths in it (drift.baselineDir,
+ * folder of the file it came from), relative paths in it (drift.baselineDir, capture.dir,
  * leader.lease.file) are resolved against that folder, as the model config's base_path is:
  * the same file means the same folders whatever the working directory.
  */
@@ -138,6 +138,7 @@ function resolvePaths(sections: SectionValues, baseDir: string): void {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   const s = sections as { -readonly [K in keyof SectionValues]: SectionValues[K] };
   if (s.drift) s.drift = { ...s.drift, baselineDir: abs(s.drift.baselineDir) };
+  if (s.capture) s.capture = Object.freeze({ ...s.capture, dir: abs(s.capture.dir) });
   if (s.leader.mode === 'lease' && s.leader.file !== undefined) s.leader = { ...s.leader, file: abs(s.leader.file) };
 }
 

@@ -10,6 +10,7 @@ import { validateNotify } from '../slo/notify/config.ts';
 import { readProxyConfig } from '../proxy/config.ts';
 import { validateDriftSection } from '../drift/config.ts';
 import { validateTruthSection } from '../truth/config.ts';
+import { validateCapture } from '../shadow/config.ts';
 import { validateRollouts } from '../rollout/config.ts';
 import { validateSloSource } from '../slo/source-config.ts';
 import { checkDriftSlis } from '../slo/drift-check.ts';
@@ -28,6 +29,7 @@ export const SECTIONS = [
   section('proxy', readProxyConfig),
   section('drift', validateDriftSection),
   section('truth', validateTruthSection),
+  section('capture', validateCapture),
   section('rollouts', validateRollouts),
   section('sloSource', validateSloSource),
   section('leader', validateLeader),

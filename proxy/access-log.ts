@@ -128,6 +128,8 @@ class RotatingFile {
       this.#reopening = true;
       this.#sonic.once('ready', () => {
         this.#reopening = false;
+        // Lines written while the file opened went to it; if they already fill it, rotate now.
+        if (this.#bytes > this.#o.maxBytes) this.#rotate();
       });
       this.#sonic.reopen();
       if (this.#o.keep === 0) rmSync(`${f}.0`, { force: true });

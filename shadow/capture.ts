@@ -7,7 +7,9 @@
 // capture.1.jsonl, .1 becomes .2, ... and the oldest past `maxFiles` is deleted).
 import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Clock } from '../common/index.ts';
+import { Counter, type Registry } from 'prom-client';
+import { LABEL, SHADOW_METRIC, type Clock } from '../common/index.ts';
+import type { CaptureConfig } from './config.ts';
 import { toRecord, type CaptureField, type Exchange } from './record.ts';
 
 export interface CaptureOptions {
@@ -24,6 +26,10 @@ export interface CaptureOptions {
   models?: ReadonlySet<string>;
   maxQueueBytes: number;
 }
+
+export const CAPTURE_FILE = 'capture.jsonl';
+// Lines waiting for the disk; beyond this, captures are dropped and counted.
+const CAPTURE_MAX_QUEUE_BYTES = 8 * 1024 * 1024;
 
 export type CaptureOutcome = 'written' | 'dropped_queue_full' | 'dropped_write_error' | 'dropped_too_large';
 
@@ -136,6 +142,35 @@ export class CaptureWriter {
     for (let i = this.#o.maxFiles - 2; i >= 0; i--) await rename(name(i), name(i + 1)).catch(() => {});
     this.#fileBytes = 0;
   }
+}
+
+/** `modelgate_capture_records_total{model, outcome}` in `registry`, as the writer's counts. */
+export function registerCaptureMetrics(registry: Registry): CaptureCounts {
+  const c = new Counter({
+    name: SHADOW_METRIC.captured,
+    help: 'Sampled exchanges offered to the capture files, by outcome: written, dropped_queue_full, dropped_write_error, dropped_too_large.',
+    labelNames: [LABEL.model, LABEL.outcome],
+    registers: [registry],
+  });
+  return { count: (model, outcome) => c.inc({ [LABEL.model]: model, [LABEL.outcome]: outcome }) };
+}
+
+/** The writer of a validated `capture:` section (file `capture.jsonl` in its `dir`). */
+export function captureWriter(config: CaptureConfig, clock: Clock, counts: CaptureCounts): CaptureWriter {
+  return new CaptureWriter(
+    {
+      dir: config.dir,
+      fileName: CAPTURE_FILE,
+      maxFileBytes: config.maxFileBytes,
+      maxFiles: config.maxFiles,
+      fields: new Set(config.fields),
+      maxQueueBytes: CAPTURE_MAX_QUEUE_BYTES,
+      ...(config.inputs ? { inputs: new Set(config.inputs) } : {}),
+      ...(config.models ? { models: new Set(config.models) } : {}),
+    },
+    clock,
+    counts,
+  );
 }
 
 /** `capture.jsonl` → `capture.2.jsonl`. */

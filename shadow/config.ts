@@ -27,8 +27,6 @@ export const CAPTURE_DEFAULTS = {
   sample: 0.01,
   maxFileBytes: 64 * 1024 * 1024,
   maxFiles: 5,
-  /** Lines waiting for the disk; beyond this, captures are dropped and counted. */
-  maxQueueBytes: 8 * 1024 * 1024,
 } as const;
 
 const KEYS = ['dir', 'sample', 'models', 'fields', 'inputs', 'maxFileSize', 'maxFiles'] as const;

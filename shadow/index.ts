@@ -2,7 +2,7 @@
 // request (shadow traffic, replay), sampled capture of exchanges, and the replay runner.
 export { Comparison, COMPARE_DEFAULTS, judgeDivergence } from './compare.ts';
 export type { CompareSettings, OutputRule, OutputKind, ComparisonSummary, ColumnSummary, Quantiles, PairResult, DivergenceThresholds, DivergenceVerdict } from './compare.ts';
-export { CaptureWriter, rotatedName } from './capture.ts';
+export { CAPTURE_FILE, CaptureWriter, captureWriter, registerCaptureMetrics, rotatedName } from './capture.ts';
 export type { CaptureOptions, CaptureOutcome, CaptureCounts } from './capture.ts';
 export { validateCapture, CAPTURE_DEFAULTS } from './config.ts';
 export type { CaptureConfig } from './config.ts';

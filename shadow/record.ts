@@ -74,7 +74,9 @@ export function toRecord(x: Exchange, fields: ReadonlySet<CaptureField>, now: Da
   if (fields.has('contentType')) r.contentType = x.contentType;
   if (fields.has('latency') && x.durationSeconds !== undefined) r.latencyMs = Math.round(x.durationSeconds * 1e6) / 1e3;
   const binary = x.protocol === 'grpc';
-  if (fields.has('request')) {
+  // A gRPC message cannot be filtered by input here: with an inputs allowlist it is left
+  // out whole rather than written with inputs the allowlist excludes.
+  if (fields.has('request') && !(binary && keepInputs)) {
     const t = binary ? undefined : textOrUndefined(x.requestBody);
     if (t === undefined) r.requestBase64 = Buffer.from(x.requestBody).toString('base64');
     else r.request = keepInputs ? redactInputs(t, keepInputs) : t;

@@ -15,6 +15,8 @@ import { FLAGS as RULES_FLAGS } from '../../cli/commands/rules.ts';
 import { FLAGS as DASHBOARDS_FLAGS } from '../../cli/commands/dashboards.ts';
 import { ROLLOUT_FLAGS } from '../../cli/commands/rollout.ts';
 import { DEMO_FLAGS } from '../../cli/commands/demo.ts';
+import { FLAGS as REPLAY_FLAGS } from '../../cli/commands/replay.ts';
+import { FLAGS as AUDIT_FLAGS } from '../../cli/commands/audit.ts';
 import { COMMANDS } from '../../cli/commands.ts';
 // Public surfaces (index.ts) where the area has one, so a refactor inside an area does not
 // break the docs; ProxyMetrics is not exported by proxy/index.ts.
@@ -32,6 +34,7 @@ import { DriftErrors } from '../../drift/errors.ts';
 import { RolloutErrors } from '../../rollout/errors.ts';
 import { GroundTruth, TruthErrors, registerTruthMetrics, validateTruthSection } from '../../truth/index.ts';
 import { systemClock } from '../../common/clock.ts';
+import { registerCaptureMetrics } from '../../shadow/index.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -56,6 +59,8 @@ export const COMMAND_FLAGS: Readonly<Record<string, readonly FlagSpec[]>> = {
   proxy: GATEWAY_PROXY_FLAGS,
   rollout: ROLLOUT_FLAGS,
   demo: DEMO_FLAGS,
+  replay: REPLAY_FLAGS,
+  audit: AUDIT_FLAGS,
 };
 
 /** What `modelgate <name> --help` prints (every command answers --help before doing anything). */
@@ -132,6 +137,7 @@ export function collectMetrics(): MetricDoc[] {
   new RolloutMetrics(proxy);
   const truth = validateTruthSection({ models: { m: { task: 'regression', value: 'y' } } }, 'truth', new Issues())!;
   registerTruthMetrics(proxy, new GroundTruth(truth, { clock: systemClock }));
+  registerCaptureMetrics(proxy);
   return [...describe('server', server), ...describe('proxy', proxy)];
 }
 

@@ -18,6 +18,8 @@ import {
 import { ROLLOUT_DEFAULTS as ROLLOUT, WEBHOOK_TYPES } from '../../rollout/index.ts';
 import { DEFAULT_LEASE_TTL_MS } from '../../app/leader.ts';
 import { TRUTH_DEFAULTS as TRUTH } from '../../truth/index.ts';
+import { CAPTURE_DEFAULTS as CAPTURE, CAPTURE_FIELDS } from '../../shadow/index.ts';
+import { ACCESS_LOG_DEFAULTS as ACCESS, ACCESS_LOG_FIELDS } from '../../proxy/access-log.ts';
 
 export interface FieldDoc {
   /** string, number, integer, boolean, duration, bytes, list of X, map of X, object, one of. */
@@ -101,11 +103,29 @@ export const MODELGATE_YAML: FieldTable = {
   'proxy.rest.host': { type: 'string', default: str(PROXY_OUT.rest?.host), text: 'Listen address.' },
   'proxy.rest.port': { type: 'integer', default: str(PROXY_OUT.rest?.port), units: 'TCP port (0 = any free port)', text: 'Listen port.' },
   'proxy.rest.upstream': { type: 'string (URL)', required: true, text: 'Upstream base URL such as `http://127.0.0.1:8601`.' },
+  'proxy.rest.tls': { type: 'object', text: 'TLS on the REST listener from PEM files, re-read when they change (certificate rotation without a restart or dropped connections).' },
+  'proxy.rest.tls.cert': { type: 'string (path)', required: true, text: 'Certificate chain (PEM).' },
+  'proxy.rest.tls.key': { type: 'string (path)', required: true, text: 'Private key (PEM).' },
+  'proxy.rest.tls.clientCa': { type: 'string (path)', text: 'CA bundle (PEM): clients must present a certificate it signed (mTLS); others are refused in the handshake.' },
+  'proxy.rest.upstreamTls': { type: 'object', text: 'TLS to an `https://` upstream; `{}` trusts the system CAs.' },
+  'proxy.rest.upstreamTls.ca': { type: 'string (path)', text: 'CA bundle (PEM) the upstream\'s certificate must chain to.' },
+  'proxy.rest.upstreamTls.cert': { type: 'string (path)', text: 'Client certificate (PEM) for an upstream that asks for one (with `key`).' },
+  'proxy.rest.upstreamTls.key': { type: 'string (path)', text: 'Client key (PEM), with `cert`.' },
+  'proxy.rest.upstreamTls.serverName': { type: 'string', text: 'Name checked against the upstream\'s certificate (SNI) when it differs from the URL\'s host.' },
   'proxy.rest.client': { type: 'string', default: str(PROXY_OUT.rest?.client), units: '`native` or `undici`', text: 'Upstream client for requests with no body or a small one (up to 64 KiB with a content-length): `native` is the proxy\'s own keep-alive HTTP/1.1 client (one write per request), `undici` the undici Pool. Streamed bodies and `https` upstreams always use undici.' },
   'proxy.grpc': { type: 'object', text: 'gRPC listener (plaintext h2c) and its upstream.' },
   'proxy.grpc.host': { type: 'string', default: str(PROXY_OUT.grpc?.host), text: 'Listen address.' },
   'proxy.grpc.port': { type: 'integer', default: str(PROXY_OUT.grpc?.port), units: 'TCP port (0 = any free port)', text: 'Listen port.' },
   'proxy.grpc.upstream': { type: 'string (host:port)', required: true, text: 'Upstream such as `127.0.0.1:8600`.' },
+  'proxy.grpc.tls': { type: 'object', text: 'TLS on the gRPC listener from PEM files, re-read when they change (certificate rotation without a restart or dropped connections).' },
+  'proxy.grpc.tls.cert': { type: 'string (path)', required: true, text: 'Certificate chain (PEM).' },
+  'proxy.grpc.tls.key': { type: 'string (path)', required: true, text: 'Private key (PEM).' },
+  'proxy.grpc.tls.clientCa': { type: 'string (path)', text: 'CA bundle (PEM): clients must present a certificate it signed (mTLS); others are refused in the handshake.' },
+  'proxy.grpc.upstreamTls': { type: 'object', text: 'gRPC to the upstream over TLS (ALPN h2); `{}` trusts the system CAs.' },
+  'proxy.grpc.upstreamTls.ca': { type: 'string (path)', text: 'CA bundle (PEM) the upstream\'s certificate must chain to.' },
+  'proxy.grpc.upstreamTls.cert': { type: 'string (path)', text: 'Client certificate (PEM) for an upstream that asks for one (with `key`).' },
+  'proxy.grpc.upstreamTls.key': { type: 'string (path)', text: 'Client key (PEM), with `cert`.' },
+  'proxy.grpc.upstreamTls.serverName': { type: 'string', text: 'Name checked against the upstream\'s certificate (SNI) when it differs from the URL\'s host.' },
   'proxy.admin': { type: 'object', text: 'Admin API: `/metrics`, `/healthz`, `/api/v1/...`.' },
   'proxy.admin.host': { type: 'string', default: PROXY.adminHost, text: 'Listen address. Beyond loopback the proxy starts only with a token, or with `readOnly: true`.' },
   'proxy.admin.port': { type: 'integer', default: String(PROXY.adminPort), units: 'TCP port', text: 'Listen port.' },
@@ -206,6 +226,25 @@ export const MODELGATE_YAML: FieldTable = {
   'proxy.concurrency.models.<model>.latencyTarget': { type: 'duration', default: dur(GUARD.latencyTargetMs), units: DURATION, text: 'Adaptive: see `default.latencyTarget`.' },
   'proxy.concurrency.priority': { type: 'list of string', default: '[]', text: 'Identities (names or `group:<name>`; needs `auth`) shed last: only they may use the reserved share of each limit.' },
   'proxy.concurrency.reserve': { type: 'number', default: String(GUARD.reserve), units: 'share (0–0.9)', text: 'Share of each limit kept for `priority` identities (applies only when `priority` names some).' },
+
+  'proxy.accessLog': { type: 'object', text: 'One JSON line per finished request (REST and gRPC; written by pino off the request path; flushed by the drain); absent = off.' },
+  'proxy.accessLog.enabled': { type: 'boolean', default: 'true', text: 'Turns the access log off without removing the section.' },
+  'proxy.accessLog.sample': { type: 'number', default: String(ACCESS.sample), units: SHARE, text: 'Share of requests logged.' },
+  'proxy.accessLog.fields': { type: 'list of string', defaultNote: 'all', text: `Fields written: ${ACCESS_LOG_FIELDS.map((f) => '`' + f + '`').join(', ')}.` },
+  'proxy.accessLog.to': { type: 'one of', default: 'stdout', text: '`stdout`, or `{file, maxBytes, keep}` for a file rotated by size.' },
+  'proxy.accessLog.to.file': { type: 'string (path)', required: true, text: 'The log file; rotated files are `file.1` (newest) … `file.<keep>`.' },
+  'proxy.accessLog.to.maxBytes': { type: 'bytes', default: bytes(ACCESS.maxBytes), units: 'bytes (integer or "100MiB")', text: 'Rotate when the file would grow past this (lines written while the new file opens still go to it).' },
+  'proxy.accessLog.to.keep': { type: 'integer', default: String(ACCESS.keep), units: 'files (0–100)', text: 'Rotated files kept.' },
+
+  // capture: (shadow/config.ts)
+  capture: { type: 'object', text: 'Sampled capture of inference exchanges (request and answer) to rotating JSON Lines files, for `modelgate replay`; off the request path, bounded, drops counted in `modelgate_capture_records_total`; absent = off.' },
+  'capture.dir': { type: 'string (path)', default: CAPTURE.dir, text: 'Folder of `capture.jsonl` and its rotated files (`capture.1.jsonl` newest); relative to the config file.' },
+  'capture.sample': { type: 'number', default: String(CAPTURE.sample), units: SHARE, text: 'Share of each captured model\'s inference requests written (independent of `proxy.bodies.sampleRate`).' },
+  'capture.models': { type: 'list of string', defaultNote: 'every model', text: 'Models captured.' },
+  'capture.fields': { type: 'list of string', defaultNote: 'all', text: `Fields kept in each line: ${CAPTURE_FIELDS.map((f) => '`' + f + '`').join(', ')}; without \`request\` a line cannot be replayed.` },
+  'capture.inputs': { type: 'list of string', defaultNote: 'every input', text: 'Keep only these inputs of JSON request bodies (TF Serving rows or columns, KServe v2), so other inputs (personal data) are never written. gRPC request messages are then left out whole (their lines cannot be replayed).' },
+  'capture.maxFileSize': { type: 'bytes', default: bytes(CAPTURE.maxFileBytes), units: 'bytes (integer or "64MiB")', text: 'A file is rotated before it passes this.' },
+  'capture.maxFiles': { type: 'integer', default: String(CAPTURE.maxFiles), units: 'files (1–1000)', text: 'Files kept, the current one included; the oldest is deleted.' },
 
   // truth: (truth/config.ts)
   truth: { type: 'object', text: 'Delayed labels: predictions kept by request id for `POST /api/v1/feedback`, live accuracy per version; absent = off.' },

@@ -33,6 +33,7 @@ export const LABEL_TEXT: Readonly<Record<string, string>> = {
   [LABEL.state]: `Model version state: ${MODEL_STATES.join(', ')} (1 for the current state).`,
   [LABEL.kind]: 'Upstream failure: connect, reset, timeout, protocol, client_abort, client_timeout (the client stopped sending its body: 408), body_too_large.',
   [LABEL.reason]: 'Why: a telemetry sample was dropped (observer_error, body_observer_error, body_queue_full, body_too_large); a credential was refused (`modelgate_auth_failures_total`: missing_credential, unknown_key, invalid_token, expired_token, forbidden); a request was refused before forwarding (`modelgate_requests_rejected_total`: unauthenticated, forbidden, rate_limited, shed); a stored prediction was dropped (`modelgate_prediction_store_evictions_total`: ttl, capacity); a feedback entry\'s outcome (`modelgate_feedback_entries_total`: labelled_rows, unmatched, duplicate, rejected).',
+  [LABEL.outcome]: 'What became of it: a certificate reload (`modelgate_tls_reloads_total`: ok, error); a captured exchange (`modelgate_capture_records_total`: written, dropped_queue_full, dropped_write_error, dropped_too_large).',
   [LABEL.identity]: `Who called (an API key name or a JWT subject), only with \`proxy.auth.identityLabel\`; key names plus at most \`maxIdentityLabels\` others, then \`${OVERFLOW_LABEL_VALUE}\`; empty when the caller was not identified.`,
   [LABEL.slo]: 'SLO name (`slos[].name`).',
   [LABEL.window]: 'Alert window as a duration, e.g. `1h`, `5m`.',

@@ -55,7 +55,7 @@ test('the file is rotated by size, keeping the configured generations, with whol
     const log = new AccessLog({ enabled: true, sample: 1, fields: ACCESS_LOG_FIELDS, to: { file: join(dir, 'access.log'), maxBytes: 20_000, keep: 2 } });
     for (let i = 0; i < 600; i++) {
       log.observe(outcome(i));
-      if (i % 10 === 0) await new Promise((r) => setImmediate(r));
+      if (i % 10 === 0) await new Promise((r) => setTimeout(r, 1));
     }
     await log.close();
     const files = (await readdir(dir)).sort();
@@ -67,7 +67,9 @@ test('the file is rotated by size, keeping the configured generations, with whol
     assert.deepEqual(ids, ids.map((_, k) => ids[0]! + k));
     for (const f of files) {
       const size = (await readFile(join(dir, f))).length;
-      assert.ok(size <= 20_000 + 10 * 300, `${f} is ${size} bytes`); // lines queued while the new file opens
+      // Lines written while the new file opens go to it: a file can pass maxBytes by those
+      // (10 lines per turn of the loop here; more on a busy machine, where an open takes longer).
+      assert.ok(size <= 20_000 * 1.5, `${f} is ${size} bytes`);
     }
   });
 });
