@@ -56,6 +56,21 @@ const DURATION = 'duration string (ms, s, m, h, d, w)';
 const PERCENT = 'percent (0–100)';
 const SHARE = 'share (0–1)';
 
+/** A listener's `tls` and `upstreamTls` (proxy/tls-config.ts), the same for REST and gRPC. */
+function tlsFields(at: string, listener: string, upstream: string): Record<string, FieldDoc> {
+  return {
+    [`${at}.tls`]: { type: 'object', text: `TLS on the ${listener} from PEM files, re-read when they change (certificate rotation without a restart or dropped connections).` },
+    [`${at}.tls.cert`]: { type: 'string (path)', required: true, text: 'Certificate chain (PEM).' },
+    [`${at}.tls.key`]: { type: 'string (path)', required: true, text: 'Private key (PEM).' },
+    [`${at}.tls.clientCa`]: { type: 'string (path)', text: 'CA bundle (PEM): clients must present a certificate it signed (mTLS); others are refused in the handshake.' },
+    [`${at}.upstreamTls`]: { type: 'object', text: `${upstream}; \`{}\` trusts the system CAs.` },
+    [`${at}.upstreamTls.ca`]: { type: 'string (path)', text: "CA bundle (PEM) the upstream's certificate must chain to." },
+    [`${at}.upstreamTls.cert`]: { type: 'string (path)', text: 'Client certificate (PEM) for an upstream that asks for one (with `key`).' },
+    [`${at}.upstreamTls.key`]: { type: 'string (path)', text: 'Client key (PEM), with `cert`.' },
+    [`${at}.upstreamTls.serverName`]: { type: 'string', text: "Name checked against the upstream's certificate (SNI) when it differs from the URL's host." },
+  };
+}
+
 /** modelgate.yaml (`modelgate start --config`, `modelgate proxy --config`, `modelgate check`). */
 export const MODELGATE_YAML: FieldTable = {
   apiVersion: { type: 'string', required: true, text: 'Must be `modelgate/v1`. Sloth `prometheus/v1` and OpenSLO `v1` documents are also accepted and imported.' },
@@ -103,29 +118,13 @@ export const MODELGATE_YAML: FieldTable = {
   'proxy.rest.host': { type: 'string', default: str(PROXY_OUT.rest?.host), text: 'Listen address.' },
   'proxy.rest.port': { type: 'integer', default: str(PROXY_OUT.rest?.port), units: 'TCP port (0 = any free port)', text: 'Listen port.' },
   'proxy.rest.upstream': { type: 'string (URL)', required: true, text: 'Upstream base URL such as `http://127.0.0.1:8601`.' },
-  'proxy.rest.tls': { type: 'object', text: 'TLS on the REST listener from PEM files, re-read when they change (certificate rotation without a restart or dropped connections).' },
-  'proxy.rest.tls.cert': { type: 'string (path)', required: true, text: 'Certificate chain (PEM).' },
-  'proxy.rest.tls.key': { type: 'string (path)', required: true, text: 'Private key (PEM).' },
-  'proxy.rest.tls.clientCa': { type: 'string (path)', text: 'CA bundle (PEM): clients must present a certificate it signed (mTLS); others are refused in the handshake.' },
-  'proxy.rest.upstreamTls': { type: 'object', text: 'TLS to an `https://` upstream; `{}` trusts the system CAs.' },
-  'proxy.rest.upstreamTls.ca': { type: 'string (path)', text: 'CA bundle (PEM) the upstream\'s certificate must chain to.' },
-  'proxy.rest.upstreamTls.cert': { type: 'string (path)', text: 'Client certificate (PEM) for an upstream that asks for one (with `key`).' },
-  'proxy.rest.upstreamTls.key': { type: 'string (path)', text: 'Client key (PEM), with `cert`.' },
-  'proxy.rest.upstreamTls.serverName': { type: 'string', text: 'Name checked against the upstream\'s certificate (SNI) when it differs from the URL\'s host.' },
+  ...tlsFields('proxy.rest', 'REST listener', 'TLS to an `https://` upstream'),
   'proxy.rest.client': { type: 'string', default: str(PROXY_OUT.rest?.client), units: '`native` or `undici`', text: 'Upstream client for requests with no body or a small one (up to 64 KiB with a content-length): `native` is the proxy\'s own keep-alive HTTP/1.1 client (one write per request), `undici` the undici Pool. Streamed bodies and `https` upstreams always use undici.' },
   'proxy.grpc': { type: 'object', text: 'gRPC listener (plaintext h2c) and its upstream.' },
   'proxy.grpc.host': { type: 'string', default: str(PROXY_OUT.grpc?.host), text: 'Listen address.' },
   'proxy.grpc.port': { type: 'integer', default: str(PROXY_OUT.grpc?.port), units: 'TCP port (0 = any free port)', text: 'Listen port.' },
   'proxy.grpc.upstream': { type: 'string (host:port)', required: true, text: 'Upstream such as `127.0.0.1:8600`.' },
-  'proxy.grpc.tls': { type: 'object', text: 'TLS on the gRPC listener from PEM files, re-read when they change (certificate rotation without a restart or dropped connections).' },
-  'proxy.grpc.tls.cert': { type: 'string (path)', required: true, text: 'Certificate chain (PEM).' },
-  'proxy.grpc.tls.key': { type: 'string (path)', required: true, text: 'Private key (PEM).' },
-  'proxy.grpc.tls.clientCa': { type: 'string (path)', text: 'CA bundle (PEM): clients must present a certificate it signed (mTLS); others are refused in the handshake.' },
-  'proxy.grpc.upstreamTls': { type: 'object', text: 'gRPC to the upstream over TLS (ALPN h2); `{}` trusts the system CAs.' },
-  'proxy.grpc.upstreamTls.ca': { type: 'string (path)', text: 'CA bundle (PEM) the upstream\'s certificate must chain to.' },
-  'proxy.grpc.upstreamTls.cert': { type: 'string (path)', text: 'Client certificate (PEM) for an upstream that asks for one (with `key`).' },
-  'proxy.grpc.upstreamTls.key': { type: 'string (path)', text: 'Client key (PEM), with `cert`.' },
-  'proxy.grpc.upstreamTls.serverName': { type: 'string', text: 'Name checked against the upstream\'s certificate (SNI) when it differs from the URL\'s host.' },
+  ...tlsFields('proxy.grpc', 'gRPC listener', 'gRPC to the upstream over TLS (ALPN h2)'),
   'proxy.admin': { type: 'object', text: 'Admin API: `/metrics`, `/healthz`, `/api/v1/...`.' },
   'proxy.admin.host': { type: 'string', default: PROXY.adminHost, text: 'Listen address. Beyond loopback the proxy starts only with a token, or with `readOnly: true`.' },
   'proxy.admin.port': { type: 'integer', default: String(PROXY.adminPort), units: 'TCP port', text: 'Listen port.' },

@@ -16,6 +16,7 @@ import { servingServices } from '../../server/grpc/protos.ts';
 import { CAPTURE_FILE, parseRecord, validateCapture, type CaptureRecord } from '../../shadow/index.ts';
 import { run as replayCli } from '../../cli/commands/replay.ts';
 import { TempRepo } from '../helpers/repo.ts';
+import { fraudPredictRequest } from './fraud-grpc.ts';
 import { ALL_VERSIONS, servedModel, startTestServer } from '../helpers/server.ts';
 import { exampleConfig, startTestGateway, withoutDrift, type TestGateway } from '../helpers/gateway.ts';
 import { parseMetrics, sample } from '../proxy/helpers.ts';
@@ -69,10 +70,7 @@ describe('capture through the gateway, then replay', () => {
     const Client = grpc.makeGenericClientConstructor(svc, 'PredictionService');
     const client = new Client(gw.proxy.grpcAddress!, grpc.credentials.createInsecure()) as unknown as Record<string, Function>;
     for (const row of rows.slice(REST)) {
-      const req = {
-        model_spec: { name: 'fraud', version: { value: '1' } },
-        inputs: Object.fromEntries(Object.entries(row).map(([name, v]) => [name, { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: 1 }] }, float_val: [v] }])),
-      };
+      const req = fraudPredictRequest(row, '1');
       await new Promise((resolve, reject) => client['Predict']!.call(client, req, (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r))));
     }
     (client as unknown as grpc.Client).close();

@@ -15,6 +15,7 @@ import { systemClock } from '../../common/index.ts';
 import { CaptureWriter, CAPTURE_FIELDS, parseRecord, type CaptureOutcome } from '../../shadow/index.ts';
 import { run as replayCli } from '../../cli/commands/replay.ts';
 import { TempRepo } from '../helpers/repo.ts';
+import { fraudPredictRequest } from './fraud-grpc.ts';
 
 const REST_ROWS = 900;
 const GRPC_ROWS = 100;
@@ -64,10 +65,7 @@ describe('modelgate replay', () => {
     const client = new Client(server.grpcAddress!, grpc.credentials.createInsecure()) as unknown as Record<string, Function>;
     const predict = svc['Predict']!;
     for (const [k, row] of rows.slice(REST_ROWS).entries()) {
-      const req = {
-        model_spec: { name: 'fraud', version: { value: '1' } },
-        inputs: Object.fromEntries(Object.entries(row).map(([name, v]) => [name, { dtype: 'DT_FLOAT', tensor_shape: { dim: [{ size: 1 }] }, float_val: [v] }])),
-      };
+      const req = fraudPredictRequest(row, '1');
       const res = await new Promise<Record<string, unknown>>((resolve, reject) => client['Predict']!.call(client, req, (e: Error | null, r: Record<string, unknown>) => (e ? reject(e) : resolve(r))));
       writer.offer({
         model: 'fraud', version: '1', api: 'predict', protocol: 'grpc', method: predict.path, contentType: 'application/grpc',
