@@ -99,8 +99,10 @@ function runMethod(stream: ServerHttp2Stream, route: MethodRoute, req: unknown, 
   if (method.kind === 'unary') {
     return method.fn(req, ctx).then((res) => {
       if (stream.destroyed || stream.closed) return;
+      // Encoded before the headers go out, so a message that cannot be encoded is a plain error.
+      const message = frame(wire.responseSerialize(res));
       respondOk(stream);
-      stream.end(frame(wire.responseSerialize(res)));
+      stream.end(message);
     });
   }
   respondOk(stream);

@@ -11,18 +11,24 @@ export function encodeGrpcMessage(s: string): string {
   return out;
 }
 
-/** Starts a successful answer; status OK follows in trailers when the stream ends. */
+// The status a started call ends with: OK unless an error came after the headers went out.
+const ENDING = new WeakMap<ServerHttp2Stream, Record<string, string>>();
+
+/** Starts an answer; its status (OK, or what sendError sets later) follows in trailers when the stream ends. */
 export function respondOk(stream: ServerHttp2Stream): void {
+  ENDING.set(stream, { 'grpc-status': '0', 'grpc-message': '' });
   stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-  stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': '' }));
+  stream.once('wantTrailers', () => stream.sendTrailers(ENDING.get(stream)!));
 }
 
+/** Ends the call with `code`: trailers-only before any header, else in the trailers after what was sent. */
 export function sendError(stream: ServerHttp2Stream, code: number, message: string): void {
   if (stream.destroyed || stream.closed) return;
   const trailers = { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) };
   if (!stream.headersSent) {
     stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });
   } else {
+    ENDING.set(stream, trailers);
     stream.end();
   }
 }
