@@ -30,7 +30,7 @@ describe('the gRPC status of a call that fails after its answer started', () => 
   });
   after(async () => {
     client.close();
-    await transport.close();
+    await transport.close(1000);
   });
 
   const stream = (method: string) =>
