@@ -62,58 +62,66 @@ export interface ModelRef {
 const WIRE_VARINT = 0;
 const WIRE_LEN = 2;
 
-/** Decodes a TF Serving ModelSpec message. */
-export function decodeModelSpec(buf: Uint8Array): ModelRef {
+/**
+ * Calls `visit` with each field of a message; a field it does not read (it returns false)
+ * is skipped.
+ */
+function eachField(buf: Uint8Array, visit: (field: number, wire: number, r: protobuf.Reader) => boolean): void {
   const r = Reader.create(buf);
-  const out: ModelRef = {};
   while (r.pos < r.len) {
     const tag = r.uint32();
-    const field = tag >>> 3;
-    if (field === 1 && (tag & 7) === WIRE_LEN) out.model = r.string();
-    else if (field === 2 && (tag & 7) === WIRE_LEN) {
-      const inner = Reader.create(r.bytes());
+    if (!visit(tag >>> 3, tag & 7, r)) r.skipType(tag & 7);
+  }
+}
+
+/** Decodes a TF Serving ModelSpec message. */
+export function decodeModelSpec(buf: Uint8Array): ModelRef {
+  const out: ModelRef = {};
+  eachField(buf, (field, wire, r) => {
+    if (wire !== WIRE_LEN) return false;
+    if (field === 1) out.model = r.string();
+    else if (field === 2) {
       let value = '0'; // Int64Value with the default 0 is encoded as an empty message
-      while (inner.pos < inner.len) {
-        const t = inner.uint32();
-        if (t >>> 3 === 1 && (t & 7) === WIRE_VARINT) value = inner.int64().toString();
-        else inner.skipType(t & 7);
-      }
+      eachField(r.bytes(), (f, w, inner) => {
+        if (f !== 1 || w !== WIRE_VARINT) return false;
+        value = inner.int64().toString();
+        return true;
+      });
       out.version = value;
       delete out.label; // oneof: the last member on the wire wins
-    } else if (field === 4 && (tag & 7) === WIRE_LEN) {
+    } else if (field === 4) {
       out.label = r.string();
       delete out.version;
-    } else r.skipType(tag & 7);
-  }
+    } else return false;
+    return true;
+  });
   return out;
 }
 
 /** Reads the model spec out of a message where it sits at `field` (merging repeated occurrences). */
-function findModelSpec(buf: Uint8Array, field: number): ModelRef {
-  const r = Reader.create(buf);
+function findModelSpec(buf: Uint8Array, at: number): ModelRef {
   let out: ModelRef = {};
-  while (r.pos < r.len) {
-    const tag = r.uint32();
-    if (tag >>> 3 === field && (tag & 7) === WIRE_LEN) out = { ...out, ...decodeModelSpec(r.bytes()) };
-    else r.skipType(tag & 7);
-  }
+  eachField(buf, (field, wire, r) => {
+    if (field !== at || wire !== WIRE_LEN) return false;
+    out = { ...out, ...decodeModelSpec(r.bytes()) };
+    return true;
+  });
   return out;
 }
 
 /** KServe messages: name at 1, version at 2, both strings. */
 function findKserve(buf: Uint8Array): ModelRef {
-  const r = Reader.create(buf);
   const out: ModelRef = {};
-  while (r.pos < r.len) {
-    const tag = r.uint32();
-    const field = tag >>> 3;
-    if (field === 1 && (tag & 7) === WIRE_LEN) out.model = r.string();
-    else if (field === 2 && (tag & 7) === WIRE_LEN) {
+  eachField(buf, (field, wire, r) => {
+    if (wire !== WIRE_LEN) return false;
+    if (field === 1) out.model = r.string();
+    else if (field === 2) {
       const v = r.string();
       if (v) out.version = v; // proto3: "" means "server's choice"
       else delete out.version;
-    } else r.skipType(tag & 7);
-  }
+    } else return false;
+    return true;
+  });
   return out;
 }
 
