@@ -103,9 +103,13 @@ test('failing and malformed requests pinned to the canary at twice the normal ra
     const slo = gw.slo.burnRate('fraud-availability', 'fraud', '2', 3_600_000);
     assert.ok(slo.bad >= (statuses.get('failing:500') ?? 0) / 2, `the SLO counts pinned failures: ${JSON.stringify(slo)}`);
     // Every analysis reported the pinned traffic beside its verdict.
-    const lines = (await readFile(join(gw.stateDir, 'rollouts-audit.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    const analyses = lines.filter((l) => l['input'] === 'analysis');
-    assert.ok(analyses.length >= 3);
+    // The audit line of a decision is written after its effects (rollout/effects.ts), so the
+    // promotion's may land just after the phase reads Succeeded.
+    const analyses = await eventually(async () => {
+      const lines = (await readFile(join(gw.stateDir, 'rollouts-audit.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const found = lines.filter((l) => l['input'] === 'analysis');
+      return found.length >= 3 && found;
+    }, 5_000, 20, 'an audit line for each of the three analyses');
     assert.ok(analyses.every((a) => (a['notes'] as string[]).some((n) => n.startsWith('pinned requests'))), JSON.stringify(analyses.map((a) => a['notes'])));
   } finally {
     stop = true;
