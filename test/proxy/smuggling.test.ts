@@ -74,7 +74,7 @@ for (const client of ['native', 'undici'] as const) {
       });
       // One upstream connection: a desync would show up on the very next request.
       ({ proxy } = await startProxy({ rest: { host: '127.0.0.1', port: 0, upstream: up.url, client }, limits: { upstreamConnections: 1 } }));
-      port = Number(new URL(proxy.restUrl).port);
+      port = Number(new URL(proxy.restUrl!).port);
     });
     after(async () => {
       await proxy.close();
