@@ -72,7 +72,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const drift = await attachDrift(run, proxy, slos.engine);
   const truth = attachTruth(run, proxy, slos.engine);
   const capture = attachCapture(run, proxy);
-  const rollouts = startRollouts(run, proxy, fleet, drift, opts);
+  const rollouts = startRollouts(run, proxy, fleet, drift, truth, opts);
   auditAdminActions(proxy, opts.stateDir, run.clock, run.log);
   mountReadApis(run.clock, proxy, fleet, slos.engine, drift, rollouts);
   const tick = evaluationTick(run, fleet, drift, slos.engine);
@@ -221,7 +221,7 @@ interface Rollouts {
  * Rollouts run on the replica that leads (app/leader.ts; every replica when leader: is not
  * configured); the others copy the leader's persisted split (app/split-follower.ts).
  */
-function startRollouts(run: RunContext, proxy: Proxy, fleet: Fleet, drift: DriftRecorder | undefined, opts: GatewayOptions): Rollouts {
+function startRollouts(run: RunContext, proxy: Proxy, fleet: Fleet, drift: DriftRecorder | undefined, truth: GroundTruth | undefined, opts: GatewayOptions): Rollouts {
   const { config, clock, registry, log } = run;
   if (config.rollouts.length === 0) return { controller: () => undefined, close: async () => {} };
   const stateDir = opts.stateDir ?? '.modelgate-state';
@@ -238,6 +238,7 @@ function startRollouts(run: RunContext, proxy: Proxy, fleet: Fleet, drift: Drift
       tickMs: Math.min(run.tickMs, 1000),
       burn,
       ...(drift ? { drift: driftSource(drift) } : {}),
+      ...(truth ? { accuracy: truth } : {}),
       ...(opts.serverLabels ? { labels: opts.serverLabels, versions: opts.serverLabels } : {}),
       log: (line) => log(`rollout ${line}`),
     });

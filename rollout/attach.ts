@@ -47,6 +47,7 @@ export async function attachRollouts(o: AttachOptions): Promise<{ controller: Ro
     ...(o.labels ? { labels: o.labels } : {}),
     ...(o.burn ? { burn: o.burn } : {}),
     ...(o.drift ? { drift: o.drift } : {}),
+    ...(o.accuracy ? { accuracy: o.accuracy } : {}),
     ...(o.log ? { log: o.log } : {}),
   });
   const unsubscribe = o.proxy.onOutcome(controller.observe);

@@ -22,7 +22,7 @@ import type { Action, Analysis, Command, DecideInput, Decision, EffectAction, Ro
 import { COMMANDS, TERMINAL_PHASES } from './types.ts';
 import { callWebhooks } from './webhooks.ts';
 import type { WebhookResult } from './webhooks.ts';
-import type { BurnSource, DriftSource, LabelMover, SplitActuator, SplitValue, VersionSource } from './ports.ts';
+import type { AccuracySource, BurnSource, DriftSource, LabelMover, SplitActuator, SplitValue, VersionSource } from './ports.ts';
 import { historyOf, verdictOf, viewOf } from './views.ts';
 import type { RolloutView, VerdictView } from './views.ts';
 
@@ -34,6 +34,8 @@ export interface ControllerOptions {
   versions?: VersionSource;
   burn?: BurnSource;
   drift?: DriftSource;
+  /** Labelled accuracy per version (truth/), for `analysis.accuracy`. */
+  accuracy?: AccuracySource;
   /** Directory for `rollouts.json` and `rollouts-audit.jsonl`. */
   stateDir: string;
   registry: Registry;
@@ -545,6 +547,20 @@ export class RolloutController {
         inputs.drift = await this.#o.drift.compareVersions(spec.model, s.stable!, s.canary!);
       } catch (e) {
         inputs.drift = { error: (e as Error).message };
+      }
+    }
+    if (this.#o.accuracy && spec.analysis.accuracy.enabled) {
+      // Labels come late and slowly: both versions are judged on every label that arrived
+      // since the rollout started (the last hour at most), not one interval's, which also
+      // keeps stable's labels in the comparison at a 100% step, where it serves nothing.
+      const sinceStart = Math.max(windowMs, now - (s.startedAtMs ?? now));
+      try {
+        inputs.accuracy = {
+          canary: this.#o.accuracy.labelledCounts(spec.model, s.canary!, sinceStart),
+          stable: this.#o.accuracy.labelledCounts(spec.model, s.stable!, sinceStart),
+        };
+      } catch (e) {
+        inputs.accuracy = { error: (e as Error).message };
       }
     }
     const a = analyze(analysisSpec, spec.minRequests, inputs);
