@@ -46,7 +46,7 @@ export function registerTruthMetrics(registry: Registry, truth: GroundTruth, opt
   });
   new Counter({
     name: TRUTH_METRIC.storeEvictions,
-    help: 'Predictions dropped before a label came (reason: ttl, capacity).',
+    help: 'Predictions dropped before a label came (reason: ttl, capacity, conflict = a second request reused the id).',
     labelNames: [LABEL.reason],
     registers: [registry],
     collect() {
@@ -54,6 +54,7 @@ export function registerTruthMetrics(registry: Registry, truth: GroundTruth, opt
       const ev = truth.snapshot().store.evictions;
       this.inc({ reason: 'ttl' }, ev.ttl);
       this.inc({ reason: 'capacity' }, ev.capacity);
+      this.inc({ reason: 'conflict' }, ev.conflict);
     },
   });
   const gauge = (name: string, help: string, read: (s: ReturnType<GroundTruth['scores']>[number]) => number | null | undefined) =>

@@ -20,15 +20,20 @@ export interface StoredPrediction {
   values?: Float64Array;
   /** A label was joined already (a second one for the same id is a duplicate). */
   labelled: boolean;
+  /**
+   * A second request came with this id: which answer a label is for cannot be known, so
+   * no label joins it (a client reusing another's id must not get the other's label
+   * judged against its own answer).
+   */
+  conflicted?: boolean;
 }
 
-export type EvictionReason = 'ttl' | 'capacity';
+export type EvictionReason = 'ttl' | 'capacity' | 'conflict';
 
 export class PredictionStore {
   readonly #entries = new Map<string, StoredPrediction>();
-  readonly evictions: Record<EvictionReason, number> = { ttl: 0, capacity: 0 };
-  /** Predictions stored under an id already present (the newer replaces the older). */
-  replaced = 0;
+  /** Predictions dropped before a label: expired, over the cap, or made unusable by a repeated id (counted once per repeat). */
+  readonly evictions: Record<EvictionReason, number> = { ttl: 0, capacity: 0, conflict: 0 };
   readonly #perModel = new Map<string, number>();
 
   constructor(
@@ -56,8 +61,11 @@ export class PredictionStore {
     this.expire(p.atMs);
     const old = this.#entries.get(id);
     if (old) {
-      this.#delete(id, old);
-      this.replaced++;
+      // The id is taken: neither answer can be labelled. The entry stays (until it expires)
+      // so a third request with the id is caught too.
+      old.conflicted = true;
+      this.evictions.conflict++;
+      return;
     }
     while (this.#entries.size >= this.maxEntries) {
       const [oldest, q] = this.#entries.entries().next().value as [string, StoredPrediction];
@@ -71,7 +79,7 @@ export class PredictionStore {
   /** The live prediction stored under `id`, or undefined (never stored, evicted or expired). */
   get(id: string, nowMs: number): StoredPrediction | undefined {
     const p = this.#entries.get(id);
-    if (p === undefined) return undefined;
+    if (p === undefined || p.conflicted) return undefined;
     if (nowMs - p.atMs > this.ttlMs) return undefined;
     return p;
   }

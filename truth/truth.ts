@@ -67,7 +67,7 @@ export interface TruthCounters {
 
 export interface TruthSnapshot {
   settings: { sampleRate: number; ttlMs: number; maxEntries: number; maxBatch: number; windowMs: number };
-  store: { entries: number; byModel: Record<string, number>; evictions: { ttl: number; capacity: number }; replaced: number };
+  store: { entries: number; byModel: Record<string, number>; evictions: { ttl: number; capacity: number; conflict: number } };
   counters: TruthCounters;
   versions: VersionScore[];
 }
@@ -264,7 +264,7 @@ export class GroundTruth {
     const c = this.config;
     return {
       settings: { sampleRate: c.sampleRate, ttlMs: c.ttlMs, maxEntries: c.maxEntries, maxBatch: c.maxBatch, windowMs: c.windowMs },
-      store: { entries: this.#store.size, byModel: Object.fromEntries(this.#store.sizes()), evictions: { ...this.#store.evictions }, replaced: this.#store.replaced },
+      store: { entries: this.#store.size, byModel: Object.fromEntries(this.#store.sizes()), evictions: { ...this.#store.evictions } },
       counters: { ...this.counters },
       versions: this.scores(),
     };

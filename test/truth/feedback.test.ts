@@ -134,6 +134,24 @@ describe('feedback joins labels to the predictions the proxy saw', () => {
     assert.match(metrics, new RegExp(`${TRUTH_METRIC.accuracy}\\{model="fraud",version="2"\\} 0.95\\b`));
   });
 
+  test('a request id sent twice is never labelled: the label cannot be known to be for either answer', async () => {
+    // Another client reuses a victim's id (order ids are guessable) with an input of its own.
+    const [victim, attacker] = fraudRows(2, 99);
+    for (const row of [victim, attacker]) {
+      const r = await request(`${gw.proxy.restUrl}/v1/models/fraud/versions/1:predict`, { method: 'POST', body: JSON.stringify({ instances: [row] }), headers: { [REQUEST_ID_HEADER]: 'order-77' }, dispatcher: agent });
+      assert.equal(r.statusCode, 200);
+      await r.body.dump();
+    }
+    await eventually(() => gw.truth!.snapshot().store.evictions.conflict >= 1, 5_000, 20, 'the repeated id seen');
+    const labelledBefore = gw.truth!.counters.labelledRows;
+    const r = await admin('/api/v1/feedback', [{ id: 'order-77', label: 'fraud' }]);
+    assert.equal(r.status, 200);
+    assert.deepEqual([r.body['matched'], r.body['unmatched']], [0, 1]);
+    assert.equal(gw.truth!.counters.labelledRows, labelledBefore, 'nothing was scored');
+    const metrics = await (await fetch(`${gw.proxy.adminUrl}/metrics`)).text();
+    assert.match(metrics, new RegExp(`${TRUTH_METRIC.storeEvictions}\\{reason="conflict"\\} 1\\b`));
+  });
+
   test('the accuracy SLI (99%) burns on version 2, 5x, and pages nobody on version 1', async () => {
     gw.tick();
     const slo = gw.slo.snapshot().slos.find((s) => s.name === 'fraud-accuracy')!;
