@@ -134,10 +134,13 @@ export class Comparison {
   #disagreeing = 0;
   #mismatched = 0;
   #candidateErrors = 0;
+  readonly #onDifference: ((output: string, absDiff: number) => void) | undefined;
 
-  constructor(settings: CompareSettings = COMPARE_DEFAULTS, random: () => number = Math.random) {
+  /** `onDifference`: called with each compared score cell's |primary - candidate| (the shadow histogram). */
+  constructor(settings: CompareSettings = COMPARE_DEFAULTS, random: () => number = Math.random, onDifference?: (output: string, absDiff: number) => void) {
     this.#settings = settings;
     this.#random = random;
+    this.#onDifference = onDifference;
     this.#primaryLatency = new Reservoir(random);
     this.#candidateLatency = new Reservoir(random);
   }
@@ -259,6 +262,7 @@ export class Comparison {
       const abs = Math.abs(x - y);
       const ok = abs <= s.absTolerance + s.relTolerance * Math.abs(x) || (Number.isNaN(x) && Number.isNaN(y));
       if (Number.isFinite(abs)) {
+        this.#onDifference?.(s.output, abs);
         s.abs.add(abs);
         s.rel.add(x === 0 ? (y === 0 ? 0 : Infinity) : abs / Math.abs(x));
       }

@@ -2,13 +2,13 @@
 // with the recorded one, with the same comparison as shadow traffic (compare.ts). The
 // runner is independent of the terminal: `modelgate replay` (cli/commands/replay.ts) draws
 // the progress bar and writes the report.
-import { connect, constants as h2, type ClientHttp2Session } from 'node:http2';
+import { connect, type ClientHttp2Session } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { quantileSorted } from 'simple-statistics';
 import { Pool } from 'undici';
-import { responseTensors, type DecodedTensor } from '../drift/index.ts';
-import { decodeGrpcBodies } from '../drift/grpc-bodies.ts';
-import { FrameReader, KNOWN_METHODS, frame, parseRestPath, pinRequestVersion, pinnedPath } from '../proxy/index.ts';
+import type { DecodedTensor } from '../drift/index.ts';
+import { parseRestPath, pinnedPath } from '../proxy/index.ts';
+import { answerOutputs, sendGrpc, sendRest, type Answer } from './send.ts';
 import { Comparison, judgeDivergence, type CompareSettings, type ComparisonSummary, type DivergenceThresholds, type DivergenceVerdict, type Quantiles } from './compare.ts';
 import { requestBytes, responseBytes, type CaptureRecord } from './record.ts';
 
@@ -55,7 +55,6 @@ export interface ReplayReport {
 }
 
 type Line = { line: number; record: CaptureRecord } | { line: number; error: string };
-type Answer = { ok: true; body: Buffer; seconds: number } | { ok: false; error: string; kind: string; seconds: number };
 
 const MAX_ERROR_SAMPLES = 10;
 
@@ -107,7 +106,7 @@ export async function replay(lines: AsyncIterable<Line>, o: ReplayOptions): Prom
         nextStart = Math.max(nextStart, performance.now()) + interval;
         if (wait > 0) await new Promise((res) => setTimeout(res, wait));
       }
-      const answer = rec.protocol === 'rest' ? await sendRest(rest!, rec, o) : await sendGrpc(grpcSession(), rec, o);
+      const answer = rec.protocol === 'rest' ? await sendRecordRest(rest!, rec, o) : await sendGrpc(grpcSession(), rec.method ?? '', requestBytes(rec), o.timeoutMs, o.version);
       replayed++;
       latencies.push(answer.seconds);
       const recorded = responseBytes(rec);
@@ -164,79 +163,12 @@ export function replayPath(rec: CaptureRecord, version: string | undefined): str
   return t && t.model !== '' ? pinnedPath(t, version) : undefined;
 }
 
-async function sendRest(pool: Pool, rec: CaptureRecord, o: ReplayOptions): Promise<Answer> {
-  const start = performance.now();
-  const seconds = () => (performance.now() - start) / 1000;
+function sendRecordRest(pool: Pool, rec: CaptureRecord, o: ReplayOptions): Promise<Answer> {
   const path = replayPath(rec, o.version);
-  if (path === undefined) return { ok: false, kind: 'bad_path', error: `cannot pin version ${o.version} in ${rec.path}`, seconds: 0 };
-  try {
-    const res = await pool.request({
-      method: 'POST',
-      path,
-      headers: { 'content-type': rec.contentType || 'application/json', ...(rec.requestId ? { 'x-replay-of': rec.requestId } : {}) },
-      body: requestBytes(rec),
-      headersTimeout: o.timeoutMs,
-      bodyTimeout: o.timeoutMs,
-    });
-    const body = Buffer.from(await res.body.arrayBuffer());
-    if (res.statusCode >= 400) return { ok: false, kind: `http_${res.statusCode}`, error: `HTTP ${res.statusCode}: ${body.toString('utf8').slice(0, 200)}`, seconds: seconds() };
-    return { ok: true, body, seconds: seconds() };
-  } catch (e) {
-    return { ok: false, kind: 'network', error: e instanceof Error ? e.message : String(e), seconds: seconds() };
-  }
-}
-
-function sendGrpc(session: ClientHttp2Session, rec: CaptureRecord, o: ReplayOptions): Promise<Answer> {
-  const start = performance.now();
-  const seconds = () => (performance.now() - start) / 1000;
-  const method = rec.method ?? '';
-  const shape = KNOWN_METHODS.get(method);
-  if (!shape) return Promise.resolve({ ok: false, kind: 'unknown_method', error: `unknown gRPC method ${JSON.stringify(method)}`, seconds: 0 });
-  let message: Uint8Array = requestBytes(rec);
-  if (o.version !== undefined) message = pinRequestVersion(shape, message, o.version);
-  return new Promise<Answer>((resolve) => {
-    const stream = session.request({
-      [h2.HTTP2_HEADER_METHOD]: 'POST',
-      [h2.HTTP2_HEADER_PATH]: method,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'grpc-timeout': `${Math.max(1, Math.round(o.timeoutMs))}m`,
-    });
-    const reader = new FrameReader(64 * 1024 * 1024);
-    let first: Buffer | undefined;
-    let status: string | undefined;
-    let statusMessage = '';
-    const timer = setTimeout(() => stream.close(h2.NGHTTP2_CANCEL), o.timeoutMs + 1000);
-    stream.on('response', (headers) => {
-      if (headers['grpc-status'] !== undefined) status = String(headers['grpc-status']);
-    });
-    stream.on('trailers', (t) => {
-      status = String(t['grpc-status'] ?? status ?? '');
-      statusMessage = decodeURIComponent(String(t['grpc-message'] ?? ''));
-    });
-    stream.on('data', (chunk: Buffer) => {
-      try {
-        for (const m of reader.push(chunk)) first ??= Buffer.from(m.message);
-      } catch {
-        stream.close(h2.NGHTTP2_CANCEL);
-      }
-    });
-    stream.on('error', () => {});
-    stream.on('close', () => {
-      clearTimeout(timer);
-      if (status === '0' && first) resolve({ ok: true, body: first, seconds: seconds() });
-      else if (status !== undefined && status !== '' && status !== '0') resolve({ ok: false, kind: `grpc_${status}`, error: `gRPC status ${status}${statusMessage ? `: ${statusMessage}` : ''}`, seconds: seconds() });
-      else resolve({ ok: false, kind: 'network', error: 'the call ended without a status', seconds: seconds() });
-    });
-    stream.end(frame(message));
-  });
+  if (path === undefined) return Promise.resolve({ ok: false, kind: 'bad_path', error: `cannot pin version ${o.version} in ${rec.path}`, seconds: 0 });
+  return sendRest(pool, path, rec.contentType ?? '', requestBytes(rec), o.timeoutMs, rec.requestId ? { 'x-replay-of': rec.requestId } : {});
 }
 
 function outputsOf(rec: CaptureRecord, body: Buffer): DecodedTensor[] | undefined {
-  if (rec.protocol === 'rest') return responseTensors(body);
-  try {
-    return decodeGrpcBodies(rec.method ?? '', requestBytes(rec), body)?.outputs;
-  } catch {
-    return undefined;
-  }
+  return answerOutputs(rec.protocol, rec.method, requestBytes(rec), body);
 }
