@@ -29,6 +29,8 @@ export const LABEL = {
   class: 'class',
   /** Who called (proxy/guard), only where configured and capped like the model label. */
   identity: 'identity',
+  /** An output tensor of a model (shadow comparison metrics). */
+  output: 'output',
   le: 'le',
 } as const;
 

@@ -10,3 +10,7 @@ export { CAPTURE_FIELDS, parseRecord, toRecord } from './record.ts';
 export type { CaptureRecord, CaptureField, Exchange } from './record.ts';
 export { replay, replayPath } from './replay.ts';
 export type { ReplayOptions, ReplayReport, ReplayProgress } from './replay.ts';
+export { Mirror, MIRROR_DEFAULTS } from './mirror.ts';
+export type { MirrorPlan, MirrorOptions, MirrorView, MirrorOutcome } from './mirror.ts';
+export { answerOutputs, sendGrpc, sendRest } from './send.ts';
+export type { Answer } from './send.ts';

@@ -34,7 +34,7 @@ import { DriftErrors } from '../../drift/errors.ts';
 import { RolloutErrors } from '../../rollout/errors.ts';
 import { GroundTruth, TruthErrors, registerTruthMetrics, validateTruthSection } from '../../truth/index.ts';
 import { systemClock } from '../../common/clock.ts';
-import { registerCaptureMetrics } from '../../shadow/index.ts';
+import { Mirror, registerCaptureMetrics } from '../../shadow/index.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -138,6 +138,7 @@ export function collectMetrics(): MetricDoc[] {
   const truth = validateTruthSection({ models: { m: { task: 'regression', value: 'y' } } }, 'truth', new Issues())!;
   registerTruthMetrics(proxy, new GroundTruth(truth, { clock: systemClock }));
   registerCaptureMetrics(proxy);
+  new Mirror({ plan: () => undefined, registry: proxy, clock: systemClock });
   return [...describe('server', server), ...describe('proxy', proxy)];
 }
 
