@@ -15,7 +15,7 @@ import { RolloutStore, attachRollouts, driftSource, sloBurnSource, type LabelMov
 import { runWhileLeader } from './leader.ts';
 import { SplitFollower } from './split-follower.ts';
 import { GroundTruth, mountFeedbackRoutes, registerTruthMetrics } from '../truth/index.ts';
-import { captureWriter, registerCaptureMetrics, type CaptureWriter } from '../shadow/index.ts';
+import { Mirror, captureWriter, registerCaptureMetrics, type CaptureWriter, type MirrorPlan } from '../shadow/index.ts';
 
 export interface GatewayOptions {
   config: Config;
@@ -66,13 +66,18 @@ export const DEFAULT_TICK_MS = 5_000;
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const run = runContext(opts);
-  const proxy = await openProxy(run, opts.proxyOverride);
+  const proxyConfig = opts.proxyOverride ? opts.proxyOverride(run.config.proxy) : run.config.proxy;
+  const proxy = await openProxy(run, proxyConfig);
   const fleet = await joinFleet(run, proxy, opts.env ?? process.env);
   const slos = attachSlos(run, proxy, fleet);
   const drift = await attachDrift(run, proxy, slos.engine);
   const truth = attachTruth(run, proxy, slos.engine);
   const capture = attachCapture(run, proxy);
-  const rollouts = startRollouts(run, proxy, fleet, drift, truth, opts);
+  // The mirror asks the rollout controller (started next) which models are in a shadow step.
+  let controller: () => RolloutController | undefined = () => undefined;
+  const mirror = attachShadow(run, proxy, proxyConfig, (m) => controller()?.shadowPlan(m));
+  const rollouts = startRollouts(run, proxy, fleet, drift, truth, mirror, opts);
+  controller = rollouts.controller;
   auditAdminActions(proxy, opts.stateDir, run.clock, run.log);
   mountReadApis(run.clock, proxy, fleet, slos.engine, drift, rollouts);
   const tick = evaluationTick(run, fleet, drift, slos.engine);
@@ -89,7 +94,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     // its requests, instead of after the drain (fleet.close() below is then a no-op for it).
     await fleet.leader.close();
     await proxy.drain(drainMs);
-    await capture?.close();
+    await Promise.all([capture?.close(), mirror?.close()]);
     await slos.close();
     await fleet.close();
   };
@@ -134,10 +139,10 @@ function runContext(opts: GatewayOptions): RunContext {
 }
 
 /** The proxy, with the SLO latency thresholds among its histogram buckets. */
-function openProxy(run: RunContext, override: GatewayOptions['proxyOverride']): Promise<Proxy> {
+function openProxy(run: RunContext, proxyConfig: ProxyConfig): Promise<Proxy> {
   const { config, registry, clock } = run;
   return createProxy({
-    config: override ? override(config.proxy) : config.proxy,
+    config: proxyConfig,
     registry,
     clock,
     latencyThresholdsSeconds: sloLatencyThresholds(config.slos),
@@ -221,7 +226,7 @@ interface Rollouts {
  * Rollouts run on the replica that leads (app/leader.ts; every replica when leader: is not
  * configured); the others copy the leader's persisted split (app/split-follower.ts).
  */
-function startRollouts(run: RunContext, proxy: Proxy, fleet: Fleet, drift: DriftRecorder | undefined, truth: GroundTruth | undefined, opts: GatewayOptions): Rollouts {
+function startRollouts(run: RunContext, proxy: Proxy, fleet: Fleet, drift: DriftRecorder | undefined, truth: GroundTruth | undefined, mirror: Mirror | undefined, opts: GatewayOptions): Rollouts {
   const { config, clock, registry, log } = run;
   if (config.rollouts.length === 0) return { controller: () => undefined, close: async () => {} };
   const stateDir = opts.stateDir ?? '.modelgate-state';
@@ -239,6 +244,7 @@ function startRollouts(run: RunContext, proxy: Proxy, fleet: Fleet, drift: Drift
       burn,
       ...(drift ? { drift: driftSource(drift) } : {}),
       ...(truth ? { accuracy: truth } : {}),
+      ...(mirror ? { divergence: mirror } : {}),
       ...(opts.serverLabels ? { labels: opts.serverLabels, versions: opts.serverLabels } : {}),
       log: (line) => log(`rollout ${line}`),
     });
@@ -296,6 +302,32 @@ function attachCapture(run: RunContext, proxy: Proxy): CaptureWriter | undefined
   const models = section.models ? new Set(section.models) : undefined;
   proxy.onBodies((b) => writer.offer(b), { share: (m) => (models && !models.has(m) ? 0 : section.sample), maxShare: () => section.sample });
   return writer;
+}
+
+/**
+ * Shadow traffic, when a rollout has a shadow step: the mirror copies its share of the
+ * model's split-routed requests to the candidate on its own connections (shadow/mirror.ts)
+ * while the controller's plan says the model is in that step; GET /api/v1/shadow shows
+ * the comparisons.
+ */
+function attachShadow(run: RunContext, proxy: Proxy, proxyConfig: ProxyConfig, plan: (model: string) => MirrorPlan | undefined): Mirror | undefined {
+  const specs = run.config.rollouts.filter((r) => r.shadow);
+  if (specs.length === 0) {
+    proxy.route('GET', '/api/v1/shadow', () => ({ status: 200, body: { enabled: false } }), { auth: false });
+    return undefined;
+  }
+  const mirror = new Mirror({
+    ...(proxyConfig.rest ? { rest: { upstream: proxyConfig.rest.upstream, tls: proxyConfig.rest.upstreamTls } } : {}),
+    ...(proxyConfig.grpc ? { grpc: { upstream: proxyConfig.grpc.upstream, tls: proxyConfig.grpc.upstreamTls } } : {}),
+    plan,
+    registry: run.registry,
+    clock: run.clock,
+  });
+  // Bodies are copied for the mirror only while some model is in its shadow step.
+  const maxShare = Math.max(...specs.map((r) => r.shadow!.share));
+  proxy.onBodies((b) => mirror.offer(b), { share: (m) => mirror.share(m), maxShare: () => (specs.some((r) => plan(r.model) !== undefined) ? maxShare : 0) });
+  proxy.route('GET', '/api/v1/shadow', () => ({ status: 200, body: { enabled: true, models: mirror.views() } }), { auth: false });
+  return mirror;
 }
 
 /** The read APIs and the status page; reads are open on the admin port (loopback by default), changes need the token. */

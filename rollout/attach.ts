@@ -4,7 +4,7 @@
 import type { Registry } from 'prom-client';
 import type { Clock, RequestOutcome } from '../common/index.ts';
 import { RolloutController } from './controller.ts';
-import type { AccuracySource, BurnSource, DriftSource, LabelMover, SplitActuator, VersionSource } from './ports.ts';
+import type { AccuracySource, BurnSource, DivergenceSource, DriftSource, LabelMover, SplitActuator, VersionSource } from './ports.ts';
 import { mountRolloutRoutes } from './routes.ts';
 import type { AdminRouter } from './routes.ts';
 import type { RolloutSpec } from './types.ts';
@@ -32,6 +32,8 @@ export interface AttachOptions {
   drift?: DriftSource;
   /** Labelled accuracy per version (truth/ GroundTruth), for `analysis.accuracy`. */
   accuracy?: AccuracySource;
+  /** Shadow traffic (shadow/ Mirror), for the shadow step's `divergence` check. */
+  divergence?: DivergenceSource;
   log?: (line: string) => void;
 }
 
@@ -48,6 +50,7 @@ export async function attachRollouts(o: AttachOptions): Promise<{ controller: Ro
     ...(o.burn ? { burn: o.burn } : {}),
     ...(o.drift ? { drift: o.drift } : {}),
     ...(o.accuracy ? { accuracy: o.accuracy } : {}),
+    ...(o.divergence ? { divergence: o.divergence } : {}),
     ...(o.log ? { log: o.log } : {}),
   });
   const unsubscribe = o.proxy.onOutcome(controller.observe);

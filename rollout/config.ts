@@ -17,6 +17,8 @@
 //         accuracy: { minLabels: 200, confidence: 95, maxDecrease: 0 }   # labelled accuracy (truth:), off unless set
 //       webhooks:
 //         - { name: smoke, type: pre-rollout, url: "http://tests/run", timeout: 5s }
+//       shadow: { share: 20, duration: 10m, minRequests: 500, compare: { maxDisagreement: 1 } }   # a first step of mirrored traffic (shadow/config.ts)
+import { readShadowStep } from '../shadow/index.ts';
 import { Issues, isRecord, join, readBoolean, readDuration, readNumber, readString } from '../common/index.ts';
 import { suggestion } from '../common/suggest.ts';
 import { WEBHOOK_TYPES } from './types.ts';
@@ -60,7 +62,7 @@ export const ROLLOUT_DEFAULTS = {
   webhookTimeoutMs: 5_000,
 } as const;
 
-const KEYS = ['model', 'canary', 'stable', 'weights', 'stepWeight', 'maxWeight', 'interval', 'minRequests', 'failureThreshold', 'analysis', 'webhooks'];
+const KEYS = ['model', 'canary', 'stable', 'weights', 'stepWeight', 'maxWeight', 'interval', 'minRequests', 'failureThreshold', 'analysis', 'webhooks', 'shadow'];
 const ANALYSIS_KEYS = ['slo', 'errors', 'latency', 'drift', 'accuracy'];
 const ACCURACY_KEYS = ['enabled', 'minLabels', 'confidence', 'maxDecrease'];
 const SLO_KEYS = ['enabled', 'maxBurnRate', 'window', 'minEvents'];
@@ -124,6 +126,7 @@ export function validateRollout(raw: unknown, path: string, issues: Issues): Rol
   if (failureThreshold === 1) issues.warn(join(path, 'failureThreshold'), 'with 1, a single failed check (one noisy interval) rolls back; 2 or more is safer');
   const analysis = readAnalysis(raw['analysis'], join(path, 'analysis'), issues);
   const webhooks = readWebhooks(raw['webhooks'], join(path, 'webhooks'), issues);
+  const shadow = readShadowStep(raw['shadow'], join(path, 'shadow'), issues);
   if (model === undefined || weights === undefined) return undefined;
   return Object.freeze({
     model,
@@ -135,6 +138,7 @@ export function validateRollout(raw: unknown, path: string, issues: Issues): Rol
     failureThreshold,
     analysis,
     webhooks,
+    ...(shadow ? { shadow } : {}),
   });
 }
 

@@ -6,7 +6,7 @@
 // Nothing here decides anything `decide` could.
 import type { Registry } from 'prom-client';
 import type { Clock, RequestOutcome } from '../common/index.ts';
-import { analyze } from './analysis.ts';
+import { analyze, combine, pinnedNote } from './analysis.ts';
 import type { AnalysisInputs } from './analysis.ts';
 import { resolveCandidate } from './candidate.ts';
 import { decide, initialState, resumeAfterRestart } from './decide.ts';
@@ -19,10 +19,10 @@ import type { BlockedState, ModelRecord, PendingEffect } from './state-schema.ts
 import { STATE_FORMAT } from './store.ts';
 import { TrafficCollector, emptyTraffic } from './traffic.ts';
 import type { Action, Analysis, Command, DecideInput, Decision, EffectAction, RolloutSpec, RolloutState } from './types.ts';
-import { COMMANDS, TERMINAL_PHASES } from './types.ts';
+import { COMMANDS, TERMINAL_PHASES, inShadowStep } from './types.ts';
 import { callWebhooks } from './webhooks.ts';
 import type { WebhookResult } from './webhooks.ts';
-import type { AccuracySource, BurnSource, DriftSource, LabelMover, SplitActuator, SplitValue, VersionSource } from './ports.ts';
+import type { AccuracySource, BurnSource, DivergenceSource, DriftSource, LabelMover, SplitActuator, SplitValue, VersionSource } from './ports.ts';
 import { historyOf, verdictOf, viewOf } from './views.ts';
 import type { RolloutView, VerdictView } from './views.ts';
 
@@ -36,6 +36,8 @@ export interface ControllerOptions {
   drift?: DriftSource;
   /** Labelled accuracy per version (truth/), for `analysis.accuracy`. */
   accuracy?: AccuracySource;
+  /** Shadow traffic (shadow/ Mirror), for the shadow step's `divergence` check. */
+  divergence?: DivergenceSource;
   /** Directory for `rollouts.json` and `rollouts-audit.jsonl`. */
   stateDir: string;
   registry: Registry;
@@ -513,6 +515,46 @@ export class RolloutController {
     return resolveCandidate(rt.spec, rt.record.state, this.#o.split.getSplit(rt.spec.model)?.stable, available);
   }
 
+  /**
+   * What shadow traffic to send for a model: its candidate, share and comparison while the
+   * rollout is in its shadow step; undefined otherwise (the gateway's mirror asks per request).
+   */
+  shadowPlan(model: string): { candidate: string; share: number; compare: NonNullable<RolloutSpec['shadow']>['compare']; sinceMs: number } | undefined {
+    const rt = this.#rt.get(model);
+    const shadow = rt?.spec.shadow;
+    if (!rt || !shadow || rt.record.blocked) return undefined;
+    const s = rt.record.state;
+    if (!inShadowStep(rt.spec, s) || s.canary === null || s.stepStartedAtMs === null) return undefined;
+    return { candidate: s.canary, share: shadow.share, compare: shadow.compare, sinceMs: s.stepStartedAtMs };
+  }
+
+  /** The shadow step's analysis: the `divergence` check alone (the canary serves no client). */
+  #shadowAnalysis(rt: Runtime, now: number, windowMs: number, canary: ReturnType<typeof emptyTraffic>, stable: ReturnType<typeof emptyTraffic>): Analysis {
+    const shadow = rt.spec.shadow!;
+    const notes: string[] = [];
+    const pinned = pinnedNote(canary, stable);
+    if (pinned) notes.push(pinned);
+    if (!this.#o.divergence) {
+      const checks = [{ name: 'divergence', verdict: 'inconclusive' as const, reason: 'no shadow traffic source attached (the gateway mirrors; a bare controller cannot)', values: {} }];
+      return { verdict: 'inconclusive', atMs: now, windowMs, checks, notes };
+    }
+    const thresholds = { maxDisagreement: shadow.maxDisagreement, maxCandidateErrors: shadow.maxCandidateErrors, minPairs: shadow.minRequests };
+    const j = this.#o.divergence.judge(rt.spec.model, thresholds);
+    const sm = j.summary;
+    const values = {
+      comparedRequests: sm ? sm.pairs + sm.candidateErrors : 0, minRequests: shadow.minRequests, rows: sm?.rows ?? 0, disagreeingRows: sm?.disagreeingRows ?? 0,
+      agreement: sm && sm.rows > 0 ? sm.agreement : null, candidateErrors: sm?.candidateErrors ?? 0, candidateErrorRate: sm?.candidateErrorRate ?? 0,
+      mismatched: sm?.mismatched ?? 0, dropped: j.dropped, maxDisagreement: shadow.maxDisagreement, maxCandidateErrors: shadow.maxCandidateErrors,
+    };
+    const pct = (x: number) => `${Math.round(x * 10_000) / 100}%`;
+    const reason =
+      j.verdict.verdict === 'inconclusive' ? `too few mirrored requests compared yet: ${j.verdict.reasons.join('; ')}`
+      : j.verdict.verdict === 'fail' ? j.verdict.reasons.join('; ')
+      : `the candidate answered as stable on ${pct(sm!.agreement)} of ${sm!.rows} rows (${sm!.pairs} requests, ${sm!.candidateErrors} candidate errors)`;
+    const checks = [{ name: 'divergence', verdict: j.verdict.verdict, reason, values }];
+    return { verdict: combine(checks), atMs: now, windowMs, checks, notes };
+  }
+
   async #analyze(rt: Runtime): Promise<Analysis> {
     const { spec, record } = rt;
     const s = record.state;
@@ -521,6 +563,7 @@ export class RolloutController {
     const traffic = this.#traffic.drain(spec.model);
     const canary = traffic.get(s.canary!) ?? emptyTraffic(s.canary!);
     let stable = traffic.get(s.stable!) ?? emptyTraffic(s.stable!);
+    if (inShadowStep(spec, s)) return this.#shadowAnalysis(rt, now, windowMs, canary, stable);
     const notes: string[] = [];
     let analysisSpec = spec.analysis;
     if (stable.requests >= spec.minRequests) {

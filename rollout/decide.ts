@@ -13,7 +13,7 @@
 // - a rolled-back version is remembered and never started or promoted again;
 // - operator commands: pause, resume, promote, abort.
 import type { Action, Analysis, Command, Decision, DecideInput, RolloutSpec, RolloutState } from './types.ts';
-import { TERMINAL_PHASES } from './types.ts';
+import { TERMINAL_PHASES, inShadowStep, stepWeights } from './types.ts';
 
 const NONE: Action = { type: 'none' };
 
@@ -91,20 +91,34 @@ function onTick(spec: RolloutSpec, s: RolloutState, candidate: { canary: string;
     const base = changed ? { ...s, canary: candidate.canary, stable: candidate.stable, failedChecks: 0, lastCheckAtMs: null, updatedAtMs: now } : s;
     return due(spec, base, now) ? { state: base, action: { type: 'preRollout' } } : { state: base, action: NONE };
   }
+  // The shadow step is judged only once it has lasted its duration.
+  if (spec.shadow && inShadowStep(spec, s) && s.stepStartedAtMs !== null && now - s.stepStartedAtMs < spec.shadow.durationMs) return { state: s, action: NONE };
   return due(spec, s, now) ? { state: s, action: { type: 'analyze' } } : { state: s, action: NONE };
 }
+
+/** Where step `step` stands, in words. */
+function stepReason(spec: RolloutSpec, canary: string, step: number): string {
+  const weights = stepWeights(spec);
+  if (spec.shadow && step === 0) {
+    return `shadow step: canary ${canary} gets no client traffic; ${round(spec.shadow.share * 100)}% of requests are mirrored to it and the answers compared (at least ${Math.round(spec.shadow.durationMs / 1000)}s and ${spec.shadow.minRequests} requests)`;
+  }
+  const offset = spec.shadow ? 1 : 0;
+  return `step ${step + 1 - offset} of ${weights.length - offset}: canary ${canary} at ${weights[step]}%`;
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
 
 function onPreRollout(spec: RolloutSpec, s: RolloutState, ok: boolean, reason: string, now: number): Decision {
   if (s.phase !== 'Pending' || s.canary === null || s.stable === null) return { state: s, action: NONE };
   if (ok) {
-    const weight = spec.weights[0]!;
+    const weight = stepWeights(spec)[0]!;
     const next: RolloutState = {
       ...s,
       phase: 'Progressing',
       step: 0,
       weight,
       failedChecks: 0,
-      reason: `step 1 of ${spec.weights.length}: canary ${s.canary} at ${weight}%`,
+      reason: stepReason(spec, s.canary, 0),
       startedAtMs: now,
       stepStartedAtMs: now,
       lastCheckAtMs: now,
@@ -172,16 +186,17 @@ function onAnalysis(spec: RolloutSpec, s: RolloutState, a: Analysis, now: number
   if (byOperator) {
     return { state: { ...base, failedChecks: 0, reason: `paused by operator at ${s.weight}%; last check passed` }, action: NONE };
   }
-  if (s.step >= spec.weights.length - 1) {
+  const weights = stepWeights(spec);
+  if (s.step >= weights.length - 1) {
     return {
       state: { ...base, phase: 'Promoting', pausedBy: null, failedChecks: 0, reason: `every step passed; promoting ${s.canary} to stable` },
       action: promoteAction(s),
     };
   }
   const step = s.step + 1;
-  const weight = spec.weights[step]!;
+  const weight = weights[step]!;
   return {
-    state: { ...base, phase: 'Progressing', pausedBy: null, failedChecks: 0, step, weight, stepStartedAtMs: now, reason: `step ${step + 1} of ${spec.weights.length}: canary ${s.canary} at ${weight}%` },
+    state: { ...base, phase: 'Progressing', pausedBy: null, failedChecks: 0, step, weight, stepStartedAtMs: now, reason: stepReason(spec, s.canary, step) },
     action: { type: 'setWeight', stable: s.stable, canary: s.canary, weight },
   };
 }

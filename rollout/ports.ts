@@ -38,3 +38,12 @@ export interface AccuracySource {
 export interface DriftSource {
   compareVersions(model: string, stable: string, canary: string): DriftComparison | Promise<DriftComparison>;
 }
+
+/** Shadow traffic of a model's current shadow step, judged (shadow/ Mirror.judge). */
+export interface DivergenceSource {
+  judge(model: string, thresholds: { maxDisagreement: number; maxCandidateErrors: number; minPairs: number }): {
+    verdict: { verdict: 'pass' | 'fail' | 'inconclusive'; reasons: string[] };
+    summary: { pairs: number; rows: number; disagreeingRows: number; agreement: number; candidateErrors: number; candidateErrorRate: number; mismatched: number } | undefined;
+    dropped: number;
+  };
+}

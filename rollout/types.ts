@@ -1,6 +1,7 @@
 // The internal rollout model: the frozen spec (from `rollouts:` in modelgate.yaml, see
 // config.ts), the state `decide` moves between phases, and the analysis record. Nothing
 // here sees YAML, sockets or clocks.
+import type { ShadowStepSpec } from '../shadow/index.ts';
 
 /**
  * The phases of one rollout, in the order a healthy one passes through them:
@@ -76,6 +77,22 @@ export interface RolloutSpec {
   failureThreshold: number;
   analysis: AnalysisSpec;
   webhooks: readonly WebhookSpec[];
+  /**
+   * A first step in which the canary takes no traffic: a share of stable's requests is
+   * mirrored to it and the answers compared (shadow/mirror.ts); the `divergence` check
+   * decides it. The steps of `weights` follow.
+   */
+  shadow?: ShadowStepSpec;
+}
+
+/** The weights of the steps, a shadow step first (weight 0). */
+export function stepWeights(spec: RolloutSpec): readonly number[] {
+  return spec.shadow ? [0, ...spec.weights] : spec.weights;
+}
+
+/** Whether the rollout is in its shadow step (mirroring, no canary traffic). */
+export function inShadowStep(spec: RolloutSpec, s: RolloutState): boolean {
+  return spec.shadow !== undefined && s.step === 0 && (s.phase === 'Progressing' || s.phase === 'Paused');
 }
 
 export interface AnalysisSpec {

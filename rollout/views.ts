@@ -1,5 +1,6 @@
 // JSON views of a rollout for the admin API, the CLI and the verdict endpoint. Pure.
 import type { Analysis, RolloutSpec, RolloutState } from './types.ts';
+import { stepWeights } from './types.ts';
 import type { BlockedState, HistoryEntry, ModelRecord } from './state-schema.ts';
 
 export interface RolloutView {
@@ -47,7 +48,7 @@ export function viewOf(spec: RolloutSpec, record: ModelRecord): RolloutView {
     canary: s.canary,
     stable: s.stable,
     step: s.step,
-    steps: spec.weights,
+    steps: stepWeights(spec),
     weight: s.weight,
     failedChecks: s.failedChecks,
     failureThreshold: spec.failureThreshold,

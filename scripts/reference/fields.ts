@@ -18,7 +18,7 @@ import {
 import { ROLLOUT_DEFAULTS as ROLLOUT, WEBHOOK_TYPES } from '../../rollout/index.ts';
 import { DEFAULT_LEASE_TTL_MS } from '../../app/leader.ts';
 import { TRUTH_DEFAULTS as TRUTH } from '../../truth/index.ts';
-import { CAPTURE_DEFAULTS as CAPTURE, CAPTURE_FIELDS } from '../../shadow/index.ts';
+import { CAPTURE_DEFAULTS as CAPTURE, CAPTURE_FIELDS, COMPARE_DEFAULTS as COMPARE, SHADOW_DEFAULTS as SHADOW } from '../../shadow/index.ts';
 import { ACCESS_LOG_DEFAULTS as ACCESS, ACCESS_LOG_FIELDS } from '../../proxy/access-log.ts';
 
 export interface FieldDoc {
@@ -332,11 +332,26 @@ export const MODELGATE_YAML: FieldTable = {
   'rollouts[].analysis.latency.minSamples': { type: 'integer', default: String(ROLLOUT.minSamples), units: 'requests per side', text: 'Fewer → inconclusive.' },
   'rollouts[].analysis.drift': { type: 'object', text: 'Drift verdict of the canary.' },
   'rollouts[].analysis.drift.enabled': { type: 'boolean', default: 'true', text: 'Run this check.' },
-  'rollouts[].analysis.accuracy': { type: 'object', text: 'Labelled accuracy (`truth:` section), canary vs stable: a one-sided two-proportion z-test on the split-routed predictions whose labels arrived during the interval. Absent = off: labels come late, and a check without them holds every step inconclusive.' },
+  'rollouts[].analysis.accuracy': { type: 'object', text: 'Labelled accuracy (`truth:` section), canary vs stable: a one-sided two-proportion z-test on the split-routed predictions whose labels arrived since the rollout started (the last hour at most). Absent = off: labels come late, and a check without them holds every step inconclusive.' },
   'rollouts[].analysis.accuracy.enabled': { type: 'boolean', defaultNote: 'true when the section is present', text: 'Run this check.' },
   'rollouts[].analysis.accuracy.minLabels': { type: 'integer', default: String(ROLLOUT.accuracyMinLabels), units: 'labels per side', text: 'Fewer labelled predictions on either side → inconclusive.' },
   'rollouts[].analysis.accuracy.confidence': { type: 'number', default: String(ROLLOUT.accuracyConfidencePercent), units: PERCENT, text: 'The test fails the canary at significance 1 − confidence.' },
   'rollouts[].analysis.accuracy.maxDecrease': { type: 'number', default: String(ROLLOUT.accuracyMaxDecreasePoints), units: 'percentage points', text: 'Accuracy the canary may lose before a significant difference fails.' },
+  'rollouts[].shadow': { type: 'object', text: 'A first step in which the canary takes no client traffic: `share` of stable\'s split-routed requests are sent again to the canary (pinned in the path or ModelSpec, on the mirror\'s own connections, dropped and counted when its queue is full) and the answers compared; after `duration` and `minRequests` compared requests the `divergence` check passes (the weight steps follow) or fails (counted towards `failureThreshold`, then rolled back). Fewer compared requests: inconclusive, the rollout waits (paused) and never promotes. Absent = no shadow step.' },
+  'rollouts[].shadow.share': { type: 'number', default: String(SHADOW.sharePercent), units: 'percent (0.01–100)', text: 'Share of the model\'s split-routed requests mirrored to the canary.' },
+  'rollouts[].shadow.duration': { type: 'duration', default: dur(SHADOW.durationMs), units: DURATION, text: 'The shadow step lasts at least this long before it is judged.' },
+  'rollouts[].shadow.minRequests': { type: 'integer', default: String(SHADOW.minRequests), units: 'requests', text: 'Compared requests (answers or candidate errors) before the step can pass or fail.' },
+  'rollouts[].shadow.compare': { type: 'object', text: 'How the two answers are compared and judged.' },
+  'rollouts[].shadow.compare.outputs': { type: 'list of output', defaultNote: 'every output both answers have', text: 'Outputs to compare: names, or `{output, column?, kind?, absTolerance?, relTolerance?}`.' },
+  'rollouts[].shadow.compare.outputs[].output': { type: 'string', required: true, text: 'Output tensor / row key (as in the drift section).' },
+  'rollouts[].shadow.compare.outputs[].column': { type: 'integer', text: 'One column of a [N, C] output; absent: every column.' },
+  'rollouts[].shadow.compare.outputs[].kind': { type: 'string', defaultNote: 'class for integers, strings and booleans; score for floats', text: '`class`: equal or not (agreement, flip matrix); `score`: within tolerance (difference quantiles).' },
+  'rollouts[].shadow.compare.outputs[].absTolerance': { type: 'number', text: 'This output\'s absolute tolerance.' },
+  'rollouts[].shadow.compare.outputs[].relTolerance': { type: 'number', text: 'This output\'s relative tolerance.' },
+  'rollouts[].shadow.compare.absTolerance': { type: 'number', default: String(COMPARE.absTolerance), text: 'Scores agree when |a − b| ≤ absTolerance + relTolerance·|a|.' },
+  'rollouts[].shadow.compare.relTolerance': { type: 'number', default: String(COMPARE.relTolerance), text: 'See `absTolerance`.' },
+  'rollouts[].shadow.compare.maxDisagreement': { type: 'number', default: String(SHADOW.maxDisagreementPercent), units: 'percent of rows', text: 'More rows with any compared value differing fails the check.' },
+  'rollouts[].shadow.compare.maxCandidateErrors': { type: 'number', default: String(SHADOW.maxCandidateErrorsPercent), units: 'percent of mirrored requests', text: 'More candidate failures (error answers, timeouts) fails the check.' },
   'rollouts[].webhooks': { type: 'list of webhook', default: '[]', text: 'Hooks called around the rollout (Flagger style).' },
   'rollouts[].webhooks[].name': { type: 'string', required: true, text: 'Name in the audit log.' },
   'rollouts[].webhooks[].type': { type: 'string', required: true, text: `One of ${WEBHOOK_TYPES.join(', ')}.` },

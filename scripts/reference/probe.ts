@@ -54,6 +54,7 @@ const MODELGATE_PROBE: Record<string, unknown> = {
     ...P, model: 'm',
     analysis: { ...P, slo: { ...P }, errors: { ...P }, latency: { ...P }, drift: { ...P }, accuracy: { ...P } },
     webhooks: [{ ...P, name: 'w', type: 'promote', url: 'http://127.0.0.1:1/' }],
+    shadow: { ...P, compare: { ...P, outputs: [{ ...P, output: 'y' }] } },
   }],
   capture: { ...P },
   truth: { ...P, models: { '<model>': { ...P, task: 'classification', predicted: { ...P, output: 'y' }, value: { ...P, output: 'y' } } } },
