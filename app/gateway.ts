@@ -79,7 +79,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const rollouts = startRollouts(run, proxy, fleet, drift, truth, mirror, opts);
   controller = rollouts.controller;
   auditAdminActions(proxy, opts.stateDir, run.clock, run.log);
-  mountReadApis(run.clock, proxy, fleet, slos.engine, drift, rollouts);
+  mountReadApis(run.clock, proxy, fleet, slos.engine, drift, rollouts, mirror, truth);
   const tick = evaluationTick(run, fleet, drift, slos.engine);
   const timer = setInterval(tick, run.tickMs);
   timer.unref();
@@ -331,13 +331,15 @@ function attachShadow(run: RunContext, proxy: Proxy, proxyConfig: ProxyConfig, p
 }
 
 /** The read APIs and the status page; reads are open on the admin port (loopback by default), changes need the token. */
-function mountReadApis(clock: Clock, proxy: Proxy, fleet: Fleet, slo: SloEngine, drift: DriftRecorder | undefined, rollouts: Rollouts): void {
+function mountReadApis(clock: Clock, proxy: Proxy, fleet: Fleet, slo: SloEngine, drift: DriftRecorder | undefined, rollouts: Rollouts, mirror: Mirror | undefined, truth: GroundTruth | undefined): void {
   proxy.route('GET', '/api/v1/slos', () => ({ status: 200, body: fleet.snapshot() ?? slo.snapshot() }), { auth: false });
   proxy.route('GET', '/api/v1/fleet', () => ({ status: 200, body: fleet.describe() }), { auth: false });
   mountStatusPage((m, p, h, o) => proxy.route(m, p, h, o), {
     slos: () => fleet.snapshot() ?? slo.snapshot(),
     drift: () => drift?.snapshot(),
     rollouts: () => rollouts.controller()?.snapshot().rollouts,
+    shadow: () => mirror?.views(),
+    accuracy: () => truth?.scores(),
   }, { clock });
   proxy.route('GET', '/api/v1/drift', () => ({ status: 200, body: drift ? drift.snapshot() : { enabled: false } }), { auth: false });
 }

@@ -1,7 +1,7 @@
 // Maps the other areas' JSON snapshots to the status page's rows. Input types are
 // structural (only the fields read), so a snapshot passes as is and a field the page does
 // not read can change freely.
-import type { AlertRow, DriftVersionRow, RolloutRow, SloRow } from './types.ts';
+import type { AccuracyRow, AlertRow, DriftVersionRow, RolloutRow, ShadowRow, SloRow } from './types.ts';
 
 export interface SloSnapshotLike {
   slos: Array<{
@@ -144,4 +144,60 @@ export class RecentAlerts {
       this.record({ status: 'resolved', slo: { name: slo }, model, version, severity, startsAt: Date.parse(startsAt), endsAt: nowMs });
     }
   }
+}
+
+/** The parts of shadow/ `Mirror.views()` the page reads. */
+export interface ShadowViewLike {
+  model: string;
+  candidate: string;
+  share: number;
+  dropped: number;
+  summary: { pairs: number; rows: number; agreement: number; candidateErrors: number; mismatched: number; columns: ReadonlyArray<{ key: string; agreement: number; rows: number }> };
+}
+
+export function shadowRows(views: readonly ShadowViewLike[] | undefined): ShadowRow[] {
+  return (views ?? []).map((v) => {
+    const worst = [...v.summary.columns].filter((c) => c.rows > 0 && c.agreement < 1).sort((a, b) => a.agreement - b.agreement)[0];
+    return {
+      model: v.model,
+      candidate: v.candidate,
+      share: v.share,
+      pairs: v.summary.pairs,
+      rows: v.summary.rows,
+      agreement: v.summary.rows > 0 ? v.summary.agreement : null,
+      candidateErrors: v.summary.candidateErrors,
+      mismatched: v.summary.mismatched,
+      dropped: v.dropped,
+      worst: worst ? `${worst.key} (${((1 - worst.agreement) * 100).toFixed(1)}%)` : null,
+    };
+  });
+}
+
+/** The parts of truth/ `GroundTruth.scores()` the page reads. */
+export interface AccuracyScoreLike {
+  model: string;
+  version: string;
+  task: string;
+  labelled: number;
+  labelledShare: number | null;
+  accuracy?: number | null;
+  mae?: number | null;
+  rmse?: number | null;
+  labelDelaySeconds: { mean: number | null };
+}
+
+export function accuracyRows(scores: readonly AccuracyScoreLike[] | undefined): AccuracyRow[] {
+  return (scores ?? [])
+    .map((s) => ({
+      model: s.model,
+      version: s.version,
+      task: s.task,
+      labelled: s.labelled,
+      labelledShare: s.labelledShare,
+      accuracy: s.accuracy ?? null,
+      mae: s.mae ?? null,
+      rmse: s.rmse ?? null,
+      labelDelaySeconds: s.labelDelaySeconds.mean,
+    }))
+    .sort((a, b) => a.model.localeCompare(b.model) || a.version.localeCompare(b.version, undefined, { numeric: true }));
 }

@@ -2,8 +2,8 @@
 // source is optional (a proxy without drift or rollouts shows "not configured"), and a
 // source that throws is shown as an error instead of breaking the page.
 import type { Clock } from '../../common/index.ts';
-import { driftRows, rolloutRows, sloRows } from './adapters.ts';
-import type { DriftSnapshotLike, RecentAlerts, RolloutLike, SloSnapshotLike } from './adapters.ts';
+import { accuracyRows, driftRows, rolloutRows, shadowRows, sloRows } from './adapters.ts';
+import type { AccuracyScoreLike, DriftSnapshotLike, RecentAlerts, RolloutLike, ShadowViewLike, SloSnapshotLike } from './adapters.ts';
 import type { StatusHistory } from './history.ts';
 import type { StatusModel } from './types.ts';
 
@@ -11,6 +11,10 @@ export interface StatusSources {
   slos?: () => SloSnapshotLike | undefined;
   drift?: () => DriftSnapshotLike | undefined;
   rollouts?: () => readonly RolloutLike[] | undefined;
+  /** Shadow traffic of rollouts in their shadow step (shadow/ Mirror.views). */
+  shadow?: () => readonly ShadowViewLike[] | undefined;
+  /** Labelled accuracy per model version (truth/ GroundTruth.scores). */
+  accuracy?: () => readonly AccuracyScoreLike[] | undefined;
   /** Fed from the SLO engine's `onTransition`; without it the page derives alerts from snapshots. */
   alerts?: RecentAlerts;
 }
@@ -37,6 +41,8 @@ export function buildStatusModel(sources: StatusSources, history: StatusHistory,
   const slos = sloRows(snapshot);
   const drift = driftRows(safely(sources.drift, errors, 'drift'));
   const rollouts = rolloutRows(safely(sources.rollouts, errors, 'rollouts'));
+  const shadow = shadowRows(safely(sources.shadow, errors, 'shadow'));
+  const accuracy = accuracyRows(safely(sources.accuracy, errors, 'accuracy'));
   for (const s of slos) {
     const label = `${s.slo} v${s.version}`;
     const worst = s.burnRates.reduce<number | null>((m, w) => (w.burnRate === null ? m : Math.max(m ?? 0, w.burnRate)), null);
@@ -49,6 +55,8 @@ export function buildStatusModel(sources: StatusSources, history: StatusHistory,
     slos,
     drift,
     rollouts,
+    shadow,
+    accuracy,
     alerts: (sources.alerts ?? derived)?.list() ?? [],
     charts: { burnRate: history.series('burn\u0000', now), budget: history.series('budget\u0000', now), weight: history.series('weight\u0000', now) },
     errors,

@@ -1,7 +1,7 @@
 // The status page as one self-contained HTML document: inline CSS, inline SVG charts, no
 // script and no external request (the admin port is often on a host without internet).
 // It refreshes itself every 10 s with <meta http-equiv="refresh">.
-import type { DriftVersionRow, RolloutRow, Series, SloRow, AlertRow, StatusModel } from './types.ts';
+import type { AccuracyRow, DriftVersionRow, RolloutRow, Series, ShadowRow, SloRow, AlertRow, StatusModel } from './types.ts';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
@@ -93,6 +93,28 @@ function rolloutTable(rows: readonly RolloutRow[]): string {
     .join('');
 }
 
+function shadowTable(rows: readonly ShadowRow[]): string {
+  if (!rows.length) return '<p class="empty">No rollout is in a shadow step.</p>';
+  return `<table><tr><th>model</th><th>candidate</th><th>mirrored</th><th>compared</th><th>agreement</th><th>most different</th><th>candidate errors</th><th>dropped</th></tr>${rows
+    .map((r) => {
+      const key = `data-model="${esc(r.model)}" data-version="${esc(r.candidate)}"`;
+      const kind = r.agreement === null ? '' : r.agreement >= 0.99 ? 'ok' : 'bad';
+      return `<tr><td>${esc(r.model)}</td><td>${esc(r.candidate)}</td><td class="num">${formatPercent(r.share)}</td><td class="num" data-field="shadow-pairs" ${key}>${r.pairs} (${r.rows} rows)</td><td class="num ${kind}" data-field="shadow-agreement" ${key}>${formatPercent(r.agreement)}</td><td>${esc(r.worst ?? '–')}</td><td class="num">${r.candidateErrors}</td><td class="num">${r.dropped}</td></tr>`;
+    })
+    .join('')}</table>`;
+}
+
+function accuracyTable(rows: readonly AccuracyRow[]): string {
+  if (!rows.length) return '<p class="empty">No labels yet (or no <code>truth:</code> section).</p>';
+  return `<table><tr><th>model</th><th>version</th><th>labelled</th><th>labelled share</th><th>accuracy</th><th>MAE</th><th>RMSE</th><th>label delay</th></tr>${rows
+    .map((r) => {
+      const key = `data-model="${esc(r.model)}" data-version="${esc(r.version)}"`;
+      const num = (x: number | null) => (x === null ? '–' : formatNumber(x));
+      return `<tr><td>${esc(r.model)}</td><td>${esc(r.version)}</td><td class="num">${r.labelled}</td><td class="num">${formatPercent(r.labelledShare)}</td><td class="num" data-field="accuracy" ${key}>${formatPercent(r.accuracy)}</td><td class="num">${num(r.mae)}</td><td class="num">${num(r.rmse)}</td><td class="num">${r.labelDelaySeconds === null ? '–' : `${r.labelDelaySeconds.toFixed(1)} s`}</td></tr>`;
+    })
+    .join('')}</table>`;
+}
+
 function alertList(rows: readonly AlertRow[]): string {
   if (!rows.length) return '<p class="empty">No alerts since start.</p>';
   return `<table><tr><th>status</th><th>severity</th><th>SLO</th><th>model</th><th>version</th><th>since</th><th>until</th></tr>${rows
@@ -136,6 +158,8 @@ ${m.errors?.length ? `<section class="errors"><h2>Sources that failed</h2><ul>${
 ${charts('Worst burn rate, last hour (dashed: 1×, on budget)', m.charts.burnRate, now, spanMs, 1)}${charts('Budget remaining, last hour', m.charts.budget, now, spanMs)}</section>
 <div class="grid"><section id="rollouts"><h2>Rollouts</h2>${rolloutTable(m.rollouts)}${charts('Canary weight, last hour', m.charts.weight, now, spanMs)}</section>
 <section id="alerts"><h2>Recent alerts</h2>${alertList(m.alerts)}</section></div>
+<div class="grid"><section id="shadow"><h2>Shadow traffic</h2>${shadowTable(m.shadow ?? [])}</section>
+<section id="accuracy"><h2>Accuracy on labelled predictions</h2>${accuracyTable(m.accuracy ?? [])}</section></div>
 <section id="drift"><h2>Drift per feature</h2>${driftTable(m.drift)}</section>
 </main></body></html>
 `;

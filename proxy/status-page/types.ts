@@ -47,6 +47,37 @@ export interface RolloutRow {
   history: Array<{ phase: string; canary: string | null; stable: string | null; reason: string; endedAt: string }>;
 }
 
+/** Shadow traffic of a rollout in its shadow step (shadow/ Mirror views). */
+export interface ShadowRow {
+  model: string;
+  candidate: string;
+  /** Mirrored share, 0..1. */
+  share: number;
+  pairs: number;
+  rows: number;
+  /** Share of compared rows that agree; null before any row. */
+  agreement: number | null;
+  candidateErrors: number;
+  mismatched: number;
+  dropped: number;
+  /** The column that disagrees most, e.g. "label (9.5%)". */
+  worst: string | null;
+}
+
+/** Labelled accuracy of one model version (truth/ GroundTruth scores). */
+export interface AccuracyRow {
+  model: string;
+  version: string;
+  task: string;
+  labelled: number;
+  labelledShare: number | null;
+  /** Classifiers: accuracy; regression: null (see mae/rmse). */
+  accuracy: number | null;
+  mae: number | null;
+  rmse: number | null;
+  labelDelaySeconds: number | null;
+}
+
 export interface AlertRow {
   status: 'firing' | 'resolved';
   slo: string;
@@ -70,6 +101,8 @@ export interface StatusModel {
   slos: SloRow[];
   drift: DriftVersionRow[];
   rollouts: RolloutRow[];
+  shadow: ShadowRow[];
+  accuracy: AccuracyRow[];
   alerts: AlertRow[];
   charts: { burnRate: Series[]; budget: Series[]; weight: Series[] };
 }

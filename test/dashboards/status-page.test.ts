@@ -89,3 +89,31 @@ test('without a transition feed, alerts are derived from successive SLO snapshot
     ['firing', '2026-11-25T12:00:00.000Z', null],
   ]);
 });
+
+test('a shadow step shows its candidate, how much was compared, the agreement and the column that differs most', () => {
+  const clock = new ManualClock(0);
+  const view = {
+    model: 'fraud', candidate: '2', share: 0.2, dropped: 3,
+    summary: { pairs: 480, rows: 480, agreement: 0.904, candidateErrors: 1, mismatched: 0, columns: [{ key: 'label', agreement: 0.904, rows: 480 }, { key: 'probabilities[1]', agreement: 0.95, rows: 480 }] },
+  };
+  const m = buildStatusModel({ shadow: () => [view] }, new StatusHistory(), clock);
+  assert.deepEqual(m.shadow, [{ model: 'fraud', candidate: '2', share: 0.2, pairs: 480, rows: 480, agreement: 0.904, candidateErrors: 1, mismatched: 0, dropped: 3, worst: 'label (9.6%)' }]);
+  const html = renderStatusPage(m, 3_600_000);
+  assert.match(html, /data-field="shadow-agreement" data-model="fraud" data-version="2">90\.4%/);
+  assert.match(html, /label \(9\.6%\)/);
+  assert.match(renderStatusPage(buildStatusModel({}, new StatusHistory(), clock), 3_600_000), /No rollout is in a shadow step/);
+});
+
+test('labelled accuracy is listed per model version, classifiers by accuracy and regressions by MAE and RMSE', () => {
+  const clock = new ManualClock(0);
+  const scores = [
+    { model: 'fraud', version: '2', task: 'classification', labelled: 500, labelledShare: 0.5, accuracy: 0.95, labelDelaySeconds: { mean: 12.5 } },
+    { model: 'fraud', version: '1', task: 'classification', labelled: 500, labelledShare: 1, accuracy: 1, labelDelaySeconds: { mean: null } },
+    { model: 'eta', version: '1', task: 'regression', labelled: 40, labelledShare: 0.1, mae: 0.5, rmse: 0.75, labelDelaySeconds: { mean: 3 } },
+  ];
+  const m = buildStatusModel({ accuracy: () => scores }, new StatusHistory(), clock);
+  assert.deepEqual(m.accuracy.map((r) => [r.model, r.version, r.accuracy, r.mae]), [['eta', '1', null, 0.5], ['fraud', '1', 1, null], ['fraud', '2', 0.95, null]]);
+  const html = renderStatusPage(m, 3_600_000);
+  assert.match(html, /data-field="accuracy" data-model="fraud" data-version="2">95\.0%/);
+  assert.match(html, /12\.5 s/);
+});
