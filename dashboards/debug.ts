@@ -1,6 +1,6 @@
 // Debug: why. Latency distribution per version, the server's queue and batches, model
 // loading, drift per feature, and canary against stable on the same axes.
-import { LABEL, PROXY_METRIC, SERVER_METRIC, DRIFT_METRIC } from '../common/index.ts';
+import { LABEL, PROXY_METRIC, SERVER_METRIC, DRIFT_METRIC, SHADOW_METRIC, TRUTH_METRIC } from '../common/index.ts';
 import { dashboard } from './dashboard.ts';
 import type { Dashboard } from './grafana-json.ts';
 import { byModel, byModelVersion, errorRatio, mean, quantile, sumRate, RATE } from './promql.ts';
@@ -171,6 +171,62 @@ export function debug(): Dashboard {
             max: 100,
             w: 24,
             h: 6,
+          },
+        ],
+      },
+      {
+        row: 'Shadow traffic and labels',
+        panels: [
+          {
+            type: 'timeseries',
+            title: 'Mirrored requests by outcome',
+            description: 'Copies of stable\'s requests sent to a candidate in its shadow step: compared, candidate_error, mismatched (answers of another shape), dropped_queue_full (the mirror\'s budget was used up: never queued behind clients), dropped_undecodable.',
+            targets: [{ expr: sumRate(SHADOW_METRIC.requests, byModel(), [LABEL.version, LABEL.outcome]), legendFormat: 'v{{version}} {{outcome}}' }],
+            unit: 'reqps',
+            w: 8,
+          },
+          {
+            type: 'timeseries',
+            title: 'Shadow score difference, p99',
+            description: 'p99 of |stable - candidate| of each score output (probabilities, regression values) on the same requests.',
+            targets: [{ expr: quantile(0.99, SHADOW_METRIC.difference, byModel(), [LABEL.version, LABEL.output]), legendFormat: 'v{{version}} {{output}}' }],
+            w: 8,
+          },
+          {
+            type: 'timeseries',
+            title: 'MAE and RMSE on labelled predictions',
+            description: 'Regression versions: mean absolute and root mean squared error of labelled predictions over the truth window.',
+            targets: [
+              { expr: `max by (${MV.join(', ')}) (${TRUTH_METRIC.mae}${byModelVersion()})`, legendFormat: 'MAE v{{version}}' },
+              { expr: `max by (${MV.join(', ')}) (${TRUTH_METRIC.rmse}${byModelVersion()})`, legendFormat: 'RMSE v{{version}}' },
+            ],
+            w: 8,
+          },
+          {
+            type: 'timeseries',
+            title: 'Label delay',
+            description: 'Mean time from a prediction to its label, per version. Accuracy reflects predictions this old.',
+            targets: [{ expr: `max by (${MV.join(', ')}) (${TRUTH_METRIC.labelDelay}${byModelVersion()})`, legendFormat: 'v{{version}}' }],
+            unit: 's',
+            w: 8,
+          },
+          {
+            type: 'timeseries',
+            title: 'Stored predictions and evictions',
+            description: 'Predictions held for labels by model, and those dropped before a label came: ttl (too late), capacity (store full), conflict (a request id used twice, never labelled).',
+            targets: [
+              { expr: `sum by (${LABEL.model}) (${TRUTH_METRIC.storeEntries}${byModel()})`, legendFormat: 'stored {{model}}' },
+              { expr: `sum by (${LABEL.reason}) (rate(${TRUTH_METRIC.storeEvictions}[${RATE}]))`, legendFormat: 'evicted/s {{reason}}' },
+            ],
+            w: 8,
+          },
+          {
+            type: 'timeseries',
+            title: 'Feedback entries by outcome',
+            description: 'Labels posted to /api/v1/feedback: labelled_rows joined a stored prediction; unmatched ids were never stored, expired or conflicted; duplicate and rejected entries.',
+            targets: [{ expr: `sum by (${LABEL.reason}) (rate(${TRUTH_METRIC.feedback}[${RATE}]))`, legendFormat: '{{reason}}' }],
+            unit: 'ops',
+            w: 8,
           },
         ],
       },

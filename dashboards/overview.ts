@@ -1,6 +1,6 @@
 // Overview: for leads. Is every model version inside its SLO, how much budget is left,
 // how much traffic each version takes, which rollouts are moving.
-import { LABEL, PROXY_METRIC, ROLLOUT_METRIC, SERVER_METRIC, SLO_METRIC } from '../common/index.ts';
+import { LABEL, PROXY_METRIC, ROLLOUT_METRIC, SERVER_METRIC, SHADOW_METRIC, SLO_METRIC, TRUTH_METRIC } from '../common/index.ts';
 import { dashboard } from './dashboard.ts';
 import type { Dashboard, Threshold } from './grafana-json.ts';
 import { byModel, byModelVersion, errorRatio, quantile, sumRate } from './promql.ts';
@@ -122,6 +122,39 @@ export function overview(): Dashboard {
             ],
             w: 12,
             transformations: [{ id: 'merge', options: {} }, { id: 'organize', options: { excludeByName: { Time: true, 'Value #A': true }, renameByName: { 'Value #B': 'weight %' } } }],
+          },
+        ],
+      },
+      {
+        row: 'Correctness: labelled accuracy and shadow traffic',
+        panels: [
+          {
+            type: 'timeseries',
+            title: 'Accuracy on labelled predictions',
+            description: 'Share of labelled predictions that were right, per classifier version, over the truth window (labels arrive through POST /api/v1/feedback). A new version below the one it replaces is wrong, however fast and error-free it is.',
+            targets: [{ expr: `max by (${MV.join(', ')}) (${TRUTH_METRIC.accuracy}${byModelVersion()})`, legendFormat: '{{model}} v{{version}}' }],
+            unit: 'percentunit',
+            max: 1,
+            w: 8,
+          },
+          {
+            type: 'timeseries',
+            title: 'Labelled share',
+            description: 'Share of stored predictions that got a label: accuracy over a small share is an estimate from few labels.',
+            targets: [{ expr: `max by (${MV.join(', ')}) (${TRUTH_METRIC.labelledShare}${byModelVersion()})`, legendFormat: '{{model}} v{{version}}' }],
+            unit: 'percentunit',
+            min: 0,
+            max: 1,
+            w: 8,
+          },
+          {
+            type: 'timeseries',
+            title: 'Shadow agreement with stable',
+            description: 'During a rollout\'s shadow step: share of mirrored rows where the candidate answered as stable did. Below the rollout\'s maxDisagreement, the shadow step fails.',
+            targets: [{ expr: `max by (${MV.join(', ')}) (${SHADOW_METRIC.agreement}${byModelVersion()})`, legendFormat: '{{model}} candidate v{{version}}' }],
+            unit: 'percentunit',
+            max: 1,
+            w: 8,
           },
         ],
       },
