@@ -78,7 +78,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const mirror = attachShadow(run, proxy, proxyConfig, (m) => controller()?.shadowPlan(m));
   const rollouts = startRollouts(run, proxy, fleet, drift, truth, mirror, opts);
   controller = rollouts.controller;
-  auditAdminActions(proxy, opts.stateDir, run.clock, run.log);
+  const adminAudit = auditAdminActions(proxy, opts.stateDir, run.clock, run.log);
   mountReadApis(run.clock, proxy, fleet, slos.engine, drift, rollouts, mirror, truth);
   const tick = evaluationTick(run, fleet, drift, slos.engine);
   const timer = setInterval(tick, run.tickMs);
@@ -94,7 +94,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     // its requests, instead of after the drain (fleet.close() below is then a no-op for it).
     await fleet.leader.close();
     await proxy.drain(drainMs);
-    await Promise.all([capture?.close(), mirror?.close()]);
+    await Promise.all([capture?.close(), mirror?.close(), adminAudit.flush()]);
     await slos.close();
     await fleet.close();
   };
@@ -202,17 +202,22 @@ async function attachDrift(run: RunContext, proxy: Proxy, slo: SloEngine): Promi
  * controller's own lines (one chain: rollout/store.ts shares the file's writer). Only with
  * a state folder (the CLI always has one).
  */
-function auditAdminActions(proxy: Proxy, stateDir: string | undefined, clock: Clock, log: (msg: string) => void): void {
-  if (stateDir === undefined) return;
+function auditAdminActions(proxy: Proxy, stateDir: string | undefined, clock: Clock, log: (msg: string) => void): { flush(): Promise<void> } {
+  if (stateDir === undefined) return { flush: async () => {} };
   const store = new RolloutStore(stateDir);
+  // Appends still being written: the stop waits for them, so none is cut off or lands after it.
+  const pending = new Set<Promise<void>>();
   proxy.onAdminAction((a) => {
     const text = a.body === undefined ? '' : JSON.stringify(a.body);
     // Small bodies as they were; big ones (feedback batches) by size and item count.
     const body = text.length <= 2048 ? (a.body !== undefined ? { body: a.body } : {}) : { bodyBytes: text.length, ...(Array.isArray(a.body) ? { items: a.body.length } : {}) };
-    void store
+    const write: Promise<void> = store
       .audit({ time: new Date(clock.now()).toISOString(), actor: a.actor, input: 'admin', action: `${a.method} ${a.path}`, status: a.status, ...(a.params['model'] ? { model: a.params['model'] } : {}), ...body })
-      .catch((e: unknown) => log(`audit log: cannot append ${a.method} ${a.path}: ${(e as Error).message}`));
+      .catch((e: unknown) => log(`audit log: cannot append ${a.method} ${a.path}: ${(e as Error).message}`))
+      .finally(() => pending.delete(write));
+    pending.add(write);
   });
+  return { flush: async () => void (await Promise.all([...pending])) };
 }
 
 interface Rollouts {
@@ -283,9 +288,11 @@ function attachTruth(run: RunContext, proxy: Proxy, slo: SloEngine): GroundTruth
     proxy.route('GET', '/api/v1/accuracy', () => ({ status: 200, body: { enabled: false } }), { auth: false });
     return undefined;
   }
-  const truth = new GroundTruth(section, { clock: run.clock, grpcDecoder: decodeGrpcBodies });
+  const truth = new GroundTruth(section, { clock: run.clock, grpcDecoder: decodeGrpcBodies, presampled: true });
   registerTruthMetrics(run.registry, truth, { tolerances: accuracyTolerances(run.config) });
-  proxy.onBodies((b) => truth.offer(b));
+  // Its own share of requests (truth.sampleRate), whatever proxy.bodies.sampleRate is.
+  const models = new Set(section.models.map((m) => m.model));
+  proxy.onBodies((b) => truth.offer(b), { share: (m) => (models.has(m) ? section.sampleRate : 0), maxShare: () => section.sampleRate });
   truth.onLabelled((e) => slo.recordLabelled(e));
   mountFeedbackRoutes((m, p, h, o) => proxy.route(m, p, h, o), truth);
   return truth;

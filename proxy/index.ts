@@ -18,3 +18,5 @@ export type { BodySample, BodySubscription, OutcomeObserver, BodyObserver } from
 export type { AdminAction, AdminHandler, AdminRequest, AdminReply, RouteOptions } from './admin.ts';
 export { ModelCatalog, compareVersions, parseTfStatus, parseKserveMetadata } from './catalog.ts';
 export { parseTraceparent, formatTraceparent } from './tracing.ts';
+export { H1Upstream } from './h1-upstream.ts';
+export type { H1UpstreamOptions } from './h1-upstream.ts';

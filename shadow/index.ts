@@ -12,5 +12,5 @@ export { replay, replayPath } from './replay.ts';
 export type { ReplayOptions, ReplayReport, ReplayProgress } from './replay.ts';
 export { Mirror, MIRROR_DEFAULTS } from './mirror.ts';
 export type { MirrorPlan, MirrorOptions, MirrorView, MirrorOutcome } from './mirror.ts';
-export { answerOutputs, sendGrpc, sendRest } from './send.ts';
+export { answerOutputs, sendGrpc, sendRest, sendRestH1 } from './send.ts';
 export type { Answer } from './send.ts';

@@ -10,9 +10,9 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { Pool } from 'undici';
 import { LABEL, SHADOW_METRIC, type Clock } from '../common/index.ts';
 import { readClientTls, type ClientTls, type ClientTlsFiles } from '../common/tls.ts';
-import { parseRestPath, pinnedPath, type BodySample } from '../proxy/index.ts';
+import { H1Upstream, parseRestPath, pinnedPath, type BodySample } from '../proxy/index.ts';
 import { Comparison, judgeDivergence, type CompareSettings, type ComparisonSummary, type DivergenceThresholds, type DivergenceVerdict } from './compare.ts';
-import { answerOutputs, sendGrpc, sendRest, type Answer } from './send.ts';
+import { answerOutputs, sendGrpc, sendRest, sendRestH1, type Answer } from './send.ts';
 
 /** What to mirror for one model: to which version, how much of it, compared how. */
 export interface MirrorPlan {
@@ -44,6 +44,9 @@ export const MIRROR_DEFAULTS = { maxInFlight: 4, maxQueued: 64, timeoutMs: 10_00
 /** Comparison buckets of |primary - candidate| (scores, probabilities). */
 const DIFFERENCE_BUCKETS = [1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.05, 0.1, 0.25, 0.5, 1];
 
+/** Marks a mirrored request for the upstream's logs. */
+const SHADOW_HEADERS = { 'x-modelgate-shadow': '1' };
+
 export type MirrorOutcome = 'compared' | 'candidate_error' | 'mismatched' | 'dropped_queue_full' | 'dropped_undecodable';
 
 interface Run {
@@ -67,6 +70,8 @@ export class Mirror {
   readonly #runs = new Map<string, Run>();
   readonly #queue: { run: Run; sample: BodySample }[] = [];
   readonly #pool: Pool | undefined;
+  /** A plain http upstream: the proxy's own HTTP/1.1 client instead of undici. */
+  readonly #h1: H1Upstream | undefined;
   readonly #grpcTls: ClientTls | undefined;
   #grpc: ClientHttp2Session | undefined;
   #inFlight = 0;
@@ -78,7 +83,10 @@ export class Mirror {
   constructor(o: MirrorOptions) {
     this.#o = o;
     const restTls = o.rest?.tls ? readClientTls(o.rest.tls) : undefined;
-    this.#pool = o.rest ? new Pool(o.rest.upstream, { connections: o.maxInFlight ?? MIRROR_DEFAULTS.maxInFlight, pipelining: 1, ...(restTls ? { connect: { ...restTls } } : {}) }) : undefined;
+    const connections = o.maxInFlight ?? MIRROR_DEFAULTS.maxInFlight;
+    const plain = o.rest !== undefined && o.rest.upstream.startsWith('http:') && !restTls;
+    this.#h1 = plain ? new H1Upstream({ origin: new URL(o.rest!.upstream).origin, connections, connectTimeoutMs: 10_000, bodyTimeoutMs: o.timeoutMs ?? MIRROR_DEFAULTS.timeoutMs, idleTimeoutMs: 30_000 }) : undefined;
+    this.#pool = o.rest && !plain ? new Pool(o.rest.upstream, { connections, pipelining: 1, ...(restTls ? { connect: { ...restTls } } : {}) }) : undefined;
     this.#grpcTls = o.grpc?.tls ? readClientTls(o.grpc.tls) : undefined;
     this.#requests = new Counter({
       name: SHADOW_METRIC.requests,
@@ -164,6 +172,7 @@ export class Mirror {
     this.#queue.length = 0;
     await this.idle();
     this.#grpc?.close();
+    this.#h1?.close();
     await this.#pool?.close().catch(() => {});
   }
 
@@ -226,8 +235,11 @@ export class Mirror {
     const timeoutMs = this.#o.timeoutMs ?? MIRROR_DEFAULTS.timeoutMs;
     if (b.protocol === 'rest') {
       const t = b.path !== undefined ? parseRestPath(b.path) : undefined;
-      if (!this.#pool || !t || t.model === '') return undefined;
-      return sendRest(this.#pool, pinnedPath(t, version), b.contentType, b.requestBody, timeoutMs, { 'x-modelgate-shadow': '1' });
+      if (!t || t.model === '') return undefined;
+      const path = pinnedPath(t, version);
+      if (this.#h1) return sendRestH1(this.#h1, path, b.contentType, b.requestBody, timeoutMs, SHADOW_HEADERS);
+      if (!this.#pool) return undefined;
+      return sendRest(this.#pool, path, b.contentType, b.requestBody, timeoutMs, SHADOW_HEADERS);
     }
     if (!this.#o.grpc || b.method === undefined) return undefined;
     return sendGrpc(this.#session(), b.method, b.requestBody, timeoutMs, version);

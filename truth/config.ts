@@ -3,7 +3,7 @@
 // response. Nothing below this file sees YAML.
 //
 //   truth:
-//     sampleRate: 1          # share of the proxy's copied bodies (proxy.bodies.sampleRate) kept
+//     sampleRate: 1          # share of each model's requests whose prediction is kept (independent of proxy.bodies.sampleRate)
 //     ttl: 1h                # a prediction not labelled within this is dropped
 //     maxEntries: 100000     # predictions kept at most; the oldest are evicted first
 //     maxBatch: 1000         # feedback entries per POST

@@ -77,6 +77,11 @@ export interface GroundTruthOptions {
   random?: () => number;
   /** Decodes gRPC bodies (drift/grpc-bodies.ts decodeGrpcBodies); without one, gRPC samples are skipped. */
   grpcDecoder?: GrpcDecoder;
+  /**
+   * The caller already sampled at `config.sampleRate` (the gateway subscribes to the
+   * proxy's bodies with that share), so every offer is stored.
+   */
+  presampled?: boolean;
   /** Appends each feedback batch's report to an audit log, when the gateway has one. Errors are ignored. */
   audit?: (entry: { kind: 'feedback'; atMs: number; report: FeedbackReport }) => void;
 }
@@ -91,6 +96,7 @@ export class GroundTruth {
   readonly #random: () => number;
   readonly #decoder: GrpcDecoder | undefined;
   readonly #audit: GroundTruthOptions['audit'];
+  readonly #presampled: boolean;
   readonly #models = new Map<string, { truth: ModelTruth; features: FeatureConfig[] }>();
   readonly #scores = new Map<string, Map<string, VersionScores>>();
   readonly #store: PredictionStore;
@@ -103,6 +109,7 @@ export class GroundTruth {
     this.#random = options.random ?? Math.random;
     this.#decoder = options.grpcDecoder;
     this.#audit = options.audit;
+    this.#presampled = options.presampled === true;
     this.#store = new PredictionStore(config.ttlMs, config.maxEntries);
     for (const m of config.models) this.#models.set(m.model, { truth: m, features: featuresFor(m) });
   }
@@ -124,7 +131,7 @@ export class GroundTruth {
     this.counters.offered++;
     try {
       const m = this.#models.get(o.model);
-      if (!m || !o.requestId || o.version === UNKNOWN_VERSION || o.version === OVERFLOW_LABEL_VALUE || (this.config.sampleRate < 1 && this.#random() >= this.config.sampleRate)) {
+      if (!m || !o.requestId || o.version === UNKNOWN_VERSION || o.version === OVERFLOW_LABEL_VALUE || (!this.#presampled && this.config.sampleRate < 1 && this.#random() >= this.config.sampleRate)) {
         this.counters.skipped++;
         return;
       }

@@ -247,7 +247,7 @@ export const MODELGATE_YAML: FieldTable = {
 
   // truth: (truth/config.ts)
   truth: { type: 'object', text: 'Delayed labels: predictions kept by request id for `POST /api/v1/feedback`, live accuracy per version; absent = off.' },
-  'truth.sampleRate': { type: 'number', default: String(TRUTH.sampleRate), units: SHARE, text: 'Share of copied bodies (`proxy.bodies.sampleRate`) whose predictions are stored; only those can be labelled.' },
+  'truth.sampleRate': { type: 'number', default: String(TRUTH.sampleRate), units: SHARE, text: 'Share of each model\'s requests whose prediction is stored (the proxy copies their bodies for it, whatever `proxy.bodies.sampleRate` is); only those can be labelled.' },
   'truth.ttl': { type: 'duration', default: dur(TRUTH.ttlMs), units: DURATION, text: 'A prediction not labelled within this is dropped (counted in `modelgate_prediction_store_evictions_total{reason="ttl"}`).' },
   'truth.maxEntries': { type: 'integer', default: String(TRUTH.maxEntries), units: 'predictions (1–10000000)', text: 'Predictions kept at most; the oldest are evicted first (`reason="capacity"`).' },
   'truth.maxBatch': { type: 'integer', default: String(TRUTH.maxBatch), units: 'entries (1–100000)', text: 'Feedback entries per request; more → 413.' },
