@@ -33,8 +33,8 @@ for (const mode of MODES) {
   const clientRequests = last.requests + last.warmupRequests;
   const up = r.upstreamRequests[mode] ?? NaN;
   // The proxy child's CPU from READY to the end of the run, over the requests it answered (warm-up included).
-  const cpuUs = (r.stats[mode] as { cpuUs: number } | undefined)?.cpuUs ?? NaN;
-  console.log(`| ${LABEL[mode]} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(2)} | ${m.p99.toFixed(2)} | ${(m.rps / off.rps).toFixed(2)} | ${(cpuUs / clientRequests).toFixed(0)} | ${(up / clientRequests).toFixed(3)} |`);
+  const st = r.stats[mode] as { cpuUs: number; answered: number } | undefined;
+  console.log(`| ${LABEL[mode]} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(2)} | ${m.p99.toFixed(2)} | ${(m.rps / off.rps).toFixed(2)} | ${st ? (st.cpuUs / st.answered).toFixed(0) : '–'} | ${(up / clientRequests).toFixed(3)} |`);
 }
 console.log('');
 console.log(`shadow, last run: ${JSON.stringify(r.stats.shadow)}; store, last run: ${JSON.stringify(r.stats.store)}`);
