@@ -11,12 +11,11 @@
 //     [--proxy-node-flags "--max-semi-space-size=1"]   (V8 flags for the modelgate child only)
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import protobuf from 'protobufjs/minimal.js';
-import { CLK_TCK, HERE, cleanup, cpuTicks, median, startChild, startNginx, tsChild } from './lib.ts';
+import { CLK_TCK, HERE, cleanup, cpuTicks, median, startChild, startNginx, tsChild, writePredictFrame } from './lib.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -29,16 +28,7 @@ const PROXY_NODE_FLAGS = arg('proxy-node-flags', '').split(' ').filter(Boolean);
 const METHOD = '/tensorflow.serving.PredictionService/Predict';
 const run = promisify(execFile);
 
-// PredictRequest { model_spec (1) { name (1) = "fraud" }, inputs (2): a ~150-byte stand-in }
-const w = protobuf.Writer.create();
-w.uint32((1 << 3) | 2).fork().uint32((1 << 3) | 2).string('fraud').ldelim();
-w.uint32((2 << 3) | 2).bytes(Buffer.alloc(150, 7));
-const message = Buffer.from(w.finish());
-const framed = Buffer.alloc(5 + message.length);
-framed.writeUInt32BE(message.length, 1);
-message.copy(framed, 5);
-const DATA = join(tmpdir(), 'modelgate-bench-predict.bin');
-writeFileSync(DATA, framed);
+const DATA = writePredictFrame(join(tmpdir(), 'modelgate-bench-predict.bin'));
 
 function h2load(port: number, extra: string[]): string {
   return execFileSync('h2load', ['-H', 'content-type: application/grpc', '-H', 'te: trailers', '-d', DATA, ...extra, `http://127.0.0.1:${port}${METHOD}`], { maxBuffer: 64 << 20 }).toString();
@@ -83,7 +73,7 @@ async function check(port: number): Promise<void> {
   const id = (b: Buffer) => b;
   const Client = grpc.makeGenericClientConstructor({ Predict: { path: METHOD, requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id } }, 'P');
   const c = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Predict: (r: Buffer, cb: (e: Error | null, r?: Buffer) => void) => void };
-  await new Promise<void>((resolve, reject) => c.Predict(message, (e, r) => (e ? reject(e) : r && r.length > 100 ? resolve() : reject(new Error('short response')))));
+  await new Promise<void>((resolve, reject) => c.Predict(readFileSync(DATA).subarray(5), (e, r) => (e ? reject(e) : r && r.length > 100 ? resolve() : reject(new Error('short response')))));
   c.close();
 }
 

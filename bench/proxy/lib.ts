@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs/minimal.js';
 
 export const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -90,3 +91,16 @@ export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
+
+/** A framed gRPC PredictRequest { model_spec { name: "fraud" }, inputs: a ~150-byte stand-in } written to `file` (h2load -d). */
+export function writePredictFrame(file: string): string {
+  const w = protobuf.Writer.create();
+  w.uint32((1 << 3) | 2).fork().uint32((1 << 3) | 2).string('fraud').ldelim();
+  w.uint32((2 << 3) | 2).bytes(Buffer.alloc(150, 7));
+  const message = Buffer.from(w.finish());
+  const framed = Buffer.alloc(5 + message.length);
+  framed.writeUInt32BE(message.length, 1);
+  message.copy(framed, 5);
+  writeFileSync(file, framed);
+  return file;
+}

@@ -16,8 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import protobuf from 'protobufjs/minimal.js';
-import { CLK_TCK, cleanup, cpuTicks, median, startChild, tsChild } from './lib.ts';
+import { CLK_TCK, cleanup, cpuTicks, median, startChild, tsChild, writePredictFrame } from './lib.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -58,18 +57,8 @@ function wrk(port: number, seconds: number): Run {
   };
 }
 
-// PredictRequest { model_spec { name: "fraud" }, inputs: a ~150-byte stand-in }, framed.
 function grpcBody(): string {
-  const w = protobuf.Writer.create();
-  w.uint32((1 << 3) | 2).fork().uint32((1 << 3) | 2).string('fraud').ldelim();
-  w.uint32((2 << 3) | 2).bytes(Buffer.alloc(150, 7));
-  const message = Buffer.from(w.finish());
-  const framed = Buffer.alloc(5 + message.length);
-  framed.writeUInt32BE(message.length, 1);
-  message.copy(framed, 5);
-  const file = join(tmpdir(), 'modelgate-bench-tree-predict.bin');
-  writeFileSync(file, framed);
-  return file;
+  return writePredictFrame(join(tmpdir(), 'modelgate-bench-tree-predict.bin'));
 }
 
 function h2load(port: number, seconds: number, data: string): Run {

@@ -160,3 +160,45 @@ export function httpsRequest(
     req.end(o.body);
   });
 }
+
+/**
+ * Keeps HTTPS clients sending to `url` (new connections, and `keptAlive` clients on one
+ * keep-alive agent) while `swap` replaces the certificate, until a new connection presents
+ * `next` and load has kept flowing after it. Returns how many requests failed and succeeded.
+ */
+export async function rotateUnderLoad(
+  o: { url: string; ca: string; body: string; next: Issued; newConnections: number; keptAlive: number; swap: () => Promise<unknown> },
+  eventually: (fn: () => boolean, timeoutMs: number, stepMs: number, what: string) => Promise<unknown>,
+): Promise<{ ok: number; failures: number }> {
+  const { Agent } = await import('node:https');
+  const keepAlive = new Agent({ keepAlive: true, maxSockets: 2 });
+  let failures = 0;
+  let ok = 0;
+  let sawNew = false;
+  let stop = false;
+  const client = async (agent: import('node:https').Agent | undefined) => {
+    while (!stop) {
+      try {
+        const r = await httpsRequest(o.url, { ca: o.ca, body: o.body, ...(agent ? { agent } : {}) });
+        if (r.status === 200) ok++;
+        else failures++;
+        if (!agent && r.serial === o.next.serial) sawNew = true;
+      } catch {
+        failures++;
+      }
+    }
+  };
+  const load = [...Array.from({ length: o.newConnections }, () => client(undefined)), ...Array.from({ length: o.keptAlive }, () => client(keepAlive))];
+  try {
+    await eventually(() => ok > 20, 10_000, 20, 'load is flowing');
+    await o.swap();
+    await eventually(() => sawNew, 15_000, 20, 'a new connection sees the new serial');
+    const after = ok;
+    await eventually(() => ok > after + 20, 10_000, 20, 'load keeps flowing after the swap');
+  } finally {
+    stop = true;
+    await Promise.all(load);
+    keepAlive.destroy();
+  }
+  return { ok, failures };
+}

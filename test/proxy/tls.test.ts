@@ -3,13 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { startServer } from '../../server/index.ts';
 import { TempRepo, eventually } from '../helpers/repo.ts';
-import { TestCa, TlsDir, httpsRequest } from '../helpers/certs.ts';
+import { TestCa, TlsDir, httpsRequest, rotateUnderLoad } from '../helpers/certs.ts';
 import { call, connect, floatTensor } from '../server/grpc-helpers.ts';
 import { parseMetrics, sample, startProxy } from './helpers.ts';
 
@@ -82,33 +81,9 @@ test('REST and gRPC through the proxy over TLS, to an HTTPS upstream trusted thr
 
 test('the proxy\'s certificate is replaced under load with no failed request; new connections get the new serial, on REST and gRPC', async () => {
   const f = await fixture();
-  const keepAlive = new Agent({ keepAlive: true, maxSockets: 2 });
   try {
     const next = f.ca.issue();
-    let failures = 0;
-    let ok = 0;
-    let sawNew = false;
-    let stop = false;
-    const client = async (agent: Agent | undefined) => {
-      while (!stop) {
-        try {
-          const r = await httpsRequest(f.proxy.restUrl + PREDICT, { ca: f.ca.cert, body: BODY, ...(agent ? { agent } : {}) });
-          if (r.status === 200) ok++;
-          else failures++;
-          if (!agent && r.serial === next.serial) sawNew = true;
-        } catch {
-          failures++;
-        }
-      }
-    };
-    const load = [client(undefined), client(undefined), client(keepAlive)];
-    await eventually(() => ok > 20, 10_000, 20, 'load is flowing');
-    await f.dir.putPair(next);
-    await eventually(() => sawNew, 15_000, 20, 'a new REST connection sees the new serial');
-    const after = ok;
-    await eventually(() => ok > after + 20, 10_000, 20, 'load keeps flowing after the swap');
-    stop = true;
-    await Promise.all(load);
+    const { ok, failures } = await rotateUnderLoad({ url: f.proxy.restUrl + PREDICT, ca: f.ca.cert, body: BODY, next, newConnections: 2, keptAlive: 1, swap: () => f.dir.putPair(next) }, eventually);
     assert.equal(failures, 0, `${failures} failed of ${ok + failures}`);
     // gRPC shares the files: a new channel handshakes with the new certificate.
     const c = connect(f.proxy.grpcAddress!, grpc.credentials.createSsl(Buffer.from(f.ca.cert)));
@@ -122,7 +97,6 @@ test('the proxy\'s certificate is replaced under load with no failed request; ne
     assert.equal(sample(m, 'modelgate_tls_reloads_total', { entrypoint: 'rest', outcome: 'ok' }), 1);
     assert.equal(sample(m, 'modelgate_tls_reloads_total', { entrypoint: 'grpc', outcome: 'ok' }), 1);
   } finally {
-    keepAlive.destroy();
     await f.close();
   }
 });

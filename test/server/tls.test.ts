@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent } from 'node:https';
 import { startServer } from '../../server/index.ts';
 import { configFromFlags } from '../../server/config.ts';
 import { ConfigError } from '../../common/index.ts';
 import { TempRepo, eventually } from '../helpers/repo.ts';
-import { TestCa, TlsDir, httpsRequest } from '../helpers/certs.ts';
+import { TestCa, TlsDir, httpsRequest, rotateUnderLoad } from '../helpers/certs.ts';
 
 const PREDICT = '/v1/models/half_plus_two:predict';
 const BODY = JSON.stringify({ instances: [1, 2, 5] });
@@ -36,7 +35,6 @@ async function setup(withClientCa = false) {
 
 test('modelgate serve answers REST over TLS, and keeps answering without a failed request while its certificate is replaced; new connections get the new one', async () => {
   const s = await setup();
-  const keepAlive = new Agent({ keepAlive: true, maxSockets: 2 });
   try {
     assert.match(s.srv.restUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
     const first = await httpsRequest(s.srv.restUrl + PREDICT, { ca: s.ca.cert, body: BODY });
@@ -45,34 +43,10 @@ test('modelgate serve answers REST over TLS, and keeps answering without a faile
 
     // Clients keep sending, on new and on kept-alive connections, while the files are replaced.
     const next = s.ca.issue();
-    let failures = 0;
-    let ok = 0;
-    let sawNew = false;
-    let stop = false;
-    const client = async (agent: Agent | undefined) => {
-      while (!stop) {
-        try {
-          const r = await httpsRequest(s.srv.restUrl + PREDICT, { ca: s.ca.cert, body: BODY, ...(agent ? { agent } : {}) });
-          if (r.status === 200) ok++;
-          else failures++;
-          if (!agent && r.serial === next.serial) sawNew = true;
-        } catch {
-          failures++;
-        }
-      }
-    };
-    const load = [client(undefined), client(undefined), client(keepAlive), client(keepAlive)];
-    await eventually(() => ok > 20, 10_000, 20, 'load is flowing');
-    await s.dir.putPair(next);
-    await eventually(() => sawNew, 15_000, 20, 'a new connection sees the new serial');
-    const after = ok;
-    await eventually(() => ok > after + 20, 10_000, 20, 'load keeps flowing after the swap');
-    stop = true;
-    await Promise.all(load);
+    const { ok, failures } = await rotateUnderLoad({ url: s.srv.restUrl + PREDICT, ca: s.ca.cert, body: BODY, next, newConnections: 2, keptAlive: 2, swap: () => s.dir.putPair(next) }, eventually);
     assert.equal(failures, 0, `${failures} failed of ${ok + failures}`);
     assert.ok(s.logs.some((l) => l.includes(`TLS certificate reloaded (serial ${next.serial})`)), s.logs.join('\n'));
   } finally {
-    keepAlive.destroy();
     await s.close();
   }
 });
