@@ -1,4 +1,5 @@
-// A rollout that starts with a shadow step, end to end: REST and gRPC clients through the
+// A rollout that starts with a shadow step, end to end: TF Serving REST, KServe v2 REST and
+// TF Serving gRPC clients through the
 // gateway's proxy in front of the real server, stable 1 answering every client while a
 // share of its requests is mirrored to the candidate and the answers compared. A candidate
 // wrong on 10% of rows (examples/models.ts fraudFlipping) is rolled back in the shadow step
@@ -48,6 +49,7 @@ interface Result {
   weights: Set<number>;
   shadowSeen: { compared: number; pairs: number };
   serverGrpcToCandidate: number;
+  serverKserveToCandidate: number;
 }
 
 async function rollOut(canary: string): Promise<Result> {
@@ -80,6 +82,16 @@ async function rollOut(canary: string): Promise<Result> {
       await r.body.dump();
     }
   })();
+  // KServe v2 REST clients of the same model.
+  const kserveLoad = (async () => {
+    for (let seed = 2_000_000; !stop; seed++) {
+      const row = fraudRows(1, seed)[0]!;
+      const inputs = Object.entries(row).map(([name, v]) => ({ name, datatype: 'FP32', shape: [1], data: [v] }));
+      const r = await request(`${gw.proxy.restUrl}/v2/models/fraud/infer`, { method: 'POST', body: JSON.stringify({ inputs }), headers: { 'content-type': 'application/json' }, dispatcher: agent });
+      assert.equal(r.statusCode, 200);
+      await r.body.dump();
+    }
+  })();
   const grpcLoad = (async () => {
     for (let seed = 1_000_000; !stop; seed++) {
       const req = { ...fraudPredictRequest(fraudRows(1, seed)[0]!, '1'), model_spec: { name: 'fraud' } };
@@ -98,11 +110,13 @@ async function rollOut(canary: string): Promise<Result> {
     const metrics = parseMetrics(await gw.registry.metrics());
     shadowSeen.compared = sample(metrics, SHADOW_METRIC.requests, { model: 'fraud', version: canary, outcome: 'compared' }) ?? 0;
     const serverMetrics = parseMetrics(await (await fetch(`${server.restUrl}/metrics`)).text());
-    const serverGrpcToCandidate = serverMetrics.filter((m) => m.name === SERVER_METRIC.requests && m.labels['version'] === canary && m.labels['entrypoint'] === 'grpc').reduce((a, m) => a + m.value, 0);
-    return { phase: v.phase, reason: v.reason, served, weights, shadowSeen, serverGrpcToCandidate };
+    const toCandidate = (f: (l: Record<string, string>) => boolean) => serverMetrics.filter((m) => m.name === SERVER_METRIC.requests && m.labels['version'] === canary && f(m.labels)).reduce((a, m) => a + m.value, 0);
+    const serverGrpcToCandidate = toCandidate((l) => l['entrypoint'] === 'grpc');
+    const serverKserveToCandidate = toCandidate((l) => l['entrypoint'] === 'rest' && l['api'] === 'infer');
+    return { phase: v.phase, reason: v.reason, served, weights, shadowSeen, serverGrpcToCandidate, serverKserveToCandidate };
   } finally {
     stop = true;
-    await Promise.allSettled([restLoad, grpcLoad]);
+    await Promise.allSettled([restLoad, kserveLoad, grpcLoad]);
     (client as unknown as grpc.Client).close();
     await agent.close();
     await gw.close();
@@ -120,6 +134,7 @@ describe('a rollout with a shadow step', () => {
     assert.ok((r.served.get('1') ?? 0) > 0);
     assert.ok(r.shadowSeen.compared >= 150, `mirrored and compared: ${r.shadowSeen.compared}`);
     assert.ok(r.serverGrpcToCandidate > 0, 'gRPC requests were mirrored too (pinned to the candidate in their ModelSpec)');
+    assert.ok(r.serverKserveToCandidate > 0, 'KServe v2 REST requests were mirrored too (pinned in the /v2 path)');
     assert.deepEqual([...r.weights].filter((w) => w > 0), [], 'the canary never took client traffic');
   });
 
