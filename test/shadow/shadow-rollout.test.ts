@@ -1,8 +1,7 @@
 // A rollout that starts with a shadow step, end to end: TF Serving REST, KServe v2 REST and
-// TF Serving gRPC clients through the
-// gateway's proxy in front of the real server, stable 1 answering every client while a
-// share of its requests is mirrored to the candidate and the answers compared. A candidate
-// wrong on 10% of rows (examples/models.ts fraudFlipping) is rolled back in the shadow step
+// TF Serving gRPC clients through the gateway's proxy in front of the real server, stable 1
+// answering every client while a share of its requests is mirrored to the candidate and the
+// answers compared. A candidate wrong on 10% of rows (examples/models.ts fraudFlipping) is rolled back in the shadow step
 // with the divergence reason before any client gets an answer from it; an identical one
 // passes and is promoted.
 import { describe, test } from 'node:test';
