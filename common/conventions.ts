@@ -148,6 +148,9 @@ export const ROLLOUT_METRIC = {
   stateInvalid: 'modelgate_rollout_state_invalid',
 } as const;
 
+/** Every metric group, for the checks that a dashboard, rule or document names only real metrics. */
+export const METRIC_GROUPS = [SERVER_METRIC, PROXY_METRIC, SLO_METRIC, DRIFT_METRIC, TRUTH_METRIC, SHADOW_METRIC, ROLLOUT_METRIC] as const;
+
 /** Model lifecycle states, as TF Serving names them (ModelVersionStatus.State in get_model_status.proto). */
 export const MODEL_STATES = ['START', 'LOADING', 'AVAILABLE', 'UNLOADING', 'END'] as const;
 export type ModelState = (typeof MODEL_STATES)[number];

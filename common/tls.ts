@@ -197,11 +197,14 @@ async function readFingerprint(files: TlsFiles): Promise<string> {
 }
 
 async function loadSet(files: TlsFiles): Promise<LoadedSet> {
-  const [cert, key, ca] = await Promise.all([
+  // Read together, reported in order: with several files missing, the certificate is named first.
+  const read = await Promise.allSettled([
     readPem(files.cert, 'certificate'),
     readPem(files.key, 'key'),
-    files.clientCa === undefined ? undefined : readPem(files.clientCa, 'client CA'),
+    files.clientCa === undefined ? Promise.resolve(undefined) : readPem(files.clientCa, 'client CA'),
   ]);
+  for (const r of read) if (r.status === 'rejected') throw r.reason;
+  const [cert, key, ca] = read.map((r) => (r as PromiseFulfilledResult<Buffer | undefined>).value) as [Buffer, Buffer, Buffer | undefined];
   const options: SecureContextOptions = { cert, key, ...(ca ? { ca } : {}) };
   try {
     // Throws on a certificate or key that does not parse, and on a key of another certificate.

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { PROXY_METRIC, SERVER_METRIC, SLO_METRIC, DRIFT_METRIC, ROLLOUT_METRIC, SHADOW_METRIC, TRUTH_METRIC, SLO_RULE } from '../../common/index.ts';
+import { METRIC_GROUPS, SLO_RULE } from '../../common/conventions.ts';
 import { parse } from 'yaml';
 import { spawnSync } from 'node:child_process';
 import { buildDashboards, dashboardQueries, expandQuery, generatedFiles, GRAFANA_DASHBOARD_PATH, staleGenerated } from '../../dashboards/index.ts';
@@ -71,7 +71,7 @@ test('panel ids are unique and no two panels overlap on the grid', () => {
 
 test('every metric a query names is defined in common/conventions.ts', () => {
   const known = new Set<string>();
-  for (const group of [PROXY_METRIC, SERVER_METRIC, SLO_METRIC, DRIFT_METRIC, ROLLOUT_METRIC, TRUTH_METRIC, SHADOW_METRIC]) {
+  for (const group of METRIC_GROUPS) {
     for (const name of Object.values(group)) for (const suffix of ['', '_bucket', '_sum', '_count']) known.add(name + suffix);
   }
   const queries = dashboardQueries(dashboards);

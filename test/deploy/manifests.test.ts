@@ -14,7 +14,7 @@ import { readModels } from '../../server/config.ts';
 import { Issues } from '../../common/index.ts';
 import { SERVE_FLAGS } from '../../server/index.ts';
 import { GATEWAY_PROXY_FLAGS } from '../../cli/commands/proxy.ts';
-import { PROXY_METRIC, SERVER_METRIC, SLO_METRIC, DRIFT_METRIC, ROLLOUT_METRIC } from '../../common/conventions.ts';
+import { METRIC_GROUPS } from '../../common/conventions.ts';
 import { EXAMPLES } from '../helpers/repo.ts';
 
 const ROOT = join(EXAMPLES, '..', '..');
@@ -61,7 +61,7 @@ test('container args use only flags the commands define', () => {
 });
 
 test('every metric the PrometheusRule and dashboards query is one modelgate exports', async () => {
-  const names = new Set<string>([PROXY_METRIC, SERVER_METRIC, SLO_METRIC, DRIFT_METRIC, ROLLOUT_METRIC].flatMap((m) => Object.values(m)));
+  const names = new Set<string>(METRIC_GROUPS.flatMap((m) => Object.values(m)));
   const text = [...(await manifests()).values()].join('\n');
   const used = new Set([...text.matchAll(/\b(modelgate_[a-z_]+)/g)].map((m) => m[1]!.replace(/_(bucket|count|sum)$/, '')));
   for (const u of used) {
