@@ -347,6 +347,7 @@ function mountReadApis(clock: Clock, proxy: Proxy, fleet: Fleet, slo: SloEngine,
     rollouts: () => rollouts.controller()?.snapshot().rollouts,
     shadow: () => mirror?.views(),
     accuracy: () => truth?.scores(),
+    predictionStore: () => truth?.snapshot(),
   }, { clock });
   proxy.route('GET', '/api/v1/drift', () => ({ status: 200, body: drift ? drift.snapshot() : { enabled: false } }), { auth: false });
 }

@@ -1,7 +1,7 @@
 // Maps the other areas' JSON snapshots to the status page's rows. Input types are
 // structural (only the fields read), so a snapshot passes as is and a field the page does
 // not read can change freely.
-import type { AccuracyRow, AlertRow, DriftVersionRow, RolloutRow, ShadowRow, SloRow } from './types.ts';
+import type { AccuracyRow, AlertRow, PredictionStoreRow, DriftVersionRow, RolloutRow, ShadowRow, SloRow } from './types.ts';
 
 export interface SloSnapshotLike {
   slos: Array<{
@@ -200,4 +200,23 @@ export function accuracyRows(scores: readonly AccuracyScoreLike[] | undefined): 
       labelDelaySeconds: s.labelDelaySeconds.mean,
     }))
     .sort((a, b) => a.model.localeCompare(b.model) || a.version.localeCompare(b.version, undefined, { numeric: true }));
+}
+
+/** The parts of truth/ `GroundTruth.snapshot()` the page reads. */
+export interface TruthSnapshotLike {
+  settings: { maxEntries: number };
+  store: { entries: number; evictions: { ttl: number; capacity: number; conflict: number } };
+  counters: { feedbackBatches: number; unmatched: number; labelledRows: number };
+}
+
+export function predictionStoreRow(s: TruthSnapshotLike | undefined): PredictionStoreRow | null {
+  if (!s) return null;
+  return {
+    entries: s.store.entries,
+    maxEntries: s.settings.maxEntries,
+    evictions: { ...s.store.evictions },
+    feedbackBatches: s.counters.feedbackBatches,
+    unmatched: s.counters.unmatched,
+    labelledRows: s.counters.labelledRows,
+  };
 }

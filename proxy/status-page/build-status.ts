@@ -2,8 +2,8 @@
 // source is optional (a proxy without drift or rollouts shows "not configured"), and a
 // source that throws is shown as an error instead of breaking the page.
 import type { Clock } from '../../common/index.ts';
-import { accuracyRows, driftRows, rolloutRows, shadowRows, sloRows } from './adapters.ts';
-import type { AccuracyScoreLike, DriftSnapshotLike, RecentAlerts, RolloutLike, ShadowViewLike, SloSnapshotLike } from './adapters.ts';
+import { accuracyRows, driftRows, predictionStoreRow, rolloutRows, shadowRows, sloRows } from './adapters.ts';
+import type { AccuracyScoreLike, DriftSnapshotLike, RecentAlerts, RolloutLike, ShadowViewLike, SloSnapshotLike, TruthSnapshotLike } from './adapters.ts';
 import type { StatusHistory } from './history.ts';
 import type { StatusModel } from './types.ts';
 
@@ -15,6 +15,8 @@ export interface StatusSources {
   shadow?: () => readonly ShadowViewLike[] | undefined;
   /** Labelled accuracy per model version (truth/ GroundTruth.scores). */
   accuracy?: () => readonly AccuracyScoreLike[] | undefined;
+  /** The prediction store's size, evictions and unmatched feedback (truth/ GroundTruth.snapshot). */
+  predictionStore?: () => TruthSnapshotLike | undefined;
   /** Fed from the SLO engine's `onTransition`; without it the page derives alerts from snapshots. */
   alerts?: RecentAlerts;
 }
@@ -43,6 +45,7 @@ export function buildStatusModel(sources: StatusSources, history: StatusHistory,
   const rollouts = rolloutRows(safely(sources.rollouts, errors, 'rollouts'));
   const shadow = shadowRows(safely(sources.shadow, errors, 'shadow'));
   const accuracy = accuracyRows(safely(sources.accuracy, errors, 'accuracy'));
+  const predictionStore = predictionStoreRow(safely(sources.predictionStore, errors, 'prediction store'));
   for (const s of slos) {
     const label = `${s.slo} v${s.version}`;
     const worst = s.burnRates.reduce<number | null>((m, w) => (w.burnRate === null ? m : Math.max(m ?? 0, w.burnRate)), null);
@@ -57,6 +60,7 @@ export function buildStatusModel(sources: StatusSources, history: StatusHistory,
     rollouts,
     shadow,
     accuracy,
+    predictionStore,
     alerts: (sources.alerts ?? derived)?.list() ?? [],
     charts: { burnRate: history.series('burn\u0000', now), budget: history.series('budget\u0000', now), weight: history.series('weight\u0000', now) },
     errors,

@@ -1,7 +1,7 @@
 // The status page as one self-contained HTML document: inline CSS, inline SVG charts, no
 // script and no external request (the admin port is often on a host without internet).
 // It refreshes itself every 10 s with <meta http-equiv="refresh">.
-import type { AccuracyRow, DriftVersionRow, RolloutRow, Series, ShadowRow, SloRow, AlertRow, StatusModel } from './types.ts';
+import type { AccuracyRow, DriftVersionRow, PredictionStoreRow, RolloutRow, Series, ShadowRow, SloRow, AlertRow, StatusModel } from './types.ts';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
@@ -104,6 +104,12 @@ function shadowTable(rows: readonly ShadowRow[]): string {
     .join('')}</table>`;
 }
 
+function predictionStoreLine(s: PredictionStoreRow | null | undefined): string {
+  if (!s) return '';
+  const e = s.evictions;
+  return `<p data-field="prediction-store">Prediction store: <span data-field="store-entries">${s.entries}</span> of ${s.maxEntries} predictions held; evicted ${e.ttl} expired, ${e.capacity} for capacity, ${e.conflict} for a repeated request id. Feedback: ${s.feedbackBatches} batches, ${s.labelledRows} labelled rows, <span data-field="unmatched">${s.unmatched}</span> unmatched ids.</p>`;
+}
+
 function accuracyTable(rows: readonly AccuracyRow[]): string {
   if (!rows.length) return '<p class="empty">No labels yet (or no <code>truth:</code> section).</p>';
   return `<table><tr><th>model</th><th>version</th><th>labelled</th><th>labelled share</th><th>accuracy</th><th>MAE</th><th>RMSE</th><th>label delay</th></tr>${rows
@@ -159,7 +165,7 @@ ${charts('Worst burn rate, last hour (dashed: 1×, on budget)', m.charts.burnRat
 <div class="grid"><section id="rollouts"><h2>Rollouts</h2>${rolloutTable(m.rollouts)}${charts('Canary weight, last hour', m.charts.weight, now, spanMs)}</section>
 <section id="alerts"><h2>Recent alerts</h2>${alertList(m.alerts)}</section></div>
 <div class="grid"><section id="shadow"><h2>Shadow traffic</h2>${shadowTable(m.shadow ?? [])}</section>
-<section id="accuracy"><h2>Accuracy on labelled predictions</h2>${accuracyTable(m.accuracy ?? [])}</section></div>
+<section id="accuracy"><h2>Accuracy on labelled predictions</h2>${accuracyTable(m.accuracy ?? [])}${predictionStoreLine(m.predictionStore)}</section></div>
 <section id="drift"><h2>Drift per feature</h2>${driftTable(m.drift)}</section>
 </main></body></html>
 `;

@@ -78,6 +78,17 @@ export interface AccuracyRow {
   labelDelaySeconds: number | null;
 }
 
+/** The prediction store that labels join (truth/ GroundTruth.snapshot). */
+export interface PredictionStoreRow {
+  entries: number;
+  maxEntries: number;
+  evictions: { ttl: number; capacity: number; conflict: number };
+  feedbackBatches: number;
+  /** Feedback entries whose id was not in the store (never sampled, evicted, expired or unknown). */
+  unmatched: number;
+  labelledRows: number;
+}
+
 export interface AlertRow {
   status: 'firing' | 'resolved';
   slo: string;
@@ -103,6 +114,8 @@ export interface StatusModel {
   rollouts: RolloutRow[];
   shadow: ShadowRow[];
   accuracy: AccuracyRow[];
+  /** Null without a `truth:` section. */
+  predictionStore?: PredictionStoreRow | null;
   alerts: AlertRow[];
   charts: { burnRate: Series[]; budget: Series[]; weight: Series[] };
 }

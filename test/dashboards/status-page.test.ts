@@ -117,3 +117,16 @@ test('labelled accuracy is listed per model version, classifiers by accuracy and
   assert.match(html, /data-field="accuracy" data-model="fraud" data-version="2">95\.0%/);
   assert.match(html, /12\.5 s/);
 });
+
+test('the prediction store line shows its size, each kind of eviction and unmatched feedback; none without truth', () => {
+  const clock = new ManualClock(0);
+  const snapshot = { settings: { maxEntries: 100_000 }, store: { entries: 4_200, evictions: { ttl: 7, capacity: 3, conflict: 1 } }, counters: { feedbackBatches: 5, unmatched: 12, labelledRows: 900 } };
+  const m = buildStatusModel({ predictionStore: () => snapshot }, new StatusHistory(), clock);
+  assert.deepEqual(m.predictionStore, { entries: 4_200, maxEntries: 100_000, evictions: { ttl: 7, capacity: 3, conflict: 1 }, feedbackBatches: 5, unmatched: 12, labelledRows: 900 });
+  const html = renderStatusPage(m, 3_600_000);
+  assert.match(html, /<span data-field="store-entries">4200<\/span> of 100000 predictions held; evicted 7 expired, 3 for capacity, 1 for a repeated request id/);
+  assert.match(html, /900 labelled rows, <span data-field="unmatched">12<\/span> unmatched ids/);
+  const without = buildStatusModel({ predictionStore: () => undefined }, new StatusHistory(), clock);
+  assert.equal(without.predictionStore, null);
+  assert.doesNotMatch(renderStatusPage(without, 3_600_000), /Prediction store:/);
+});

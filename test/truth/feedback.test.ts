@@ -152,6 +152,18 @@ describe('feedback joins labels to the predictions the proxy saw', () => {
     assert.match(metrics, new RegExp(`${TRUTH_METRIC.storeEvictions}\\{reason="conflict"\\} 1\\b`));
   });
 
+  test('the status page shows the prediction store: its size, the repeated id evicted, the unmatched ids', async () => {
+    const json = (await (await fetch(`${gw.proxy.adminUrl}/status.json`)).json()) as { predictionStore: { entries: number; maxEntries: number; evictions: { conflict: number }; unmatched: number } };
+    const snap = gw.truth!.snapshot();
+    assert.equal(json.predictionStore.entries, snap.store.entries);
+    assert.ok(json.predictionStore.entries >= 2 * N, `${json.predictionStore.entries} stored`);
+    assert.equal(json.predictionStore.maxEntries, snap.settings.maxEntries);
+    assert.equal(json.predictionStore.evictions.conflict, 1);
+    assert.equal(json.predictionStore.unmatched, 2, 'never-seen and the repeated order-77');
+    const html = await (await fetch(`${gw.proxy.adminUrl}/status`)).text();
+    assert.match(html, /<span data-field="unmatched">2<\/span> unmatched ids/);
+  });
+
   test('the accuracy SLI (99%) burns on version 2, 5x, and pages nobody on version 1', async () => {
     gw.tick();
     const slo = gw.slo.snapshot().slos.find((s) => s.name === 'fraud-accuracy')!;
