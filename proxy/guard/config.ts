@@ -82,6 +82,8 @@ export interface RateLimitConfig {
   /** Each model's own bucket, all callers together (the default for models not listed). */
   model?: Rate;
   models: Record<string, Rate>;
+  /** Each identity's own bucket for each model it calls (needs auth). */
+  identityModel?: Rate;
 }
 
 export type LimitSpec =
@@ -335,12 +337,14 @@ function readRateLimits(r: Record<string, unknown>, path: string, issues: Issues
   const l = sub(r, 'rateLimits', path, issues);
   if (!l) return undefined;
   const p = join(path, 'rateLimits');
-  checkKeys(l, ['identity', 'identities', 'model', 'models'], p, issues);
+  checkKeys(l, ['identity', 'identities', 'model', 'models', 'identityModel'], p, issues);
   const out: RateLimitConfig = { identities: readRateMap(l, 'identities', p, issues), models: readRateMap(l, 'models', p, issues) };
   const identity = readRate(l['identity'], join(p, 'identity'), issues);
   if (identity) out.identity = identity;
   const model = readRate(l['model'], join(p, 'model'), issues);
   if (model) out.model = model;
+  const identityModel = readRate(l['identityModel'], join(p, 'identityModel'), issues);
+  if (identityModel) out.identityModel = identityModel;
   return out;
 }
 
@@ -411,6 +415,6 @@ function checkIdentityNames(g: GuardConfig, path: string, issues: Issues): void 
   if (priority.length > 0 && !g.auth) issues.error(join(join(path, 'concurrency'), 'priority'), 'needs auth: priorities name identities, and without auth callers are anonymous');
   else priority.forEach((n, k) => check(n, join(join(join(path, 'concurrency'), 'priority'), k)));
   const ids = g.rateLimits ? Object.keys(g.rateLimits.identities) : [];
-  if ((ids.length > 0 || g.rateLimits?.identity) && !g.auth) issues.error(join(path, 'rateLimits'), 'identity limits need auth: without it callers are anonymous; use model / models, or configure auth');
+  if ((ids.length > 0 || g.rateLimits?.identity || g.rateLimits?.identityModel) && !g.auth) issues.error(join(path, 'rateLimits'), 'identity limits need auth: without it callers are anonymous; use model / models, or configure auth');
   for (const n of ids) check(n, join(join(join(path, 'rateLimits'), 'identities'), n));
 }

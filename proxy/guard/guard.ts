@@ -179,6 +179,7 @@ export class Guard {
     if (model) {
       const r = rl.models[model] ?? rl.model;
       if (r) pairs.push([`m\u0000${model}`, r]);
+      if (name !== undefined && rl.identityModel) pairs.push([`im\u0000${name}\u0000${model}`, rl.identityModel]);
     }
     return pairs.length === 0 ? 0 : this.#buckets.take(this.#clock.now(), pairs);
   }

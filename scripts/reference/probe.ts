@@ -41,7 +41,7 @@ const MODELGATE_PROBE: Record<string, unknown> = {
       jwt: { ...P, issuer: 'https://issuer', audience: 'a', jwksUrl: 'http://127.0.0.1:1/jwks.json' },
       rules: [{ ...P, identities: ['*'], models: ['*'] }],
     },
-    rateLimits: { ...P, identity: { ...P, rps: 1 }, identities: { '<identity>': { ...P, rps: 1 } }, model: { ...P, rps: 1 }, models: { '<model>': { ...P, rps: 1 } } },
+    rateLimits: { ...P, identity: { ...P, rps: 1 }, identities: { '<identity>': { ...P, rps: 1 } }, model: { ...P, rps: 1 }, models: { '<model>': { ...P, rps: 1 } }, identityModel: { ...P, rps: 1 } },
     concurrency: { ...P, default: { ...P, limit: 1 }, models: { '<model>': { ...P, adaptive: 'aimd' } } },
   },
   drift: {

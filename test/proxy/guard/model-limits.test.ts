@@ -2,8 +2,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import { PROXY_METRIC } from '../../../common/index.ts';
+import { Issues, PROXY_METRIC } from '../../../common/index.ts';
 import type { RequestOutcome } from '../../../common/index.ts';
+import { readProxyConfig } from '../../../proxy/index.ts';
 import type { Proxy } from '../../../proxy/index.ts';
 import { parseMetrics, sample, startProxy, startUpstream, tfServingLike } from '../helpers.ts';
 import type { Upstream } from '../helpers.ts';
@@ -108,5 +109,62 @@ describe('per-model rate limits, all callers together, without auth', () => {
     assert.equal(sample(m, PROXY_METRIC.rejected, { model: 'iris', reason: 'rate_limited' }), 2);
     assert.equal(sample(m, PROXY_METRIC.rejected, { model: 'mnist', reason: 'rate_limited' }) ?? 0, 0);
     assert.equal(outcomes.filter((o) => o.rejected === 'rate_limited').length, 8);
+  });
+});
+
+describe('per identity and model rate limits (identityModel)', () => {
+  let rest: Upstream;
+  let grpcUpstream: grpc.Server;
+  let proxy: Proxy;
+  let client: grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+
+  before(async () => {
+    rest = await startUpstream(tfServingLike({ fraud: ['1'], mnist: ['1'] }));
+    grpcUpstream = new grpc.Server();
+    grpcUpstream.addService(predictService, {
+      Predict: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
+        cb(null, Buffer.from(PredictResponse.encode({ modelSpec: { name: 'fraud', version: { value: 1 } } }).finish())),
+    });
+    const port = await new Promise<number>((resolve, reject) => grpcUpstream.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    ({ proxy } = await startProxy({
+      rest: { host: '127.0.0.1', port: 0, upstream: rest.url },
+      grpc: { host: '127.0.0.1', port: 0, upstream: `127.0.0.1:${port}` },
+      auth: { apiKeys: [{ name: 'alice', env: 'ALICE_KEY' }, { name: 'bob', env: 'BOB_KEY' }], rules: [{ identities: ['*'], models: ['*'] }] },
+      rateLimits: { identityModel: { rps: SLOW, burst: 2 }, models: { fraud: { rps: 1000, burst: 1000 } } },
+    }, { env: { ALICE_KEY: 'key-alice', BOB_KEY: 'key-bob' } }));
+    client = new (grpc.makeGenericClientConstructor(predictService, 'Predict'))(proxy.grpcAddress!, grpc.credentials.createInsecure()) as never;
+  });
+
+  after(async () => {
+    client.close();
+    await proxy.close();
+    await rest.close();
+    grpcUpstream.forceShutdown();
+  });
+
+  const post = async (model: string, key: string) =>
+    (await fetch(`${proxy.restUrl}/v1/models/${model}:predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: '{"instances":[[1,2]]}' })).status;
+  const predict = (model: string, key: string) =>
+    new Promise<number>((resolve) => {
+      const m = new grpc.Metadata();
+      m.set('x-api-key', key);
+      const req = Buffer.from(PredictRequest.encode({ modelSpec: { name: model } }).finish());
+      (client['Predict'] as (r: Buffer, m: grpc.Metadata, cb: (e: grpc.ServiceError | null) => void) => void)(req, m, (err) => resolve(err?.code ?? 0));
+    });
+
+  test('one caller past its share of a model is limited on that model only; another caller of the same model is not', async () => {
+    assert.deepEqual([await post('fraud', 'key-alice'), await post('fraud', 'key-alice'), await post('fraud', 'key-alice')], [200, 200, 429]);
+    assert.equal(await predict('fraud', 'key-alice'), grpc.status.RESOURCE_EXHAUSTED);
+    assert.equal(await post('mnist', 'key-alice'), 200);
+    assert.equal(await post('fraud', 'key-bob'), 200);
+    assert.equal(await predict('fraud', 'key-bob'), grpc.status.OK);
+    assert.equal(await predict('fraud', 'key-bob'), grpc.status.RESOURCE_EXHAUSTED);
+  });
+
+  test('identityModel without auth is refused at start, saying why', () => {
+    const issues = new Issues();
+    readProxyConfig({ admin: { port: 0 }, rest: { port: 0, upstream: 'http://127.0.0.1:1' }, rateLimits: { identityModel: { rps: 5 } } }, 'proxy', issues);
+    assert.equal(issues.ok, false);
+    assert.match(JSON.stringify(issues.errors), /need auth/);
   });
 });
