@@ -267,7 +267,10 @@ describe('canary rollouts end to end (server + proxy + load on loopback, 1 s int
     // As the 50% step starts, the next 6 requests to version 2 fail: counted, not timed, so
     // they all land in that step's first interval (at 50% it has dozens of canary requests,
     // well above minRequests); the intervals after it are healthy.
-    await eventually(() => r.view().weight === 50, 30_000, 5);
+    // Waits on the proxy's split, not the controller's state: the state says 50 as soon as
+    // the intent is on disk, and the old step's traffic (the 25% split) is dropped when the
+    // new split is set, so failures injected before it would never be judged.
+    await eventually(() => proxy.getSplit('fraud')?.weight === 50, 30_000, 5);
     chaos.set('2', { failFirst: 6 });
     await finished(r);
     const v = r.view();
