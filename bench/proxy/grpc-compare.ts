@@ -7,15 +7,23 @@
 // one h2load per target at the same time, so a stall of the shared machine hits all three
 // alike (run one after the other, direct's own p99 moved between 0.9 and 37 ms).
 //
-//   node --import tsx bench/proxy/grpc-compare.ts [--rounds 3] [--seconds 8]
-//     [--proxy-node-flags "--max-semi-space-size=1"]   (V8 flags for the modelgate child only)
-import { execFile, execFileSync } from 'node:child_process';
+// modelgate runs from the compiled build (`npm run build` first): `modelgate proxy --config`
+// (grpc-proxy-child.mjs, plain node, no tsx) with a gRPC listener, a split on another model,
+// two SLOs on the called model and the defaults for the rest (labels, histograms, tracing,
+// catalog), i.e. the whole gateway as deployed.
+//
+//   node --import tsx bench/proxy/grpc-compare.ts [--rounds 3] [--seconds 8] [--no-max]
+//     [--proxy-node-flags "--max-semi-space-size=1"]   (node/V8 flags for the modelgate child only)
+//     [--variant "name:DIST_DIR:node flags"]...       (more modelgate targets in the same run,
+//        e.g. another build copied aside, or other flags; DIST_DIR empty = ./dist)
+//     [--no-max]                                      (skip the max-throughput runs)
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { CLK_TCK, HERE, cleanup, cpuTicks, median, startChild, startNginx, tsChild, writePredictFrame } from './lib.ts';
+import { CLK_TCK, HERE, children, cleanup, cpuTicks, median, startNginx, tsChild, writePredictFrame } from './lib.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -25,6 +33,15 @@ const arg = (name: string, def: string) => {
 const ROUNDS = Number(arg('rounds', '3'));
 const SECONDS = Number(arg('seconds', '8'));
 const PROXY_NODE_FLAGS = arg('proxy-node-flags', '').split(' ').filter(Boolean);
+const NO_MAX = args.includes('--no-max');
+/** modelgate targets: name, build directory ('' = ./dist), node flags. */
+const VARIANTS = [
+  { name: 'modelgate', dist: '', flags: PROXY_NODE_FLAGS },
+  ...args.flatMap((a, i) => (a === '--variant' ? [args[i + 1]!] : [])).map((v) => {
+    const [name, dist, ...flags] = v.split(':');
+    return { name: name!, dist: dist ?? '', flags: flags.join(':').split(' ').filter(Boolean) };
+  }),
+];
 const METHOD = '/tensorflow.serving.PredictionService/Predict';
 const run = promisify(execFile);
 
@@ -77,15 +94,45 @@ async function check(port: number): Promise<void> {
   c.close();
 }
 
+/** `modelgate proxy --config` from a compiled build, in front of `upstream`; resolves with its gRPC port. */
+function startModelgate(upstream: string, dist: string, flags: string[]): Promise<{ pid: number; port: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'modelgate-grpc-bench-'));
+  const config = join(dir, 'modelgate.yaml');
+  writeFileSync(config, `apiVersion: modelgate/v1
+proxy:
+  grpc: {host: 127.0.0.1, port: 0, upstream: "${upstream}"}
+  admin: {host: 127.0.0.1, port: 0}
+  splits: {other: {stable: "1", canary: "2", weight: 10}}   # keeps the split lookup on the path
+  latencyThresholds: [0.05, 0.3]
+slos:
+  - {name: fraud-availability, model: fraud, version: each, sli: {availability: {}}, objective: 99.9, period: 30d}
+  - {name: fraud-latency, model: fraud, version: each, sli: {latency: {threshold: 50ms}}, objective: 99, period: 30d}
+`);
+  const env: NodeJS.ProcessEnv = { ...process.env, ...(dist ? { MODELGATE_DIST: dist } : {}) };
+  delete env['NODE_OPTIONS'];
+  const child = spawn(process.execPath, [...flags, join(HERE, 'grpc-proxy-child.mjs'), 'proxy', '--config', config, '--state_dir', join(dir, 'state')], { stdio: ['ignore', 'pipe', 'inherit'], env });
+  children.push(child);
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /\[proxy\] gRPC [\d.]+:(\d+)/.exec(out);
+      if (m) resolve({ pid: child.pid!, port: Number(m[1]) });
+    });
+    child.on('exit', (code) => reject(new Error(`modelgate proxy exited ${code}: ${out}`)));
+  });
+}
+
 async function main(): Promise<void> {
   const up = await tsChild('grpc-upstream-child.ts', []);
-  const mg = await startChild(process.execPath, [...PROXY_NODE_FLAGS, '--import', 'tsx', join(HERE, 'proxy-child.ts'), 'modelgate-grpc', `127.0.0.1:${up.info.port}`]);
+  const mgs = await Promise.all(VARIANTS.map((v) => startModelgate(`127.0.0.1:${up.info.port}`, v.dist, v.flags)));
   const ng = await startNginx((port) => `
   upstream gup { server 127.0.0.1:${up.info.port}; keepalive 128; }
   server { listen 127.0.0.1:${port} http2; keepalive_requests 1000000; location / { grpc_pass grpc://gup; } }`);
   const targets = [
     { name: 'direct', port: up.info.port, pids: () => [] as number[] },
-    { name: 'modelgate', port: mg.info.port, pids: () => [mg.child.pid!] },
+    ...VARIANTS.map((v, i) => ({ name: v.name, port: mgs[i]!.port, pids: () => [mgs[i]!.pid] })),
     { name: 'nginx', port: ng.port, pids: ng.pids },
   ];
   for (const t of targets) await check(t.port);
@@ -96,12 +143,12 @@ async function main(): Promise<void> {
   for (let round = 1; round <= ROUNDS; round++) {
     for (const t of targets) {
       const before = cpuTicks(t.pids());
-      const max = maxRun(t.port);
+      const max = NO_MAX ? { rps: NaN, requests: NaN, failed: NaN } : maxRun(t.port);
       const ticks = cpuTicks(t.pids()) - before;
       // CPU is measured over warm-up + measured window, so divide by the rate over both.
       const cpuUs = t.pids().length ? ((ticks / CLK_TCK) * 1e6) / (max.rps * (SECONDS + 2)) : NaN;
       (rows.get(t.name) ?? rows.set(t.name, []).get(t.name)!).push({ rps: max.rps, cpuUs, failed: max.failed, spreadP50: NaN, spreadP99: NaN, burstP50: NaN, burstP99: NaN });
-      console.log(`round ${round} ${t.name.padEnd(9)} max ${max.rps.toFixed(0)} rps (${max.failed} failed), ~${cpuUs.toFixed(0)} µs CPU/req (load ${load()})`);
+      if (!NO_MAX) console.log(`round ${round} ${t.name.padEnd(9)} max ${max.rps.toFixed(0)} rps (${max.failed} failed), ~${cpuUs.toFixed(0)} µs CPU/req (load ${load()})`);
     }
     // Paired fixed-rate runs: all targets in the same window.
     for (const arrivals of ARRIVALS) {
@@ -114,7 +161,7 @@ async function main(): Promise<void> {
   const m = (n: string, k: keyof Row) => median(rows.get(n)!.map((r) => r[k]));
   // Added latency per round (same window), then the median over rounds.
   const added = (n: string, k: keyof Row) => median(rows.get(n)!.map((r, i) => r[k] - rows.get('direct')![i]![k]));
-  console.log(`\n${cpus().length} cores, node ${process.version}, ${ROUNDS} rounds × ${SECONDS}s, h2load, medians${PROXY_NODE_FLAGS.length ? `, modelgate child with ${PROXY_NODE_FLAGS.join(' ')}` : ''}\n`);
+  console.log(`\n${cpus().length} cores, node ${process.version}, ${ROUNDS} rounds × ${SECONDS}s, h2load, medians${VARIANTS.map((v) => `, ${v.name}: ${v.dist || 'dist'}${v.flags.length ? ` with ${v.flags.join(' ')}` : ''}`).join('')}\n`);
   console.log('| gRPC path | max rps | vs direct | vs nginx | proxy CPU µs/req | spread: p50 / p99 (ms) | spread: added p50 / p99 | burst: p50 / p99 (ms) | burst: added p50 / p99 |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const t of targets) {
@@ -122,9 +169,11 @@ async function main(): Promise<void> {
     const lat = (a: Arrivals) => `${m(t.name, `${a}P50`).toFixed(2)} / ${m(t.name, `${a}P99`).toFixed(2)} | ${t.name === 'direct' ? '—' : `+${added(t.name, `${a}P50`).toFixed(2)} / +${added(t.name, `${a}P99`).toFixed(2)}`}`;
     console.log(`| ${t.name} | ${m(t.name, 'rps').toFixed(0)} | ${(m(t.name, 'rps') / m('direct', 'rps')).toFixed(2)} | ${(m(t.name, 'rps') / m('nginx', 'rps')).toFixed(2)} | ${Number.isNaN(cpu) ? '—' : cpu.toFixed(0)} | ${lat('spread')} | ${lat('burst')} |`);
   }
-  for (const a of ARRIVALS) {
-    const gap = added('modelgate', `${a}P99`) - added('nginx', `${a}P99`);
-    console.log(`target 2 (${a}, paired): added p99 within 1 ms of nginx's: modelgate +${added('modelgate', `${a}P99`).toFixed(2)} vs nginx +${added('nginx', `${a}P99`).toFixed(2)} ms → ${gap <= 1 ? 'MET' : 'NOT MET'}`);
+  for (const v of VARIANTS) {
+    for (const a of ARRIVALS) {
+      const gap = added(v.name, `${a}P99`) - added('nginx', `${a}P99`);
+      console.log(`target 2 (${a}, paired): added p99 within 1 ms of nginx's: ${v.name} +${added(v.name, `${a}P99`).toFixed(2)} vs nginx +${added('nginx', `${a}P99`).toFixed(2)} ms → ${gap <= 1 ? 'MET' : 'NOT MET'}`);
+    }
   }
   console.log(`target 1: max throughput ≥ 50% of nginx's: ${(m('modelgate', 'rps') / m('nginx', 'rps')).toFixed(2)} → ${m('modelgate', 'rps') / m('nginx', 'rps') >= 0.5 ? 'MET' : 'NOT MET'}`);
   cleanup();
