@@ -5,8 +5,12 @@
 //   undici      the bare forwarding core: node:http + undici Pool, no labels or metrics
 //   http-proxy  node-http-proxy 1.18.1 with a keep-alive agent (the design card's choice)
 //   modelgate-grpc  createProxy with only the gRPC listener (upstream is host:port)
+//   net-pipe    the floor of any relay written on node:net: each client connection gets its
+//               own upstream connection and bytes are copied both ways as they come (no
+//               parsing, no header edits, no metrics)
 // Prints "READY {port}".
 import { createServer, Agent } from 'node:http';
+import { connect, createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { Pool } from 'undici';
@@ -74,6 +78,22 @@ async function main(): Promise<number> {
       );
     });
     server.keepAliveTimeout = 60_000;
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return (server.address() as AddressInfo).port;
+  }
+  if (mode === 'net-pipe') {
+    const target = new URL(upstream);
+    const server = createNetServer((client) => {
+      const up = connect(Number(target.port), target.hostname);
+      client.setNoDelay(true);
+      up.setNoDelay(true);
+      client.on('data', (c: Buffer) => up.write(c));
+      up.on('data', (c: Buffer) => client.write(c));
+      client.on('close', () => up.destroy());
+      up.on('close', () => client.destroy());
+      client.on('error', () => up.destroy());
+      up.on('error', () => client.destroy());
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     return (server.address() as AddressInfo).port;
   }
