@@ -36,6 +36,8 @@ export interface GatewayOptions {
   serverLabels?: LabelMover & VersionSource;
   /** Environment for the replica identity (leader:); default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** `admin`: the proxy opens no REST/gRPC listeners (the primary of `proxy.workers` > 1, app/workers.ts). */
+  proxyListen?: 'all' | 'admin';
 }
 
 export interface Gateway {
@@ -67,7 +69,7 @@ export const DEFAULT_TICK_MS = 5_000;
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const run = runContext(opts);
   const proxyConfig = opts.proxyOverride ? opts.proxyOverride(run.config.proxy) : run.config.proxy;
-  const proxy = await openProxy(run, proxyConfig);
+  const proxy = await openProxy(run, proxyConfig, opts.proxyListen ?? 'all');
   const fleet = await joinFleet(run, proxy, opts.env ?? process.env);
   const slos = attachSlos(run, proxy, fleet);
   const drift = await attachDrift(run, proxy, slos.engine);
@@ -139,13 +141,14 @@ function runContext(opts: GatewayOptions): RunContext {
 }
 
 /** The proxy, with the SLO latency thresholds among its histogram buckets. */
-function openProxy(run: RunContext, proxyConfig: ProxyConfig): Promise<Proxy> {
+function openProxy(run: RunContext, proxyConfig: ProxyConfig, listen: 'all' | 'admin'): Promise<Proxy> {
   const { config, registry, clock } = run;
   return createProxy({
     config: proxyConfig,
     registry,
     clock,
     latencyThresholdsSeconds: sloLatencyThresholds(config.slos),
+    listen,
   });
 }
 

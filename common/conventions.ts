@@ -73,6 +73,8 @@ export const PROXY_METRIC = {
   admittedInFlight: 'modelgate_admitted_in_flight',
   /** Certificate reloads of a TLS listener (`entrypoint` rest/grpc), `outcome` ok or error (the old certificate kept serving). */
   tlsReloads: 'modelgate_tls_reloads_total',
+  /** Data-plane worker processes (proxy.workers > 1) that died and were started again. */
+  workerRestarts: 'modelgate_proxy_worker_restarts_total',
 } as const;
 
 export const SLO_METRIC = {

@@ -7,6 +7,7 @@ import { readSplit } from './split.ts';
 import { GUARD_KEYS, readGuardConfig } from './guard/index.ts';
 import type { GuardConfig } from './guard/index.ts';
 import { readListenerTls, readUpstreamTls } from './tls-config.ts';
+import { checkWorkers, readWorkers } from './workers-config.ts';
 import type { Split } from './split.ts';
 
 export type StatusApi = 'tfserving' | 'kserve' | 'none';
@@ -75,6 +76,8 @@ export interface ProxyConfig {
   guard: GuardConfig;
   /** One JSON line per request (proxy/access-log.ts); off unless configured. */
   accessLog: AccessLogConfig;
+  /** Data-plane processes (proxy/workers-config.ts); 1 = this process only. */
+  workers: number;
 }
 
 /** Where spans go when an OTLP exporter is configured (absent: spans are not exported). */
@@ -132,7 +135,7 @@ export const DEFAULTS = {
   otlpTimeoutMs: 10_000,
 } as const;
 
-const TOP_KEYS = ['rest', 'grpc', 'admin', 'timeouts', 'limits', 'splits', 'bodies', 'labels', 'latencyThresholds', 'tracing', 'accessLog', ...GUARD_KEYS] as const;
+const TOP_KEYS = ['rest', 'grpc', 'admin', 'timeouts', 'limits', 'splits', 'bodies', 'labels', 'latencyThresholds', 'tracing', 'accessLog', 'workers', ...GUARD_KEYS] as const;
 
 function section(raw: Record<string, unknown>, key: string, path: string, issues: Issues): Record<string, unknown> {
   const v = raw[key];
@@ -209,7 +212,9 @@ export function readProxyConfig(raw: unknown, path: string, issues: Issues): Pro
     tracing: sub('tracing', readTracing),
     guard: readGuardConfig(r, path, issues),
     accessLog: readAccessLog(r['accessLog'], join(path, 'accessLog'), issues),
+    workers: readWorkers(r, path, issues),
   };
+  checkWorkers(config.workers, config.accessLog, path, issues);
   if (rest) config.rest = rest;
   if (grpc) config.grpc = grpc;
   return deepFreeze(config);

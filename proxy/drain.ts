@@ -57,7 +57,7 @@ export function drainer(parts: DrainParts): Drainer {
       for (const s of grpcSessions) s.destroy();
       await forwarding;
       const adminClosed = closed(admin);
-      admin.closeAllConnections();
+      admin?.closeAllConnections();
       await adminClosed;
       for (const close of after) await close();
     })();

@@ -28,11 +28,11 @@ export class ListenError extends Error {
   }
 }
 
-/** The servers to bind: REST and gRPC when configured, the admin API always. */
+/** The servers to bind: REST and gRPC when configured, the admin API unless this is a data-plane worker process. */
 export interface ListenerServers {
   rest: Server | undefined;
   grpc: Http2Server | undefined;
-  admin: Server;
+  admin: Server | undefined;
 }
 
 export interface Listeners extends ListenerServers {
@@ -42,6 +42,7 @@ export interface Listeners extends ListenerServers {
   restUrl: string | undefined;
   /** `host:port` when gRPC is configured. */
   grpcAddress: string | undefined;
+  /** Empty in a data-plane worker process (no admin listener). */
   adminUrl: string;
 }
 
@@ -66,6 +67,7 @@ export async function openListeners(config: ProxyConfig, servers: ListenerServer
       const a = await listen(grpc, 'grpc', config.grpc.host, config.grpc.port);
       grpcAddress = `${hostForUrl(a)}:${a.port}`;
     }
+    if (!admin) return { ...servers, grpcSessions, restUrl, grpcAddress, adminUrl: '' };
     opened.push(admin);
     const a = await listen(admin, 'admin', config.admin.host, config.admin.port);
     return { ...servers, grpcSessions, restUrl, grpcAddress, adminUrl: `http://${hostForUrl(a)}:${a.port}` };

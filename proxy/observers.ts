@@ -94,6 +94,21 @@ export class Observers {
     return this.#body.length > 0;
   }
 
+  /** The largest `maxShare()` of the body subscribers (0 with none): the share a worker process tees for them. */
+  maxShare(): number {
+    let m = 0;
+    for (const s of this.#body) m = Math.max(m, s.maxShare());
+    return m;
+  }
+
+  /**
+   * Delivers samples that were already queued and drawn elsewhere (a worker process's batch)
+   * to each subscriber whose share is above the sample's draw; called off any request path.
+   */
+  deliverBodies(batch: readonly BodySample[]): void {
+    this.#deliver(batch);
+  }
+
   /** Whether a request with this draw has its bodies copied (0 subscribers: never). */
   tees(draw: number): boolean {
     for (const s of this.#body) if (draw < s.maxShare()) return true;
@@ -124,7 +139,10 @@ export class Observers {
 
   #drain(): void {
     this.#scheduled = false;
-    const batch = this.#queue.splice(0);
+    this.#deliver(this.#queue.splice(0));
+  }
+
+  #deliver(batch: readonly BodySample[]): void {
     for (const b of batch) {
       for (const { fn, share } of this.#body) {
         try {

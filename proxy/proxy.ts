@@ -5,7 +5,7 @@
 // call; everything it needs is passed in.
 import type { Registry } from 'prom-client';
 import { ConfigError, systemClock } from '../common/index.ts';
-import type { Clock } from '../common/index.ts';
+import type { Clock, RequestOutcome } from '../common/index.ts';
 import { AdminApi, adminExposureProblem } from './admin.ts';
 import type { AdminAction, AdminHandler, RouteOptions } from './admin.ts';
 import { ModelCatalog, httpStatusFetcher } from './catalog.ts';
@@ -16,7 +16,7 @@ import { createGrpcServer } from './grpc.ts';
 import { openListeners } from './listeners.ts';
 import { openListenerTls } from './tls-config.ts';
 import type { ProxyMetrics } from './metrics.ts';
-import type { BodyObserver, BodySubscription, OutcomeObserver } from './observers.ts';
+import type { BodyObserver, BodySample, BodySubscription, OutcomeObserver } from './observers.ts';
 import { buildRequestPath } from './request-path.ts';
 import { createRestServer } from './rest.ts';
 import type { Split } from './split.ts';
@@ -38,6 +38,12 @@ export interface CreateProxyOptions {
   env?: Record<string, string | undefined>;
   /** Extra latency thresholds, seconds (the SLO spec's), added to the histogram buckets. */
   latencyThresholdsSeconds?: readonly number[];
+  /**
+   * Which listeners this process opens: `all` (default); `admin` for the primary of
+   * `proxy.workers` > 1 (no REST/gRPC: its workers forward and send it their outcomes);
+   * `data` for such a worker (REST and gRPC, no admin API).
+   */
+  listen?: 'all' | 'admin' | 'data';
 }
 
 export interface Proxy {
@@ -66,6 +72,12 @@ export interface Proxy {
   onAdminAction(fn: (a: AdminAction) => void): () => void;
   /** Models and versions currently on the label allowlist. */
   catalog: ModelCatalog;
+  /** Hands outcomes and sampled bodies that other processes (data-plane workers) observed to this proxy's subscribers. */
+  ingest(outcomes: readonly RequestOutcome[], bodies: readonly BodySample[]): void;
+  /** The largest share of traffic any body subscriber wants (0 with none). */
+  bodyShare(): number;
+  /** Called after every split change, from any source; returns the unsubscribe. */
+  onSplitChange(fn: (model: string, split: Split | undefined) => void): () => void;
   /**
    * Graceful shutdown: readiness (`/healthz`, `/readyz`) goes 503 at once, the REST and gRPC
    * listeners stop accepting, requests in flight finish (responses say `connection: close`,
@@ -82,6 +94,7 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
   const { config, registry } = opts;
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? Math.random;
+  const listen = opts.listen ?? 'all';
   const adminToken = checkedAdminToken(config, opts.env ?? process.env);
   /** `draining`: readiness answers 503 and REST responses close their connection. */
   const lifecycle = { draining: false };
@@ -104,9 +117,9 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
     throw err;
   });
   const listeners = await openListeners(config, {
-    rest: config.rest && pool ? createRestServer({ ...path.deps, pool, native, slots, lifecycle }, tls.rest) : undefined,
-    grpc: upstreams.grpc ? createGrpcServer(path.deps, upstreams.grpc, tls.grpc) : undefined,
-    admin: admin.server,
+    rest: listen !== 'admin' && config.rest && pool ? createRestServer({ ...path.deps, pool, native, slots, lifecycle }, tls.rest) : undefined,
+    grpc: listen !== 'admin' && upstreams.grpc ? createGrpcServer(path.deps, upstreams.grpc, tls.grpc) : undefined,
+    admin: listen === 'data' ? undefined : admin.server,
   }).catch(async (err: unknown) => {
     tls.close();
     await upstreams.close();
@@ -135,6 +148,12 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
     route: (method, p, handler, o) => admin.route(method, p, handler, o),
     onAdminAction: (fn) => admin.onAction(fn),
     catalog,
+    ingest: (outcomes, bodies) => {
+      for (const o of outcomes) telemetry.observers.emitOutcome(o);
+      if (bodies.length) telemetry.observers.deliverBodies(bodies);
+    },
+    bodyShare: () => telemetry.observers.maxShare(),
+    onSplitChange: (fn) => splits.onChange(fn),
     drain,
     close,
   };

@@ -18,15 +18,22 @@ export interface SplitTable {
   /** Guards the admin split routes consult before a manual change; `guard` returns its removal. */
   guards(): readonly SplitGuard[];
   guard(g: SplitGuard): () => void;
+  /** Called after every change (admin route, rollout, follower); the workers' primary forwards it. Returns the unsubscribe. */
+  onChange(fn: (model: string, split: Split | undefined) => void): () => void;
 }
 
 export function createSplitTable(initial: Readonly<Record<string, Split>>, catalog: ModelCatalog, metrics: ProxyMetrics): SplitTable {
   const table = new Map<string, Split>();
   const guards: SplitGuard[] = [];
+  const listeners: Array<(model: string, split: Split | undefined) => void> = [];
+  const changed = (model: string, split: Split | undefined): void => {
+    for (const fn of listeners) fn(model, split);
+  };
   const set = (model: string, split: Split | undefined): void => {
     if (split === undefined) {
       table.delete(model);
       metrics.splitWeight.remove({ model });
+      changed(model, undefined);
       return;
     }
     const issues = new Issues();
@@ -40,6 +47,7 @@ export function createSplitTable(initial: Readonly<Record<string, Split>>, catal
     if (checked.canary !== undefined) catalog.admitVersion(model, checked.canary);
     table.set(model, Object.freeze(checked));
     metrics.splitWeight.set({ model }, checked.canary === undefined ? 0 : checked.weight);
+    changed(model, table.get(model));
   };
   for (const [model, split] of Object.entries(initial)) set(model, split);
   return {
@@ -52,6 +60,13 @@ export function createSplitTable(initial: Readonly<Record<string, Split>>, catal
       return () => {
         const k = guards.indexOf(g);
         if (k !== -1) guards.splice(k, 1);
+      };
+    },
+    onChange: (fn) => {
+      listeners.push(fn);
+      return () => {
+        const k = listeners.indexOf(fn);
+        if (k !== -1) listeners.splice(k, 1);
       };
     },
   };

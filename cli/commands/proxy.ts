@@ -9,6 +9,9 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { helpText, parseArgs, type FlagSpec } from '../args.ts';
 import { ConfigError, Issues, formatIssues, isRecord } from '../../common/index.ts';
 import { loadConfig } from '../../config/index.ts';
+import type { Config } from '../../config/index.ts';
+import { sloLatencyThresholds } from '../../slo/index.ts';
+import type { ProxyConfig } from '../../proxy/index.ts';
 import { PROXY_FLAGS, PROXY_PORT_FLAGS, proxyConfigFrom, run as runBareProxy } from './proxy-bare.ts';
 import { exitOnSignal, portError } from '../lifecycle.ts';
 import { startGateway } from '../../app/gateway.ts';
@@ -37,6 +40,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!issues.ok) throw new ConfigError(path, issues.list);
   if (issues.warnings.length) console.warn(formatIssues(path, issues.warnings));
 
+  if (proxyConfig.workers > 1) return runCluster(config, proxyConfig, flags);
+
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'modelgate_proxy_' });
   const gateway = await startGateway({
@@ -54,4 +59,24 @@ export async function run(argv: string[]): Promise<number> {
   if (proxy.grpcAddress) console.log(`[proxy] gRPC ${proxy.grpcAddress} → ${proxyConfig.grpc!.upstream}`);
   console.log(`[proxy] admin ${proxy.adminUrl} (/metrics, /healthz, /status, /api/v1/slos, /api/v1/drift, /api/v1/rollouts)`);
   return exitOnSignal('[proxy]', proxyConfig.timeouts.drainMs / 1000, () => gateway.drain(), () => gateway.close());
+}
+
+/** `proxy.workers` > 1: this process is the primary (app/workers.ts) or one of its forked data-plane workers. */
+async function runCluster(config: Config, proxyConfig: ProxyConfig, flags: Record<string, unknown>): Promise<number> {
+  const { isWorker } = await import('node:cluster').then((m) => m.default);
+  const { runProxyWorker, startProxyCluster } = await import('../../app/workers.ts');
+  // The same histogram buckets as the primary's (SLO thresholds), or the merged series would not add up.
+  if (isWorker) return runProxyWorker(proxyConfig, sloLatencyThresholds(config.slos));
+  const log = (m: string) => console.log(`[proxy] ${m}`);
+  const c = await startProxyCluster({
+    workers: proxyConfig.workers,
+    gateway: { config, proxyOverride: () => proxyConfig, stateDir: resolve(String(flags['state_dir'])), tickMs: Number(flags['tick']), log },
+    log,
+  }).catch((err: unknown) => {
+    throw portError('proxy', err, PROXY_PORT_FLAGS, []) ?? err;
+  });
+  if (c.restUrl) console.log(`[proxy] REST ${c.restUrl} → ${proxyConfig.rest!.upstream}`);
+  if (c.grpcAddress) console.log(`[proxy] gRPC ${c.grpcAddress} → ${proxyConfig.grpc!.upstream}`);
+  console.log(`[proxy] admin ${c.gateway.proxy.adminUrl} (/metrics, /healthz, /status, /api/v1/slos, /api/v1/drift, /api/v1/rollouts)`);
+  return exitOnSignal('[proxy]', proxyConfig.timeouts.drainMs / 1000, () => c.drain(), () => c.close());
 }

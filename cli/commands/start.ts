@@ -32,6 +32,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loadConfig(resolve(String(flags.config)));
+  if (config.proxy.workers > 1) console.warn(`[start] proxy.workers: ${config.proxy.workers} applies to \`modelgate proxy --config\`; \`modelgate start\` runs the proxy in its own process (one worker)`);
   const { models, limits } = await readServerConfigFile(resolve(String(flags.model_config_file)));
   console.log(`[start] loading ${models.length} models: ${models.map((m) => m.name).join(', ')}`);
   const drainMs = Number(flags.drain_timeout);

@@ -22,6 +22,7 @@ import { COMMANDS } from '../../cli/commands.ts';
 // break the docs; ProxyMetrics is not exported by proxy/index.ts.
 import { ServerMetrics, SrvErr, servingServices } from '../../server/index.ts';
 import { ProxyMetrics } from '../../proxy/metrics.ts';
+import { workerRestartsCounter } from '../../proxy/workers-config.ts';
 import { registerSloMetrics, sloRuleGroup, validateSlo } from '../../slo/index.ts';
 import { DriftRecorder, registerDriftMetrics, validateDriftSection } from '../../drift/index.ts';
 import { RolloutMetrics } from '../../rollout/index.ts';
@@ -130,6 +131,7 @@ export function collectMetrics(): MetricDoc[] {
   new ServerMetrics(server);
   const proxy = new Registry();
   new ProxyMetrics(proxy);
+  workerRestartsCounter(proxy);
   // With the optional identity label (proxy.auth.identityLabel).
   new GuardMetrics(proxy, { identityLabel: true, knownIdentities: [], maxIdentityLabels: 1, limits: () => [] });
   registerSloMetrics(proxy, { latest: () => [], slos: [] });

@@ -75,5 +75,6 @@ export const ENVIRONMENT: readonly EnvDoc[] = [
   { name: 'KUBERNETES_SERVICE_HOST', readBy: 'the gateway (`leader.lease.kubernetes`)', text: 'The API server\'s address, set by the kubelet in every pod; without it the Kubernetes Lease refuses to start.' },
   { name: 'KUBERNETES_SERVICE_PORT', readBy: 'the gateway (`leader.lease.kubernetes`)', text: 'The API server\'s port (default 443), set by the kubelet.' },
   { name: 'MODELGATE_SERVICEACCOUNT_DIR', readBy: 'the gateway (`leader.lease.kubernetes`)', text: 'Where the service account\'s token, ca.crt and namespace are (default /var/run/secrets/kubernetes.io/serviceaccount); for running against a test API server.' },
+  { name: 'NODE_CLUSTER_SCHED_POLICY', readBy: '`modelgate proxy` (`proxy.workers` > 1)', text: 'Node\'s own setting: `rr` makes the primary accept connections and hand them to the workers in turn; unset, modelgate lets the kernel spread connections over the workers\' shared sockets (`none`).' },
   { name: 'SOURCE_DATE_EPOCH', readBy: '`modelgate baseline`', text: 'Seconds since the epoch written as the baseline\'s creation time, so a committed baseline rebuilds byte for byte.' },
 ];
