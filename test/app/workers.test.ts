@@ -55,6 +55,7 @@ async function startEchoUpstream(): Promise<Upstream> {
 }
 
 interface Cluster {
+  dir: string;
   child: ChildProcess;
   restUrl: string;
   adminUrl: string;
@@ -63,7 +64,7 @@ interface Cluster {
   stop(): Promise<void>;
 }
 
-async function startCluster(upstream: string, extra = ''): Promise<Cluster> {
+async function startCluster(upstream: string, extra: (dir: string) => string = () => ''): Promise<Cluster> {
   const dir = await mkdtemp(join(tmpdir(), 'modelgate-workers-'));
   const file = join(dir, 'modelgate.yaml');
   await writeFile(file, [
@@ -85,7 +86,7 @@ async function startCluster(upstream: string, extra = ''): Promise<Cluster> {
     '  admin:',
     '    port: 0',
     '    token: workers-test-token',
-    extra,
+    extra(dir),
   ].join('\n'));
   const child = spawn(process.execPath, [BIN, 'proxy', '--config', file, '--state_dir', join(dir, 'state'), '--tick', '200ms'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -112,6 +113,7 @@ async function startCluster(upstream: string, extra = ''): Promise<Cluster> {
     throw new Error(`the cluster did not start: ${out}`, { cause: err });
   }
   return {
+    dir,
     child,
     restUrl: /REST (http:\/\/\S+)/.exec(out)![1]!,
     adminUrl: /admin (http:\/\/\S+)/.exec(out)![1]!,
@@ -284,6 +286,29 @@ test('a worker killed with SIGKILL is started again and counted', { timeout: 90_
     }, 20_000);
     const after = await Promise.all(Array.from({ length: 10 }, () => predict(c.restUrl)));
     assert.deepEqual(after.map((r) => r.status), Array(10).fill(200));
+  } finally {
+    await c.stop();
+    await up.close();
+  }
+});
+
+test('sampled bodies from both workers reach the primary body subscribers (capture, at its own share)', { timeout: 90_000 }, async () => {
+  const up = await startEchoUpstream();
+  const c = await startCluster(up.url, (dir) => ['capture:', `  dir: ${join(dir, 'capture')}`, '  sample: 1'].join('\n'));
+  try {
+    let M = 0;
+    await until(async () => {
+      const results = await Promise.all(Array.from({ length: 20 }, () => predict(c.restUrl)));
+      M += results.length;
+      assert.equal(servingWorkers(up, c.workerPids(), 0).size, 2);
+    }, 20_000);
+    // The capture writer runs in the primary only: one file, one line per request of either worker.
+    await until(() => {
+      const lines = readFileSync(join(c.dir, 'capture', 'capture.jsonl'), 'utf8').trim().split('\n');
+      assert.equal(lines.length, M);
+      const ids = new Set(lines.map((l) => (JSON.parse(l) as { requestId: string }).requestId));
+      assert.equal(ids.size, M);
+    }, 10_000);
   } finally {
     await c.stop();
     await up.close();
