@@ -106,6 +106,8 @@ export async function startProxyCluster(opts: ClusterOptions): Promise<ProxyClus
   const fork = (): void => {
     const w = cluster.fork();
     workers.set(w, { ready: false, drained: false });
+    // A send to a worker that has just died fails with EPIPE on this emitter; its 'exit' handles the death.
+    w.on('error', () => undefined);
     w.on('message', (m: FromWorker) => {
       const state = workers.get(w);
       if (!state) return;
