@@ -1,9 +1,17 @@
 // The proxy's Prometheus metrics in an injected prom-client Registry. Names and label names
 // come from common/conventions.ts only. Series of a (model, version) are tracked so they
 // can be removed when the version is gone (after the catalog's grace period).
-import { Counter, Gauge, Histogram } from 'prom-client';
+//
+// The metrics every request updates are common/metric-series.ts classes (exposition
+// unchanged, test/proxy/metrics.test.ts): the handles of a label set's four series
+// (requests, duration, request and response size) are looked up once and kept, and the
+// in-flight gauge finds its series by one key, so a request costs a few map lookups and
+// additions instead of six prom-client label hashes.
+import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { LABEL, PROXY_METRIC, SIZE_BUCKETS, latencyBuckets } from '../common/index.ts';
+import { SeriesCounter, SeriesGauge, SeriesHistogram } from '../common/metric-series.ts';
+import type { CounterSeries, HistogramSeries } from '../common/metric-series.ts';
 import type { RequestOutcome } from '../common/index.ts';
 import type { UpstreamErrorKind } from './errors.ts';
 
@@ -12,44 +20,53 @@ const SIZE_LABELS = [LABEL.model, LABEL.version, LABEL.api, LABEL.protocol] as c
 
 type RequestLabels = Record<(typeof REQUEST_LABELS)[number], string>;
 
+/** The series one request label set updates. */
+interface RequestSeries {
+  labels: RequestLabels;
+  requests: CounterSeries;
+  duration: HistogramSeries;
+  requestSize: HistogramSeries;
+  responseSize: HistogramSeries;
+}
+
 export type DropReason = 'observer_error' | 'body_observer_error' | 'body_queue_full' | 'body_too_large';
 
 export class ProxyMetrics {
-  readonly requests: Counter<(typeof REQUEST_LABELS)[number]>;
-  readonly duration: Histogram<(typeof REQUEST_LABELS)[number]>;
-  readonly requestSize: Histogram<(typeof SIZE_LABELS)[number]>;
-  readonly responseSize: Histogram<(typeof SIZE_LABELS)[number]>;
-  readonly inFlight: Gauge<typeof LABEL.protocol>;
+  readonly requests: SeriesCounter;
+  readonly duration: SeriesHistogram;
+  readonly requestSize: SeriesHistogram;
+  readonly responseSize: SeriesHistogram;
+  readonly inFlight: SeriesGauge;
   readonly upstreamErrors: Counter<typeof LABEL.kind | typeof LABEL.protocol>;
   readonly dropped: Counter<typeof LABEL.reason>;
   readonly splitWeight: Gauge<typeof LABEL.model>;
   readonly tlsReloads: Counter<typeof LABEL.entrypoint | typeof LABEL.outcome>;
-  /** model → version → label sets created for it, so they can be removed together. */
-  readonly #series = new Map<string, Map<string, Map<string, RequestLabels>>>();
+  /** model → version → (api, protocol, code, variant) → its series: the handles, and what removeVersion removes. */
+  readonly #series = new Map<string, Map<string, Map<string, RequestSeries>>>();
 
   constructor(registry: Registry, extraLatencyThresholdsSeconds: readonly number[] = []) {
     const registers = [registry];
-    this.requests = new Counter({
+    this.requests = new SeriesCounter({
       name: PROXY_METRIC.requests,
       help: 'Requests through the proxy, by model, the version that served, API, protocol, status code and split variant.',
       labelNames: REQUEST_LABELS,
       registers,
     });
-    this.duration = new Histogram({
+    this.duration = new SeriesHistogram({
       name: PROXY_METRIC.requestDuration,
       help: 'Request duration seen by the proxy, seconds: from the request received whole (REST, unary gRPC; a slow upload is the client\'s time, not in it) or its first byte (gRPC streams) to the last response byte. Buckets include every SLO latency threshold.',
       labelNames: REQUEST_LABELS,
       buckets: latencyBuckets(extraLatencyThresholdsSeconds),
       registers,
     });
-    this.requestSize = new Histogram({
+    this.requestSize = new SeriesHistogram({
       name: PROXY_METRIC.requestSize,
       help: 'Request body size, bytes (gRPC: message bytes including the 5-byte frame prefix).',
       labelNames: SIZE_LABELS,
       buckets: [...SIZE_BUCKETS],
       registers,
     });
-    this.responseSize = new Histogram({
+    this.responseSize = new SeriesHistogram({
       name: PROXY_METRIC.responseSize,
       help: 'Response body size, bytes.',
       labelNames: SIZE_LABELS,
@@ -62,7 +79,7 @@ export class ProxyMetrics {
       labelNames: [LABEL.entrypoint, LABEL.outcome],
       registers,
     });
-    this.inFlight = new Gauge({ name: PROXY_METRIC.inFlight, help: 'Requests being proxied now.', labelNames: [LABEL.protocol], registers });
+    this.inFlight = new SeriesGauge({ name: PROXY_METRIC.inFlight, help: 'Requests being proxied now.', labelNames: [LABEL.protocol], registers });
     this.upstreamErrors = new Counter({
       name: PROXY_METRIC.upstreamErrors,
       help: 'Requests that failed without an upstream answer, by kind (connect, reset, timeout, protocol, client_abort, client_timeout, body_too_large).',
@@ -79,13 +96,11 @@ export class ProxyMetrics {
   }
 
   observe(o: RequestOutcome, requestBytes: number, responseBytes: number): void {
-    const labels: RequestLabels = { model: o.model, version: o.version, api: o.api, protocol: o.protocol, code: o.code, variant: o.variant };
-    this.requests.inc(labels);
-    this.duration.observe(labels, o.durationSeconds);
-    const size = { model: o.model, version: o.version, api: o.api, protocol: o.protocol };
-    this.requestSize.observe(size, requestBytes);
-    this.responseSize.observe(size, responseBytes);
-    this.#track(labels);
+    const s = this.#seriesOf(o);
+    s.requests.inc();
+    s.duration.observe(o.durationSeconds);
+    s.requestSize.observe(requestBytes);
+    s.responseSize.observe(responseBytes);
   }
 
   upstreamError(kind: UpstreamErrorKind, protocol: 'rest' | 'grpc'): void {
@@ -101,28 +116,43 @@ export class ProxyMetrics {
     const byVersion = this.#series.get(model);
     const sets = byVersion?.get(version);
     if (!byVersion || !sets) return;
-    for (const labels of sets.values()) {
+    for (const { labels } of sets.values()) {
       this.requests.remove(labels);
       this.duration.remove(labels);
     }
     const size = new Set<string>();
     for (const l of sets.values()) {
-      const key = `${l.api}\u0000${l.protocol}`;
+      const key = `${l.labels.api}\u0000${l.labels.protocol}`;
       if (size.has(key)) continue;
       size.add(key);
-      const s = { model, version, api: l.api, protocol: l.protocol };
+      const s = { model, version, api: l.labels.api, protocol: l.labels.protocol };
       this.requestSize.remove(s);
       this.responseSize.remove(s);
     }
     byVersion.delete(version);
+    if (byVersion.size === 0) this.#series.delete(model);
   }
 
-  #track(l: RequestLabels): void {
-    let byVersion = this.#series.get(l.model);
-    if (!byVersion) this.#series.set(l.model, (byVersion = new Map()));
-    let sets = byVersion.get(l.version);
-    if (!sets) byVersion.set(l.version, (sets = new Map()));
-    const key = `${l.api}\u0000${l.protocol}\u0000${l.code}\u0000${l.variant}`;
-    if (!sets.has(key)) sets.set(key, l);
+  /** The series of an outcome's label set, looked up once per label set and then kept. */
+  #seriesOf(o: RequestOutcome): RequestSeries {
+    let byVersion = this.#series.get(o.model);
+    if (!byVersion) this.#series.set(o.model, (byVersion = new Map()));
+    let sets = byVersion.get(o.version);
+    if (!sets) byVersion.set(o.version, (sets = new Map()));
+    const key = `${o.api}\u0000${o.protocol}\u0000${o.code}\u0000${o.variant}`;
+    let s = sets.get(key);
+    if (!s) {
+      const labels: RequestLabels = { model: o.model, version: o.version, api: o.api, protocol: o.protocol, code: o.code, variant: o.variant };
+      const size = { model: o.model, version: o.version, api: o.api, protocol: o.protocol };
+      s = {
+        labels,
+        requests: this.requests.series(labels),
+        duration: this.duration.series(labels),
+        requestSize: this.requestSize.series(size),
+        responseSize: this.responseSize.series(size),
+      };
+      sets.set(key, s);
+    }
+    return s;
   }
 }
