@@ -5,8 +5,8 @@
 // either way the upstream receives a traceparent. When an SDK is registered its span ids
 // are used, so the upstream's spans nest under the proxy's.
 import { randomFillSync } from 'node:crypto';
-import { trace, ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, isSpanContextValid } from '@opentelemetry/api';
-import type { Span, Tracer } from '@opentelemetry/api';
+import { trace, ROOT_CONTEXT, INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, isSpanContextValid } from '@opentelemetry/api';
+import type { Span, SpanContext, Tracer } from '@opentelemetry/api';
 
 export interface TraceParent {
   traceId: string;
@@ -14,36 +14,43 @@ export interface TraceParent {
   flags: number;
 }
 
-// §3.2.2: version "ff" is invalid; all-zero trace-id and parent-id are invalid.
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-|$)/;
+// §3.2.2: version "ff" is invalid; all-zero trace-id and parent-id are invalid. The shape
+// is tested without capture groups (no match array, no substrings but the three kept).
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(?:-|$)/;
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
 
 export function parseTraceparent(header: string | undefined): TraceParent | undefined {
   if (!header) return undefined;
-  const m = TRACEPARENT.exec(header.trim());
-  if (!m) return undefined;
-  const [, version, traceId, spanId, flags, rest] = m;
-  // §3.2.4: a version-00 header must be exactly 55 characters; later versions may extend it.
-  if (version === 'ff' || (version === '00' && rest === '-')) return undefined;
+  const h = header.trim();
+  if (!TRACEPARENT.test(h)) return undefined;
+  const version = h.slice(0, 2);
+  // §3.2.4: a version-00 header must be exactly 55 characters; later versions may extend it
+  // (after the flags: the end, or a dash).
+  if (version === 'ff' || (version === '00' && h.length > 55)) return undefined;
+  const traceId = h.slice(3, 35);
+  const spanId = h.slice(36, 52);
   if (traceId === ZERO_TRACE || spanId === ZERO_SPAN) return undefined;
-  return { traceId: traceId!, spanId: spanId!, flags: parseInt(flags!, 16) };
+  return { traceId, spanId, flags: parseInt(h.slice(53, 55), 16) };
 }
 
 export function formatTraceparent(t: TraceParent): string {
   return `00-${t.traceId}-${t.spanId}-${(t.flags & 0xff).toString(16).padStart(2, '0')}`;
 }
 
-// Ids from a pooled random buffer: one getrandom call per 256 ids instead of one per id.
+// Ids from a pooled random buffer: one getrandom call per 256 ids instead of one per id,
+// written as hex through a table (Buffer#toString('hex') is a native call per id).
 const POOL_BYTES = 4096;
 const pool = Buffer.alloc(POOL_BYTES);
 let offset = POOL_BYTES;
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 function randomHex(bytes: number): string {
   if (offset + bytes > POOL_BYTES) {
     randomFillSync(pool);
     offset = 0;
   }
-  const hex = pool.toString('hex', offset, offset + bytes);
+  let hex = '';
+  for (let i = offset, end = offset + bytes; i < end; i++) hex += HEX[pool[i]!]!;
   offset += bytes;
   return hex;
 }
@@ -67,13 +74,13 @@ export class Tracing {
   start(name: string, incoming: string | undefined): RequestTrace | undefined {
     if (!this.#enabled) return undefined;
     const parent = parseTraceparent(incoming);
-    const ctx = parent
-      ? trace.setSpanContext(ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.spanId, traceFlags: parent.flags, isRemote: true })
-      : ROOT_CONTEXT;
+    const remote: SpanContext | undefined = parent && { traceId: parent.traceId, spanId: parent.spanId, traceFlags: parent.flags, isRemote: true };
+    const ctx = remote ? trace.setSpanContext(ROOT_CONTEXT, remote) : ROOT_CONTEXT;
     const span: Span = this.#tracer.startSpan(name, { kind: SpanKind.SERVER }, ctx);
     const sc = span.spanContext();
     // A real SDK span has its own id; the no-op span only echoes the parent (or is invalid).
-    const own = isSpanContextValid(sc) && sc.spanId !== parent?.spanId;
+    // The no-op's two answers are known objects, so the id checks run only for SDK spans.
+    const own = sc !== INVALID_SPAN_CONTEXT && sc !== remote && isSpanContextValid(sc) && sc.spanId !== parent?.spanId;
     const traceparent = formatTraceparent(
       own
         ? { traceId: sc.traceId, spanId: sc.spanId, flags: sc.traceFlags }
