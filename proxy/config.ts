@@ -23,6 +23,8 @@ export interface ListenerConfig {
    * `native` = proxy/h1-upstream.ts, `undici` = undici Pool for everything.
    */
   client?: RestClient;
+  /** REST listener front (rest only): the byte-level relay (h1-front.ts) or node:http for every request. */
+  server?: RestFront;
   /** TLS on this listener (`tls: {cert, key, clientCa?}`), reloaded when the files change. */
   tls?: TlsFiles;
   /** TLS to the upstream (`upstreamTls`): REST with an https:// upstream; gRPC whenever set. */
@@ -30,6 +32,7 @@ export interface ListenerConfig {
 }
 
 export type RestClient = 'native' | 'undici';
+export type RestFront = 'relay' | 'node';
 
 export interface ProxyConfig {
   rest?: ListenerConfig;
@@ -99,6 +102,8 @@ export const DEFAULTS = {
   adminHost: '127.0.0.1',
   // REST upstream client: see proxy/h1-upstream.ts and docs/benchmarks.md (Proxy).
   restClient: 'native' as RestClient,
+  // REST listener front: see proxy/h1-front.ts and docs/benchmarks.md (REST on the compiled build).
+  restServer: 'relay' as RestFront,
   adminPort: 9090,
   tokenEnv: 'MODELGATE_ADMIN_TOKEN',
   // TF Serving's older main.cc REST default (30 s); Envoy's route default is 15 s.
@@ -155,7 +160,7 @@ function readListener(raw: Record<string, unknown>, key: 'rest' | 'grpc', path: 
   if (raw[key] === undefined || raw[key] === null) return undefined;
   const p = join(path, key);
   const s = section(raw, key, path, issues);
-  checkKeys(s, key === 'rest' ? ['host', 'port', 'upstream', 'client', 'tls', 'upstreamTls'] : ['host', 'port', 'upstream', 'tls', 'upstreamTls'], p, issues);
+  checkKeys(s, key === 'rest' ? ['host', 'port', 'upstream', 'client', 'server', 'tls', 'upstreamTls'] : ['host', 'port', 'upstream', 'tls', 'upstreamTls'], p, issues);
   const host = readString(s, 'host', p, issues, { default: '0.0.0.0' });
   const port = readPort(s, 'port', p, issues, key === 'rest' ? 8501 : 8500);
   const upstream = readString(s, 'upstream', p, issues, { required: true });
@@ -179,6 +184,10 @@ function readListener(raw: Record<string, unknown>, key: 'rest' | 'grpc', path: 
     if (client !== 'native' && client !== 'undici') issues.error(join(p, 'client'), `must be "native" or "undici", got ${JSON.stringify(client)}`);
     else out.client = client;
     if (out.client === 'native' && upstream.startsWith('https:')) out.client = 'undici'; // the native client speaks plain http only
+    const front = readString(s, 'server', p, issues, { default: tls ? 'node' : DEFAULTS.restServer });
+    if (front !== 'relay' && front !== 'node') issues.error(join(p, 'server'), `must be "relay" or "node", got ${JSON.stringify(front)}`);
+    else if (front === 'relay' && tls) issues.error(join(p, 'server'), 'the relay front speaks plain HTTP only; remove "server" (a TLS listener uses node) or remove "tls"');
+    else out.server = front;
   }
   return out;
 }

@@ -3,7 +3,7 @@
 // sessions get GOAWAY), idle keep-alive connections close; what is still open after the
 // timeout is cut. Then the admin API closes, and then, in order, what `after` lists (the
 // upstream clients, then the request path's flush: every request has ended by then).
-import type { Server } from 'node:http';
+import type { Server } from 'node:net';
 import type { Http2Server } from 'node:http2';
 import type { Listeners } from './listeners.ts';
 

@@ -5,7 +5,7 @@ export { ListenError } from './listeners.ts';
 export type { ListenerName } from './listeners.ts';
 export { readProxyConfig, DEFAULTS as PROXY_DEFAULTS } from './config.ts';
 export { readWorkers, workerRestartsCounter, MAX_WORKERS } from './workers-config.ts';
-export type { ProxyConfig, ListenerConfig, StatusApi, OtlpConfig, RestClient } from './config.ts';
+export type { ProxyConfig, ListenerConfig, StatusApi, OtlpConfig, RestClient, RestFront } from './config.ts';
 export { route, readSplit, fnv1a } from './split.ts';
 export type { Split, Route } from './split.ts';
 export { parseRestPath, pinnedPath } from './rest-path.ts';

@@ -3,7 +3,7 @@
 // in that order. A listener that cannot bind fails the start with a ListenError naming it,
 // and the ones already open are closed again.
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Server } from 'node:http';
 import type { Http2Server, Http2Session } from 'node:http2';
 import type { ProxyConfig } from './config.ts';
@@ -28,9 +28,12 @@ export class ListenError extends Error {
   }
 }
 
+/** The REST listener: a node:http server, or the relay front (h1-front.ts) that closes connections the same way. */
+export type RestListener = NetServer & { closeIdleConnections(): void; closeAllConnections(): void };
+
 /** The servers to bind: REST and gRPC when configured, the admin API unless this is a data-plane worker process. */
 export interface ListenerServers {
-  rest: Server | undefined;
+  rest: RestListener | undefined;
   grpc: Http2Server | undefined;
   admin: Server | undefined;
 }
@@ -53,7 +56,7 @@ export async function openListeners(config: ProxyConfig, servers: ListenerServer
     grpcSessions.add(s);
     s.on('close', () => grpcSessions.delete(s));
   });
-  const opened: Array<Server | Http2Server> = [];
+  const opened: Array<NetServer | Http2Server> = [];
   try {
     let restUrl: string | undefined;
     let grpcAddress: string | undefined;
@@ -77,7 +80,7 @@ export async function openListeners(config: ProxyConfig, servers: ListenerServer
   }
 }
 
-async function listen(server: Server | Http2Server, name: ListenerName, host: string, port: number): Promise<AddressInfo> {
+async function listen(server: NetServer | Http2Server, name: ListenerName, host: string, port: number): Promise<AddressInfo> {
   server.listen(port, host);
   try {
     await once(server, 'listening');

@@ -18,7 +18,7 @@ import { openListenerTls } from './tls-config.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { BodyObserver, BodySample, BodySubscription, OutcomeObserver } from './observers.ts';
 import { buildRequestPath } from './request-path.ts';
-import { createRestServer } from './rest.ts';
+import { createRestListener } from './rest.ts';
 import type { Split } from './split.ts';
 import { mountSplitRoutes } from './split-routes.ts';
 import type { SplitGuard } from './split-routes.ts';
@@ -117,7 +117,7 @@ export async function createProxy(opts: CreateProxyOptions): Promise<Proxy> {
     throw err;
   });
   const listeners = await openListeners(config, {
-    rest: listen !== 'admin' && config.rest && pool ? createRestServer({ ...path.deps, pool, native, slots, lifecycle }, tls.rest) : undefined,
+    rest: listen !== 'admin' && config.rest && pool ? createRestListener({ ...path.deps, pool, native, slots, lifecycle }, tls.rest) : undefined,
     grpc: listen !== 'admin' && upstreams.grpc ? createGrpcServer(path.deps, upstreams.grpc, tls.grpc) : undefined,
     admin: listen === 'data' ? undefined : admin.server,
   }).catch(async (err: unknown) => {

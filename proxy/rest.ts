@@ -26,6 +26,9 @@ import type { Split } from './split.ts';
 import type { RequestTrace } from './tracing.ts';
 import type { H1Upstream, UpstreamHandler } from './h1-upstream.ts';
 import type { FairShare, SlotWaiter } from './fair-share.ts';
+import { RelayFront } from './h1-front.ts';
+import type { ClientRequest, ClientResponse } from './rest-client.ts';
+import type { RestListener } from './listeners.ts';
 
 export interface RestDeps extends ForwardDeps {
   /** Keep-alive pool to the REST upstream. */
@@ -88,7 +91,7 @@ export function classifyUpstreamError(err: unknown): { kind: UpstreamErrorKind; 
   return { kind: 'protocol', spec: ProxyErrors.PRX_ERR_UPSTREAM_UNAVAILABLE };
 }
 
-function sendError(res: ServerResponse, spec: ErrorSpec, message: string, variant: Variant, requestId: string, close = false, extra?: Record<string, string>): number {
+function sendError(res: ClientResponse, spec: ErrorSpec, message: string, variant: Variant, requestId: string, close = false, extra?: Record<string, string>): number {
   const body = errorBody(spec.code, message);
   const headers: OutgoingHttpHeaders = { ...extra, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), [VARIANT_HEADER]: variant, [REQUEST_ID_HEADER]: requestId };
   if (close) headers['connection'] = 'close';
@@ -144,6 +147,26 @@ function firstHeader(h: IncomingHttpHeaders, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/**
+ * The REST listener: the relay front (h1-front.ts) over a node:http server that takes what
+ * the relay does not parse, or (`rest.server: node`, and always with TLS) node:http alone.
+ */
+export function createRestListener(deps: RestDeps, tls?: ReloadableTls): RestListener {
+  const server = createRestServer(deps, tls);
+  if (tls || deps.config.rest?.server !== 'relay') return server;
+  const { timeouts, limits } = deps.config;
+  return new RelayFront({
+    fallback: server,
+    onRequest: (req, res) => serveRest(deps, req, res),
+    onRequestTimeout: clientTimedOut,
+    onClientError: (status) => recordClientError(deps, status),
+    headersMs: timeouts.headersMs,
+    requestMs: timeouts.requestMs,
+    keepAliveMs: timeouts.keepAliveMs,
+    maxHeaderBytes: limits.maxHeaderBytes,
+  });
+}
+
 /** With `tls`, the listener speaks HTTPS, its certificate reloaded by `tls`. */
 export function createRestServer(deps: RestDeps, tls?: ReloadableTls): Server {
   const { config } = deps;
@@ -167,7 +190,7 @@ export function createRestServer(deps: RestDeps, tls?: ReloadableTls): Server {
     },
     (req, res) => {
       trackResponse(req, res);
-      new RestExchange(deps, req, res).start();
+      serveRest(deps, req, res);
     },
   );
   flushedCloser(server);
@@ -176,15 +199,9 @@ export function createRestServer(deps: RestDeps, tls?: ReloadableTls): Server {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Node's whole-request timeout (timeouts.request) on a request already being proxied:
     // the exchange answers it, as a client timeout, once.
-    const pending = (socket as Socket & { _httpMessage?: { [EXCHANGE]?: RestExchange } })._httpMessage?.[EXCHANGE];
-    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && pending?.clientTimedOut()) return;
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && clientTimedOut((socket as Socket & { _httpMessage?: ServerResponse })._httpMessage)) return;
     const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    if (err.code !== 'ECONNRESET') {
-      deps.recorder.record(
-        { protocol: 'rest', api: 'other', model: undefined, variant: 'direct', httpStatus: code, code: String(code), success: false, durationSeconds: 0, requestBytes: 0, responseBytes: 0 },
-        undefined,
-      );
-    }
+    if (err.code !== 'ECONNRESET') recordClientError(deps, code);
     if (socket.writable && !(socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
       const text = code === 431 ? 'Request Header Fields Too Large' : code === 408 ? 'Request Timeout' : 'Bad Request';
       socket.end(`HTTP/1.1 ${code} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
@@ -193,6 +210,24 @@ export function createRestServer(deps: RestDeps, tls?: ReloadableTls): Server {
     }
   });
   return server;
+}
+
+/** Proxies one request (from node:http's server or the relay front) to the REST upstream. */
+export function serveRest(deps: RestDeps, req: ClientRequest, res: ClientResponse): void {
+  new RestExchange(deps, req, res).start();
+}
+
+/** Node's request timeout (or the relay's) fired while `res`'s request was being received: true when its exchange answered it. */
+export function clientTimedOut(res: ClientResponse | undefined): boolean {
+  return (res as (ClientResponse & { [EXCHANGE]?: RestExchange }) | undefined)?.[EXCHANGE]?.clientTimedOut() === true;
+}
+
+/** Counts a request refused before it was parsed (malformed, oversized head, too slow). */
+export function recordClientError(deps: ForwardDeps, httpStatus: number): void {
+  deps.recorder.record(
+    { protocol: 'rest', api: 'other', model: undefined, variant: 'direct', httpStatus, code: String(httpStatus), success: false, durationSeconds: 0, requestBytes: 0, responseBytes: 0 },
+    undefined,
+  );
 }
 
 /** Where a request goes: its labels from the path, and the path rewritten by the split. */
@@ -238,8 +273,8 @@ export function planRest(url: string, header: (name: string) => string | undefin
  */
 class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotWaiter {
   readonly #deps: RestDeps;
-  readonly #req: IncomingMessage;
-  readonly #res: ServerResponse;
+  readonly #req: ClientRequest;
+  readonly #res: ClientResponse;
   readonly #plan: RestPlan;
   readonly #span: RequestTrace | undefined;
   /** The upstream timeout; set once the request has been received whole. */
@@ -281,7 +316,7 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
   #rejected: RejectReason | undefined;
   #ticket: Ticket | undefined;
 
-  constructor(deps: RestDeps, req: IncomingMessage, res: ServerResponse) {
+  constructor(deps: RestDeps, req: ClientRequest, res: ClientResponse) {
     this.#deps = deps;
     this.#req = req;
     this.#res = res;
@@ -295,7 +330,7 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
       this.#reqCopy = [];
       this.#resCopy = [];
     }
-    (res as ServerResponse & { [EXCHANGE]?: RestExchange })[EXCHANGE] = this;
+    (res as ClientResponse & { [EXCHANGE]?: RestExchange })[EXCHANGE] = this;
   }
 
   /** The request is here whole: the upstream's time starts now. */
@@ -363,6 +398,8 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
       });
       return;
     }
+    // Only node:http's requests stream: the relay front hands anything larger or chunked to it.
+    if (!(req instanceof IncomingMessage)) return this.#fail(new Error('a streamed body reached the REST exchange outside node:http'));
     // Paused first so this listener does not start the flow before undici listens too
     // (undici resumes the body once it is writing: client-h1.js writeStream).
     req.pause();

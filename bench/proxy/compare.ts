@@ -42,6 +42,8 @@ const ONLY = arg('only', 'direct,modelgate,nginx,undici,http-proxy').split(',');
 /** Compiled modelgate targets: name, build directory ('' = ./dist), node flags. */
 const VARIANTS = [
   ...(ONLY.includes('modelgate') ? [{ name: 'modelgate', dist: '', flags: [] as string[] }] : []),
+  // The same build with node:http as the REST front for every request (`rest.server: node`).
+  ...(ONLY.includes('modelgate-node') ? [{ name: 'modelgate-node', dist: '', flags: [] as string[], restServer: 'node' }] : []),
   ...args.flatMap((a, i) => (a === '--variant' ? [args[i + 1]!] : [])).map((v) => {
     const [name, dist, ...flags] = v.split(':');
     return { name: name!, dist: dist ?? '', flags: flags.join(':').split(' ').filter(Boolean) };
@@ -49,12 +51,12 @@ const VARIANTS = [
 ];
 
 /** `modelgate proxy --config` from a compiled build in front of `upstream`; resolves with its REST port. */
-function startModelgate(upstream: string, dist: string, flags: string[]): Promise<{ pid: number; port: number }> {
+function startModelgate(upstream: string, dist: string, flags: string[], restServer?: string): Promise<{ pid: number; port: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'modelgate-rest-bench-'));
   const config = join(dir, 'modelgate.yaml');
   writeFileSync(config, `apiVersion: modelgate/v1
 proxy:
-  rest: {host: 127.0.0.1, port: 0, upstream: "${upstream}"}
+  rest: {host: 127.0.0.1, port: 0, upstream: "${upstream}"${restServer ? `, server: ${restServer}` : ''}}
   admin: {host: 127.0.0.1, port: 0}
   splits: {other: {stable: "1", canary: "2", weight: 10}}   # keeps the split lookup on the path
   latencyThresholds: [0.05, 0.3]
@@ -131,7 +133,7 @@ async function main(): Promise<void> {
   const targets: Target[] = [];
   if (ONLY.includes('direct')) targets.push({ name: 'direct', port: up.info.port, pids: () => [] });
   for (const v of VARIANTS) {
-    const p = await startModelgate(upstreamUrl, v.dist, v.flags);
+    const p = await startModelgate(upstreamUrl, v.dist, v.flags, (v as { restServer?: string }).restServer);
     targets.push({ name: v.name, port: p.port, pids: () => [p.pid] });
   }
   for (const mode of ['modelgate-tsx', 'modelgate-undici', 'modelgate-native', 'undici', 'http-proxy', 'net-pipe']) {

@@ -120,6 +120,7 @@ export const MODELGATE_YAML: FieldTable = {
   'proxy.rest.upstream': { type: 'string (URL)', required: true, text: 'Upstream base URL such as `http://127.0.0.1:8601`.' },
   ...tlsFields('proxy.rest', 'REST listener', 'TLS to an `https://` upstream'),
   'proxy.rest.client': { type: 'string', default: str(PROXY_OUT.rest?.client), units: '`native` or `undici`', text: 'Upstream client for requests with no body or a small one (up to 64 KiB with a content-length): `native` is the proxy\'s own keep-alive HTTP/1.1 client (one write per request), `undici` the undici Pool. Streamed bodies and `https` upstreams always use undici.' },
+  'proxy.rest.server': { type: 'string', default: str(PROXY_OUT.rest?.server), units: '`relay` or `node`', text: 'How the REST listener reads requests. `relay` (the default without `tls`): the proxy parses the common request itself (GET or POST, HTTP/1.1, one Host, a content-length up to 64 KiB, no transfer-encoding, expect or upgrade, plain header bytes) and hands any other request, with its connection, to node:http, which answers it as it always does; it saves CPU per request (docs/benchmarks.md). `node`: node:http reads every request. A listener with `tls` always uses `node`.' },
   'proxy.grpc': { type: 'object', text: 'gRPC listener (plaintext h2c) and its upstream.' },
   'proxy.grpc.host': { type: 'string', default: str(PROXY_OUT.grpc?.host), text: 'Listen address.' },
   'proxy.grpc.port': { type: 'integer', default: str(PROXY_OUT.grpc?.port), units: 'TCP port (0 = any free port)', text: 'Listen port.' },

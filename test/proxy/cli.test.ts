@@ -21,7 +21,7 @@ test('flags override the file: upstreams, ports and host', () => {
     issues,
   );
   assert.ok(issues.ok, JSON.stringify(issues.list));
-  assert.deepEqual(c.rest, { host: '127.0.0.1', port: 0, upstream: 'http://127.0.0.1:1', client: PROXY_DEFAULTS.restClient });
+  assert.deepEqual(c.rest, { host: '127.0.0.1', port: 0, upstream: 'http://127.0.0.1:1', client: PROXY_DEFAULTS.restClient, server: PROXY_DEFAULTS.restServer });
   assert.deepEqual(c.grpc, { host: '127.0.0.1', port: 8500, upstream: '127.0.0.1:2' });
   assert.equal(c.admin.port, 0);
 });

@@ -3,7 +3,8 @@
 // bare LF) each try to slip a second request, `GET /smuggled`, past the proxy. Whatever
 // the proxy does with each (refuse it with 400, or forward it), the upstream must never
 // see /smuggled, the next client on the same upstream connection must get its own answer,
-// and a forwarded body is exactly the body the proxy framed. Both upstream clients.
+// and a forwarded body is exactly the body the proxy framed. Both upstream clients, both
+// REST fronts (the relay, which hands anything unusual to node:http, and node:http alone).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
@@ -61,8 +62,8 @@ function exchange(port: number, raw: string): Promise<string> {
 
 const statuses = (text: string) => [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]));
 
-for (const client of ['native', 'undici'] as const) {
-  describe(`request smuggling through the REST proxy (${client} upstream client)`, () => {
+for (const [client, front] of [['native', 'relay'], ['undici', 'relay'], ['native', 'node']] as const) {
+  describe(`request smuggling through the REST proxy (${front} front, ${client} upstream client)`, () => {
     let up: Upstream;
     let proxy: Proxy;
     let port: number;
@@ -73,7 +74,7 @@ for (const client of ['native', 'undici'] as const) {
         res.end('{"predictions":[1]}');
       });
       // One upstream connection: a desync would show up on the very next request.
-      ({ proxy } = await startProxy({ rest: { host: '127.0.0.1', port: 0, upstream: up.url, client }, limits: { upstreamConnections: 1 } }));
+      ({ proxy } = await startProxy({ rest: { host: '127.0.0.1', port: 0, upstream: up.url, client, server: front }, limits: { upstreamConnections: 1 } }));
       port = Number(new URL(proxy.restUrl!).port);
     });
     after(async () => {

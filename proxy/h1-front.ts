@@ -1,0 +1,618 @@
+// The REST listener's relay front: a node:net server that parses the common request itself
+// and hands everything else, with the bytes it has read, to a node:http server on the same
+// socket. Why: on the compiled proxy node:http's server objects and streams are the largest
+// part of the per-request cost that is not the two socket writes (docs/benchmarks.md, "REST
+// on the compiled build"); the relay's request and response are two small objects over the
+// socket, the head is parsed from one latin1 string and the response leaves in one write.
+//
+// The common request is what a model client sends: GET or POST, HTTP/1.1, origin-form path,
+// one Host, at most one all-digit Content-Length up to 64 KiB, no Transfer-Encoding, no
+// Expect, no Upgrade, Connection only `keep-alive` or `close`, header names that are RFC 9110
+// tokens, values of visible ASCII, space and tab, every line ended by CRLF. Anything else,
+// at the start of a request (the first on a connection or the next after a response), goes
+// to node:http with the connection: obs-fold, bare LF, CL+TE, duplicate or signed lengths,
+// other methods and versions, absolute-form, oversized heads, all get node:http's answer
+// (test/proxy/h1-front.test.ts holds the hostile corpus). A connection handed over stays
+// with node:http until it closes.
+import { Server as NetServer } from 'node:net';
+import type { Socket } from 'node:net';
+import { STATUS_CODES } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, Server } from 'node:http';
+import type { ClientRequest, ClientResponse } from './rest-client.ts';
+
+export interface RelayFrontOptions {
+  /** Takes the connections (with what was read of them) that the relay does not parse. */
+  fallback: Server;
+  /** A parsed request: the relay writes `res` to the client once the exchange calls it. */
+  onRequest(req: ClientRequest, res: ClientResponse): void;
+  /** The request was not received whole in `requestMs`: true when its exchange answered. */
+  onRequestTimeout(res: ClientResponse): boolean;
+  /** A request refused before it was parsed (here: a head not received in `headersMs`). */
+  onClientError(httpStatus: number): void;
+  headersMs: number;
+  requestMs: number;
+  keepAliveMs: number;
+  maxHeaderBytes: number;
+}
+
+/** Bodies up to this size are parsed here (RestExchange gathers bodies up to the same size). */
+export const RELAY_MAX_BODY_BYTES = 64 * 1024;
+/** Node's http server drops to the fallback for more headers than this (maxHeadersCount 2000); far above any client. */
+const MAX_HEADERS = 100;
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+// RFC 9110 §5.6.2 tchar.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Field values: visible ASCII, space and tab (no obs-text, no controls).
+const VALUE = /^[\t\x20-\x7e]*$/;
+// Origin-form request target: '/' then visible ASCII.
+const TARGET = /^\/[\x21-\x7e]*$/;
+const DIGITS = /^[0-9]{1,15}$/;
+/** Headers whose duplicates node:http drops (IncomingMessage#_addHeaderLine); the rest are joined with ", ". */
+const FIRST_WINS = new Set(['content-type', 'content-length', 'user-agent', 'referer', 'host', 'authorization', 'proxy-authorization', 'if-modified-since', 'if-unmodified-since', 'from', 'location', 'max-forwards', 'retry-after', 'etag', 'last-modified', 'server', 'age', 'expires']);
+
+/** A request head the relay serves, or undefined for one node:http should see. */
+interface Head {
+  method: 'GET' | 'POST';
+  url: string;
+  rawHeaders: string[];
+  contentLength: number;
+  close: boolean;
+}
+
+/** Parses a request head (without its final CRLFCRLF) strictly; undefined for anything outside the common case. */
+export function parseCommonHead(head: string): Head | undefined {
+  // No bare CR or LF anywhere: every line break is CRLF.
+  const lines = head.split('\r\n');
+  for (const l of lines) if (l.includes('\r') || l.includes('\n')) return undefined;
+  const line = lines[0]!;
+  const sp1 = line.indexOf(' ');
+  const sp2 = line.indexOf(' ', sp1 + 1);
+  if (sp1 < 0 || sp2 < 0 || line.indexOf(' ', sp2 + 1) >= 0) return undefined;
+  const method = line.slice(0, sp1);
+  if (method !== 'GET' && method !== 'POST') return undefined;
+  if (line.slice(sp2 + 1) !== 'HTTP/1.1') return undefined;
+  const url = line.slice(sp1 + 1, sp2);
+  if (!TARGET.test(url)) return undefined;
+  if (lines.length - 1 > MAX_HEADERS) return undefined;
+  const rawHeaders: string[] = [];
+  let contentLength = -1;
+  let host = 0;
+  let close = false;
+  for (let i = 1; i < lines.length; i++) {
+    const l = lines[i]!;
+    const colon = l.indexOf(':');
+    if (colon <= 0) return undefined; // also obs-fold: a line starting with SP/HT has no token before ':'
+    const name = l.slice(0, colon);
+    if (!TOKEN.test(name)) return undefined;
+    const value = l.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    if (!VALUE.test(value)) return undefined;
+    const c = name.charCodeAt(0) | 0x20;
+    // Only names starting with c, e, h, t, u can matter below.
+    if (c === 0x63 || c === 0x65 || c === 0x68 || c === 0x74 || c === 0x75) {
+      const lower = name.toLowerCase();
+      if (lower === 'content-length') {
+        if (contentLength >= 0 || !DIGITS.test(value)) return undefined;
+        contentLength = Number(value);
+      } else if (lower === 'transfer-encoding' || lower === 'expect' || lower === 'upgrade' || lower === 'te') {
+        return undefined;
+      } else if (lower === 'host') {
+        if (++host > 1) return undefined;
+      } else if (lower === 'connection') {
+        for (const t of value.toLowerCase().split(',')) {
+          const token = t.trim();
+          if (token === 'close') close = true;
+          else if (token !== 'keep-alive' && token !== '') return undefined;
+        }
+      }
+    }
+    rawHeaders.push(name, value);
+  }
+  if (host !== 1) return undefined;
+  if (contentLength > RELAY_MAX_BODY_BYTES) return undefined;
+  if (method === 'GET' && contentLength > 0) return undefined;
+  return { method, url, rawHeaders, contentLength: Math.max(0, contentLength), close };
+}
+
+/**
+ * Node's `Date` header value, computed at most once a second (node:http caches it the same
+ * way, lib/internal/http.js utcDate).
+ */
+let dateCache = '';
+let dateSecond = -1;
+function utcDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateCache = new Date(now).toUTCString();
+  }
+  return dateCache;
+}
+
+const INVALID_VALUE = /[\r\n\0]/;
+
+/** The relay's request: what RestExchange reads, over bytes the connection already parsed. */
+class RelayRequest implements ClientRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly rawHeaders: string[];
+  readonly socket: Socket;
+  #headers: IncomingHttpHeaders | undefined;
+  #onData: ((chunk: Buffer) => void) | undefined;
+  #onEnd: (() => void) | undefined;
+  /** Body bytes that arrived before a 'data' listener did. */
+  #held: Buffer[] = [];
+  #ended = false;
+  #discard = false;
+  #flushScheduled = false;
+
+  constructor(head: Head, socket: Socket) {
+    this.method = head.method;
+    this.url = head.url;
+    this.rawHeaders = head.rawHeaders;
+    this.socket = socket;
+  }
+
+  /** Built on first use, like node's: lower-case names, duplicates dropped or joined as node:http does. */
+  get headers(): IncomingHttpHeaders {
+    if (this.#headers) return this.#headers;
+    const h: Record<string, string | string[]> = {};
+    const raw = this.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      const value = raw[i + 1]!;
+      const prev = h[name];
+      if (prev === undefined) h[name] = name === 'set-cookie' ? [value] : value;
+      else if (name === 'set-cookie') (prev as string[]).push(value);
+      else if (!FIRST_WINS.has(name)) h[name] = `${prev as string}, ${value}`;
+    }
+    return (this.#headers = h);
+  }
+
+  on(event: 'data' | 'end', fn: ((chunk: Buffer) => void) | (() => void)): this {
+    if (event === 'data') this.#onData = fn as (chunk: Buffer) => void;
+    else this.#onEnd = fn as () => void;
+    // Delivered after the caller has added all its listeners (it adds 'data' then 'end').
+    if (!this.#flushScheduled && (this.#held.length > 0 || this.#ended)) {
+      this.#flushScheduled = true;
+      queueMicrotask(() => this.#flush());
+    }
+    return this;
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#discard) return;
+    if (this.#onData) {
+      const held = this.#held;
+      this.#held = [];
+      for (const c of held) this.#onData(c);
+    }
+    if (this.#ended && this.#onData && this.#onEnd) {
+      const end = this.#onEnd;
+      this.#onEnd = undefined;
+      end();
+    }
+  }
+
+  /** From the connection: body bytes, then the end. */
+  push(chunk: Buffer): void {
+    if (this.#discard) return;
+    if (this.#onData && this.#held.length === 0 && !this.#flushScheduled) this.#onData(chunk);
+    else this.#held.push(chunk);
+  }
+
+  end(): void {
+    this.#ended = true;
+    if (this.#discard) return;
+    if (this.#held.length === 0 && !this.#flushScheduled && this.#onData && this.#onEnd) this.#flush();
+  }
+
+  /** The exchange will not read the body: it is read and dropped (it is at most 64 KiB). */
+  resume(): this {
+    this.#discard = true;
+    this.#held = [];
+    return this;
+  }
+
+  pause(): this {
+    return this;
+  }
+
+  isPaused(): boolean {
+    return false;
+  }
+}
+
+/** The relay's response: head and body written to the socket, in one write when they come together. */
+class RelayResponse implements ClientResponse {
+  headersSent = false;
+  writableFinished = false;
+  shouldKeepAlive: boolean;
+  readonly #conn: RelayConnection;
+  #head: string | undefined;
+  #chunked = false;
+  #close = false;
+  #onClose: (() => void) | undefined;
+
+  constructor(conn: RelayConnection, keepAlive: boolean) {
+    this.#conn = conn;
+    this.shouldKeepAlive = keepAlive;
+  }
+
+  get destroyed(): boolean {
+    return this.#conn.socket.destroyed;
+  }
+
+  /** The connection closes after this response (the client asked, the exchange did, or a drain). */
+  get closes(): boolean {
+    return this.#close || !this.shouldKeepAlive;
+  }
+
+  writeHead(status: number, headers: OutgoingHttpHeaders | string[]): this {
+    if (this.headersSent || this.#head !== undefined) throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' });
+    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
+    let length = false;
+    let date = false;
+    const add = (name: string, value: string): void => {
+      if (INVALID_VALUE.test(value) || !TOKEN.test(name)) throw Object.assign(new TypeError(`Invalid character in header content ["${name}"]`), { code: 'ERR_INVALID_CHAR' });
+      const lower = name.length === 14 || name.length === 10 || name.length === 4 ? name.toLowerCase() : '';
+      if (lower === 'content-length') length = true;
+      else if (lower === 'connection') {
+        if (value.toLowerCase().includes('close')) this.#close = true;
+        return; // written below, from the connection's state
+      } else if (lower === 'date') date = true;
+      head += `${name}: ${value}\r\n`;
+    };
+    if (Array.isArray(headers)) {
+      for (let i = 0; i < headers.length; i += 2) add(headers[i]!, headers[i + 1]!);
+    } else {
+      for (const name of Object.keys(headers)) {
+        const v = headers[name];
+        if (v === undefined) continue;
+        if (Array.isArray(v)) for (const x of v) add(name, String(x));
+        else add(name, String(v));
+      }
+    }
+    if (!date) head += `Date: ${utcDate()}\r\n`;
+    if (this.#conn.draining) this.shouldKeepAlive = false;
+    head += this.closes ? 'Connection: close\r\n' : `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(this.#conn.keepAliveMs / 1000)}\r\n`;
+    // RFC 9112 §6.3: 1xx, 204 and 304 have no body; otherwise without a length, chunked.
+    if (!length && status >= 200 && status !== 204 && status !== 304) {
+      this.#chunked = true;
+      head += 'Transfer-Encoding: chunked\r\n';
+    }
+    this.#head = `${head}\r\n`;
+    return this;
+  }
+
+  write(chunk: Buffer): boolean {
+    if (this.writableFinished) return false;
+    const socket = this.#conn.socket;
+    if (chunk.length === 0 && this.headersSent) return true;
+    return socket.write(this.#frame(chunk, false));
+  }
+
+  end(chunk?: Buffer | string): this {
+    if (this.writableFinished) return this;
+    const body = chunk === undefined ? undefined : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    this.#conn.socket.write(this.#frame(body, true));
+    this.writableFinished = true;
+    this.#conn.responded(this);
+    return this;
+  }
+
+  /** The bytes to write: the head if not yet sent, the body (chunk-framed when chunked), and the last chunk at the end. */
+  #frame(body: Buffer | undefined, last: boolean): Buffer {
+    const head = this.headersSent ? '' : (this.#head ?? '');
+    this.headersSent = true;
+    const n = body?.length ?? 0;
+    let pre = head;
+    let post = '';
+    if (this.#chunked) {
+      if (n > 0) {
+        pre += `${n.toString(16)}\r\n`;
+        post = '\r\n';
+      }
+      if (last) post += '0\r\n\r\n';
+    }
+    const preLen = pre.length;
+    const out = Buffer.allocUnsafe(preLen + n + post.length);
+    out.write(pre, 0, 'latin1');
+    if (n > 0) body!.copy(out, preLen);
+    if (post.length > 0) out.write(post, preLen + n, 'latin1');
+    return out;
+  }
+
+  on(_event: 'close', fn: () => void): this {
+    this.#onClose = fn;
+    return this;
+  }
+
+  once(_event: 'drain', fn: () => void): this {
+    this.#conn.socket.once('drain', fn);
+    return this;
+  }
+
+  destroy(): this {
+    this.#conn.socket.destroy();
+    return this;
+  }
+
+  /** The client went away while this response was current. */
+  clientClosed(): void {
+    const fn = this.#onClose;
+    this.#onClose = undefined;
+    fn?.();
+  }
+}
+
+const enum Phase {
+  /** Waiting for (the rest of) a request head. */
+  Head,
+  /** Reading a request body into the current request. */
+  Body,
+  /** The request was received whole; its response is not finished. */
+  Busy,
+  /** Handed to node:http, or closed. */
+  Gone,
+}
+
+class RelayConnection {
+  readonly socket: Socket;
+  readonly #front: RelayFront;
+  #buf: Buffer | undefined;
+  #phase = Phase.Head;
+  #req: RelayRequest | undefined;
+  #res: RelayResponse | undefined;
+  #bodyLeft = 0;
+  /** The headers timeout (a head started but not finished) or the request timeout (a body not finished). */
+  #timer: NodeJS.Timeout | undefined;
+  /** The client sent FIN (see clientEnded). */
+  #ended = false;
+  #closeAfter = false;
+  /** The response went out before the request body was in (see responded). */
+  #answeredEarly = false;
+  readonly #onData = (chunk: Buffer): void => this.#data(chunk);
+  readonly #onEnd = (): void => this.#clientEnded();
+  readonly #onClose = (): void => this.#closed();
+  readonly #onTimeout = (): void => this.#idle();
+
+  constructor(front: RelayFront, socket: Socket) {
+    this.#front = front;
+    this.socket = socket;
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('close', this.#onClose);
+    socket.on('error', noop);
+    socket.on('timeout', this.#onTimeout);
+    socket.setTimeout(front.opts.keepAliveMs);
+  }
+
+  get keepAliveMs(): number {
+    return this.#front.opts.keepAliveMs;
+  }
+
+  get draining(): boolean {
+    return this.#front.draining;
+  }
+
+  /** No request in progress and nothing buffered. */
+  get idle(): boolean {
+    return this.#phase === Phase.Head && this.#buf === undefined;
+  }
+
+  #data(chunk: Buffer): void {
+    if (this.#phase === Phase.Body) {
+      const take = Math.min(this.#bodyLeft, chunk.length);
+      this.#bodyLeft -= take;
+      this.#req!.push(take === chunk.length ? chunk : chunk.subarray(0, take));
+      if (this.#bodyLeft === 0) this.#bodyDone();
+      if (take === chunk.length) return;
+      chunk = chunk.subarray(take);
+    }
+    this.#buf = this.#buf === undefined ? chunk : Buffer.concat([this.#buf, chunk]);
+    if (this.#phase === Phase.Head) this.#parse();
+    // Pipelined bytes while busy: held until the response is done; a client that pushes
+    // more than a head and a body ahead is not read until then.
+    else if (this.#phase === Phase.Busy && this.#buf.length > this.#front.opts.maxHeaderBytes + RELAY_MAX_BODY_BYTES) this.socket.pause();
+  }
+
+  #parse(): void {
+    const buf = this.#buf;
+    if (buf === undefined) return;
+    const { maxHeaderBytes, headersMs } = this.#front.opts;
+    const end = buf.indexOf(CRLFCRLF);
+    if (end < 0) {
+      // What node:http refuses before the head ends (not a method, a bare LF) goes to it now.
+      if (buf.length > maxHeaderBytes || !plausiblePrefix(buf)) return this.#handOver();
+      // A head started: it must be whole within the headers timeout (not refreshed by trickled bytes).
+      this.#timer ??= setTimeout(() => this.#headTimedOut(), headersMs);
+      return;
+    }
+    if (end + 4 > maxHeaderBytes) return this.#handOver();
+    const head = parseCommonHead(buf.toString('latin1', 0, end));
+    if (head === undefined) return this.#handOver();
+    this.#clearTimer();
+    const rest = end + 4 < buf.length ? buf.subarray(end + 4) : undefined;
+    this.#buf = undefined;
+    const req = new RelayRequest(head, this.socket);
+    const res = new RelayResponse(this, !head.close && !this.#ended);
+    this.#req = req;
+    this.#res = res;
+    this.#bodyLeft = head.contentLength;
+    this.#phase = this.#bodyLeft > 0 ? Phase.Body : Phase.Busy;
+    if (this.#phase === Phase.Body) this.#timer = setTimeout(() => this.#requestTimedOut(), this.#front.opts.requestMs);
+    this.#front.opts.onRequest(req, res);
+    if (this.#phase === Phase.Body && rest !== undefined) this.#data(rest);
+    else if (rest !== undefined) this.#buf = rest;
+    if (head.contentLength === 0) req.end();
+  }
+
+  #bodyDone(): void {
+    this.#clearTimer();
+    this.#req?.end();
+    if (this.#answeredEarly) this.#next();
+    else this.#phase = Phase.Busy;
+  }
+
+  /** The current response has been written whole. */
+  responded(res: RelayResponse): void {
+    if (res !== this.#res || this.#phase === Phase.Gone) return;
+    this.#res = undefined;
+    if (res.closes || this.#ended || this.#closeAfter) {
+      this.#clearTimer();
+      this.#phase = Phase.Gone;
+      this.socket.end();
+      return;
+    }
+    // Answered before the body was in (a refusal): the body is read and dropped, then the next request.
+    if (this.#phase === Phase.Body) this.#answeredEarly = true;
+    else this.#next();
+  }
+
+  /** Ready for the next request on this connection. */
+  #next(): void {
+    this.#clearTimer();
+    this.#answeredEarly = false;
+    this.#req = undefined;
+    this.#phase = Phase.Head;
+    if (this.socket.isPaused()) this.socket.resume();
+    // Pipelined requests: the next one after this turn, so a burst cannot recurse.
+    if (this.#buf !== undefined) setImmediate(() => this.#phase === Phase.Head && this.#parse());
+  }
+
+  /** Stops parsing and gives the socket, with the bytes read and not yet parsed, to node:http. */
+  #handOver(): void {
+    this.#clearTimer();
+    this.#phase = Phase.Gone;
+    const socket = this.socket;
+    socket.removeListener('data', this.#onData);
+    socket.removeListener('end', this.#onEnd);
+    socket.removeListener('close', this.#onClose);
+    socket.removeListener('error', noop);
+    socket.removeListener('timeout', this.#onTimeout);
+    socket.setTimeout(0);
+    this.#front.forget(this);
+    socket.pause();
+    if (this.#buf !== undefined) socket.unshift(this.#buf);
+    this.#buf = undefined;
+    this.#front.opts.fallback.emit('connection', socket);
+    // node:http's server reads the socket from here, the unshifted bytes first.
+    process.nextTick(() => socket.resume());
+  }
+
+  #headTimedOut(): void {
+    this.#timer = undefined;
+    if (this.#phase !== Phase.Head) return;
+    this.#front.opts.onClientError(408);
+    this.#phase = Phase.Gone;
+    this.socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  }
+
+  #requestTimedOut(): void {
+    this.#timer = undefined;
+    if (this.#phase !== Phase.Body) return;
+    if (!this.#res || !this.#front.opts.onRequestTimeout(this.#res)) this.socket.destroy();
+  }
+
+  /** The socket's inactivity timer: an idle keep-alive connection closes; a busy one is the exchange's to time out. */
+  #idle(): void {
+    if (this.#phase === Phase.Head && this.#buf === undefined) this.socket.destroy();
+  }
+
+  /**
+   * The client sent FIN. As node:http does by default (httpAllowHalfOpen false): a request in
+   * progress is aborted and the connection closed.
+   */
+  #clientEnded(): void {
+    this.#ended = true;
+    this.#clearTimer();
+    const res = this.#res;
+    this.#res = undefined;
+    // A head or body cut short: node:http answers 400 (its parser fails at the end of input).
+    const cut = (this.#phase === Phase.Head && this.#buf !== undefined) || (this.#phase === Phase.Body && res !== undefined && !res.headersSent);
+    this.#phase = Phase.Gone;
+    if (res && !res.writableFinished) res.clientClosed();
+    if (cut && this.socket.writable) {
+      this.#front.opts.onClientError(400);
+      this.socket.end(BAD_REQUEST);
+    } else this.socket.end();
+  }
+
+  #closed(): void {
+    this.#clearTimer();
+    this.#phase = Phase.Gone;
+    this.#front.forget(this);
+    const res = this.#res;
+    this.#res = undefined;
+    if (res && !res.writableFinished) res.clientClosed();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Drain: an idle connection closes now, a busy one after its response. */
+  closeWhenIdle(): void {
+    if (this.idle) {
+      this.#phase = Phase.Gone;
+      this.socket.end();
+    } else this.#closeAfter = true;
+  }
+}
+
+function noop(): void {}
+
+/** node:http's answer (rest.ts clientError) to a request it cannot parse. */
+const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
+
+/** The start of a head that could still be a common one: an upper-case method, and no LF without its CR. */
+function plausiblePrefix(buf: Buffer): boolean {
+  let i = 0;
+  while (i < buf.length && buf[i]! >= 0x41 && buf[i]! <= 0x5a) i++;
+  if (i < buf.length && (i === 0 || buf[i] !== 0x20)) return false;
+  for (let j = buf.indexOf(10); j >= 0; j = buf.indexOf(10, j + 1)) if (j === 0 || buf[j - 1] !== 13) return false;
+  return true;
+}
+
+/**
+ * The relay front. Listens like a node:http server (listen, close, address) and closes
+ * connections like one (closeIdleConnections, closeAllConnections), for its own connections
+ * and those it handed to `fallback`.
+ */
+export class RelayFront extends NetServer {
+  readonly opts: RelayFrontOptions;
+  readonly #conns = new Set<RelayConnection>();
+  draining = false;
+
+  constructor(opts: RelayFrontOptions) {
+    // allowHalfOpen, as node:http's server: the FIN is handled here (clientEnded), and a
+    // handed-over socket behaves as node:http expects.
+    super({ allowHalfOpen: true, noDelay: true });
+    this.opts = opts;
+    this.on('connection', (socket: Socket) => {
+      this.#conns.add(new RelayConnection(this, socket));
+    });
+    // node:http starts its headers/request timeout checks when it listens; it never does here.
+    this.on('listening', () => opts.fallback.emit('listening'));
+    this.on('close', () => opts.fallback.close());
+  }
+
+  forget(conn: RelayConnection): void {
+    this.#conns.delete(conn);
+  }
+
+  /** Idle connections close now, busy ones after their response; the handed-over ones as node:http closes them. */
+  closeIdleConnections(): void {
+    this.draining = true;
+    for (const c of this.#conns) c.closeWhenIdle();
+    this.opts.fallback.closeIdleConnections();
+  }
+
+  closeAllConnections(): void {
+    for (const c of this.#conns) c.socket.destroy();
+    this.opts.fallback.closeAllConnections();
+  }
+}

@@ -1,0 +1,32 @@
+// The client side of a REST exchange, as the exchange (rest.ts) uses it: node:http's
+// IncomingMessage and ServerResponse fit these shapes, and so do the relay front's own
+// request and response (h1-front.ts).
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+/** What an exchange reads of the client's request. */
+export interface ClientRequest {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly rawHeaders: string[];
+  readonly headers: IncomingHttpHeaders;
+  readonly socket: { readonly remoteAddress?: string | undefined };
+  on(event: 'data', fn: (chunk: Buffer) => void): unknown;
+  on(event: 'end', fn: () => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  isPaused(): boolean;
+}
+
+/** What an exchange writes the client's response through. */
+export interface ClientResponse {
+  readonly headersSent: boolean;
+  readonly destroyed: boolean;
+  readonly writableFinished: boolean;
+  shouldKeepAlive: boolean;
+  writeHead(status: number, headers: OutgoingHttpHeaders | string[]): unknown;
+  write(chunk: Buffer): boolean;
+  end(chunk?: Buffer | string): unknown;
+  on(event: 'close', fn: () => void): unknown;
+  once(event: 'drain', fn: () => void): unknown;
+  destroy(): unknown;
+}
