@@ -40,13 +40,6 @@ export const RELAY_MAX_BODY_BYTES = 64 * 1024;
 /** Node's http server drops to the fallback for more headers than this (maxHeadersCount 2000); far above any client. */
 const MAX_HEADERS = 100;
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
-// RFC 9110 §5.6.2 tchar.
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// Field values: visible ASCII, space and tab (no obs-text, no controls).
-const VALUE = /^[\t\x20-\x7e]*$/;
-// Origin-form request target: '/' then visible ASCII.
-const TARGET = /^\/[\x21-\x7e]*$/;
-const DIGITS = /^[0-9]{1,15}$/;
 /** Headers whose duplicates node:http drops (IncomingMessage#_addHeaderLine); the rest are joined with ", ". */
 const FIRST_WINS = new Set(['content-type', 'content-length', 'user-agent', 'referer', 'host', 'authorization', 'proxy-authorization', 'if-modified-since', 'if-unmodified-since', 'from', 'location', 'max-forwards', 'retry-after', 'etag', 'last-modified', 'server', 'age', 'expires']);
 
@@ -59,53 +52,83 @@ interface Head {
   close: boolean;
 }
 
-/** Parses a request head (without its final CRLFCRLF) strictly; undefined for anything outside the common case. */
+/** RFC 9110 §5.6.2 tchar, by char code. */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
+
+/** Space or tab (OWS). */
+const isOws = (c: number) => c === 0x20 || c === 0x09;
+
+/**
+ * Parses a request head (without its final CRLFCRLF) strictly; undefined for anything
+ * outside the common case. One pass over the characters: every one of them is checked
+ * (names are tokens; values visible ASCII, space or tab; the target visible ASCII), so a
+ * CR or LF anywhere but a line end, a NUL or a byte above 0x7E sends the request to node:http.
+ */
 export function parseCommonHead(head: string): Head | undefined {
-  // No bare CR or LF anywhere: every line break is CRLF.
-  const lines = head.split('\r\n');
-  for (const l of lines) if (l.includes('\r') || l.includes('\n')) return undefined;
-  const line = lines[0]!;
-  const sp1 = line.indexOf(' ');
-  const sp2 = line.indexOf(' ', sp1 + 1);
-  if (sp1 < 0 || sp2 < 0 || line.indexOf(' ', sp2 + 1) >= 0) return undefined;
-  const method = line.slice(0, sp1);
-  if (method !== 'GET' && method !== 'POST') return undefined;
-  if (line.slice(sp2 + 1) !== 'HTTP/1.1') return undefined;
-  const url = line.slice(sp1 + 1, sp2);
-  if (!TARGET.test(url)) return undefined;
-  if (lines.length - 1 > MAX_HEADERS) return undefined;
+  const len = head.length;
+  let eol = head.indexOf('\r\n');
+  if (eol < 0) eol = len;
+  // Request line: method SP origin-form SP HTTP/1.1
+  let method: 'GET' | 'POST';
+  let at: number;
+  if (head.startsWith('POST /')) (method = 'POST'), (at = 5);
+  else if (head.startsWith('GET /')) (method = 'GET'), (at = 4);
+  else return undefined;
+  const sp = head.indexOf(' ', at);
+  if (sp < 0 || sp + 9 !== eol || !head.startsWith('HTTP/1.1', sp + 1)) return undefined;
+  for (let k = at; k < sp; k++) {
+    const c = head.charCodeAt(k);
+    if (c < 0x21 || c > 0x7e) return undefined;
+  }
+  const url = head.slice(at, sp);
   const rawHeaders: string[] = [];
   let contentLength = -1;
   let host = 0;
   let close = false;
-  for (let i = 1; i < lines.length; i++) {
-    const l = lines[i]!;
-    const colon = l.indexOf(':');
-    if (colon <= 0) return undefined; // also obs-fold: a line starting with SP/HT has no token before ':'
-    const name = l.slice(0, colon);
-    if (!TOKEN.test(name)) return undefined;
-    const value = l.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
-    if (!VALUE.test(value)) return undefined;
-    const c = name.charCodeAt(0) | 0x20;
-    // Only names starting with c, e, h, t, u can matter below.
-    if (c === 0x63 || c === 0x65 || c === 0x68 || c === 0x74 || c === 0x75) {
-      const lower = name.toLowerCase();
-      if (lower === 'content-length') {
-        if (contentLength >= 0 || !DIGITS.test(value)) return undefined;
-        contentLength = Number(value);
-      } else if (lower === 'transfer-encoding' || lower === 'expect' || lower === 'upgrade' || lower === 'te') {
-        return undefined;
-      } else if (lower === 'host') {
-        if (++host > 1) return undefined;
-      } else if (lower === 'connection') {
-        for (const t of value.toLowerCase().split(',')) {
-          const token = t.trim();
-          if (token === 'close') close = true;
-          else if (token !== 'keep-alive' && token !== '') return undefined;
-        }
+  let pos = eol + 2;
+  while (pos < len) {
+    if (rawHeaders.length >= MAX_HEADERS * 2) return undefined;
+    eol = head.indexOf('\r\n', pos);
+    if (eol < 0) eol = len;
+    const colon = head.indexOf(':', pos);
+    // Also obs-fold: a line starting with SP/HT has no token before ':'.
+    if (colon <= pos || colon >= eol) return undefined;
+    for (let k = pos; k < colon; k++) if (TCHAR[head.charCodeAt(k)] !== 1) return undefined;
+    let vs = colon + 1;
+    while (vs < eol && isOws(head.charCodeAt(vs))) vs++;
+    let ve = eol;
+    while (ve > vs && isOws(head.charCodeAt(ve - 1))) ve--;
+    for (let k = vs; k < ve; k++) {
+      const c = head.charCodeAt(k);
+      if (c < 0x20 ? c !== 0x09 : c > 0x7e) return undefined;
+    }
+    const name = head.slice(pos, colon);
+    const value = head.slice(vs, ve);
+    pos = eol + 2;
+    rawHeaders.push(name, value);
+    // The names that matter below, told apart by length first.
+    const n = name.length;
+    if (n !== 2 && n !== 4 && n !== 6 && n !== 7 && n !== 10 && n !== 14 && n !== 17) continue;
+    const lower = name.toLowerCase();
+    if (lower === 'content-length') {
+      if (contentLength >= 0 || value.length === 0 || value.length > 15) return undefined;
+      for (let k = 0; k < value.length; k++) {
+        const c = value.charCodeAt(k);
+        if (c < 0x30 || c > 0x39) return undefined;
+      }
+      contentLength = Number(value);
+    } else if (lower === 'transfer-encoding' || lower === 'expect' || lower === 'upgrade' || lower === 'te') {
+      return undefined;
+    } else if (lower === 'host') {
+      if (++host > 1) return undefined;
+    } else if (lower === 'connection') {
+      for (const t of value.toLowerCase().split(',')) {
+        const token = t.trim();
+        if (token === 'close') close = true;
+        else if (token !== 'keep-alive' && token !== '') return undefined;
       }
     }
-    rawHeaders.push(name, value);
   }
   if (host !== 1) return undefined;
   if (contentLength > RELAY_MAX_BODY_BYTES) return undefined;
@@ -129,7 +152,16 @@ function utcDate(): string {
   return dateCache;
 }
 
-const INVALID_VALUE = /[\r\n\0]/;
+/** node:http's checks on an outgoing header: the name a token, the value without controls other than tab. */
+function validField(name: string, value: string): boolean {
+  if (name.length === 0) return false;
+  for (let k = 0; k < name.length; k++) if (TCHAR[name.charCodeAt(k)] !== 1) return false;
+  for (let k = 0; k < value.length; k++) {
+    const c = value.charCodeAt(k);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) return false;
+  }
+  return true;
+}
 
 /** The relay's request: what RestExchange reads, over bytes the connection already parsed. */
 class RelayRequest implements ClientRequest {
@@ -137,6 +169,8 @@ class RelayRequest implements ClientRequest {
   readonly url: string;
   readonly rawHeaders: string[];
   readonly socket: Socket;
+  /** Set when the body came whole with the head (the common small POST). */
+  receivedBody: Buffer | undefined;
   #headers: IncomingHttpHeaders | undefined;
   #onData: ((chunk: Buffer) => void) | undefined;
   #onEnd: (() => void) | undefined;
@@ -255,7 +289,7 @@ class RelayResponse implements ClientResponse {
     let length = false;
     let date = false;
     const add = (name: string, value: string): void => {
-      if (INVALID_VALUE.test(value) || !TOKEN.test(name)) throw Object.assign(new TypeError(`Invalid character in header content ["${name}"]`), { code: 'ERR_INVALID_CHAR' });
+      if (!validField(name, value)) throw Object.assign(new TypeError(`Invalid character in header content ["${name}"]`), { code: 'ERR_INVALID_CHAR' });
       const lower = name.length === 14 || name.length === 10 || name.length === 4 ? name.toLowerCase() : '';
       if (lower === 'content-length') length = true;
       else if (lower === 'connection') {
@@ -376,7 +410,8 @@ class RelayConnection {
   readonly #onData = (chunk: Buffer): void => this.#data(chunk);
   readonly #onEnd = (): void => this.#clientEnded();
   readonly #onClose = (): void => this.#closed();
-  readonly #onTimeout = (): void => this.#idle();
+  /** The front's sweep tick at which this connection last became idle (RelayFront#sweep). */
+  idleTick: number;
 
   constructor(front: RelayFront, socket: Socket) {
     this.#front = front;
@@ -385,8 +420,7 @@ class RelayConnection {
     socket.on('end', this.#onEnd);
     socket.on('close', this.#onClose);
     socket.on('error', noop);
-    socket.on('timeout', this.#onTimeout);
-    socket.setTimeout(front.opts.keepAliveMs);
+    this.idleTick = front.tick;
   }
 
   get keepAliveMs(): number {
@@ -440,13 +474,30 @@ class RelayConnection {
     const res = new RelayResponse(this, !head.close && !this.#ended);
     this.#req = req;
     this.#res = res;
-    this.#bodyLeft = head.contentLength;
-    this.#phase = this.#bodyLeft > 0 ? Phase.Body : Phase.Busy;
-    if (this.#phase === Phase.Body) this.#timer = setTimeout(() => this.#requestTimedOut(), this.#front.opts.requestMs);
+    const length = head.contentLength;
+    if (length > 0 && rest !== undefined && rest.length >= length) {
+      // The whole body is here: handed over with the request, no body phase.
+      req.receivedBody = rest.length === length ? rest : rest.subarray(0, length);
+      this.#phase = Phase.Busy;
+      this.#bodyLeft = 0;
+      if (rest.length > length) this.#buf = rest.subarray(length);
+      this.#front.opts.onRequest(req, res);
+      return;
+    }
+    if (length === 0) {
+      // Pipelined bytes are kept before the exchange starts: it may answer at once.
+      this.#phase = Phase.Busy;
+      this.#buf = rest;
+      this.#front.opts.onRequest(req, res);
+      req.end();
+      return;
+    }
+    // The body is still arriving: the request must be whole within the request timeout.
+    this.#bodyLeft = length;
+    this.#phase = Phase.Body;
+    this.#timer = setTimeout(() => this.#requestTimedOut(), this.#front.opts.requestMs);
     this.#front.opts.onRequest(req, res);
-    if (this.#phase === Phase.Body && rest !== undefined) this.#data(rest);
-    else if (rest !== undefined) this.#buf = rest;
-    if (head.contentLength === 0) req.end();
+    if (rest !== undefined && this.#phase === Phase.Body) this.#data(rest);
   }
 
   #bodyDone(): void {
@@ -477,6 +528,7 @@ class RelayConnection {
     this.#answeredEarly = false;
     this.#req = undefined;
     this.#phase = Phase.Head;
+    this.idleTick = this.#front.tick;
     if (this.socket.isPaused()) this.socket.resume();
     // Pipelined requests: the next one after this turn, so a burst cannot recurse.
     if (this.#buf !== undefined) setImmediate(() => this.#phase === Phase.Head && this.#parse());
@@ -491,8 +543,6 @@ class RelayConnection {
     socket.removeListener('end', this.#onEnd);
     socket.removeListener('close', this.#onClose);
     socket.removeListener('error', noop);
-    socket.removeListener('timeout', this.#onTimeout);
-    socket.setTimeout(0);
     this.#front.forget(this);
     socket.pause();
     if (this.#buf !== undefined) socket.unshift(this.#buf);
@@ -514,11 +564,6 @@ class RelayConnection {
     this.#timer = undefined;
     if (this.#phase !== Phase.Body) return;
     if (!this.#res || !this.#front.opts.onRequestTimeout(this.#res)) this.socket.destroy();
-  }
-
-  /** The socket's inactivity timer: an idle keep-alive connection closes; a busy one is the exchange's to time out. */
-  #idle(): void {
-    if (this.#phase === Phase.Head && this.#buf === undefined) this.socket.destroy();
   }
 
   /**
@@ -586,6 +631,13 @@ export class RelayFront extends NetServer {
   readonly opts: RelayFrontOptions;
   readonly #conns = new Set<RelayConnection>();
   draining = false;
+  /**
+   * Idle keep-alive connections are closed by one sweep for all of them (every quarter of
+   * the keep-alive timeout) rather than a socket timer each, which node refreshes on every
+   * read and write: a connection closes between 1 and 1.25 keep-alive timeouts after its last answer.
+   */
+  tick = 0;
+  #sweep: NodeJS.Timeout | undefined;
 
   constructor(opts: RelayFrontOptions) {
     // allowHalfOpen, as node:http's server: the FIN is handled here (clientEnded), and a
@@ -596,8 +648,26 @@ export class RelayFront extends NetServer {
       this.#conns.add(new RelayConnection(this, socket));
     });
     // node:http starts its headers/request timeout checks when it listens; it never does here.
-    this.on('listening', () => opts.fallback.emit('listening'));
-    this.on('close', () => opts.fallback.close());
+    this.on('listening', () => {
+      opts.fallback.emit('listening');
+      const step = Math.max(10, opts.keepAliveMs / 4);
+      const ticks = Math.ceil(opts.keepAliveMs / step);
+      this.#sweep = setInterval(() => this.#closeIdle(ticks), step).unref();
+    });
+    this.on('close', () => {
+      clearInterval(this.#sweep);
+      opts.fallback.close();
+    });
+  }
+
+  #closeIdle(ticks: number): void {
+    const now = ++this.tick;
+    for (const c of this.#conns) {
+      if (!c.idle) continue;
+      // Still writing its last answer to a slow reader: not idle yet.
+      if (c.socket.writableLength > 0) c.idleTick = now;
+      else if (now - c.idleTick >= ticks) c.socket.destroy();
+    }
   }
 
   forget(conn: RelayConnection): void {

@@ -10,6 +10,8 @@ export interface ClientRequest {
   readonly rawHeaders: string[];
   readonly headers: IncomingHttpHeaders;
   readonly socket: { readonly remoteAddress?: string | undefined };
+  /** The whole body when it was already read with the head (the relay front); the exchange then does not listen for it. */
+  readonly receivedBody?: Buffer | undefined;
   on(event: 'data', fn: (chunk: Buffer) => void): unknown;
   on(event: 'end', fn: () => void): unknown;
   pause(): unknown;

@@ -53,6 +53,25 @@ export function parseRestPath(url: string): RestTarget | undefined {
   return undefined;
 }
 
+/** Paths parsed recently: clients call a handful of paths over and over. */
+const RECENT = new Map<string, Readonly<RestTarget> | null>();
+const RECENT_MAX = 1024;
+
+/**
+ * parseRestPath, remembered for the last distinct paths (up to 1024; a client sending
+ * ever-new paths only empties the memory). The result is frozen: callers share it.
+ */
+export function restTargetOf(url: string): Readonly<RestTarget> | undefined {
+  let t = RECENT.get(url);
+  if (t === undefined) {
+    const parsed = parseRestPath(url);
+    t = parsed ? Object.freeze(parsed) : null;
+    if (RECENT.size >= RECENT_MAX) RECENT.clear();
+    RECENT.set(url, t);
+  }
+  return t ?? undefined;
+}
+
 function serverLevel(api: Api, query: string): RestTarget {
   return { dialect: 'kserve', api, model: '', rawModel: '', suffix: '', query };
 }

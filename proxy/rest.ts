@@ -19,7 +19,7 @@ import type { Admission, Guard, Ticket } from './guard/index.ts';
 import { ProxyErrors, errorBody } from './errors.ts';
 import type { UpstreamErrorKind } from './errors.ts';
 import type { ErrorSpec } from '../common/index.ts';
-import { parseRestPath, pinnedPath } from './rest-path.ts';
+import { restTargetOf, pinnedPath } from './rest-path.ts';
 import { requestIdFrom } from './request-id.ts';
 import { route } from './split.ts';
 import type { Split } from './split.ts';
@@ -246,7 +246,7 @@ export interface RestPlan {
 
 /** `header(name)`: a client header's first value; asked only when the split is sticky. */
 export function planRest(url: string, header: (name: string) => string | undefined, getSplit: (m: string) => Split | undefined, random: () => number): RestPlan {
-  const target = parseRestPath(url);
+  const target = restTargetOf(url);
   if (!target) return { api: 'other', model: undefined, path: url, variant: 'direct', routedVersion: undefined, scanV2Body: false };
   const plan: RestPlan = { api: target.api, model: target.model, path: url, variant: 'direct', routedVersion: target.version, scanV2Body: target.dialect === 'kserve' && target.api === 'infer' };
   if (!target.model) return plan;
@@ -378,6 +378,13 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
       this.#received();
       return this.#send(null);
     }
+    const whole = req.receivedBody;
+    if (whole !== undefined) {
+      this.#requestBytes = whole.length;
+      this.#copyRequest(whole);
+      this.#received();
+      return this.#send(whole);
+    }
     this.#bodyTimer = setTimeout(() => this.#onBodyIdle(), config.timeouts.clientBodyMs);
     // Small bodies with a declared length are gathered first, so undici writes request head
     // and body in one writev (one syscall instead of two; socket writes are the largest cost
@@ -418,7 +425,7 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
   /** The admission stage (proxy/guard): identity, rules, rate and concurrency limits, before anything goes upstream. */
   #admit(guard: Guard): void {
     this.#admitted = true;
-    const target = parseRestPath(this.#req.url ?? '/');
+    const target = restTargetOf(this.#req.url ?? '/');
     const credentials = credentialsOf((name) => firstHeader(this.#req.headers, name));
     const a = guard.admit({ protocol: 'rest', api: this.#plan.api, model: this.#plan.model, version: target?.version ?? target?.label, ...credentials });
     if (a instanceof Promise) void a.then((r) => this.#onAdmission(r));

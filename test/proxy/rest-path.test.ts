@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseRestPath, pinnedPath } from '../../proxy/index.ts';
+import { restTargetOf } from '../../proxy/rest-path.ts';
 
 // Every URL form of TF Serving REST (api_rest.md) and KServe v2 REST (required_api.md).
 const TABLE: Array<[string, Record<string, unknown> | undefined]> = [
@@ -56,3 +57,13 @@ for (const [url, version, want] of PIN) {
     assert.equal(pinnedPath(parseRestPath(url)!, version), want);
   });
 }
+
+test('restTargetOf remembers a parsed path: the same frozen result for the same path, the same answer as parseRestPath after many distinct paths', () => {
+  const a = restTargetOf('/v1/models/fraud:predict');
+  assert.equal(restTargetOf('/v1/models/fraud:predict'), a);
+  assert.ok(Object.isFrozen(a));
+  assert.deepEqual(a, parseRestPath('/v1/models/fraud:predict'));
+  assert.equal(restTargetOf('/not/an/api'), undefined);
+  for (let i = 0; i < 3000; i++) assert.deepEqual(restTargetOf(`/v2/models/m${i}/versions/${i}/infer`), parseRestPath(`/v2/models/m${i}/versions/${i}/infer`));
+  assert.deepEqual(restTargetOf('/v1/models/fraud:predict'), a);
+});
