@@ -351,10 +351,11 @@ class RelayResponse implements ClientResponse {
       if (last) post += '0\r\n\r\n';
     }
     const preLen = pre.length;
-    const out = Buffer.allocUnsafe(preLen + n + post.length);
-    out.write(pre, 0, 'latin1');
+    const out = Buffer.allocUnsafe(preLen + n + post.length) as LatinBuffer;
+    // latin1Write: the undocumented Buffer method Buffer#write ends in for 'latin1', without its argument parsing.
+    out.latin1Write(pre, 0, preLen);
     if (n > 0) body!.copy(out, preLen);
-    if (post.length > 0) out.write(post, preLen + n, 'latin1');
+    if (post.length > 0) out.latin1Write(post, preLen + n, post.length);
     return out;
   }
 
@@ -609,6 +610,9 @@ class RelayConnection {
 }
 
 function noop(): void {}
+
+/** node's Buffer has latin1Write at run time; its type definitions do not list it. */
+type LatinBuffer = Buffer & { latin1Write(s: string, offset: number, length: number): number };
 
 /** node:http's answer (rest.ts clientError) to a request it cannot parse. */
 const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
