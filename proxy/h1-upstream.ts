@@ -249,6 +249,7 @@ export class ResponseParser {
       raw.push(name, value);
       const c = name.charCodeAt(0) | 0x20;
       if (c !== 0x63 && c !== 0x74 && c !== 0x6b) continue; // content-length, connection, transfer-encoding, keep-alive
+      if (name.length !== 10 && name.length !== 14 && name.length !== 17) continue; // (content-type is not one of them)
       const lower = name.toLowerCase();
       if (lower === 'keep-alive') {
         const t = /(?:^|[,\s])timeout\s*=\s*(\d+)/i.exec(value);
@@ -336,6 +337,9 @@ class Conn implements ParserSink {
   /** Served a response before: a failure before any response byte may be a stale keep-alive socket. */
   reused = false;
   connected = false;
+  /** The client's sweep tick of this socket's last activity, and how many ticks of quiet it is allowed (H1Upstream#sweep). */
+  activeTick = 0;
+  limitTicks = 0;
   readonly #client: H1Upstream;
   readonly #opts: H1UpstreamOptions;
 
@@ -344,10 +348,12 @@ class Conn implements ParserSink {
     this.#opts = opts;
     this.parser = new ResponseParser(this);
     this.socket = connect({ host, port, noDelay: true });
+    // The connect timeout is the socket's own; once connected the client's sweep takes over.
     this.socket.setTimeout(opts.connectTimeoutMs);
     this.socket.on('connect', () => {
       this.connected = true;
-      this.socket.setTimeout(this.req ? opts.bodyTimeoutMs : opts.idleTimeoutMs);
+      this.socket.setTimeout(0);
+      this.quiet(this.req ? client.bodyTicks : client.ticksFor(opts.idleTimeoutMs));
     });
     this.socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     this.socket.on('end', () => this.#onEnd());
@@ -360,7 +366,7 @@ class Conn implements ParserSink {
     this.req = p;
     p.conn = this;
     this.parser.start(p.req.method);
-    if (this.connected) this.socket.setTimeout(this.#opts.bodyTimeoutMs);
+    if (this.connected) this.quiet(this.#client.bodyTicks);
     this.socket.write(encodeRequest(p.req, this.#client.hostHeader));
   }
 
@@ -374,7 +380,14 @@ class Conn implements ParserSink {
     if (p && !p.done && p.handler.onData(chunk) === false) this.socket.pause();
   }
 
+  /** From now, `ticks` sweeps without a byte time the socket out. */
+  quiet(ticks: number): void {
+    this.activeTick = this.#client.tick;
+    this.limitTicks = ticks;
+  }
+
   #onData(chunk: Buffer): void {
+    this.activeTick = this.#client.tick;
     const p = this.req;
     if (!p) {
       // Bytes nobody asked for (an idle socket): the connection is out of step; drop it.
@@ -409,6 +422,11 @@ class Conn implements ParserSink {
     const p = this.req;
     if (p && !p.done && this.parser.eof()) return this.#complete(p, false);
     this.#failed(new UpstreamSocketError('upstream closed the connection', 'UND_ERR_SOCKET'));
+  }
+
+  /** No byte for its allowed time (the sweep), or no connection within the connect timeout (the socket's). */
+  timedOut(): void {
+    this.#onTimeout();
   }
 
   #onTimeout(): void {
@@ -484,6 +502,15 @@ export class H1Upstream {
   readonly #all = new Set<Conn>();
   readonly #queue: Pending[] = [];
   #closed = false;
+  /**
+   * Body and idle timeouts are checked by one sweep over the sockets every `#stepMs` rather
+   * than a socket timer each, which node re-creates on every setTimeout and refreshes on
+   * every read and write: a timeout fires up to one step late.
+   */
+  tick = 0;
+  readonly #stepMs: number;
+  readonly bodyTicks: number;
+  #sweep: NodeJS.Timeout | undefined;
 
   constructor(opts: H1UpstreamOptions) {
     const u = new URL(opts.origin);
@@ -492,6 +519,18 @@ export class H1Upstream {
     this.#host = u.hostname.replace(/^\[|\]$/g, '');
     this.#port = Number(u.port || 80);
     this.hostHeader = u.host;
+    this.#stepMs = Math.max(10, Math.min(opts.bodyTimeoutMs, opts.idleTimeoutMs, 1000) / 8);
+    this.bodyTicks = this.ticksFor(opts.bodyTimeoutMs);
+  }
+
+  /** Sweeps that make `ms` (at least one). */
+  ticksFor(ms: number): number {
+    return Math.max(1, Math.ceil(ms / this.#stepMs));
+  }
+
+  #tickOver(): void {
+    const now = ++this.tick;
+    for (const c of this.#all) if (c.connected && now - c.activeTick >= c.limitTicks) c.timedOut();
   }
 
   /** Sockets open now (idle or busy); for tests and stats. */
@@ -524,6 +563,7 @@ export class H1Upstream {
       }
       conn = new Conn(this, this.#opts, this.#host, this.#port);
       this.#all.add(conn);
+      this.#sweep ??= setInterval(() => this.#tickOver(), this.#stepMs).unref();
     }
     conn.send(p);
   }
@@ -537,7 +577,7 @@ export class H1Upstream {
     // written into that close, which for a POST could not be retried. undici does the same
     // (Pool keepAliveTimeoutThreshold).
     const hint = conn.parser.keepAliveHintMs;
-    conn.socket.setTimeout(hint > 0 ? Math.min(this.#opts.idleTimeoutMs, Math.max(hint - KEEP_ALIVE_MARGIN_MS, hint / 2)) : this.#opts.idleTimeoutMs);
+    conn.quiet(this.ticksFor(hint > 0 ? Math.min(this.#opts.idleTimeoutMs, Math.max(hint - KEEP_ALIVE_MARGIN_MS, hint / 2)) : this.#opts.idleTimeoutMs));
     this.#idle.push(conn);
   }
 
@@ -560,6 +600,7 @@ export class H1Upstream {
   /** Destroys every socket; waiting requests fail with UND_ERR_CLOSED. */
   close(): void {
     this.#closed = true;
+    clearInterval(this.#sweep);
     for (const p of this.#queue.splice(0)) {
       p.done = true;
       p.handler.onError(new UpstreamSocketError('client closed', 'UND_ERR_CLOSED'));

@@ -47,6 +47,16 @@ export interface RestDeps extends ForwardDeps {
 // Hop-by-hop headers are not forwarded (RFC 9110 §7.6.1); `host` is set by undici for the upstream.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
 
+/**
+ * Response header names the exchange looks at (hop-by-hop, ours, the version, the length),
+ * as first letter and length: a name that matches none of them is forwarded without being
+ * lower-cased (most response headers: content-type, date, server, ...).
+ */
+const NOTABLE = new Set([...HOP_BY_HOP, REQUEST_ID_HEADER, VERSION_HEADER, 'content-length'].map(shapeOf));
+function shapeOf(name: string): number {
+  return ((name.charCodeAt(0) | 0x20) << 16) | name.length;
+}
+
 // The v2 JSON response names the version that served (`model_version`, KServe
 // required_api.md §Inference Response JSON Object); it comes first in practice, so only the
 // head of the body is scanned.
@@ -573,6 +583,10 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
       const v = raw[i + 1]!;
       const name = typeof n === 'string' ? n : n.toString('latin1');
       const value = typeof v === 'string' ? v : v.toString('latin1');
+      if (!NOTABLE.has(shapeOf(name))) {
+        out.push(name, value);
+        continue;
+      }
       const lower = name.toLowerCase();
       if (lower === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
       if (HOP_BY_HOP.has(lower) || lower === REQUEST_ID_HEADER) continue;
