@@ -288,25 +288,21 @@ class RelayResponse implements ClientResponse {
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
     let length = false;
     let date = false;
-    const add = (name: string, value: string): void => {
+    const list = Array.isArray(headers) ? headers : flatHeaders(headers);
+    for (let i = 0; i < list.length; i += 2) {
+      const name = list[i]!;
+      const value = list[i + 1]!;
       if (!validField(name, value)) throw Object.assign(new TypeError(`Invalid character in header content ["${name}"]`), { code: 'ERR_INVALID_CHAR' });
-      const lower = name.length === 14 || name.length === 10 || name.length === 4 ? name.toLowerCase() : '';
-      if (lower === 'content-length') length = true;
-      else if (lower === 'connection') {
-        if (value.toLowerCase().includes('close')) this.#close = true;
-        return; // written below, from the connection's state
-      } else if (lower === 'date') date = true;
-      head += `${name}: ${value}\r\n`;
-    };
-    if (Array.isArray(headers)) {
-      for (let i = 0; i < headers.length; i += 2) add(headers[i]!, headers[i + 1]!);
-    } else {
-      for (const name of Object.keys(headers)) {
-        const v = headers[name];
-        if (v === undefined) continue;
-        if (Array.isArray(v)) for (const x of v) add(name, String(x));
-        else add(name, String(v));
+      const n = name.length;
+      if (n === 14 || n === 10 || n === 4) {
+        const lower = name.toLowerCase();
+        if (lower === 'content-length') length = true;
+        else if (lower === 'connection') {
+          if (value.toLowerCase().includes('close')) this.#close = true;
+          continue; // written below, from the connection's state
+        } else if (lower === 'date') date = true;
       }
+      head += `${name}: ${value}\r\n`;
     }
     if (!date) head += `Date: ${utcDate()}\r\n`;
     if (this.#conn.draining) this.shouldKeepAlive = false;
@@ -610,6 +606,18 @@ class RelayConnection {
 }
 
 function noop(): void {}
+
+/** An OutgoingHttpHeaders object as [name, value, ...] (a list value gives one line each). */
+function flatHeaders(headers: OutgoingHttpHeaders): string[] {
+  const out: string[] = [];
+  for (const name of Object.keys(headers)) {
+    const v = headers[name];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) out.push(name, String(x));
+    else out.push(name, String(v));
+  }
+  return out;
+}
 
 /** node's Buffer has latin1Write at run time; its type definitions do not list it. */
 type LatinBuffer = Buffer & { latin1Write(s: string, offset: number, length: number): number };

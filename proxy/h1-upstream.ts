@@ -230,10 +230,7 @@ export class ResponseParser {
     const lines = head.split('\r\n');
     const status = lines[0]!;
     // status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4)
-    const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(status);
-    if (!m) throw new UpstreamSocketError(`invalid upstream status line ${JSON.stringify(status.slice(0, 64))}`, 'HPE_INVALID_CONSTANT');
-    const http10 = m[1] === '0';
-    const code = Number(m[2]);
+    const { http10, code } = statusLine(status);
     const raw: string[] = [];
     let length = -1;
     let chunked = false;
@@ -252,8 +249,7 @@ export class ResponseParser {
       if (name.length !== 10 && name.length !== 14 && name.length !== 17) continue; // (content-type is not one of them)
       const lower = name.toLowerCase();
       if (lower === 'keep-alive') {
-        const t = /(?:^|[,\s])timeout\s*=\s*(\d+)/i.exec(value);
-        if (t) this.keepAliveHintMs = Number(t[1]) * 1000;
+        this.keepAliveHintMs = keepAliveTimeoutMs(value, this.keepAliveHintMs);
         continue;
       }
       if (lower === 'content-length') {
@@ -265,6 +261,7 @@ export class ResponseParser {
         chunked = last === 'chunked';
         otherCoding = !chunked;
       } else if (lower === 'connection') {
+        if (value === 'keep-alive' && !http10) continue; // node:http's and most servers' value
         const v = value.toLowerCase();
         if (/(^|,)\s*close\s*(,|$)/.test(v)) close = true;
         else if (http10 && /(^|,)\s*keep-alive\s*(,|$)/.test(v)) close = false;
@@ -293,6 +290,32 @@ export class ResponseParser {
       this.keepAlive = false;
     }
   }
+}
+
+/** status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4). */
+function statusLine(line: string): { http10: boolean; code: number } {
+  // The common `HTTP/1.1 ddd ...` read by character; anything else through the full pattern.
+  if (line.startsWith('HTTP/1.1 ') && (line.length === 12 || line.charCodeAt(12) === 0x20)) {
+    const a = line.charCodeAt(9) - 48;
+    const b = line.charCodeAt(10) - 48;
+    const c = line.charCodeAt(11) - 48;
+    if (a >= 0 && a <= 9 && b >= 0 && b <= 9 && c >= 0 && c <= 9) return { http10: false, code: a * 100 + b * 10 + c };
+  }
+  const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(line);
+  if (!m) throw new UpstreamSocketError(`invalid upstream status line ${JSON.stringify(line.slice(0, 64))}`, 'HPE_INVALID_CONSTANT');
+  return { http10: m[1] === '0', code: Number(m[2]) };
+}
+
+/** The last Keep-Alive value read and its timeout: an upstream sends the same one every time. */
+let lastKeepAlive = '';
+let lastKeepAliveMs = -1;
+function keepAliveTimeoutMs(value: string, otherwise: number): number {
+  if (value !== lastKeepAlive) {
+    const t = /(?:^|[,\s])timeout\s*=\s*(\d+)/i.exec(value);
+    lastKeepAlive = value;
+    lastKeepAliveMs = t ? Number(t[1]) * 1000 : -1;
+  }
+  return lastKeepAliveMs >= 0 ? lastKeepAliveMs : otherwise;
 }
 
 /** One request in flight or waiting for a socket. */
@@ -485,9 +508,9 @@ export function encodeRequest(req: UpstreamRequest, host: string): Buffer {
   head += '\r\n';
   if (!body || body.length === 0) return Buffer.from(head, 'latin1');
   // Header values come from node's latin1 rawHeaders (or our own ASCII), so latin1 writes
-  // their bytes back unchanged.
-  const out = Buffer.allocUnsafe(head.length + body.length);
-  out.write(head, 0, 'latin1');
+  // their bytes back unchanged (latin1Write: what Buffer#write ends in, without its argument parsing).
+  const out = Buffer.allocUnsafe(head.length + body.length) as Buffer & { latin1Write(s: string, offset: number, length: number): number };
+  out.latin1Write(head, 0, head.length);
   body.copy(out, head.length);
   return out;
 }
