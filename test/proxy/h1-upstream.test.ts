@@ -115,6 +115,32 @@ describe('the response parser', () => {
     assert.equal(p.keepAliveHintMs, -1);
   });
 
+  test('each response\'s own keep-alive hint counts, when upstreams alternate between values', () => {
+    const p = new ResponseParser({ onHead: () => {}, onBody: () => {} });
+    for (const [header, ms] of [['timeout=5', 5000], ['timeout=7', 7000], ['max=3', -1], ['timeout=5', 5000]] as const) {
+      p.start('GET');
+      p.push(bytes(`HTTP/1.1 200 OK\r\nKeep-Alive: ${header}\r\ncontent-length: 0\r\n\r\n`));
+      assert.equal(p.keepAliveHintMs, ms, header);
+    }
+  });
+
+  test('status lines: the common form read by character, the rest by the full rule', () => {
+    const table: Array<[string, number | undefined]> = [
+      ['HTTP/1.1 200 OK', 200], ['HTTP/1.1 404', 404], ['HTTP/1.0 503 Busy', 503], ['HTTP/1.1 2000 OK', undefined],
+      ['HTTP/1.1 20x OK', undefined], ['HTTP/2 200 OK', undefined], ['HTTP/1.1  200 OK', undefined],
+    ];
+    for (const [line, code] of table) {
+      let status: number | undefined;
+      const p = new ResponseParser({ onHead: (s) => (status = s), onBody: () => {} });
+      p.start('GET');
+      if (code === undefined) assert.throws(() => p.push(bytes(`${line}\r\ncontent-length: 0\r\n\r\n`)), /status line/, line);
+      else {
+        p.push(bytes(`${line}\r\ncontent-length: 0\r\n\r\n`));
+        assert.equal(status, code, line);
+      }
+    }
+  });
+
   test('a body with neither length nor chunking runs to the end of the connection', () => {
     const r = parse([bytes('HTTP/1.1 200 OK\r\n\r\npart one '), bytes('part two')], 'GET', true);
     assert.ok(r.complete);
@@ -313,6 +339,14 @@ describe('the native client on real sockets', () => {
     await until(() => client.sockets === 0);
     assert.equal((await send(client, { method: 'POST', body: bytes('{}') })).body, 'ok');
     assert.equal(up.connections(), 2);
+  });
+
+  test('an upstream that stops in the middle of a body fails the request with a body timeout, once the timeout has passed', async () => {
+    const { client } = await setup((s) => s.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc'), { bodyTimeoutMs: 300 });
+    const t0 = Date.now();
+    await assert.rejects(send(client), (err: { code?: string }) => err.code === 'UND_ERR_BODY_TIMEOUT');
+    const ms = Date.now() - t0;
+    assert.ok(ms >= 290 && ms < 2000, `timed out after ${ms} ms`);
   });
 
   test('an idle socket is closed before the keep-alive timeout the upstream announced', async () => {
