@@ -22,10 +22,10 @@
 // evenly); the report takes the median per target. Everything is on loopback; every
 // process (wrk, proxy, upstream) shares the machine's cores, which the report says.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLK_TCK, HERE, children, cleanup, cpuTicks, median, startNginx, tsChild } from './lib.ts';
+import { CLK_TCK, HERE, children, cleanup, cpuTicks, median, startCompiledProxy, startNginx, tsChild } from './lib.ts';
 const PATH = '/v1/models/fraud:predict';
 const BODY = '{"instances":[{"amount":120.5,"account_age_days":400,"tx_last_hour":1,"distance_km":3.2,"merchant_risk":0.1,"hour_of_day":14,"device_age_days":300,"failed_logins":0}]}';
 
@@ -52,32 +52,7 @@ const VARIANTS = [
 
 /** `modelgate proxy --config` from a compiled build in front of `upstream`; resolves with its REST port. */
 function startModelgate(upstream: string, dist: string, flags: string[], restServer?: string): Promise<{ pid: number; port: number }> {
-  const dir = mkdtempSync(join(tmpdir(), 'modelgate-rest-bench-'));
-  const config = join(dir, 'modelgate.yaml');
-  writeFileSync(config, `apiVersion: modelgate/v1
-proxy:
-  rest: {host: 127.0.0.1, port: 0, upstream: "${upstream}"${restServer ? `, server: ${restServer}` : ''}}
-  admin: {host: 127.0.0.1, port: 0}
-  splits: {other: {stable: "1", canary: "2", weight: 10}}   # keeps the split lookup on the path
-  latencyThresholds: [0.05, 0.3]
-slos:
-  - {name: fraud-availability, model: fraud, version: each, sli: {availability: {}}, objective: 99.9, period: 30d}
-  - {name: fraud-latency, model: fraud, version: each, sli: {latency: {threshold: 50ms}}, objective: 99, period: 30d}
-`);
-  const env: NodeJS.ProcessEnv = { ...process.env, ...(dist ? { MODELGATE_DIST: dist } : {}) };
-  delete env['NODE_OPTIONS'];
-  const child = spawn(process.execPath, [...flags, join(HERE, 'grpc-proxy-child.mjs'), 'proxy', '--config', config, '--state_dir', join(dir, 'state')], { stdio: ['ignore', 'pipe', 'inherit'], env });
-  children.push(child);
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /\[proxy\] REST [\w.:/]*?:(\d+)/.exec(out);
-      if (m) resolve({ pid: child.pid!, port: Number(m[1]) });
-    });
-    child.on('exit', (code) => reject(new Error(`modelgate proxy exited ${code}: ${out}`)));
-  });
+  return startCompiledProxy(`rest: {host: 127.0.0.1, port: 0, upstream: "${upstream}"${restServer ? `, server: ${restServer}` : ''}}`, 'REST', dist, flags);
 }
 
 function wrk(port: number, seconds: number): { rps: number; requests: number; errors: number; p50: number; p99: number } {

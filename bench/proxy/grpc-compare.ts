@@ -17,13 +17,13 @@
 //     [--variant "name:DIST_DIR:node flags"]...       (more modelgate targets in the same run,
 //        e.g. another build copied aside, or other flags; DIST_DIR empty = ./dist)
 //     [--no-max]                                      (skip the max-throughput runs)
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { CLK_TCK, HERE, children, cleanup, cpuTicks, median, startNginx, tsChild, writePredictFrame } from './lib.ts';
+import { CLK_TCK, cleanup, cpuTicks, median, startCompiledProxy, startNginx, tsChild, writePredictFrame } from './lib.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -96,32 +96,7 @@ async function check(port: number): Promise<void> {
 
 /** `modelgate proxy --config` from a compiled build, in front of `upstream`; resolves with its gRPC port. */
 function startModelgate(upstream: string, dist: string, flags: string[]): Promise<{ pid: number; port: number }> {
-  const dir = mkdtempSync(join(tmpdir(), 'modelgate-grpc-bench-'));
-  const config = join(dir, 'modelgate.yaml');
-  writeFileSync(config, `apiVersion: modelgate/v1
-proxy:
-  grpc: {host: 127.0.0.1, port: 0, upstream: "${upstream}"}
-  admin: {host: 127.0.0.1, port: 0}
-  splits: {other: {stable: "1", canary: "2", weight: 10}}   # keeps the split lookup on the path
-  latencyThresholds: [0.05, 0.3]
-slos:
-  - {name: fraud-availability, model: fraud, version: each, sli: {availability: {}}, objective: 99.9, period: 30d}
-  - {name: fraud-latency, model: fraud, version: each, sli: {latency: {threshold: 50ms}}, objective: 99, period: 30d}
-`);
-  const env: NodeJS.ProcessEnv = { ...process.env, ...(dist ? { MODELGATE_DIST: dist } : {}) };
-  delete env['NODE_OPTIONS'];
-  const child = spawn(process.execPath, [...flags, join(HERE, 'grpc-proxy-child.mjs'), 'proxy', '--config', config, '--state_dir', join(dir, 'state')], { stdio: ['ignore', 'pipe', 'inherit'], env });
-  children.push(child);
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /\[proxy\] gRPC [\d.]+:(\d+)/.exec(out);
-      if (m) resolve({ pid: child.pid!, port: Number(m[1]) });
-    });
-    child.on('exit', (code) => reject(new Error(`modelgate proxy exited ${code}: ${out}`)));
-  });
+  return startCompiledProxy(`grpc: {host: 127.0.0.1, port: 0, upstream: "${upstream}"}`, 'gRPC', dist, flags);
 }
 
 async function main(): Promise<void> {

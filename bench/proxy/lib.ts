@@ -2,7 +2,7 @@
 // nginx with a generated config, CPU time of processes from /proc.
 import { spawn, execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -103,4 +103,41 @@ export function writePredictFrame(file: string): string {
   message.copy(framed, 5);
   writeFileSync(file, framed);
   return file;
+}
+
+/**
+ * `modelgate proxy --config` from a compiled build (`dist` empty = ./dist) under plain node
+ * with `flags`, in front of an upstream: `listener` is the YAML line of the `rest:` or
+ * `grpc:` listener; the rest of the config (a split on another model, two SLOs on the
+ * called model, the defaults for labels, histograms, tracing, catalog) is the gateway as
+ * deployed. Resolves with the port the proxy prints for `protocol`.
+ */
+export function startCompiledProxy(listener: string, protocol: 'REST' | 'gRPC', dist: string, flags: string[]): Promise<{ pid: number; port: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'modelgate-proxy-bench-'));
+  const config = join(dir, 'modelgate.yaml');
+  writeFileSync(config, `apiVersion: modelgate/v1
+proxy:
+  ${listener}
+  admin: {host: 127.0.0.1, port: 0}
+  splits: {other: {stable: "1", canary: "2", weight: 10}}   # keeps the split lookup on the path
+  latencyThresholds: [0.05, 0.3]
+slos:
+  - {name: fraud-availability, model: fraud, version: each, sli: {availability: {}}, objective: 99.9, period: 30d}
+  - {name: fraud-latency, model: fraud, version: each, sli: {latency: {threshold: 50ms}}, objective: 99, period: 30d}
+`);
+  const env: NodeJS.ProcessEnv = { ...process.env, ...(dist ? { MODELGATE_DIST: dist } : {}) };
+  delete env['NODE_OPTIONS'];
+  const child = spawn(process.execPath, [...flags, join(HERE, 'grpc-proxy-child.mjs'), 'proxy', '--config', config, '--state_dir', join(dir, 'state')], { stdio: ['ignore', 'pipe', 'inherit'], env });
+  children.push(child);
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const ready = new RegExp(`\\[proxy\\] ${protocol} \\S*?:(\\d+)`);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = ready.exec(out);
+      if (m) resolve({ pid: child.pid!, port: Number(m[1]) });
+    });
+    child.on('exit', (code) => reject(new Error(`modelgate proxy exited ${code}: ${out}`)));
+  });
 }
