@@ -69,24 +69,11 @@ function register(metric: object, registers: Registry[]): void {
  * series is forgotten: drop its handle and ask `series()` again.
  */
 interface Owner {
-  show(series: CounterSeries | GaugeSeries | HistogramSeries): void;
+  show(series: ValueSeries | HistogramSeries): void;
 }
 
-export class CounterSeries {
-  value = 0;
-  visible = false;
-  constructor(
-    readonly labels: Labels,
-    readonly key: string,
-    readonly owner: Owner,
-  ) {}
-  inc(by = 1): void {
-    if (!this.visible) this.owner.show(this);
-    this.value += by;
-  }
-}
-
-export class GaugeSeries {
+/** One label set's value: a counter's or a gauge's. */
+class ValueSeries {
   value = 0;
   visible = false;
   constructor(
@@ -100,8 +87,16 @@ export class GaugeSeries {
   }
 }
 
+export class CounterSeries extends ValueSeries {
+  inc(by = 1): void {
+    this.add(by);
+  }
+}
+
+export class GaugeSeries extends ValueSeries {}
+
 /** What the metric kinds share: the label-set table, its exposition order, registration, removal. */
-abstract class SeriesMetric<S extends CounterSeries | GaugeSeries | HistogramSeries> implements Owner {
+abstract class SeriesMetric<S extends ValueSeries | HistogramSeries> implements Owner {
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly string[];
@@ -112,6 +107,7 @@ abstract class SeriesMetric<S extends CounterSeries | GaugeSeries | HistogramSer
     this.name = config.name;
     this.help = config.help;
     this.labelNames = config.labelNames;
+    register(this, config.registers);
   }
 
   protected abstract create(labels: Labels, key: string): S;
@@ -160,28 +156,12 @@ abstract class SeriesMetric<S extends CounterSeries | GaugeSeries | HistogramSer
   }
 }
 
-export class SeriesCounter extends SeriesMetric<CounterSeries> {
-  readonly type = 'counter';
+/** What counters and gauges share: one number per label set, cleared to 0, exposed as is. */
+abstract class ValueMetric<S extends ValueSeries> extends SeriesMetric<S> {
+  abstract readonly type: 'counter' | 'gauge';
 
-  constructor(config: Config) {
-    super(config);
-    register(this, config.registers);
-  }
-
-  protected create(labels: Labels, key: string): CounterSeries {
-    return new CounterSeries(labels, key, this);
-  }
-
-  protected clear(series: CounterSeries): void {
+  protected clear(series: S): void {
     series.value = 0;
-  }
-
-  /** prom-client's Counter.inc(labels, value), for callers off the hot path. */
-  inc(labels: Labels, value = 1): void {
-    validateLabels(this.labelNames, labels);
-    if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
-    if (value < 0) throw new Error('It is not possible to decrease a counter');
-    this.series(labels).inc(value);
   }
 
   async get(): Promise<MetricValues> {
@@ -191,24 +171,31 @@ export class SeriesCounter extends SeriesMetric<CounterSeries> {
   }
 }
 
+export class SeriesCounter extends ValueMetric<CounterSeries> {
+  readonly type = 'counter';
+
+  protected create(labels: Labels, key: string): CounterSeries {
+    return new CounterSeries(labels, key, this);
+  }
+
+  /** prom-client's Counter.inc(labels, value), for callers off the hot path. */
+  inc(labels: Labels, value = 1): void {
+    validateLabels(this.labelNames, labels);
+    if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
+    if (value < 0) throw new Error('It is not possible to decrease a counter');
+    this.series(labels).inc(value);
+  }
+}
+
 /**
  * prom-client's Gauge.inc / dec with a label object (an in-flight count updated twice per
  * request). A series shows from its first update and keeps showing at 0, as prom-client's.
  */
-export class SeriesGauge extends SeriesMetric<GaugeSeries> {
+export class SeriesGauge extends ValueMetric<GaugeSeries> {
   readonly type = 'gauge';
-
-  constructor(config: Config) {
-    super(config);
-    register(this, config.registers);
-  }
 
   protected create(labels: Labels, key: string): GaugeSeries {
     return new GaugeSeries(labels, key, this);
-  }
-
-  protected clear(series: GaugeSeries): void {
-    series.value = 0;
   }
 
   inc(labels: Labels, value = 1): void {
@@ -223,12 +210,6 @@ export class SeriesGauge extends SeriesMetric<GaugeSeries> {
     if (typeof delta !== 'number') throw new TypeError(`Delta is not a valid number: ${delta}`);
     validateLabels(this.labelNames, labels);
     this.series(labels).add(delta);
-  }
-
-  async get(): Promise<MetricValues> {
-    const values: object[] = [];
-    for (const s of this.table.values()) if (s.visible) values.push({ value: s.value, labels: s.labels });
-    return { help: this.help, name: this.name, type: this.type, values, aggregator: this.aggregator };
   }
 }
 
@@ -270,7 +251,6 @@ export class SeriesHistogram extends SeriesMetric<HistogramSeries> {
     // Used as given, as prom-client does (lib/histogram.js constructor); bucket lists in
     // common/conventions.ts are ascending.
     this.upperBounds = [...config.buckets];
-    register(this, config.registers);
   }
 
   protected create(labels: Labels, key: string): HistogramSeries {
