@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import type { Proxy } from '../../proxy/index.ts';
 import { parseCommonHead } from '../../proxy/h1-front.ts';
-import { startProxy, startUpstream } from './helpers.ts';
+import { rawExchange, startProxy, startUpstream, statusCodes } from './helpers.ts';
 import type { Upstream } from './helpers.ts';
 import { eventually } from '../helpers/repo.ts';
 
@@ -73,27 +73,8 @@ const CORPUS: Array<[string, string]> = [
   ['garbage', '\u0016\u0003\u0001\u0000\u00a5\u0001\u0000\u0000\u00a1\u0003\u0003'],
 ];
 
-/** Writes raw bytes and ends the write side, reads until the proxy closes or 1.5 s pass. */
-function exchange(port: number, raw: string, halfClose = true): Promise<string> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    let got = '';
-    const done = () => {
-      clearTimeout(timer);
-      s.destroy();
-      resolve(got);
-    };
-    const timer = setTimeout(done, 1500);
-    s.on('data', (d) => (got += d.toString('latin1')));
-    s.on('end', done);
-    s.on('error', done);
-    s.write(raw, 'latin1');
-    // Closes the write side only once the answers are in (FIN mid-request aborts it, as node:http does).
-    if (halfClose) setTimeout(() => s.end(), 300);
-  });
-}
-
-const statuses = (text: string) => [...text.matchAll(/^HTTP\/1\.[01] (\d{3})/gm)].map((m) => Number(m[1]));
+/** The write side ends 300 ms after the request, once the answers are in (FIN mid-request aborts it, as node:http does). */
+const FIN_AFTER_MS = 300;
 
 describe('the relay front answers every request of a hostile corpus exactly as node:http does', () => {
   let up: Upstream;
@@ -118,8 +99,8 @@ describe('the relay front answers every request of a hostile corpus exactly as n
     const answers: Record<string, { codes: number[]; upstream: string[] }> = {};
     for (const front of ['relay', 'node'] as const) {
       const before = up.seen.length;
-      const answer = await exchange(proxies[front].port, raw);
-      answers[front] = { codes: statuses(answer), upstream: up.seen.slice(before).map((r) => `${r.method} ${r.url} ${r.body.toString('latin1')}`) };
+      const answer = await rawExchange(proxies[front].port, raw, FIN_AFTER_MS);
+      answers[front] = { codes: statusCodes(answer), upstream: up.seen.slice(before).map((r) => `${r.method} ${r.url} ${r.body.toString('latin1')}`) };
     }
     return answers as Record<'relay' | 'node', { codes: number[]; upstream: string[] }>;
   };
@@ -195,8 +176,8 @@ describe('the relay front serves keep-alive connections like node:http', () => {
   });
 
   test('many requests share one connection, each answer with its own request id and the keep-alive headers', async () => {
-    const answer = await exchange(port, post([CL, 'X-Request-Id: one']) + post([CL, 'X-Request-Id: two']) + post([CL, 'X-Request-Id: three']));
-    assert.deepEqual(statuses(answer), [200, 200, 200]);
+    const answer = await rawExchange(port, post([CL, 'X-Request-Id: one']) + post([CL, 'X-Request-Id: two']) + post([CL, 'X-Request-Id: three']), FIN_AFTER_MS);
+    assert.deepEqual(statusCodes(answer), [200, 200, 200]);
     assert.deepEqual([...answer.matchAll(/^x-request-id: (.*)\r$/gim)].map((m) => m[1]), ['one', 'two', 'three']);
     assert.match(answer, /^Connection: keep-alive\r$/m);
     assert.match(answer, /^Keep-Alive: timeout=0\r$/m);
@@ -232,7 +213,7 @@ describe('the relay front serves keep-alive connections like node:http', () => {
     const trickle = setInterval(() => s.write('X-A: 1\r\n'), 50);
     await closed;
     clearInterval(trickle);
-    assert.equal(statuses(got)[0], 408);
+    assert.equal(statusCodes(got)[0], 408);
     await eventually(() => outcomes.filter((o) => o.code === '408').length === before + 1);
   });
 

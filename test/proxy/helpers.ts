@@ -4,6 +4,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { eventually } from '../helpers/repo.ts';
 
@@ -101,3 +102,28 @@ export function sample(metrics: ReturnType<typeof parseMetrics>, name: string, l
 export function until<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
   return eventually(fn, timeoutMs, 20);
 }
+
+/**
+ * Writes raw bytes to `port` and reads whatever comes back until the peer closes or 1.5 s
+ * pass. With `halfCloseAfterMs`, the write side is ended (FIN) that long after the write.
+ */
+export function rawExchange(port: number, raw: string, halfCloseAfterMs?: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    let got = '';
+    const done = () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(got);
+    };
+    const timer = setTimeout(done, 1500);
+    s.on('data', (d) => (got += d.toString('latin1')));
+    s.on('end', done);
+    s.on('error', done);
+    s.write(raw, 'latin1');
+    if (halfCloseAfterMs !== undefined) setTimeout(() => s.end(), halfCloseAfterMs);
+  });
+}
+
+/** The status codes of the HTTP/1.1 status lines in a raw answer, in order. */
+export const statusCodes = (text: string): number[] => [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]));

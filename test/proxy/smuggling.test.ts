@@ -7,9 +7,8 @@
 // REST fronts (the relay, which hands anything unusual to node:http, and node:http alone).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import type { Proxy } from '../../proxy/index.ts';
-import { startProxy, startUpstream } from './helpers.ts';
+import { rawExchange, startProxy, startUpstream, statusCodes } from './helpers.ts';
 import type { Upstream } from './helpers.ts';
 
 const PATH = '/v1/models/fraud:predict';
@@ -42,25 +41,6 @@ const CASES: Case[] = [
   { name: 'a chunk extension', raw: head(['Transfer-Encoding: chunked']) + `3;name=value\r\nabc\r\n0\r\n\r\n`, status: 200 },
 ];
 
-/** Writes raw bytes, reads whatever comes back until the proxy closes or 1.5 s pass. */
-function exchange(port: number, raw: string): Promise<string> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    let got = '';
-    const done = () => {
-      clearTimeout(timer);
-      s.destroy();
-      resolve(got);
-    };
-    const timer = setTimeout(done, 1500);
-    s.on('data', (d) => (got += d.toString('latin1')));
-    s.on('end', done);
-    s.on('error', done);
-    s.write(raw, 'latin1');
-  });
-}
-
-const statuses = (text: string) => [...text.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]));
 
 for (const [client, front] of [['native', 'relay'], ['undici', 'relay'], ['native', 'node']] as const) {
   describe(`request smuggling through the REST proxy (${front} front, ${client} upstream client)`, () => {
@@ -85,8 +65,8 @@ for (const [client, front] of [['native', 'relay'], ['undici', 'relay'], ['nativ
     for (const c of CASES) {
       test(`${c.name}: ${c.status === 400 ? 'refused with 400' : c.status === 200 ? 'forwarded as one request' : 'refused or forwarded as one request'}, never smuggled`, async () => {
         const before = up.seen.length;
-        const answer = await exchange(port, c.raw);
-        const codes = statuses(answer);
+        const answer = await rawExchange(port, c.raw);
+        const codes = statusCodes(answer);
         assert.ok(codes.length >= 1, `an answer: ${JSON.stringify(answer.slice(0, 200))}`);
         if (c.status !== undefined) assert.equal(codes[0], c.status, answer.slice(0, 300));
         else assert.ok(codes[0] === 400 || codes[0] === 200, answer.slice(0, 300));
@@ -114,15 +94,15 @@ for (const [client, front] of [['native', 'relay'], ['undici', 'relay'], ['nativ
       const before = up.seen.length;
       const one = head(['Content-Length: 17']) + '{"instances":[1]}';
       const two = head(['Content-Length: 17']) + '{"instances":[2]}';
-      const answer = await exchange(port, one + two);
-      assert.deepEqual(statuses(answer), [200, 200]);
+      const answer = await rawExchange(port, one + two);
+      assert.deepEqual(statusCodes(answer), [200, 200]);
       assert.deepEqual(up.seen.slice(before).filter((r) => r.method === 'POST').map((r) => r.body.toString()), ['{"instances":[1]}', '{"instances":[2]}']);
     });
 
     test('an absolute-form request target goes to the configured upstream, not the host it names', async () => {
       const before = up.seen.length;
-      const answer = await exchange(port, `POST http://169.254.169.254${PATH} HTTP/1.1\r\nHost: 169.254.169.254\r\nContent-Length: 17\r\nConnection: close\r\n\r\n{"instances":[3]}`);
-      const code = statuses(answer)[0];
+      const answer = await rawExchange(port, `POST http://169.254.169.254${PATH} HTTP/1.1\r\nHost: 169.254.169.254\r\nContent-Length: 17\r\nConnection: close\r\n\r\n{"instances":[3]}`);
+      const code = statusCodes(answer)[0];
       assert.ok(code === 200 || code === 400, answer.slice(0, 200));
       const seen = up.seen.slice(before).filter((r) => r.method === 'POST');
       if (code === 200) assert.equal(seen.length, 1);
