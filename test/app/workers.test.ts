@@ -64,6 +64,21 @@ interface Cluster {
   stop(): Promise<void>;
 }
 
+/** Runs `fn` with an echo upstream and a two-worker cluster in front of it, both stopped after. */
+async function withCluster(fn: (up: Upstream, c: Cluster) => Promise<void>, extra?: (dir: string) => string): Promise<void> {
+  const up = await startEchoUpstream();
+  try {
+    const c = await startCluster(up.url, extra);
+    try {
+      await fn(up, c);
+    } finally {
+      await c.stop();
+    }
+  } finally {
+    await up.close();
+  }
+}
+
 async function startCluster(upstream: string, extra: (dir: string) => string = () => ''): Promise<Cluster> {
   const dir = await mkdtemp(join(tmpdir(), 'modelgate-workers-'));
   const file = join(dir, 'modelgate.yaml');
@@ -214,9 +229,7 @@ test('proxy.workers is an integer from 1 or "auto", and refuses a rotating acces
 });
 
 test('with two workers every request is counted exactly once in /metrics and by the SLO engine, and a split set on the primary routes on both workers', { timeout: 90_000 }, async () => {
-  const up = await startEchoUpstream();
-  const c = await startCluster(up.url);
-  try {
+  await withCluster(async (up, c) => {
     assert.equal(c.workerPids().length, 2, c.out());
     // Batches until both workers have forwarded some (the kernel picks the worker per connection).
     let M = 0;
@@ -246,16 +259,11 @@ test('with two workers every request is counted exactly once in /metrics and by 
     }, 20_000);
     assert.ok(up.seen.slice(from).every((r) => r.path.includes('/versions/2')));
     assert.equal(await metric(c.adminUrl, /^modelgate_split_weight\{model="m"\}/), 100);
-  } finally {
-    await c.stop();
-    await up.close();
-  }
+  });
 });
 
 test('SIGTERM to the primary mid-request: every worker finishes its requests, then all exit', { timeout: 90_000 }, async () => {
-  const up = await startEchoUpstream();
-  const c = await startCluster(up.url);
-  try {
+  await withCluster(async (_up, c) => {
     const pids = c.workerPids();
     assert.equal(pids.length, 2);
     const inFlight = Array.from({ length: 8 }, () => predict(c.restUrl, '/v1/models/m:predict?delay=1500'));
@@ -266,16 +274,11 @@ test('SIGTERM to the primary mid-request: every worker finishes its requests, th
     const [code] = await once(c.child, 'exit');
     assert.equal(code, 0, c.out());
     for (const p of pids) assert.throws(() => process.kill(p, 0), /ESRCH/, `worker ${p} still runs`);
-  } finally {
-    await c.stop();
-    await up.close();
-  }
+  });
 });
 
 test('a worker killed with SIGKILL is started again and counted', { timeout: 90_000 }, async () => {
-  const up = await startEchoUpstream();
-  const c = await startCluster(up.url);
-  try {
+  await withCluster(async (_up, c) => {
     const [victim] = c.workerPids();
     process.kill(victim!, 'SIGKILL');
     await until(async () => assert.equal(await metric(c.adminUrl, /^modelgate_proxy_worker_restarts_total\{reason="killed"\}/), 1), 20_000);
@@ -286,16 +289,11 @@ test('a worker killed with SIGKILL is started again and counted', { timeout: 90_
     }, 20_000);
     const after = await Promise.all(Array.from({ length: 10 }, () => predict(c.restUrl)));
     assert.deepEqual(after.map((r) => r.status), Array(10).fill(200));
-  } finally {
-    await c.stop();
-    await up.close();
-  }
+  });
 });
 
 test('sampled bodies from both workers reach the primary body subscribers (capture, at its own share)', { timeout: 90_000 }, async () => {
-  const up = await startEchoUpstream();
-  const c = await startCluster(up.url, (dir) => ['capture:', `  dir: ${join(dir, 'capture')}`, '  sample: 1'].join('\n'));
-  try {
+  await withCluster(async (up, c) => {
     let M = 0;
     await until(async () => {
       const results = await Promise.all(Array.from({ length: 20 }, () => predict(c.restUrl)));
@@ -309,8 +307,5 @@ test('sampled bodies from both workers reach the primary body subscribers (captu
       const ids = new Set(lines.map((l) => (JSON.parse(l) as { requestId: string }).requestId));
       assert.equal(ids.size, M);
     }, 10_000);
-  } finally {
-    await c.stop();
-    await up.close();
-  }
+  }, (dir) => ['capture:', `  dir: ${join(dir, 'capture')}`, '  sample: 1'].join('\n'));
 });
