@@ -18,6 +18,7 @@ import { Server as NetServer } from 'node:net';
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, Server } from 'node:http';
+import { GATHERED_BODY_BYTES } from './rest-client.ts';
 import type { ClientRequest, ClientResponse } from './rest-client.ts';
 
 export interface RelayFrontOptions {
@@ -35,9 +36,7 @@ export interface RelayFrontOptions {
   maxHeaderBytes: number;
 }
 
-/** Bodies up to this size are parsed here (RestExchange gathers bodies up to the same size). */
-export const RELAY_MAX_BODY_BYTES = 64 * 1024;
-/** Node's http server drops to the fallback for more headers than this (maxHeadersCount 2000); far above any client. */
+/** More header lines than this go to node:http (its own limit, maxHeadersCount, is 2000); far above any client. */
 const MAX_HEADERS = 100;
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 /** Headers whose duplicates node:http drops (IncomingMessage#_addHeaderLine); the rest are joined with ", ". */
@@ -131,7 +130,7 @@ export function parseCommonHead(head: string): Head | undefined {
     }
   }
   if (host !== 1) return undefined;
-  if (contentLength > RELAY_MAX_BODY_BYTES) return undefined;
+  if (contentLength > GATHERED_BODY_BYTES) return undefined;
   if (method === 'GET' && contentLength > 0) return undefined;
   return { method, url, rawHeaders, contentLength: Math.max(0, contentLength), close };
 }
@@ -446,7 +445,7 @@ class RelayConnection {
     if (this.#phase === Phase.Head) this.#parse();
     // Pipelined bytes while busy: held until the response is done; a client that pushes
     // more than a head and a body ahead is not read until then.
-    else if (this.#phase === Phase.Busy && this.#buf.length > this.#front.opts.maxHeaderBytes + RELAY_MAX_BODY_BYTES) this.socket.pause();
+    else if (this.#phase === Phase.Busy && this.#buf.length > this.#front.opts.maxHeaderBytes + GATHERED_BODY_BYTES) this.socket.pause();
   }
 
   #parse(): void {

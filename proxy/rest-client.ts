@@ -3,6 +3,14 @@
 // request and response (h1-front.ts).
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
+/**
+ * Bodies with a declared length up to this size are gathered whole before they go upstream
+ * (one write for head and body); larger or chunked ones stream through node:http and undici.
+ * The relay front parses only requests within it, so its requests never stream. 64 KiB: the
+ * order of the default socket high-water mark, far below the body limit.
+ */
+export const GATHERED_BODY_BYTES = 64 * 1024;
+
 /** What an exchange reads of the client's request. */
 export interface ClientRequest {
   readonly method?: string | undefined;

@@ -27,6 +27,7 @@ import type { RequestTrace } from './tracing.ts';
 import type { H1Upstream, UpstreamHandler } from './h1-upstream.ts';
 import type { FairShare, SlotWaiter } from './fair-share.ts';
 import { RelayFront } from './h1-front.ts';
+import { GATHERED_BODY_BYTES } from './rest-client.ts';
 import type { ClientRequest, ClientResponse } from './rest-client.ts';
 import type { RestListener } from './listeners.ts';
 
@@ -63,9 +64,6 @@ function shapeOf(name: string): number {
 const V2_VERSION = /"model_version"\s*:\s*"((?:[^"\\]|\\.)*)"/;
 const V2_SCAN_BYTES = 64 * 1024;
 const TEE_APIS: ReadonlySet<Api> = new Set(['predict', 'classify', 'regress', 'infer']);
-// Bodies up to this size are gathered before forwarding (see `gather`); 64 KiB is the
-// default socket high-water mark order of size, far below the body limit.
-const SMALL_BODY_BYTES = 64 * 1024;
 
 class BodyTooLarge extends Error {
   readonly code = 'PRX_BODY_TOO_LARGE';
@@ -178,7 +176,7 @@ export function createRestListener(deps: RestDeps, tls?: ReloadableTls): RestLis
 }
 
 /** With `tls`, the listener speaks HTTPS, its certificate reloaded by `tls`. */
-export function createRestServer(deps: RestDeps, tls?: ReloadableTls): Server {
+function createRestServer(deps: RestDeps, tls?: ReloadableTls): Server {
   const { config } = deps;
   // node:https's server is a node:http server over TLS: same events, timeouts and close methods.
   const create = tls
@@ -399,7 +397,7 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
     // Small bodies with a declared length are gathered first, so undici writes request head
     // and body in one writev (one syscall instead of two; socket writes are the largest cost
     // in a profile of this path). Larger or chunked bodies stream.
-    if (contentLength > 0 && contentLength <= SMALL_BODY_BYTES && !chunked) {
+    if (contentLength > 0 && contentLength <= GATHERED_BODY_BYTES && !chunked) {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => {
         chunks.push(chunk);
@@ -452,7 +450,7 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
     }
     this.#rejected = a.reason;
     // The body is not read: a small one is drained, a large or chunked one cut (close).
-    const close = this.#h.chunked || this.#h.contentLength > SMALL_BODY_BYTES || this.#deps.lifecycle.draining;
+    const close = this.#h.chunked || this.#h.contentLength > GATHERED_BODY_BYTES || this.#deps.lifecycle.draining;
     this.#responseBytes = sendError(this.#res, a.spec, a.message, this.#plan.variant, this.#id, close, a.headers);
     this.#req.resume();
     this.#finish(a.spec.http, false);
