@@ -1,6 +1,7 @@
 // proxy.workers: 2 through the real CLI (`modelgate proxy --config`): the primary forks two
-// data-plane workers sharing the REST socket; counts, SLO events, splits and body samples
-// are exact and in the primary; SIGTERM drains every worker; a killed worker comes back.
+// data-plane workers sharing the REST and gRPC sockets; counts, SLO events, splits and body
+// samples are exact and in the primary; rate limits hold per worker; SIGTERM drains every
+// worker; a killed worker comes back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -14,7 +15,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Issues } from '../../common/index.ts';
 import { readProxyConfig } from '../../proxy/index.ts';
-import { eventually } from '../helpers/repo.ts';
+import { EXAMPLES, eventually } from '../helpers/repo.ts';
+import { servedModel, startTestServer } from '../helpers/server.ts';
+import { call, connect, floatTensor } from '../server/grpc-helpers.ts';
 
 /** Polls until `check` stops throwing (bounded). */
 const until = (check: () => unknown, timeoutMs: number): Promise<true> => eventually(async () => (await check(), true as const), timeoutMs);
@@ -58,6 +61,8 @@ interface Cluster {
   dir: string;
   child: ChildProcess;
   restUrl: string;
+  /** host:port of the gRPC listener, when the config has one. */
+  grpcAddress: string | undefined;
   adminUrl: string;
   out: () => string;
   workerPids: () => number[];
@@ -131,6 +136,7 @@ async function startCluster(upstream: string, extra: (dir: string) => string = (
     dir,
     child,
     restUrl: /REST (http:\/\/\S+)/.exec(out)![1]!,
+    grpcAddress: /\[proxy\] gRPC ([\d.:]+)/.exec(out)?.[1],
     adminUrl: /admin (http:\/\/\S+)/.exec(out)![1]!,
     out: () => out,
     workerPids: () => workerPids(child.pid!),
@@ -151,8 +157,8 @@ function workerPids(primary: number): number[] {
   }
 }
 
-/** The local TCP ports of a process's sockets (Linux /proc): which worker holds an upstream connection. */
-function tcpPortsOf(pid: number): Set<number> {
+/** The local and remote TCP ports of a process's sockets (Linux /proc): which worker holds an upstream connection. */
+function tcpSocketsOf(pid: number): Array<{ local: number; remote: number }> {
   const inodes = new Set<string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {
@@ -162,7 +168,7 @@ function tcpPortsOf(pid: number): Set<number> {
       // closed meanwhile
     }
   }
-  const ports = new Set<number>();
+  const sockets: Array<{ local: number; remote: number }> = [];
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text = '';
     try {
@@ -172,10 +178,17 @@ function tcpPortsOf(pid: number): Set<number> {
     }
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
-      if (cols.length > 9 && inodes.has(cols[9]!)) ports.add(parseInt(cols[1]!.split(':')[1]!, 16));
+      if (cols.length > 9 && inodes.has(cols[9]!)) sockets.push({ local: parseInt(cols[1]!.split(':')[1]!, 16), remote: parseInt(cols[2]!.split(':')[1]!, 16) });
     }
   }
-  return ports;
+  return sockets;
+}
+
+const tcpPortsOf = (pid: number): Set<number> => new Set(tcpSocketsOf(pid).map((s) => s.local));
+
+/** The pids among `pids` holding a TCP connection to `port` (a worker dials the gRPC upstream on its first call). */
+function connectedTo(pids: number[], port: number): number[] {
+  return pids.filter((pid) => tcpSocketsOf(pid).some((s) => s.remote === port));
 }
 
 /** Which worker pids sent the upstream requests from `from` on (their upstream connections are kept alive). */
@@ -260,6 +273,111 @@ test('with two workers every request is counted exactly once in /metrics and by 
     assert.ok(up.seen.slice(from).every((r) => r.path.includes('/versions/2')));
     assert.equal(await metric(c.adminUrl, /^modelgate_split_weight\{model="m"\}/), 100);
   });
+});
+
+/** Sums the series of `name` whose labels include every one of `labels`. */
+const series = (name: string, labels: Record<string, string>): RegExp =>
+  new RegExp(`^${name}\\{${Object.entries(labels).map(([k, v]) => `(?=[^}]*\\b${k}="${v}")`).join('')}`);
+
+test('with two workers every gRPC call is answered by the upstream through both workers and counted exactly once in /metrics and by the SLO engine', { timeout: 90_000 }, async () => {
+  // modelgate's own model server as the gRPC upstream, serving half_plus_two as "m".
+  const server = await startTestServer([servedModel('m', join(EXAMPLES, 'half_plus_two'))], { grpcPort: 0 });
+  try {
+    const upstreamPort = Number(server.grpcAddress!.slice(server.grpcAddress!.lastIndexOf(':') + 1));
+    const grpcSection = ['  grpc:', '    host: 127.0.0.1', '    port: 0', `    upstream: ${server.grpcAddress}`].join('\n');
+    await withCluster(async (_up, c) => {
+      assert.ok(c.grpcAddress, c.out());
+      const pids = c.workerPids();
+      assert.equal(pids.length, 2, c.out());
+      // Batches of calls, each on a client with a connection of its own (the kernel picks the
+      // worker per connection), until both workers have dialled the upstream, which a worker
+      // does on the first call it forwards (not before).
+      assert.deepEqual(connectedTo(pids, upstreamPort), []);
+      let N = 0;
+      const forwarded = new Set<number>();
+      await until(async () => {
+        const clients = Array.from({ length: 10 }, () => connect(c.grpcAddress!, undefined, { 'grpc.use_local_subchannel_pool': 1 }));
+        try {
+          const answers = await Promise.all(clients.map((k) => call(k.prediction, 'Predict', { model_spec: { name: 'm' }, inputs: { x: floatTensor([3], [1, 2, 5]) } })));
+          N += answers.length;
+          for (const r of answers) {
+            assert.deepEqual(r.outputs.y.float_val, [2.5, 3, 4.5]);
+            assert.equal(r.model_spec.version.value, '123');
+          }
+        } finally {
+          for (const k of clients) k.close();
+        }
+        for (const pid of connectedTo(pids, upstreamPort)) forwarded.add(pid);
+        assert.equal(forwarded.size, 2);
+      }, 20_000);
+      const grpcRequests = series('modelgate_requests_total', { model: 'm', protocol: 'grpc' });
+      await until(async () => assert.equal(await metric(c.adminUrl, grpcRequests), N), 10_000);
+      assert.equal(await metric(c.adminUrl, series('modelgate_requests_total', { model: 'm', protocol: 'grpc', code: 'OK' })), N);
+      assert.equal(await metric(c.adminUrl, series('modelgate_request_duration_seconds_count', { model: 'm', protocol: 'grpc' })), N);
+      assert.equal(await metric(c.adminUrl, series('modelgate_requests_total', { model: 'm', protocol: 'rest' })), 0);
+      await until(async () => {
+        const slos = JSON.stringify(await (await fetch(`${c.adminUrl}/api/v1/slos`)).json());
+        assert.match(slos, new RegExp(`"total":${N}\\b`), slos);
+      }, 10_000);
+    }, () => grpcSection);
+  } finally {
+    await server.close();
+  }
+});
+
+test('with two workers a model rate limit is a bucket per worker: the cluster admits more than one bucket and at most two, and answers the rest 429 {"error"}, each counted once', { timeout: 90_000 }, async () => {
+  // K tokens per bucket and one more every 1000 s: nothing refills while the test runs.
+  const K = 3;
+  await withCluster(async (up, c) => {
+    const pids = c.workerPids();
+    assert.equal(pids.length, 2, c.out());
+    let refused = 0;
+    const served = new Set<number>();
+    // Batches of 2K requests, each on its own connection, until both workers have forwarded
+    // some and both buckets are spent (2K forwarded in all).
+    const batch = async (): Promise<void> => {
+      const from = up.seen.length;
+      const results = await Promise.all(Array.from({ length: 2 * K }, () => predict(c.restUrl)));
+      for (const r of results) {
+        if (r.status === 200) continue;
+        assert.equal(r.status, 429, r.body);
+        const body = JSON.parse(r.body) as { error?: unknown };
+        assert.equal(typeof body.error, 'string', r.body);
+        assert.match(body.error as string, /rate limit/);
+        refused++;
+      }
+      assert.equal(results.filter((r) => r.status === 200).length, up.seen.length - from);
+      for (const pid of servingWorkers(up, pids, from)) served.add(pid);
+    };
+    await until(async () => {
+      await batch();
+      assert.equal(served.size, 2);
+    }, 20_000);
+    // Both workers admitted some: more than one bucket's worth, never more than two.
+    assert.ok(up.seen.length > K && up.seen.length <= 2 * K, `admitted ${up.seen.length}`);
+    await until(async () => {
+      await batch();
+      assert.equal(up.seen.length, 2 * K);
+    }, 20_000);
+    // Both buckets are empty: a further batch is refused whole.
+    const before = refused;
+    await batch();
+    assert.equal(up.seen.length, 2 * K);
+    assert.equal(refused - before, 2 * K);
+    const admitted = up.seen.length;
+    // Each refusal once in the sum of both workers' series. Its model label is "m", or
+    // __other__ when the refusing worker had not yet had an answer for "m" from the upstream
+    // (each worker's catalog admits a model to the labels when it is served).
+    await until(async () => assert.equal(await metric(c.adminUrl, series('modelgate_requests_rejected_total', { reason: 'rate_limited' })), refused), 10_000);
+    assert.equal(await metric(c.adminUrl, /^modelgate_requests_rejected_total\{/), refused);
+    assert.equal(await metric(c.adminUrl, series('modelgate_requests_rejected_total', { model: 'm' })) + await metric(c.adminUrl, series('modelgate_requests_rejected_total', { model: '__other__' })), refused);
+    // Refused requests are not requests the upstream answered, and spend no SLO budget.
+    assert.equal(await metric(c.adminUrl, series('modelgate_requests_total', { model: 'm' })), admitted);
+    await until(async () => {
+      const slos = JSON.stringify(await (await fetch(`${c.adminUrl}/api/v1/slos`)).json());
+      assert.match(slos, new RegExp(`"total":${admitted}\\b`), slos);
+    }, 10_000);
+  }, () => ['  rateLimits:', '    models:', `      m: { rps: 0.001, burst: ${K} }`].join('\n'));
 });
 
 test('SIGTERM to the primary mid-request: every worker finishes its requests, then all exit', { timeout: 90_000 }, async () => {

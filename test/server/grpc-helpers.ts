@@ -20,9 +20,13 @@ export interface Clients {
   close(): void;
 }
 
-/** Clients of `address`; plaintext (h2c) unless `creds` says otherwise (grpc.credentials.createSsl for TLS). */
-export function connect(address: string, creds: grpc.ChannelCredentials = grpc.credentials.createInsecure()): Clients {
-  const opts = { 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1 };
+/**
+ * Clients of `address`; plaintext (h2c) unless `creds` says otherwise (grpc.credentials.createSsl for TLS).
+ * `options` are added to the channel options (`'grpc.use_local_subchannel_pool': 1`: a connection
+ * of its own instead of one shared with every other client of the same address).
+ */
+export function connect(address: string, creds: grpc.ChannelCredentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}): Clients {
+  const opts = { 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1, ...options };
   const c = {
     prediction: new pkg.tensorflow.serving.PredictionService(address, creds, opts),
     model: new pkg.tensorflow.serving.ModelService(address, creds, opts),
