@@ -51,8 +51,8 @@ interface Head {
   close: boolean;
 }
 
-/** RFC 9110 §5.6.2 tchar, by char code. */
-const TCHAR = new Uint8Array(128);
+/** RFC 9110 §5.6.2 tchar, by char code (1 for a token character). */
+export const TCHAR = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
 
 /** Space or tab (OWS). */
@@ -283,15 +283,15 @@ class RelayResponse implements ClientResponse {
   }
 
   writeHead(status: number, headers: OutgoingHttpHeaders | string[]): this {
-    if (this.headersSent || this.#head !== undefined) throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' });
-    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
+    this.#notSent();
+    let lines = '';
     let length = false;
     let date = false;
     const list = Array.isArray(headers) ? headers : flatHeaders(headers);
     for (let i = 0; i < list.length; i += 2) {
       const name = list[i]!;
       const value = list[i + 1]!;
-      if (!validField(name, value)) throw Object.assign(new TypeError(`Invalid character in header content ["${name}"]`), { code: 'ERR_INVALID_CHAR' });
+      if (!validField(name, value)) throw invalidChar(name);
       const n = name.length;
       if (n === 14 || n === 10 || n === 4) {
         const lower = name.toLowerCase();
@@ -301,8 +301,14 @@ class RelayResponse implements ClientResponse {
           continue; // written below, from the connection's state
         } else if (lower === 'date') date = true;
       }
-      head += `${name}: ${value}\r\n`;
+      lines += `${name}: ${value}\r\n`;
     }
+    return this.writeHeadLines(status, lines, length, date);
+  }
+
+  writeHeadLines(status: number, lines: string, length: boolean, date: boolean): this {
+    this.#notSent();
+    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n${lines}`;
     if (!date) head += `Date: ${utcDate()}\r\n`;
     if (this.#conn.draining) this.shouldKeepAlive = false;
     head += this.closes ? 'Connection: close\r\n' : `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(this.#conn.keepAliveMs / 1000)}\r\n`;
@@ -313,6 +319,10 @@ class RelayResponse implements ClientResponse {
     }
     this.#head = `${head}\r\n`;
     return this;
+  }
+
+  #notSent(): void {
+    if (this.headersSent || this.#head !== undefined) throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP_HEADERS_SENT' });
   }
 
   write(chunk: Buffer): boolean {
@@ -616,6 +626,11 @@ function flatHeaders(headers: OutgoingHttpHeaders): string[] {
     else out.push(name, String(v));
   }
   return out;
+}
+
+/** node:http's error for a header it will not write. */
+export function invalidChar(name: string): TypeError {
+  return Object.assign(new TypeError(`Invalid character in header content ["${name}"]`), { code: 'ERR_INVALID_CHAR' });
 }
 
 /** node's Buffer has latin1Write at run time; its type definitions do not list it. */

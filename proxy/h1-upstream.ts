@@ -16,8 +16,13 @@ import type { Socket } from 'node:net';
 /** What the client hands the upstream; names what RestExchange already implements for undici. */
 export interface UpstreamHandler {
   onConnect(abort: (err?: Error) => void): void;
-  /** `raw` is [name, value, ...] as latin1 strings (the bytes unchanged). */
-  onHeaders(statusCode: number, raw: string[], resume: () => void): boolean;
+  /**
+   * The response head as read: `head` is its latin1 text without the final CRLFCRLF, its
+   * header lines from `from` on (each `name: value`, CRLF between them; the parser has
+   * checked the framing headers and that no line is folded). `headerList(head, from)` gives
+   * [name, value, ...]; a proxy can forward the lines as they are.
+   */
+  onHead(statusCode: number, head: string, from: number, resume: () => void): void;
   /** false: stop reading the socket until `resume()`. */
   onData(chunk: Buffer): boolean;
   onComplete(trailers: string[]): void;
@@ -78,7 +83,8 @@ const enum State {
 }
 
 export interface ParserSink {
-  onHead(status: number, raw: string[]): void;
+  /** `head` without its final CRLFCRLF; its header lines start at `from` (UpstreamHandler.onHead). */
+  onHead(status: number, head: string, from: number): void;
   onBody(chunk: Buffer): void;
 }
 
@@ -227,32 +233,33 @@ export class ResponseParser {
   }
 
   #head(head: string): void {
-    const lines = head.split('\r\n');
-    const status = lines[0]!;
+    let eol = head.indexOf('\r\n');
+    if (eol < 0) eol = head.length;
     // status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4)
-    const { http10, code } = statusLine(status);
-    const raw: string[] = [];
+    const { http10, code } = statusLine(head.slice(0, eol));
+    const from = Math.min(eol + 2, head.length);
     let length = -1;
     let chunked = false;
     let otherCoding = false;
     let close = http10;
-    for (let i = 1; i < lines.length; i++) {
-      const l = lines[i]!;
-      const colon = l.indexOf(':');
+    // One pass over the lines; only the framing headers are cut out as strings.
+    for (let pos = from; pos < head.length; pos = eol + 2) {
+      eol = head.indexOf('\r\n', pos);
+      if (eol < 0) eol = head.length;
+      const colon = head.indexOf(':', pos);
       // No obs-fold (RFC 9112 §5.2: a proxy may reject it) and no empty names.
-      if (colon <= 0 || l.charCodeAt(0) === 0x20 || l.charCodeAt(0) === 0x09) throw new UpstreamSocketError('invalid upstream header line', 'HPE_INVALID_HEADER_TOKEN');
-      const name = l.slice(0, colon);
-      const value = l.slice(colon + 1).trim();
-      raw.push(name, value);
-      const c = name.charCodeAt(0) | 0x20;
+      const first = head.charCodeAt(pos);
+      if (colon <= pos || colon > eol || first === 0x20 || first === 0x09) throw new UpstreamSocketError('invalid upstream header line', 'HPE_INVALID_HEADER_TOKEN');
+      const c = first | 0x20;
       if (c !== 0x63 && c !== 0x74 && c !== 0x6b) continue; // content-length, connection, transfer-encoding, keep-alive
-      if (name.length !== 10 && name.length !== 14 && name.length !== 17) continue; // (content-type is not one of them)
-      const lower = name.toLowerCase();
+      const n = colon - pos;
+      if (n !== 10 && n !== 14 && n !== 17) continue; // (content-type is not one of them)
+      const lower = head.slice(pos, colon).toLowerCase();
+      if (lower !== 'keep-alive' && lower !== 'content-length' && lower !== 'transfer-encoding' && lower !== 'connection') continue;
+      const value = head.slice(colon + 1, eol).trim();
       if (lower === 'keep-alive') {
         this.keepAliveHintMs = keepAliveTimeoutMs(value, this.keepAliveHintMs);
-        continue;
-      }
-      if (lower === 'content-length') {
+      } else if (lower === 'content-length') {
         // Repeated identical values are one length; different ones are an error (§6.3 item 5).
         if (!/^\d{1,15}$/.test(value) || (length !== -1 && length !== Number(value))) throw new UpstreamSocketError('invalid upstream content-length', 'HPE_UNEXPECTED_CONTENT_LENGTH');
         length = Number(value);
@@ -260,7 +267,7 @@ export class ResponseParser {
         const last = value.toLowerCase().split(',').pop()!.trim();
         chunked = last === 'chunked';
         otherCoding = !chunked;
-      } else if (lower === 'connection') {
+      } else {
         if (value === 'keep-alive' && !http10) continue; // node:http's and most servers' value
         const v = value.toLowerCase();
         if (/(^|,)\s*close\s*(,|$)/.test(v)) close = true;
@@ -273,7 +280,7 @@ export class ResponseParser {
       return; // 1xx informational: skipped, the final response follows (RFC 9110 §15.2)
     }
     this.keepAlive = !close;
-    this.#sink.onHead(code, raw);
+    this.#sink.onHead(code, head, from);
     if (this.#noBody || code === 204 || code === 304) this.#state = State.Done;
     else if (chunked) {
       this.#state = State.ChunkSize;
@@ -304,6 +311,18 @@ function statusLine(line: string): { http10: boolean; code: number } {
   const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(line);
   if (!m) throw new UpstreamSocketError(`invalid upstream status line ${JSON.stringify(line.slice(0, 64))}`, 'HPE_INVALID_CONSTANT');
   return { http10: m[1] === '0', code: Number(m[2]) };
+}
+
+/** The header lines of a head from `from` (UpstreamHandler.onHead) as [name, value, ...], values without surrounding whitespace. */
+export function headerList(head: string, from: number): string[] {
+  const raw: string[] = [];
+  for (let pos = from, eol = 0; pos < head.length; pos = eol + 2) {
+    eol = head.indexOf('\r\n', pos);
+    if (eol < 0) eol = head.length;
+    const colon = head.indexOf(':', pos);
+    raw.push(head.slice(pos, colon), head.slice(colon + 1, eol).trim());
+  }
+  return raw;
 }
 
 /** The last Keep-Alive value read and its timeout: an upstream sends the same one every time. */
@@ -393,9 +412,9 @@ class Conn implements ParserSink {
     this.socket.write(encodeRequest(p.req, this.#client.hostHeader));
   }
 
-  onHead(status: number, raw: string[]): void {
+  onHead(status: number, head: string, from: number): void {
     const p = this.req;
-    if (p) p.handler.onHeaders(status, raw, p.resume);
+    if (p) p.handler.onHead(status, head, from, p.resume);
   }
 
   onBody(chunk: Buffer): void {

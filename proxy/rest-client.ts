@@ -34,6 +34,12 @@ export interface ClientResponse {
   readonly writableFinished: boolean;
   shouldKeepAlive: boolean;
   writeHead(status: number, headers: OutgoingHttpHeaders | string[]): unknown;
+  /**
+   * The relay front's response only: a head whose header lines are already serialized and
+   * checked (`name: value` CRLF each; names are tokens, values hold no control byte but tab).
+   * `length` and `date`: whether the lines carry a Content-Length and a Date.
+   */
+  writeHeadLines?(status: number, lines: string, length: boolean, date: boolean): unknown;
   write(chunk: Buffer): boolean;
   end(chunk?: Buffer | string): unknown;
   on(event: 'close', fn: () => void): unknown;

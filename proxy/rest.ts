@@ -26,7 +26,8 @@ import type { Split } from './split.ts';
 import type { RequestTrace } from './tracing.ts';
 import type { H1Upstream, UpstreamHandler } from './h1-upstream.ts';
 import type { FairShare, SlotWaiter } from './fair-share.ts';
-import { RelayFront } from './h1-front.ts';
+import { RelayFront, TCHAR, invalidChar } from './h1-front.ts';
+import { headerList } from './h1-upstream.ts';
 import { GATHERED_BODY_BYTES } from './rest-client.ts';
 import type { ClientRequest, ClientResponse } from './rest-client.ts';
 import type { RestListener } from './listeners.ts';
@@ -54,6 +55,12 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'pro
  * lower-cased (most response headers: content-type, date, server, ...).
  */
 const NOTABLE = new Set([...HOP_BY_HOP, REQUEST_ID_HEADER, VERSION_HEADER, 'content-length'].map(shapeOf));
+/** Request header names #upstreamHeaders drops or replaces, as shapes (unless a Connection header lists more). */
+const REQUEST_NOTABLE = new Set([...HOP_BY_HOP, ...CREDENTIAL_HEADERS, 'traceparent', 'x-forwarded-for', REQUEST_ID_HEADER].map(shapeOf));
+/** The same, with `date` (the relay writes one when the upstream's head has none). */
+const NOTABLE_LINE = new Set([...NOTABLE, shapeOf('date')]);
+/** What String#trim takes off a latin1 header value (control bytes other than tab are refused before). */
+const isSpace = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0xa0;
 function shapeOf(name: string): number {
   return ((name.charCodeAt(0) | 0x20) << 16) | name.length;
 }
@@ -315,6 +322,8 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
   /** The response was ended with its only chunk (see onData). */
   #ended = false;
   #declaredLength = -1;
+  /** The upstream's head has a Date (#forwardLines). */
+  #dateSeen = false;
   #pendingAbort: Error | undefined;
   #dispatched = false;
   #done = false;
@@ -512,6 +521,11 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
     const strip = this.#deps.guard?.authenticates === true;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
+      // Most names need no look (content-type, user-agent, ...): not lower-cased.
+      if (listed === undefined && !REQUEST_NOTABLE.has(shapeOf(name))) {
+        out.push(name, raw[i + 1]!);
+        continue;
+      }
       const lower = name.toLowerCase();
       if (HOP_BY_HOP.has(lower) || listed?.has(lower) || (strip && CREDENTIAL_HEADERS.has(lower))) continue;
       // Set below from what was read: ours replaces the client's, the address is appended.
@@ -598,6 +612,72 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
     if (this.#reportedVersion === undefined && this.#plan.scanV2Body) this.#scan = [];
     this.#res.writeHead(statusCode, out);
     return true;
+  }
+
+  /**
+   * The native client's head. To the relay front, its header lines go as they came, the
+   * dropped ones cut out (#forwardLines); to node:http, as a list through onHeaders.
+   */
+  onHead(statusCode: number, head: string, from: number, resume: () => void): void {
+    const res = this.#res;
+    const lines = res.writeHeadLines !== undefined && statusCode >= 200 ? this.#forwardLines(head, from) : undefined;
+    if (lines === undefined) {
+      this.onHeaders(statusCode, headerList(head, from), resume);
+      return;
+    }
+    clearTimeout(this.#timer);
+    if (this.#deps.lifecycle.draining) res.shouldKeepAlive = false;
+    this.#status = statusCode;
+    this.#resume = resume;
+    if (this.#reportedVersion === undefined && this.#plan.scanV2Body) this.#scan = [];
+    res.writeHeadLines!(statusCode, `${lines}${VARIANT_HEADER}: ${this.#plan.variant}\r\n${REQUEST_ID_HEADER}: ${this.#id}\r\n`, this.#declaredLength >= 0, this.#dateSeen);
+  }
+
+  /**
+   * The header lines of an upstream head to forward, as its bytes, without the hop-by-hop
+   * ones and the upstream's request id; reads the version and the length on the way. Every
+   * character is checked as node:http checks what it writes (throws ERR_INVALID_CHAR like
+   * writeHead). undefined when a Connection header lists other names to drop (onHeaders does).
+   */
+  #forwardLines(head: string, from: number): string | undefined {
+    let lines = '';
+    let run = from; // where the current run of kept lines starts
+    this.#dateSeen = false;
+    for (let pos = from, eol = 0; pos < head.length; pos = eol + 2) {
+      eol = head.indexOf('\r\n', pos);
+      if (eol < 0) eol = head.length;
+      const colon = head.indexOf(':', pos);
+      for (let k = pos; k < colon; k++) if (TCHAR[head.charCodeAt(k)] !== 1) throw invalidChar(head.slice(pos, colon));
+      for (let k = colon + 1; k < eol; k++) {
+        const c = head.charCodeAt(k);
+        if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw invalidChar(head.slice(pos, colon));
+      }
+      // `name: value` with one space and no trailing space is written as it came; any other
+      // spacing is rewritten the way node:http writes a trimmed value.
+      const usual = eol > colon + 2 && head.charCodeAt(colon + 1) === 0x20 && !isSpace(head.charCodeAt(colon + 2)) && !isSpace(head.charCodeAt(eol - 1));
+      if (!NOTABLE_LINE.has(((head.charCodeAt(pos) | 0x20) << 16) | (colon - pos))) {
+        if (!usual) {
+          lines += `${head.slice(run, pos)}${head.slice(pos, colon)}: ${head.slice(colon + 1, eol).trim()}\r\n`;
+          run = eol + 2;
+        }
+        continue;
+      }
+      const lower = head.slice(pos, colon).toLowerCase();
+      if (HOP_BY_HOP.has(lower) || lower === REQUEST_ID_HEADER) {
+        if (lower === 'connection' && connectionListed(head.slice(colon + 1, eol).trim())) return undefined;
+        lines += head.slice(run, pos);
+        run = eol + 2;
+        continue;
+      }
+      if (lower === 'date') this.#dateSeen = true;
+      else if (lower === VERSION_HEADER) this.#reportedVersion ??= head.slice(colon + 1, eol).trim();
+      else if (lower === 'content-length') this.#declaredLength = Number(head.slice(colon + 1, eol));
+      if (!usual) {
+        lines += `${head.slice(run, pos)}${head.slice(pos, colon)}: ${head.slice(colon + 1, eol).trim()}\r\n`;
+        run = eol + 2;
+      }
+    }
+    return run < head.length ? `${lines}${head.slice(run)}\r\n` : lines;
   }
 
   onData(chunk: Buffer): boolean {

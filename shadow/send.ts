@@ -62,9 +62,8 @@ export function sendRestH1(client: H1Upstream, path: string, contentType: string
     for (const [k, v] of Object.entries(headers)) raw.push(k, v);
     client.request({ method: 'POST', path, headers: raw, body: Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength) }, {
       onConnect: (a) => void (abort = a),
-      onHeaders: (code) => {
+      onHead: (code) => {
         status = code;
-        return true;
       },
       onData: (chunk) => {
         chunks.push(chunk);

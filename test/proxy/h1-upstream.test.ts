@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { once } from 'node:events';
-import { H1Upstream, ResponseParser, encodeRequest } from '../../proxy/h1-upstream.ts';
+import { H1Upstream, ResponseParser, encodeRequest, headerList } from '../../proxy/h1-upstream.ts';
 import type { UpstreamHandler, UpstreamRequest } from '../../proxy/h1-upstream.ts';
 import { classifyUpstreamError } from '../../proxy/rest.ts';
 import { readProxyConfig } from '../../proxy/index.ts';
@@ -24,9 +24,9 @@ function parse(pieces: Buffer[], method = 'GET', eof = false): Parsed {
   const out: Parsed = { status: 0, raw: [], body: '', complete: false, keepAlive: false, leftover: 0 };
   const chunks: Buffer[] = [];
   const p = new ResponseParser({
-    onHead: (status, raw) => {
+    onHead: (status, head, from) => {
       out.status = status;
-      out.raw = raw;
+      out.raw = headerList(head, from);
     },
     onBody: (c) => chunks.push(Buffer.from(c)),
   });
@@ -230,10 +230,9 @@ function send(client: H1Upstream, req: Partial<UpstreamRequest> = {}): Promise<R
     const chunks: Buffer[] = [];
     const handler: UpstreamHandler = {
       onConnect: (a) => (abort = a),
-      onHeaders: (status, raw) => {
+      onHead: (status, head, from) => {
         reply.status = status;
-        reply.raw = raw;
-        return true;
+        reply.raw = headerList(head, from);
       },
       onData: (c) => {
         chunks.push(c);
@@ -362,7 +361,7 @@ describe('the native client on real sockets', () => {
       const chunks: Buffer[] = [];
       client.request({ method: 'GET', path: '/', headers: [], body: null }, {
         onConnect: () => {},
-        onHeaders: () => true,
+        onHead: () => {},
         onData: (c) => {
           chunks.push(c);
           return false; // the last chunk fills the client's buffer; resume never comes

@@ -1,8 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, createServer as createNetServer } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { once } from 'node:events';
-import { startProxy, startUpstream } from './helpers.ts';
+import { rawExchange as sharedRawExchange, startProxy, startUpstream, statusCodes } from './helpers.ts';
 import type { Upstream } from './helpers.ts';
 import type { Proxy } from '../../proxy/index.ts';
 
@@ -112,5 +113,84 @@ describe('REST header and body pass-through', () => {
       i = eol + 2 + size + 2;
     }
     assert.equal(payload, BIG);
+  });
+});
+
+// node:http will not send a control byte in a header, so this upstream writes its answers
+// as bytes: the head the request's model names, then `{}`.
+const UPSTREAM_HEADS: Record<string, string> = {
+  plain:
+    'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nDate: Sun, 06 Dec 2026 10:00:00 GMT\r\nConnection: keep-alive\r\nKeep-Alive: timeout=17\r\n' +
+    'x-request-id: upstream-id\r\nX-Model-Version: 4\r\nX-Note:  spaced value \r\nContent-Length: 2',
+  nodate: 'HTTP/1.1 201 Created\r\nContent-Length: 2',
+  control: 'HTTP/1.1 200 OK\r\nX-Bad: a\x01b\r\nContent-Length: 2',
+  delete: 'HTTP/1.1 200 OK\r\nX-Bad\x7f: 1\r\nContent-Length: 2',
+};
+
+describe('upstream response heads, through the relay front and through node:http', () => {
+  let upstream: NetServer;
+  const proxies: Record<'relay' | 'node', Proxy> = {} as never;
+
+  before(async () => {
+    upstream = createNetServer((socket) => {
+      let buf = '';
+      socket.on('data', (d: Buffer) => {
+        buf += d.toString('latin1');
+        for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
+          const head = buf.slice(0, end);
+          const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+          buf = buf.slice(end + 4 + length);
+          const model = /models\/(\w+)/.exec(head)?.[1] ?? 'plain';
+          socket.write(`${UPSTREAM_HEADS[model]}\r\n\r\n{}`, 'latin1');
+        }
+      });
+      socket.on('error', () => {});
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    for (const server of ['relay', 'node'] as const) {
+      ({ proxy: proxies[server] } = await startProxy({ rest: { host: '127.0.0.1', port: 0, upstream: url, server }, labels: { statusApi: 'none' } }));
+    }
+  });
+  after(async () => {
+    for (const p of Object.values(proxies)) await p.close();
+    upstream.close();
+  });
+
+  const headOf = async (server: 'relay' | 'node', model: string): Promise<string> => {
+    const port = Number(new URL(proxies[server].restUrl!).port);
+    const raw = await sharedRawExchange(port, `POST /v1/models/${model}:predict HTTP/1.1\r\nhost: x\r\nx-request-id: client-id-1\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}`);
+    return raw.slice(0, raw.indexOf('\r\n\r\n'));
+  };
+
+  test('both fronts write the same head: the upstream lines in order, its Date kept once, its request id and keep-alive replaced by ours', async () => {
+    const relay = await headOf('relay', 'plain');
+    assert.equal(relay, await headOf('node', 'plain'));
+    const lines = relay.split('\r\n');
+    assert.equal(lines[0], 'HTTP/1.1 200 OK');
+    assert.deepEqual(lines.filter((l) => /^date:/i.test(l)), ['Date: Sun, 06 Dec 2026 10:00:00 GMT']);
+    assert.deepEqual(lines.filter((l) => /^x-request-id:/i.test(l)), ['x-request-id: client-id-1']);
+    assert.equal(lines.some((l) => /timeout=17/.test(l)), false);
+    assert.ok(lines.includes('X-Model-Version: 4'));
+    assert.ok(lines.includes('x-modelgate-variant: direct'));
+  });
+
+  test('an upstream head without a Date gets one, on both fronts alike', async () => {
+    for (const server of ['relay', 'node'] as const) {
+      const lines = (await headOf(server, 'nodate')).split('\r\n');
+      assert.equal(lines[0], 'HTTP/1.1 201 Created', server);
+      assert.equal(lines.filter((l) => /^date: \w{3}, \d\d \w{3} \d{4} /i.test(l)).length, 1, `${server}: ${lines.join(' | ')}`);
+    }
+  });
+
+  test('an upstream header with a control byte or a DEL in it is answered 502 on both fronts, and nothing of it reaches the client', async () => {
+    for (const server of ['relay', 'node'] as const) {
+      for (const model of ['control', 'delete']) {
+        const head = await headOf(server, model);
+        assert.equal(statusCodes(head)[0], 502, `${server} ${model}: ${JSON.stringify(head)}`);
+        assert.equal(head.includes('X-Bad'), false);
+      }
+    }
   });
 });
