@@ -49,6 +49,9 @@ interface Head {
   rawHeaders: string[];
   contentLength: number;
   close: boolean;
+  /** The head parsed, and where its header lines start. */
+  text: string;
+  from: number;
 }
 
 /** RFC 9110 §5.6.2 tchar, by char code (1 for a token character). */
@@ -85,7 +88,8 @@ export function parseCommonHead(head: string): Head | undefined {
   let contentLength = -1;
   let host = 0;
   let close = false;
-  let pos = eol + 2;
+  const from = Math.min(eol + 2, len);
+  let pos = from;
   while (pos < len) {
     if (rawHeaders.length >= MAX_HEADERS * 2) return undefined;
     eol = head.indexOf('\r\n', pos);
@@ -132,7 +136,7 @@ export function parseCommonHead(head: string): Head | undefined {
   if (host !== 1) return undefined;
   if (contentLength > GATHERED_BODY_BYTES) return undefined;
   if (method === 'GET' && contentLength > 0) return undefined;
-  return { method, url, rawHeaders, contentLength: Math.max(0, contentLength), close };
+  return { method, url, rawHeaders, contentLength: Math.max(0, contentLength), close, text: head, from };
 }
 
 /**
@@ -167,6 +171,8 @@ class RelayRequest implements ClientRequest {
   readonly method: string;
   readonly url: string;
   readonly rawHeaders: string[];
+  readonly headText: string;
+  readonly headFrom: number;
   readonly socket: Socket;
   /** Set when the body came whole with the head (the common small POST). */
   receivedBody: Buffer | undefined;
@@ -183,6 +189,8 @@ class RelayRequest implements ClientRequest {
     this.method = head.method;
     this.url = head.url;
     this.rawHeaders = head.rawHeaders;
+    this.headText = head.text;
+    this.headFrom = head.from;
     this.socket = socket;
   }
 

@@ -35,6 +35,11 @@ export interface UpstreamRequest {
   path: string;
   /** [name, value, ...]; hop-by-hop headers and `host` already removed by the caller. */
   headers: readonly string[];
+  /**
+   * Instead of `headers`: the header lines already serialized (`name: value` CRLF each, the
+   * framing included: a content-length equal to the body's when there is a body), written as they are.
+   */
+  lines?: string | undefined;
   body: Buffer | null;
 }
 
@@ -507,6 +512,7 @@ class Conn implements ParserSink {
 export function encodeRequest(req: UpstreamRequest, host: string): Buffer {
   let head = `${req.method} ${req.path} HTTP/1.1\r\nhost: ${host}\r\n`;
   const body = req.body;
+  if (req.lines !== undefined) return withBody(`${head}${req.lines}\r\n`, body);
   // The length written is always that of the body sent, in the client's header's place and
   // spelling: a GET's body is not forwarded, so a client's `content-length: 5` on it would
   // leave the upstream waiting. POST/PUT/PATCH without a body say 0 (RFC 9110 §8.6, as
@@ -525,6 +531,10 @@ export function encodeRequest(req: UpstreamRequest, host: string): Buffer {
   }
   if (length >= 0 && !lengthSent) head += `content-length: ${length}\r\n`;
   head += '\r\n';
+  return withBody(head, body);
+}
+
+function withBody(head: string, body: Buffer | null): Buffer {
   if (!body || body.length === 0) return Buffer.from(head, 'latin1');
   // Header values come from node's latin1 rawHeaders (or our own ASCII), so latin1 writes
   // their bytes back unchanged (latin1Write: what Buffer#write ends in, without its argument parsing).

@@ -16,6 +16,12 @@ export interface ClientRequest {
   readonly method?: string | undefined;
   readonly url?: string | undefined;
   readonly rawHeaders: string[];
+  /**
+   * The relay front's: the request head as read (latin1, without its final CRLFCRLF) and where
+   * its header lines start; every character of it was checked (h1-front.ts parseCommonHead).
+   */
+  readonly headText?: string | undefined;
+  readonly headFrom?: number | undefined;
   readonly headers: IncomingHttpHeaders;
   readonly socket: { readonly remoteAddress?: string | undefined };
   /** The whole body when it was already read with the head (the relay front); the exchange then does not listen for it. */

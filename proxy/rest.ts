@@ -57,8 +57,33 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'pro
 const NOTABLE = new Set([...HOP_BY_HOP, REQUEST_ID_HEADER, VERSION_HEADER, 'content-length'].map(shapeOf));
 /** Request header names #upstreamHeaders drops or replaces, as shapes (unless a Connection header lists more). */
 const REQUEST_NOTABLE = new Set([...HOP_BY_HOP, ...CREDENTIAL_HEADERS, 'traceparent', 'x-forwarded-for', REQUEST_ID_HEADER].map(shapeOf));
-/** The same, with `date` (the relay writes one when the upstream's head has none). */
-const NOTABLE_LINE = new Set([...NOTABLE, shapeOf('date')]);
+/**
+ * The names #keptLines looks at, by shape, lower-case: for the response lines (hop-by-hop,
+ * ours, the version, the length, the date) and the request lines (#upstreamHeaders' and the length).
+ */
+const RESPONSE_LINE_NAMES = byShape([...HOP_BY_HOP, REQUEST_ID_HEADER, VERSION_HEADER, 'content-length', 'date']);
+const REQUEST_LINE_NAMES = byShape([...HOP_BY_HOP, ...CREDENTIAL_HEADERS, 'traceparent', 'x-forwarded-for', REQUEST_ID_HEADER, 'content-length']);
+function byShape(names: string[]): Map<number, string[]> {
+  const m = new Map<number, string[]>();
+  for (const n of new Set(names)) m.set(shapeOf(n), [...(m.get(shapeOf(n)) ?? []), n]);
+  return m;
+}
+
+/**
+ * The name `text[pos..colon)` as one of `names`, matched without lower-casing it; undefined
+ * for any other. The name must be a token: `| 0x20` lower-cases letters and leaves `-` and
+ * digits, and only a CR (not a token character) would also land on `-`.
+ */
+function nameIn(text: string, pos: number, colon: number, names: Map<number, string[]>): string | undefined {
+  const list = names.get(((text.charCodeAt(pos) | 0x20) << 16) | (colon - pos));
+  if (list === undefined) return undefined;
+  for (const n of list) {
+    let k = 1;
+    while (k < n.length && (text.charCodeAt(pos + k) | 0x20) === n.charCodeAt(k)) k++;
+    if (k === n.length) return n;
+  }
+  return undefined;
+}
 /** What String#trim takes off a latin1 header value (control bytes other than tab are refused before). */
 const isSpace = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0xa0;
 function shapeOf(name: string): number {
@@ -83,6 +108,12 @@ class UpstreamTimeout extends Error {
 }
 class ClientTimeout extends Error {
   readonly code = 'PRX_CLIENT_TIMEOUT';
+}
+
+const enum LineMode {
+  Response,
+  Get,
+  Post,
 }
 
 /** The exchange a response belongs to, for Node's request timeout (see clientError). */
@@ -322,7 +353,9 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
   /** The response was ended with its only chunk (see onData). */
   #ended = false;
   #declaredLength = -1;
-  /** The upstream's head has a Date (#forwardLines). */
+  /** What #keptLines is cutting, and what it saw: a Content-Length in the request, a Date in the response. */
+  #lineMode = LineMode.Response;
+  #lengthSeen = false;
   #dateSeen = false;
   #pendingAbort: Error | undefined;
   #dispatched = false;
@@ -492,7 +525,10 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
     const { config, native } = this.#deps;
     try {
       if (native && !(body instanceof IncomingMessage)) {
-        native.request({ path: this.#plan.path, method: this.#req.method ?? 'GET', headers: this.#upstreamHeaders(), body }, this);
+        const { headText, headFrom } = this.#req;
+        const method = this.#req.method ?? 'GET';
+        if (headText !== undefined && headFrom !== undefined) native.request({ path: this.#plan.path, method, headers: [], lines: this.#upstreamLines(headText, headFrom, method), body }, this);
+        else native.request({ path: this.#plan.path, method, headers: this.#upstreamHeaders(), body }, this);
         return;
       }
       this.#deps.pool.dispatch(
@@ -539,6 +575,86 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
     if (from) out.push('x-forwarded-for', xff ? `${xff}, ${from}` : from);
     else if (xff !== undefined) out.push('x-forwarded-for', xff);
     return out;
+  }
+
+  /**
+   * #upstreamHeaders for a request the relay front parsed (GET or POST, no Connection
+   * listing, every character checked): the client's header lines (#keptLines), then ours.
+   * A POST keeps its Content-Length line (the body sent is exactly that long) or says 0 at
+   * the end, as encodeRequest does; a GET's is dropped with the body it would announce.
+   */
+  #upstreamLines(text: string, from: number, method: string): string {
+    this.#lineMode = method === 'GET' ? LineMode.Get : LineMode.Post;
+    this.#lengthSeen = false;
+    let lines = this.#keptLines(text, from, REQUEST_LINE_NAMES)!;
+    if (this.#span) lines += `traceparent: ${this.#span.traceparent}\r\n`;
+    lines += `${REQUEST_ID_HEADER}: ${this.#id}\r\n`;
+    const address = this.#req.socket.remoteAddress;
+    const xff = this.#h.forwardedFor;
+    if (address) lines += `x-forwarded-for: ${xff ? `${xff}, ${address}` : address}\r\n`;
+    else if (xff !== undefined) lines += `x-forwarded-for: ${xff}\r\n`;
+    if (this.#lineMode === LineMode.Post && !this.#lengthSeen) lines += 'content-length: 0\r\n';
+    return lines;
+  }
+
+  /**
+   * The header lines of a head from `from` on, as they came, without those #dropLine drops;
+   * `name: value` lines with other spacing are rewritten so (the way node:http writes a
+   * trimmed value). Only `names` are looked at. A response head's
+   * characters are checked as node:http checks what it writes (throws ERR_INVALID_CHAR like
+   * writeHead); a request head's were checked by the relay front. undefined when #dropLine
+   * gives up (a Connection header that lists other names: onHeaders handles those).
+   */
+  #keptLines(text: string, from: number, names: Map<number, string[]>): string | undefined {
+    const check = this.#lineMode === LineMode.Response;
+    let lines = '';
+    let run = from; // where the current run of kept lines starts
+    for (let pos = from, eol = 0; pos < text.length; pos = eol + 2) {
+      eol = text.indexOf('\r\n', pos);
+      if (eol < 0) eol = text.length;
+      const colon = text.indexOf(':', pos);
+      if (check) {
+        for (let k = pos; k < colon; k++) if (TCHAR[text.charCodeAt(k)] !== 1) throw invalidChar(text.slice(pos, colon));
+        for (let k = colon + 1; k < eol; k++) {
+          const c = text.charCodeAt(k);
+          if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw invalidChar(text.slice(pos, colon));
+        }
+      }
+      const usual = eol > colon + 2 && text.charCodeAt(colon + 1) === 0x20 && !isSpace(text.charCodeAt(colon + 2)) && !isSpace(text.charCodeAt(eol - 1));
+      const name = nameIn(text, pos, colon, names);
+      if (name !== undefined) {
+        const drop = this.#dropLine(name, text, colon, eol);
+        if (drop === undefined) return undefined;
+        if (drop) {
+          lines += text.slice(run, pos);
+          run = eol + 2;
+          continue;
+        }
+      }
+      if (!usual) {
+        lines += `${text.slice(run, pos)}${text.slice(pos, colon)}: ${text.slice(colon + 1, eol).trim()}\r\n`;
+        run = eol + 2;
+      }
+    }
+    return run < text.length ? `${lines}${text.slice(run)}\r\n` : lines;
+  }
+
+  /** Whether #keptLines drops the line `lower: text[colon+1..eol]`; reads what the exchange needs of it. */
+  #dropLine(lower: string, text: string, colon: number, eol: number): boolean | undefined {
+    if (this.#lineMode !== LineMode.Response) {
+      if (lower === 'content-length') {
+        this.#lengthSeen = true;
+        return this.#lineMode === LineMode.Get;
+      }
+      return HOP_BY_HOP.has(lower) || (lower === 'traceparent' && this.#span !== undefined) || lower === 'x-forwarded-for' || lower === REQUEST_ID_HEADER || (CREDENTIAL_HEADERS.has(lower) && this.#deps.guard?.authenticates === true);
+    }
+    if (HOP_BY_HOP.has(lower) || lower === REQUEST_ID_HEADER) {
+      return lower === 'connection' && connectionListed(text.slice(colon + 1, eol).trim()) ? undefined : true;
+    }
+    if (lower === 'date') this.#dateSeen = true;
+    else if (lower === VERSION_HEADER) this.#reportedVersion ??= text.slice(colon + 1, eol).trim();
+    else if (lower === 'content-length') this.#declaredLength = Number(text.slice(colon + 1, eol));
+    return false;
   }
 
   #copyRequest(chunk: Buffer): void {
@@ -616,11 +732,13 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
 
   /**
    * The native client's head. To the relay front, its header lines go as they came, the
-   * dropped ones cut out (#forwardLines); to node:http, as a list through onHeaders.
+   * dropped ones cut out (#keptLines); to node:http, as a list through onHeaders.
    */
   onHead(statusCode: number, head: string, from: number, resume: () => void): void {
     const res = this.#res;
-    const lines = res.writeHeadLines !== undefined && statusCode >= 200 ? this.#forwardLines(head, from) : undefined;
+    this.#lineMode = LineMode.Response;
+    this.#dateSeen = false;
+    const lines = res.writeHeadLines !== undefined && statusCode >= 200 ? this.#keptLines(head, from, RESPONSE_LINE_NAMES) : undefined;
     if (lines === undefined) {
       this.onHeaders(statusCode, headerList(head, from), resume);
       return;
@@ -631,53 +749,6 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
     this.#resume = resume;
     if (this.#reportedVersion === undefined && this.#plan.scanV2Body) this.#scan = [];
     res.writeHeadLines!(statusCode, `${lines}${VARIANT_HEADER}: ${this.#plan.variant}\r\n${REQUEST_ID_HEADER}: ${this.#id}\r\n`, this.#declaredLength >= 0, this.#dateSeen);
-  }
-
-  /**
-   * The header lines of an upstream head to forward, as its bytes, without the hop-by-hop
-   * ones and the upstream's request id; reads the version and the length on the way. Every
-   * character is checked as node:http checks what it writes (throws ERR_INVALID_CHAR like
-   * writeHead). undefined when a Connection header lists other names to drop (onHeaders does).
-   */
-  #forwardLines(head: string, from: number): string | undefined {
-    let lines = '';
-    let run = from; // where the current run of kept lines starts
-    this.#dateSeen = false;
-    for (let pos = from, eol = 0; pos < head.length; pos = eol + 2) {
-      eol = head.indexOf('\r\n', pos);
-      if (eol < 0) eol = head.length;
-      const colon = head.indexOf(':', pos);
-      for (let k = pos; k < colon; k++) if (TCHAR[head.charCodeAt(k)] !== 1) throw invalidChar(head.slice(pos, colon));
-      for (let k = colon + 1; k < eol; k++) {
-        const c = head.charCodeAt(k);
-        if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw invalidChar(head.slice(pos, colon));
-      }
-      // `name: value` with one space and no trailing space is written as it came; any other
-      // spacing is rewritten the way node:http writes a trimmed value.
-      const usual = eol > colon + 2 && head.charCodeAt(colon + 1) === 0x20 && !isSpace(head.charCodeAt(colon + 2)) && !isSpace(head.charCodeAt(eol - 1));
-      if (!NOTABLE_LINE.has(((head.charCodeAt(pos) | 0x20) << 16) | (colon - pos))) {
-        if (!usual) {
-          lines += `${head.slice(run, pos)}${head.slice(pos, colon)}: ${head.slice(colon + 1, eol).trim()}\r\n`;
-          run = eol + 2;
-        }
-        continue;
-      }
-      const lower = head.slice(pos, colon).toLowerCase();
-      if (HOP_BY_HOP.has(lower) || lower === REQUEST_ID_HEADER) {
-        if (lower === 'connection' && connectionListed(head.slice(colon + 1, eol).trim())) return undefined;
-        lines += head.slice(run, pos);
-        run = eol + 2;
-        continue;
-      }
-      if (lower === 'date') this.#dateSeen = true;
-      else if (lower === VERSION_HEADER) this.#reportedVersion ??= head.slice(colon + 1, eol).trim();
-      else if (lower === 'content-length') this.#declaredLength = Number(head.slice(colon + 1, eol));
-      if (!usual) {
-        lines += `${head.slice(run, pos)}${head.slice(pos, colon)}: ${head.slice(colon + 1, eol).trim()}\r\n`;
-        run = eol + 2;
-      }
-    }
-    return run < head.length ? `${lines}${head.slice(run)}\r\n` : lines;
   }
 
   onData(chunk: Buffer): boolean {

@@ -130,6 +130,7 @@ const UPSTREAM_HEADS: Record<string, string> = {
 describe('upstream response heads, through the relay front and through node:http', () => {
   let upstream: NetServer;
   const proxies: Record<'relay' | 'node', Proxy> = {} as never;
+  const requestHeads: string[] = [];
 
   before(async () => {
     upstream = createNetServer((socket) => {
@@ -138,6 +139,7 @@ describe('upstream response heads, through the relay front and through node:http
         buf += d.toString('latin1');
         for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
           const head = buf.slice(0, end);
+          requestHeads.push(head);
           const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
           buf = buf.slice(end + 4 + length);
           const model = /models\/(\w+)/.exec(head)?.[1] ?? 'plain';
@@ -192,5 +194,34 @@ describe('upstream response heads, through the relay front and through node:http
         assert.equal(head.includes('X-Bad'), false);
       }
     }
+  });
+
+  test('both fronts send the upstream the same request head: client lines in order, hop-by-hop ones cut, a GET without a length, a bare POST with length 0, our ids last', async () => {
+    const requests = [
+      'POST /v1/models/plain:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nUser-Agent: t/1\r\nX-Forwarded-For: 10.0.0.1\r\nx-request-id: r1\r\n' +
+        'Authorization: Bearer abc\r\nX-Odd:   v  \r\nKeep-Alive: timeout=3\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}',
+      'GET /v1/models/plain HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\naccept: */*\r\nconnection: close\r\n\r\n',
+      'POST /v1/models/plain:predict HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n',
+      'POST /v1/models/plain:predict HTTP/1.1\r\nhost: x\r\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}',
+    ];
+    const seen: Record<'relay' | 'node', string[]> = { relay: [], node: [] };
+    for (const server of ['relay', 'node'] as const) {
+      const port = Number(new URL(proxies[server].restUrl!).port);
+      for (const r of requests) {
+        const before = requestHeads.length;
+        assert.equal(statusCodes(await sharedRawExchange(port, r))[0], 200, `${server}: ${r}`);
+        // Span ids and new request ids are random; the trace id is the client's or new.
+        const normal = (h: string) => h.replace(/(traceparent: 00-)(\w{32})-\w{16}/, (_, p: string, t: string) => `${p}${t.startsWith('0af765') ? t : 'T'}-S`).replace(/(x-request-id: )[0-9a-f-]{36}/, '$1ID');
+        seen[server].push(...requestHeads.slice(before).map(normal));
+      }
+    }
+    assert.deepEqual(seen.relay, seen.node);
+    const [post, get, bare] = seen.relay.map((h) => h.split('\r\n'));
+    assert.deepEqual(post!.filter((l) => !/^(host|traceparent|x-request-id|x-forwarded-for):/.test(l)), [
+      'POST /v1/models/plain:predict HTTP/1.1', 'Content-Type: application/json', 'User-Agent: t/1', 'Authorization: Bearer abc', 'X-Odd: v', 'Content-Length: 2',
+    ]);
+    assert.ok(post!.includes('x-request-id: r1') && post!.includes('x-forwarded-for: 10.0.0.1, 127.0.0.1'), post!.join(' | '));
+    assert.equal(get!.some((l) => /^content-length/i.test(l)), false);
+    assert.equal(bare!.at(-1), 'content-length: 0');
   });
 });
