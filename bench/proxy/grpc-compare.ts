@@ -21,6 +21,8 @@
 //                        relay on node:net without node:http2, one upstream connection)
 //     [--bare-http2]    (adds `bare-http2`: bench/proxy/h2-bare-child.ts, a node:http2
 //                        pass-through with no modelgate code)
+//     [--hybrid]        (adds `hybrid`: bench/proxy/h2-hybrid-child.ts, a node:http2 server
+//                        for clients, the frame-level relay's client towards the upstream)
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readFileSync, rmSync } from 'node:fs';
@@ -50,6 +52,7 @@ const VARIANTS = [
 const EXTRA = [
   ...(args.includes('--frame-relay') ? [{ name: 'frame-relay', script: 'h2-frame-relay.ts' }] : []),
   ...(args.includes('--bare-http2') ? [{ name: 'bare-http2', script: 'h2-bare-child.ts' }] : []),
+  ...(args.includes('--hybrid') ? [{ name: 'hybrid', script: 'h2-hybrid-child.ts' }] : []),
 ];
 const METHOD = '/tensorflow.serving.PredictionService/Predict';
 const run = promisify(execFile);

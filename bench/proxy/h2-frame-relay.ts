@@ -22,6 +22,9 @@
 // (LISTEN_PORT also from H2_RELAY_PORT, 0 = any; UPSTREAM_CONNS default 1.) Prints "READY {port}".
 //   node --import tsx bench/proxy/h2-frame-relay.ts --self-test   (HPACK against RFC 7541 C.4)
 // kill -USR2 prints the open streams per side to stderr.
+//
+// Imported (h2-hybrid-child.ts), it runs nothing: setUpstream() and openUpstream() give its
+// upstream connections to a caller with its own client side (UpstreamSink).
 import { connect, createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -99,7 +102,7 @@ STATIC.forEach(([n, v], i) => {
 });
 
 /** A header list as [name, value, neverIndexed, ...] (strings are latin1, so bytes round-trip). */
-type Headers = (string | boolean)[];
+export type Headers = (string | boolean)[];
 
 class HpackDecoder {
   private table: [string, string][] = []; // newest first
@@ -259,18 +262,27 @@ const SETTINGS_OURS = (enablePush: boolean) => {
   return frame(SETTINGS, 0, 0, b);
 };
 
+/** Receives an upstream stream's frames when its client side is not a connection of this relay (h2-hybrid-child.ts). */
+export interface UpstreamSink {
+  headers(h: Headers, end: boolean): void;
+  data(b: Buffer, end: boolean): void;
+  /** RST_STREAM from the upstream, or its connection gone (INTERNAL_ERROR) or refusing the stream (REFUSED_STREAM). */
+  reset(code: number): void;
+}
+
 /** One direction of a call: the stream `sid` on `conn`, which the relay writes to. */
 interface Side {
   conn: Conn;
   sid: number;
-  other: Side;
+  other: Side; // unused (null) when `sink` is set
+  sink?: UpstreamSink;
   call: Call;
   win: number; // our send window for this stream on `conn`
   q: { buf: Buffer; end: boolean; h?: Headers }[] | null; // DATA waiting for `win` or the connection window, and HEADERS behind it
   recv: number; // bytes received on this stream since our last WINDOW_UPDATE for it
 }
 interface Call {
-  client: Side;
+  client: Side | null; // null: an openUpstream() call
   up: Side;
   done: boolean;
 }
@@ -376,7 +388,8 @@ class Conn {
           s.recv = 0;
         }
         const data = flags & PADDED ? p.subarray(1, p.length - p[0]!) : p;
-        sendData(s.other, data, end);
+        if (s.sink) s.sink.data(data, end);
+        else sendData(s.other, data, end);
         if (end) ended(s);
         return;
       }
@@ -406,7 +419,7 @@ class Conn {
       case RST_STREAM: {
         const s = this.streams.get(sid);
         if (s) {
-          s.other.conn.send(frame(RST_STREAM, 0, s.other.sid, p.subarray(0, 4)));
+          resetOther(s, p.readUInt32BE(0));
           remove(s.call);
         }
         return;
@@ -450,7 +463,7 @@ class Conn {
         const last = p.readUInt32BE(0) & MAX_STREAM_ID;
         for (const s of [...this.streams.values()]) {
           if (s.sid > last) {
-            s.other.conn.send(frame(RST_STREAM, 0, s.other.sid, u32(REFUSED_STREAM)));
+            resetOther(s, REFUSED_STREAM);
             remove(s.call);
           }
         }
@@ -469,7 +482,8 @@ class Conn {
     const end = (flags & END_STREAM) !== 0;
     const s = this.streams.get(sid);
     if (s) {
-      sendHeaders(s.other, h, end);
+      if (s.sink) s.sink.headers(h, end);
+      else sendHeaders(s.other, h, end);
       if (end) ended(s);
       return;
     }
@@ -484,7 +498,7 @@ class Conn {
     up.nextSid += 2;
     if (up.nextSid > MAX_STREAM_ID) up.draining = true;
     const call = newCall(this, sid, up, uid);
-    this.streams.set(sid, call.client);
+    this.streams.set(sid, call.up.other); // the client side
     const upSide = call.up;
     up.streams.set(uid, upSide);
     sendHeaders(upSide, h, end);
@@ -493,7 +507,7 @@ class Conn {
   private closed(): void {
     if (this.isUpstream) upstreams.delete(this);
     for (const s of [...this.streams.values()]) {
-      s.other.conn.send(frame(RST_STREAM, 0, s.other.sid, u32(this.isUpstream ? INTERNAL_ERROR : CANCEL)));
+      resetOther(s, this.isUpstream ? INTERNAL_ERROR : CANCEL);
       remove(s.call);
     }
   }
@@ -507,6 +521,12 @@ function newCall(client: Conn, cid: number, up: Conn, uid: number): Call {
   call.client = a;
   call.up = b;
   return call;
+}
+
+/** RST_STREAM (`code`) on the other side of `s`'s call. */
+function resetOther(s: Side, code: number): void {
+  if (s.sink) s.sink.reset(code);
+  else s.other.conn.send(frame(RST_STREAM, 0, s.other.sid, u32(code)));
 }
 
 function sendHeaders(to: Side, h: Headers, end: boolean): void {
@@ -581,7 +601,7 @@ function ended(s: Side): void {
 }
 function remove(call: Call): void {
   call.done = true;
-  if (!call.client.q) unmap(call.client); // else once its queue is written (flushSide)
+  if (call.client && !call.client.q) unmap(call.client); // else once its queue is written (flushSide)
   if (!call.up.q) unmap(call.up);
 }
 function unmap(s: Side): void {
@@ -593,29 +613,9 @@ function unmap(s: Side): void {
 
 // ---------------------------------------------------------------- upstream pool and listener
 
-if (process.argv[2] === '--self-test') {
-  // RFC 7541 C.4.1-C.4.3: three requests with Huffman strings on one decoder (dynamic table in use).
-  const d = new HpackDecoder();
-  const want = [
-    ':method|GET|:scheme|http|:path|/|:authority|www.example.com',
-    ':method|GET|:scheme|http|:path|/|:authority|www.example.com|cache-control|no-cache',
-    ':method|GET|:scheme|https|:path|/index.html|:authority|www.example.com|custom-key|custom-value',
-  ];
-  ['828684418cf1e3c2e5f23a6ba0ab90f4ff', '828684be5886a8eb10649cbf', '828785bf408825a849e95ba97d7f8925a849e95bb8e8b4bf'].forEach((hex, i) => {
-    const h = d.decode(Buffer.from(hex, 'hex'));
-    const got = h.filter((_, j) => j % 3 !== 2).join('|');
-    if (got !== want[i]) throw new Error(`C.4.${i + 1}: ${got}`);
-    const again = new HpackDecoder().decode(hpackEncode(h, true)).filter((_, j) => j % 3 !== 2).join('|');
-    if (again !== want[i]) throw new Error(`re-encode C.4.${i + 1}: ${again}`);
-  });
-  console.log('hpack self-test ok');
-  process.exit(0);
-}
-const [upstreamArg, portArg, connsArg] = process.argv.slice(2);
-if (!upstreamArg) throw new Error('usage: h2-frame-relay.ts UPSTREAM_HOST:PORT [LISTEN_PORT] [UPSTREAM_CONNS]');
-const upHost = upstreamArg.slice(0, upstreamArg.lastIndexOf(':'));
-const upPort = Number(upstreamArg.slice(upstreamArg.lastIndexOf(':') + 1));
-const UP_CONNS = Number(connsArg ?? 1);
+let upHost = '';
+let upPort = 0;
+let UP_CONNS = 1;
 const upstreams = new Set<Conn>();
 let rr = 0;
 
@@ -636,20 +636,104 @@ function pickUpstream(): Conn | undefined {
   return undefined;
 }
 
-const clients = new Set<Conn>();
-const server = createServer((sock) => {
-  const c = new Conn(sock, false);
-  clients.add(c);
-  sock.on('close', () => clients.delete(c));
-});
-// kill -USR2: open streams on each side (a leak check after a run).
-process.on('SIGUSR2', () => {
-  const n = (s: Set<Conn>) => [...s].reduce((a, c) => a + c.streams.size, 0);
-  console.error(`h2-frame-relay: ${clients.size} client connections with ${n(clients)} open streams, ${upstreams.size} upstream connections with ${n(upstreams)} open streams`);
-});
-server.listen(Number(portArg ?? process.env['H2_RELAY_PORT'] ?? 0), '127.0.0.1', () => {
-  pickUpstream(); // connect ahead of the first call
-  console.log(`READY ${JSON.stringify({ port: (server.address() as AddressInfo).port })}`);
-});
-process.on('SIGTERM', () => process.exit(0));
-process.on('SIGINT', () => process.exit(0));
+/** The upstream (`host:port`) and how many connections to spread streams over; connects the first ones. */
+export function setUpstream(hostPort: string, conns = 1): void {
+  upHost = hostPort.slice(0, hostPort.lastIndexOf(':'));
+  upPort = Number(hostPort.slice(hostPort.lastIndexOf(':') + 1));
+  UP_CONNS = conns;
+  pickUpstream();
+}
+
+// ---------------------------------------------------------------- API for a caller with its own client side
+
+/** A stream opened by openUpstream(); its request direction goes through upstreamData / upstreamReset. */
+export type UpstreamStream = Side;
+
+let flushQueued = false;
+/** Writes what the calls below gathered once the caller's current event (and its nextTicks) is over. */
+function flushSoon(): void {
+  if (flushQueued) return;
+  flushQueued = true;
+  queueMicrotask(() => {
+    flushQueued = false;
+    flushDirty();
+  });
+}
+
+/** Opens a stream on an upstream connection with `h` (pseudo-headers first) as its request headers; undefined when none has room. */
+export function openUpstream(h: Headers, end: boolean, sink: UpstreamSink): UpstreamStream | undefined {
+  const up = pickUpstream();
+  if (!up) return undefined;
+  const uid = up.nextSid;
+  up.nextSid += 2;
+  if (up.nextSid > MAX_STREAM_ID) up.draining = true;
+  const call: Call = { done: false, client: null, up: null! };
+  const s: Side = { conn: up, sid: uid, call, win: up.peerInitialWindow, q: null, recv: 0, other: null!, sink };
+  call.up = s;
+  up.streams.set(uid, s);
+  sendHeaders(s, h, end);
+  flushSoon();
+  return s;
+}
+
+/** Request DATA (`end`: with END_STREAM), within the upstream's windows. */
+export function upstreamData(s: UpstreamStream, data: Buffer, end: boolean): void {
+  if (s.call.done) return;
+  sendData(s, data, end);
+  flushSoon();
+}
+
+/** RST_STREAM (`code`) to the upstream, unless its call is over. */
+export function upstreamReset(s: UpstreamStream, code: number): void {
+  if (s.call.done) return;
+  s.conn.send(frame(RST_STREAM, 0, s.sid, u32(code)));
+  remove(s.call);
+  flushSoon();
+}
+
+/** Open streams and connections to the upstream (a leak check). */
+export function upstreamStats(): { connections: number; streams: number } {
+  return { connections: upstreams.size, streams: [...upstreams].reduce((a, c) => a + c.streams.size, 0) };
+}
+
+const MAIN = /h2-frame-relay\.ts$/.test(process.argv[1] ?? '');
+
+if (MAIN && process.argv[2] === '--self-test') {
+  // RFC 7541 C.4.1-C.4.3: three requests with Huffman strings on one decoder (dynamic table in use).
+  const d = new HpackDecoder();
+  const want = [
+    ':method|GET|:scheme|http|:path|/|:authority|www.example.com',
+    ':method|GET|:scheme|http|:path|/|:authority|www.example.com|cache-control|no-cache',
+    ':method|GET|:scheme|https|:path|/index.html|:authority|www.example.com|custom-key|custom-value',
+  ];
+  ['828684418cf1e3c2e5f23a6ba0ab90f4ff', '828684be5886a8eb10649cbf', '828785bf408825a849e95ba97d7f8925a849e95bb8e8b4bf'].forEach((hex, i) => {
+    const h = d.decode(Buffer.from(hex, 'hex'));
+    const got = h.filter((_, j) => j % 3 !== 2).join('|');
+    if (got !== want[i]) throw new Error(`C.4.${i + 1}: ${got}`);
+    const again = new HpackDecoder().decode(hpackEncode(h, true)).filter((_, j) => j % 3 !== 2).join('|');
+    if (again !== want[i]) throw new Error(`re-encode C.4.${i + 1}: ${again}`);
+  });
+  console.log('hpack self-test ok');
+  process.exit(0);
+}
+if (MAIN) {
+  const [upstreamArg, portArg, connsArg] = process.argv.slice(2);
+  if (!upstreamArg) throw new Error('usage: h2-frame-relay.ts UPSTREAM_HOST:PORT [LISTEN_PORT] [UPSTREAM_CONNS]');
+  const clients = new Set<Conn>();
+  const server = createServer((sock) => {
+    const c = new Conn(sock, false);
+    clients.add(c);
+    sock.on('close', () => clients.delete(c));
+  });
+  // kill -USR2: open streams on each side (a leak check after a run).
+  process.on('SIGUSR2', () => {
+    const n = (s: Set<Conn>) => [...s].reduce((a, c) => a + c.streams.size, 0);
+    console.error(`h2-frame-relay: ${clients.size} client connections with ${n(clients)} open streams, ${upstreams.size} upstream connections with ${n(upstreams)} open streams`);
+  });
+  server.listen(Number(portArg ?? process.env['H2_RELAY_PORT'] ?? 0), '127.0.0.1', () => {
+    setUpstream(upstreamArg, Number(connsArg ?? 1)); // connect ahead of the first call
+    console.log(`READY ${JSON.stringify({ port: (server.address() as AddressInfo).port })}`);
+  });
+  process.on('SIGTERM', () => process.exit(0));
+  process.on('SIGINT', () => process.exit(0));
+}
