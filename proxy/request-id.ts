@@ -3,7 +3,7 @@
 // kept when it is short and plain (the characters of a UUID, a ULID or a trace id, plus
 // `.`, `_`, `:`, `-`), so ids cannot smuggle separators or control bytes into logs; any
 // other value is replaced by a fresh UUID (Envoy's x-request-id behaves the same way).
-import { randomUUID } from 'node:crypto';
+import { randomUuid } from './random-ids.ts';
 
 /** Longest client id kept. */
 export const MAX_REQUEST_ID_LENGTH = 128;
@@ -15,5 +15,5 @@ export function isValidRequestId(v: string): boolean {
 
 /** The client's id when valid, else a new random one. */
 export function requestIdFrom(clientValue: string | undefined): string {
-  return clientValue !== undefined && VALID_ID.test(clientValue) ? clientValue : randomUUID();
+  return clientValue !== undefined && VALID_ID.test(clientValue) ? clientValue : randomUuid();
 }

@@ -4,9 +4,9 @@
 // an incoming trace is continued with a new parent-id, otherwise a new trace is started;
 // either way the upstream receives a traceparent. When an SDK is registered its span ids
 // are used, so the upstream's spans nest under the proxy's.
-import { randomFillSync } from 'node:crypto';
 import { trace, ROOT_CONTEXT, INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, isSpanContextValid } from '@opentelemetry/api';
 import type { Span, SpanContext, Tracer } from '@opentelemetry/api';
+import { randomHex } from './random-ids.ts';
 
 export interface TraceParent {
   traceId: string;
@@ -36,23 +36,6 @@ export function parseTraceparent(header: string | undefined): TraceParent | unde
 
 export function formatTraceparent(t: TraceParent): string {
   return `00-${t.traceId}-${t.spanId}-${(t.flags & 0xff).toString(16).padStart(2, '0')}`;
-}
-
-// Ids from a pooled random buffer: one getrandom call per 256 ids instead of one per id,
-// written as hex through a table (Buffer#toString('hex') is a native call per id).
-const POOL_BYTES = 4096;
-const pool = Buffer.alloc(POOL_BYTES);
-let offset = POOL_BYTES;
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-function randomHex(bytes: number): string {
-  if (offset + bytes > POOL_BYTES) {
-    randomFillSync(pool);
-    offset = 0;
-  }
-  let hex = '';
-  for (let i = offset, end = offset + bytes; i < end; i++) hex += HEX[pool[i]!]!;
-  offset += bytes;
-  return hex;
 }
 
 export interface RequestTrace {
