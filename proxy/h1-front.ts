@@ -19,6 +19,7 @@ import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, Server } from 'node:http';
 import { GATHERED_BODY_BYTES } from './rest-client.ts';
+import { isOws } from './header-names.ts';
 import type { ClientRequest, ClientResponse } from './rest-client.ts';
 
 export interface RelayFrontOptions {
@@ -58,8 +59,6 @@ interface Head {
 export const TCHAR = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
 
-/** Space or tab (OWS). */
-const isOws = (c: number) => c === 0x20 || c === 0x09;
 
 /**
  * Parses a request head (without its final CRLFCRLF) strictly; undefined for anything

@@ -12,6 +12,7 @@
 // node's strings, so `classifyUpstreamError` in rest.ts counts them the same way.
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
+import { byShape, isOws, nameIn } from './header-names.ts';
 
 /** What the client hands the upstream; names what RestExchange already implements for undici. */
 export interface UpstreamHandler {
@@ -75,6 +76,8 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 // (undici's keepAliveTimeoutThreshold default is 1 s in the v6 docs, 2 s in v7).
 const KEEP_ALIVE_MARGIN_MS = 1000;
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+/** The headers that frame a response or the connection (#head). */
+const FRAMING = byShape(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
 
 const enum State {
   Head,
@@ -247,7 +250,7 @@ export class ResponseParser {
     let chunked = false;
     let otherCoding = false;
     let close = http10;
-    // One pass over the lines; only the framing headers are cut out as strings.
+    // One pass over the lines; the framing headers are read in place.
     for (let pos = from; pos < head.length; pos = eol + 2) {
       eol = head.indexOf('\r\n', pos);
       if (eol < 0) eol = head.length;
@@ -255,28 +258,33 @@ export class ResponseParser {
       // No obs-fold (RFC 9112 §5.2: a proxy may reject it) and no empty names.
       const first = head.charCodeAt(pos);
       if (colon <= pos || colon > eol || first === 0x20 || first === 0x09) throw new UpstreamSocketError('invalid upstream header line', 'HPE_INVALID_HEADER_TOKEN');
-      const c = first | 0x20;
-      if (c !== 0x63 && c !== 0x74 && c !== 0x6b) continue; // content-length, connection, transfer-encoding, keep-alive
-      const n = colon - pos;
-      if (n !== 10 && n !== 14 && n !== 17) continue; // (content-type is not one of them)
-      const lower = head.slice(pos, colon).toLowerCase();
-      if (lower !== 'keep-alive' && lower !== 'content-length' && lower !== 'transfer-encoding' && lower !== 'connection') continue;
-      const value = head.slice(colon + 1, eol).trim();
-      if (lower === 'keep-alive') {
-        this.keepAliveHintMs = keepAliveTimeoutMs(value, this.keepAliveHintMs);
-      } else if (lower === 'content-length') {
-        // Repeated identical values are one length; different ones are an error (§6.3 item 5).
-        if (!/^\d{1,15}$/.test(value) || (length !== -1 && length !== Number(value))) throw new UpstreamSocketError('invalid upstream content-length', 'HPE_UNEXPECTED_CONTENT_LENGTH');
-        length = Number(value);
-      } else if (lower === 'transfer-encoding') {
-        const last = value.toLowerCase().split(',').pop()!.trim();
-        chunked = last === 'chunked';
-        otherCoding = !chunked;
-      } else {
-        if (value === 'keep-alive' && !http10) continue; // node:http's and most servers' value
-        const v = value.toLowerCase();
+      const name = nameIn(head, pos, colon, FRAMING);
+      if (name === undefined) continue;
+      // The value without surrounding whitespace (OWS, RFC 9110 §5.6.3), read in place.
+      let vs = colon + 1;
+      let ve = eol;
+      while (vs < ve && isOws(head.charCodeAt(vs))) vs++;
+      while (ve > vs && isOws(head.charCodeAt(ve - 1))) ve--;
+      if (name === 'content-length') {
+        // 1 to 15 digits; repeated identical values are one length, different ones an error (§6.3 item 5).
+        let n = ve > vs && ve - vs <= 15 ? 0 : -1;
+        for (let k = vs; k < ve && n >= 0; k++) {
+          const d = head.charCodeAt(k) - 0x30;
+          n = d >= 0 && d <= 9 ? n * 10 + d : -1;
+        }
+        if (n < 0 || (length !== -1 && length !== n)) throw new UpstreamSocketError('invalid upstream content-length', 'HPE_UNEXPECTED_CONTENT_LENGTH');
+        length = n;
+      } else if (name === 'keep-alive') {
+        this.keepAliveHintMs = keepAliveTimeoutMs(head, vs, ve, this.keepAliveHintMs);
+      } else if (name === 'connection') {
+        if (!http10 && ve - vs === 10 && head.startsWith('keep-alive', vs)) continue; // node:http's and most servers' value
+        const v = head.slice(vs, ve).toLowerCase();
         if (/(^|,)\s*close\s*(,|$)/.test(v)) close = true;
         else if (http10 && /(^|,)\s*keep-alive\s*(,|$)/.test(v)) close = false;
+      } else {
+        const last = head.slice(vs, ve).toLowerCase().split(',').pop()!.trim();
+        chunked = last === 'chunked';
+        otherCoding = !chunked;
       }
     }
     if (code < 200) {
@@ -333,10 +341,11 @@ export function headerList(head: string, from: number): string[] {
 /** The last Keep-Alive value read and its timeout: an upstream sends the same one every time. */
 let lastKeepAlive = '';
 let lastKeepAliveMs = -1;
-function keepAliveTimeoutMs(value: string, otherwise: number): number {
-  if (value !== lastKeepAlive) {
-    const t = /(?:^|[,\s])timeout\s*=\s*(\d+)/i.exec(value);
-    lastKeepAlive = value;
+/** `Keep-Alive: timeout=N` (value `head[vs..ve)`) in ms, else `otherwise`. */
+function keepAliveTimeoutMs(head: string, vs: number, ve: number, otherwise: number): number {
+  if (ve - vs !== lastKeepAlive.length || !head.startsWith(lastKeepAlive, vs)) {
+    lastKeepAlive = head.slice(vs, ve);
+    const t = /(?:^|[,\s])timeout\s*=\s*(\d+)/i.exec(lastKeepAlive);
     lastKeepAliveMs = t ? Number(t[1]) * 1000 : -1;
   }
   return lastKeepAliveMs >= 0 ? lastKeepAliveMs : otherwise;

@@ -28,6 +28,7 @@ import type { H1Upstream, UpstreamHandler } from './h1-upstream.ts';
 import type { FairShare, SlotWaiter } from './fair-share.ts';
 import { RelayFront, TCHAR, invalidChar } from './h1-front.ts';
 import { headerList } from './h1-upstream.ts';
+import { byShape, nameIn, shapeOf } from './header-names.ts';
 import { GATHERED_BODY_BYTES } from './rest-client.ts';
 import type { ClientRequest, ClientResponse } from './rest-client.ts';
 import type { RestListener } from './listeners.ts';
@@ -63,32 +64,8 @@ const REQUEST_NOTABLE = new Set([...HOP_BY_HOP, ...CREDENTIAL_HEADERS, 'tracepar
  */
 const RESPONSE_LINE_NAMES = byShape([...HOP_BY_HOP, REQUEST_ID_HEADER, VERSION_HEADER, 'content-length', 'date']);
 const REQUEST_LINE_NAMES = byShape([...HOP_BY_HOP, ...CREDENTIAL_HEADERS, 'traceparent', 'x-forwarded-for', REQUEST_ID_HEADER, 'content-length']);
-function byShape(names: string[]): Map<number, string[]> {
-  const m = new Map<number, string[]>();
-  for (const n of new Set(names)) m.set(shapeOf(n), [...(m.get(shapeOf(n)) ?? []), n]);
-  return m;
-}
-
-/**
- * The name `text[pos..colon)` as one of `names`, matched without lower-casing it; undefined
- * for any other. The name must be a token: `| 0x20` lower-cases letters and leaves `-` and
- * digits, and only a CR (not a token character) would also land on `-`.
- */
-function nameIn(text: string, pos: number, colon: number, names: Map<number, string[]>): string | undefined {
-  const list = names.get(((text.charCodeAt(pos) | 0x20) << 16) | (colon - pos));
-  if (list === undefined) return undefined;
-  for (const n of list) {
-    let k = 1;
-    while (k < n.length && (text.charCodeAt(pos + k) | 0x20) === n.charCodeAt(k)) k++;
-    if (k === n.length) return n;
-  }
-  return undefined;
-}
 /** What String#trim takes off a latin1 header value (control bytes other than tab are refused before). */
 const isSpace = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0xa0;
-function shapeOf(name: string): number {
-  return ((name.charCodeAt(0) | 0x20) << 16) | name.length;
-}
 
 // The v2 JSON response names the version that served (`model_version`, KServe
 // required_api.md §Inference Response JSON Object); it comes first in practice, so only the
