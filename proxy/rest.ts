@@ -334,6 +334,7 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
   #lineMode = LineMode.Response;
   #lengthSeen = false;
   #dateSeen = false;
+  #codedSeen = false;
   #pendingAbort: Error | undefined;
   #dispatched = false;
   #done = false;
@@ -626,8 +627,15 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
       return HOP_BY_HOP.has(lower) || (lower === 'traceparent' && this.#span !== undefined) || lower === 'x-forwarded-for' || lower === REQUEST_ID_HEADER || (CREDENTIAL_HEADERS.has(lower) && this.#deps.guard?.authenticates === true);
     }
     if (HOP_BY_HOP.has(lower) || lower === REQUEST_ID_HEADER) {
+      // A transfer coding with a length too: onHeaders removes the length (RFC 9112 §6.3 item 3).
+      if (lower === 'transfer-encoding') {
+        if (this.#declaredLength >= 0) return undefined;
+        this.#codedSeen = true;
+        return true;
+      }
       return lower === 'connection' && connectionListed(text.slice(colon + 1, eol).trim()) ? undefined : true;
     }
+    if (lower === 'content-length' && this.#codedSeen) return undefined;
     if (lower === 'date') this.#dateSeen = true;
     else if (lower === VERSION_HEADER) this.#reportedVersion ??= text.slice(colon + 1, eol).trim();
     else if (lower === 'content-length') this.#declaredLength = Number(text.slice(colon + 1, eol));
@@ -683,6 +691,7 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
     // latin1 both ways: header bytes pass through unchanged, whatever their encoding.
     let out: string[] = [];
     let connection: string | undefined;
+    let coded = false;
     for (let i = 0; i < raw.length; i += 2) {
       const n = raw[i]!;
       const v = raw[i + 1]!;
@@ -694,13 +703,17 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
       }
       const lower = name.toLowerCase();
       if (lower === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
+      else if (lower === 'transfer-encoding') coded = true;
       if (HOP_BY_HOP.has(lower) || lower === REQUEST_ID_HEADER) continue;
       if (lower === VERSION_HEADER) this.#reportedVersion ??= value;
       else if (lower === 'content-length') this.#declaredLength = Number(value);
       out.push(name, value);
     }
-    const listed = connectionListed(connection);
-    if (listed) out = out.filter((_, i, a) => !listed.has((i % 2 === 0 ? a[i]! : a[i - 1]!).toLowerCase()));
+    // Both a transfer coding and a length: the coding frames the body, and the length is
+    // removed before the message goes on (RFC 9112 §6.3 item 3); the body is re-framed here.
+    const drop = coded ? new Set([...(connectionListed(connection) ?? []), 'content-length']) : connectionListed(connection);
+    if (coded) this.#declaredLength = -1;
+    if (drop) out = out.filter((_, i, a) => !drop.has((i % 2 === 0 ? a[i]! : a[i - 1]!).toLowerCase()));
     out.push(VARIANT_HEADER, this.#plan.variant, REQUEST_ID_HEADER, this.#id);
     if (this.#reportedVersion === undefined && this.#plan.scanV2Body) this.#scan = [];
     this.#res.writeHead(statusCode, out);
@@ -715,6 +728,7 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
     const res = this.#res;
     this.#lineMode = LineMode.Response;
     this.#dateSeen = false;
+    this.#codedSeen = false;
     const lines = res.writeHeadLines !== undefined && statusCode >= 200 ? this.#keptLines(head, from, RESPONSE_LINE_NAMES) : undefined;
     if (lines === undefined) {
       this.onHeaders(statusCode, headerList(head, from), resume);

@@ -126,6 +126,11 @@ const UPSTREAM_HEADS: Record<string, string> = {
   control: 'HTTP/1.1 200 OK\r\nX-Bad: a\x01b\r\nContent-Length: 2',
   delete: 'HTTP/1.1 200 OK\r\nX-Bad\x7f: 1\r\nContent-Length: 2',
 };
+// Answers whose body is not `{}` with a length: both framings at once, in either order.
+const UPSTREAM_ANSWERS: Record<string, string> = {
+  lengthfirst: 'HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n',
+  codingfirst: 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 99\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n',
+};
 
 describe('upstream response heads, through the relay front and through node:http', () => {
   let upstream: NetServer;
@@ -143,7 +148,7 @@ describe('upstream response heads, through the relay front and through node:http
           const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
           buf = buf.slice(end + 4 + length);
           const model = /models\/(\w+)/.exec(head)?.[1] ?? 'plain';
-          socket.write(`${UPSTREAM_HEADS[model]}\r\n\r\n{}`, 'latin1');
+          socket.write(UPSTREAM_ANSWERS[model] ?? `${UPSTREAM_HEADS[model]}\r\n\r\n{}`, 'latin1');
         }
       });
       socket.on('error', () => {});
@@ -223,5 +228,19 @@ describe('upstream response heads, through the relay front and through node:http
     assert.ok(post!.includes('x-request-id: r1') && post!.includes('x-forwarded-for: 10.0.0.1, 127.0.0.1'), post!.join(' | '));
     assert.equal(get!.some((l) => /^content-length/i.test(l)), false);
     assert.equal(bare!.at(-1), 'content-length: 0');
+  });
+
+  test('an upstream answer with both a transfer coding and a length reaches the client without the length, its body re-framed, on both fronts', async () => {
+    for (const server of ['relay', 'node'] as const) {
+      for (const model of ['lengthfirst', 'codingfirst']) {
+        const port = Number(new URL(proxies[server].restUrl!).port);
+        const raw = await sharedRawExchange(port, `GET /v1/models/${model} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+        const head = raw.slice(0, raw.indexOf('\r\n\r\n'));
+        assert.equal(statusCodes(head)[0], 200, `${server} ${model}: ${JSON.stringify(raw)}`);
+        assert.equal(/content-length/i.test(head), false, `${server} ${model}: ${JSON.stringify(head)}`);
+        assert.match(head, /transfer-encoding: chunked/i);
+        assert.equal(raw.slice(raw.indexOf('\r\n\r\n') + 4), '2\r\n{}\r\n0\r\n\r\n', `${server} ${model}`);
+      }
+    }
   });
 });
