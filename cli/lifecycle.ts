@@ -29,10 +29,38 @@ export function portError(
 }
 
 /**
- * Resolves with the exit code once `drain` has finished after SIGTERM or SIGINT. A second
- * signal during the drain calls `cut` (stop at once); the drain's promise then settles.
+ * Holds SIGTERM and SIGINT from now until exitOnSignal takes over, for a command that is
+ * still starting: its listeners may already answer probes, and a leader may already hold
+ * its lease, so dying by node's default action would drop in-flight requests and leave the
+ * lease to expire. The first signal is kept (returned by the function this returns, which
+ * also stops holding) and exitOnSignal drains as soon as the command is up; a second one
+ * while starting exits at once, as during a drain.
  */
-export function exitOnSignal(tag: string, drainSeconds: number, drain: () => Promise<void>, cut: () => Promise<void>): Promise<number> {
+export function holdSignals(tag: string): () => NodeJS.Signals | undefined {
+  let seen: NodeJS.Signals | undefined;
+  const hold = (signal: NodeJS.Signals) => {
+    if (seen !== undefined) {
+      console.log(`${tag} ${signal} again while starting: exiting now`);
+      process.exit(1);
+    }
+    seen = signal;
+    console.log(`${tag} ${signal} while starting: draining once started (send ${signal} again to exit now)`);
+  };
+  process.on('SIGTERM', hold);
+  process.on('SIGINT', hold);
+  return () => {
+    process.off('SIGTERM', hold);
+    process.off('SIGINT', hold);
+    return seen;
+  };
+}
+
+/**
+ * Resolves with the exit code once `drain` has finished after SIGTERM or SIGINT (or at once
+ * after `pending`, a signal holdSignals kept while starting). A second signal during the
+ * drain calls `cut` (stop at once); the drain's promise then settles.
+ */
+export function exitOnSignal(tag: string, drainSeconds: number, drain: () => Promise<void>, cut: () => Promise<void>, pending?: NodeJS.Signals): Promise<number> {
   return new Promise<number>((resolve) => {
     let draining = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -60,5 +88,6 @@ export function exitOnSignal(tag: string, drainSeconds: number, drain: () => Pro
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    if (pending !== undefined) onSignal(pending);
   });
 }

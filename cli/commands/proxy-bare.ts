@@ -5,7 +5,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { helpText, parseArgs } from '../args.ts';
 import type { FlagSpec } from '../args.ts';
 import { ConfigError, Issues, formatIssues } from '../../common/index.ts';
-import { exitOnSignal, portError } from '../lifecycle.ts';
+import { exitOnSignal, holdSignals, portError } from '../lifecycle.ts';
 import { readProxyConfig } from '../../proxy/config.ts';
 import type { ProxyConfig } from '../../proxy/config.ts';
 import { createProxy } from '../../proxy/proxy.ts';
@@ -87,11 +87,13 @@ export async function run(argv: string[]): Promise<number> {
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'modelgate_proxy_' });
+  const held = holdSignals('[proxy]');
   const proxy = await createProxy({ config, registry, latencyThresholdsSeconds: file.thresholds }).catch((err: unknown) => {
+    held();
     throw portError('proxy', err, PROXY_PORT_FLAGS, []) ?? err;
   });
   if (proxy.restUrl) console.log(`[proxy] REST ${proxy.restUrl} → ${config.rest!.upstream}`);
   if (proxy.grpcAddress) console.log(`[proxy] gRPC ${proxy.grpcAddress} → ${config.grpc!.upstream}`);
   console.log(`[proxy] admin ${proxy.adminUrl} (/metrics, /healthz, /api/v1/models/{m}/split)`);
-  return exitOnSignal('[proxy]', config.timeouts.drainMs / 1000, () => proxy.drain(), () => proxy.close());
+  return exitOnSignal('[proxy]', config.timeouts.drainMs / 1000, () => proxy.drain(), () => proxy.close(), held());
 }

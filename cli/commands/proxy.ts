@@ -13,7 +13,7 @@ import type { Config } from '../../config/index.ts';
 import { sloLatencyThresholds } from '../../slo/index.ts';
 import type { ProxyConfig } from '../../proxy/index.ts';
 import { PROXY_FLAGS, PROXY_PORT_FLAGS, proxyConfigFrom, run as runBareProxy } from './proxy-bare.ts';
-import { exitOnSignal, portError } from '../lifecycle.ts';
+import { exitOnSignal, holdSignals, portError } from '../lifecycle.ts';
 import { startGateway } from '../../app/gateway.ts';
 
 export const GATEWAY_PROXY_FLAGS: readonly FlagSpec[] = [
@@ -44,6 +44,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'modelgate_proxy_' });
+  const held = holdSignals('[proxy]');
   const gateway = await startGateway({
     config,
     registry,
@@ -52,13 +53,14 @@ export async function run(argv: string[]): Promise<number> {
     tickMs: Number(flags['tick']),
     log: (m) => console.log(`[proxy] ${m}`),
   }).catch((err: unknown) => {
+    held();
     throw portError('proxy', err, PROXY_PORT_FLAGS, []) ?? err;
   });
   const { proxy } = gateway;
   if (proxy.restUrl) console.log(`[proxy] REST ${proxy.restUrl} → ${proxyConfig.rest!.upstream}`);
   if (proxy.grpcAddress) console.log(`[proxy] gRPC ${proxy.grpcAddress} → ${proxyConfig.grpc!.upstream}`);
   console.log(`[proxy] admin ${proxy.adminUrl} (/metrics, /healthz, /status, /api/v1/slos, /api/v1/drift, /api/v1/rollouts)`);
-  return exitOnSignal('[proxy]', proxyConfig.timeouts.drainMs / 1000, () => gateway.drain(), () => gateway.close());
+  return exitOnSignal('[proxy]', proxyConfig.timeouts.drainMs / 1000, () => gateway.drain(), () => gateway.close(), held());
 }
 
 /** `proxy.workers` > 1: this process is the primary (app/workers.ts) or one of its forked data-plane workers. */
@@ -68,15 +70,17 @@ async function runCluster(config: Config, proxyConfig: ProxyConfig, flags: Recor
   // The same histogram buckets as the primary's (SLO thresholds), or the merged series would not add up.
   if (isWorker) return runProxyWorker(proxyConfig, sloLatencyThresholds(config.slos));
   const log = (m: string) => console.log(`[proxy] ${m}`);
+  const held = holdSignals('[proxy]');
   const c = await startProxyCluster({
     workers: proxyConfig.workers,
     gateway: { config, proxyOverride: () => proxyConfig, stateDir: resolve(String(flags['state_dir'])), tickMs: Number(flags['tick']), log },
     log,
   }).catch((err: unknown) => {
+    held();
     throw portError('proxy', err, PROXY_PORT_FLAGS, []) ?? err;
   });
   if (c.restUrl) console.log(`[proxy] REST ${c.restUrl} → ${proxyConfig.rest!.upstream}`);
   if (c.grpcAddress) console.log(`[proxy] gRPC ${c.grpcAddress} → ${proxyConfig.grpc!.upstream}`);
   console.log(`[proxy] admin ${c.gateway.proxy.adminUrl} (/metrics, /healthz, /status, /api/v1/slos, /api/v1/drift, /api/v1/rollouts)`);
-  return exitOnSignal('[proxy]', proxyConfig.timeouts.drainMs / 1000, () => c.drain(), () => c.close());
+  return exitOnSignal('[proxy]', proxyConfig.timeouts.drainMs / 1000, () => c.drain(), () => c.close(), held());
 }

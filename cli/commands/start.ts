@@ -6,7 +6,7 @@ import { loadConfig } from '../../config/index.ts';
 import { startServer } from '../../server/index.ts';
 import { limitOptions, readServerConfigFile } from '../../server/config.ts';
 import { startGateway } from '../../app/gateway.ts';
-import { exitOnSignal, portError } from '../lifecycle.ts';
+import { exitOnSignal, holdSignals, portError } from '../lifecycle.ts';
 import { PROXY_PORT_FLAGS } from './proxy-bare.ts';
 import { managerLabels } from '../../rollout/index.ts';
 
@@ -36,6 +36,7 @@ export async function run(argv: string[]): Promise<number> {
   const { models, limits } = await readServerConfigFile(resolve(String(flags.model_config_file)));
   console.log(`[start] loading ${models.length} models: ${models.map((m) => m.name).join(', ')}`);
   const drainMs = Number(flags.drain_timeout);
+  const held = holdSignals('[start]');
   const server = await startServer({
     host: '127.0.0.1',
     restPort: Number(flags.server_rest_port),
@@ -46,6 +47,7 @@ export async function run(argv: string[]): Promise<number> {
     drainTimeoutMs: drainMs,
     log: (m) => console.log(`[serve] ${m}`),
   }).catch((err: unknown) => {
+    held();
     throw portError('start', err, {}, [[Number(flags.server_rest_port), 'server_rest_port'], [Number(flags.server_grpc_port), 'server_grpc_port']]) ?? err;
   });
   const grpcUpstream = (server as { grpcAddress?: string }).grpcAddress;
@@ -65,6 +67,7 @@ export async function run(argv: string[]): Promise<number> {
     }),
   }).catch(async (err: unknown) => {
     // The server is up: close it, or its listeners and model timers keep the process alive.
+    held();
     await server.close();
     throw portError('start', err, PROXY_PORT_FLAGS, []) ?? err;
   });
@@ -100,5 +103,6 @@ export async function run(argv: string[]): Promise<number> {
       await gateway.close();
       await server.close();
     },
+    held(),
   );
 }
