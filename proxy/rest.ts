@@ -28,7 +28,7 @@ import type { H1Upstream, UpstreamHandler } from './h1-upstream.ts';
 import type { FairShare, SlotWaiter } from './fair-share.ts';
 import { RelayFront, TCHAR, invalidChar } from './h1-front.ts';
 import { headerList } from './h1-upstream.ts';
-import { byShape, nameIn, shapeOf } from './header-names.ts';
+import { byShape, nameIn } from './header-names.ts';
 import { GATHERED_BODY_BYTES } from './rest-client.ts';
 import type { ClientRequest, ClientResponse } from './rest-client.ts';
 import type { RestListener } from './listeners.ts';
@@ -51,16 +51,9 @@ export interface RestDeps extends ForwardDeps {
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
 
 /**
- * Response header names the exchange looks at (hop-by-hop, ours, the version, the length),
- * as first letter and length: a name that matches none of them is forwarded without being
- * lower-cased (most response headers: content-type, date, server, ...).
- */
-const NOTABLE = new Set([...HOP_BY_HOP, REQUEST_ID_HEADER, VERSION_HEADER, 'content-length'].map(shapeOf));
-/** Request header names #upstreamHeaders drops or replaces, as shapes (unless a Connection header lists more). */
-const REQUEST_NOTABLE = new Set([...HOP_BY_HOP, ...CREDENTIAL_HEADERS, 'traceparent', 'x-forwarded-for', REQUEST_ID_HEADER].map(shapeOf));
-/**
- * The names #keptLines looks at, by shape, lower-case: for the response lines (hop-by-hop,
- * ours, the version, the length, the date) and the request lines (#upstreamHeaders' and the length).
+ * The header names the exchange looks at (header-names.ts): in a response (hop-by-hop, ours,
+ * the version, the length, the date) and in a request (hop-by-hop, credentials, ours, the
+ * length). Any other name is forwarded without being lower-cased.
  */
 const RESPONSE_LINE_NAMES = byShape([...HOP_BY_HOP, REQUEST_ID_HEADER, VERSION_HEADER, 'content-length', 'date']);
 const REQUEST_LINE_NAMES = byShape([...HOP_BY_HOP, ...CREDENTIAL_HEADERS, 'traceparent', 'x-forwarded-for', REQUEST_ID_HEADER, 'content-length']);
@@ -535,12 +528,12 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
     const strip = this.#deps.guard?.authenticates === true;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
-      // Most names need no look (content-type, user-agent, ...): not lower-cased.
-      if (listed === undefined && !REQUEST_NOTABLE.has(shapeOf(name))) {
+      // Most names need no look (content-type, user-agent, ...) unless a Connection header lists them.
+      const lower = nameIn(name, 0, name.length, REQUEST_LINE_NAMES) ?? (listed === undefined ? undefined : name.toLowerCase());
+      if (lower === undefined) {
         out.push(name, raw[i + 1]!);
         continue;
       }
-      const lower = name.toLowerCase();
       if (HOP_BY_HOP.has(lower) || listed?.has(lower) || (strip && CREDENTIAL_HEADERS.has(lower))) continue;
       // Set below from what was read: ours replaces the client's, the address is appended.
       if ((lower === 'traceparent' && this.#span) || lower === 'x-forwarded-for' || lower === REQUEST_ID_HEADER) continue;
@@ -697,11 +690,11 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
       const v = raw[i + 1]!;
       const name = typeof n === 'string' ? n : n.toString('latin1');
       const value = typeof v === 'string' ? v : v.toString('latin1');
-      if (!NOTABLE.has(shapeOf(name))) {
+      const lower = nameIn(name, 0, name.length, RESPONSE_LINE_NAMES);
+      if (lower === undefined) {
         out.push(name, value);
         continue;
       }
-      const lower = name.toLowerCase();
       if (lower === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
       else if (lower === 'transfer-encoding') coded = true;
       if (HOP_BY_HOP.has(lower) || lower === REQUEST_ID_HEADER) continue;
