@@ -105,9 +105,10 @@ test('the image\'s exact ENTRYPOINT + CMD serves from compiled code only: REST, 
     try {
       const deadline = Date.now() + 120_000;
       let url: string | undefined;
-      while (!(url = /REST listening on (http:\/\/[\d.:]+)/.exec(out)?.[1]) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      assert.ok(url, `no REST listener:\n${out}`);
-      assert.match(out, /gRPC listening on /, 'the protos ship in dist/');
+      // The two listeners are announced in two writes, which may arrive apart: wait for both.
+      const announced = () => /gRPC listening on /.test(out) ? /REST listening on (http:\/\/[\d.:]+)/.exec(out)?.[1] : undefined;
+      while (!(url = announced()) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(url, `no REST and gRPC listeners announced (the protos ship in dist/):\n${out}`);
       // The server listens before its models load (503 until then): wait until it is ready.
       const ready = async () => (await fetch(`${url}/v2/health/ready`).catch(() => undefined))?.status === 200;
       while (!(await ready()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
