@@ -22,9 +22,13 @@ export interface ListenerConfig {
    * REST only: the upstream client for requests with no body or a small gathered one.
    * `native` = proxy/h1-upstream.ts, `undici` = undici Pool for everything.
    */
-  client?: RestClient;
-  /** REST listener front (rest only): the byte-level relay (h1-front.ts) or node:http for every request. */
-  server?: RestFront;
+  client?: RestClient | GrpcEngine;
+  /**
+   * REST: the byte-level relay (h1-front.ts) or node:http for every request. gRPC: the
+   * frame-level HTTP/2 server (h2/) or node:http2. The gRPC `client` is the same choice
+   * towards the upstream.
+   */
+  server?: RestFront | GrpcEngine;
   /** TLS on this listener (`tls: {cert, key, clientCa?}`), reloaded when the files change. */
   tls?: TlsFiles;
   /** TLS to the upstream (`upstreamTls`): REST with an https:// upstream; gRPC whenever set. */
@@ -33,6 +37,8 @@ export interface ListenerConfig {
 
 export type RestClient = 'native' | 'undici';
 export type RestFront = 'relay' | 'node';
+/** gRPC: HTTP/2 read and written frame by frame on node:net (proxy/h2), or node:http2. */
+export type GrpcEngine = 'frames' | 'http2';
 
 export interface ProxyConfig {
   rest?: ListenerConfig;
@@ -104,6 +110,8 @@ export const DEFAULTS = {
   restClient: 'native' as RestClient,
   // REST listener front: see proxy/h1-front.ts and docs/benchmarks.md (REST on the compiled build).
   restServer: 'relay' as RestFront,
+  // gRPC server and upstream client: see proxy/h2/ and docs/benchmarks.md (gRPC tail latency).
+  grpcEngine: 'frames' as GrpcEngine,
   adminPort: 9090,
   tokenEnv: 'MODELGATE_ADMIN_TOKEN',
   // TF Serving's older main.cc REST default (30 s); Envoy's route default is 15 s.
@@ -160,7 +168,7 @@ function readListener(raw: Record<string, unknown>, key: 'rest' | 'grpc', path: 
   if (raw[key] === undefined || raw[key] === null) return undefined;
   const p = join(path, key);
   const s = section(raw, key, path, issues);
-  checkKeys(s, key === 'rest' ? ['host', 'port', 'upstream', 'client', 'server', 'tls', 'upstreamTls'] : ['host', 'port', 'upstream', 'tls', 'upstreamTls'], p, issues);
+  checkKeys(s, ['host', 'port', 'upstream', 'client', 'server', 'tls', 'upstreamTls'], p, issues);
   const host = readString(s, 'host', p, issues, { default: '0.0.0.0' });
   const port = readPort(s, 'port', p, issues, key === 'rest' ? 8501 : 8500);
   const upstream = readString(s, 'upstream', p, issues, { required: true });
@@ -188,6 +196,15 @@ function readListener(raw: Record<string, unknown>, key: 'rest' | 'grpc', path: 
     if (front !== 'relay' && front !== 'node') issues.error(join(p, 'server'), `must be "relay" or "node", got ${JSON.stringify(front)}`);
     else if (front === 'relay' && tls) issues.error(join(p, 'server'), 'the relay front speaks plain HTTP only; remove "server" (a TLS listener uses node) or remove "tls"');
     else out.server = front;
+  } else {
+    const front = readString(s, 'server', p, issues, { default: tls ? 'http2' : DEFAULTS.grpcEngine });
+    if (front !== 'frames' && front !== 'http2') issues.error(join(p, 'server'), `must be "frames" or "http2", got ${JSON.stringify(front)}`);
+    else if (front === 'frames' && tls) issues.error(join(p, 'server'), 'the frames server speaks h2c (plaintext) only; remove "server" (a TLS listener uses http2) or remove "tls"');
+    else out.server = front;
+    const client = readString(s, 'client', p, issues, { default: upTls ? 'http2' : DEFAULTS.grpcEngine });
+    if (client !== 'frames' && client !== 'http2') issues.error(join(p, 'client'), `must be "frames" or "http2", got ${JSON.stringify(client)}`);
+    else if (client === 'frames' && upTls) issues.error(join(p, 'client'), 'the frames client speaks h2c (plaintext) only; remove "client" (a TLS upstream uses http2) or remove "upstreamTls"');
+    else out.client = client;
   }
   return out;
 }

@@ -4,7 +4,6 @@
 // timeout is cut. Then the admin API closes, and then, in order, what `after` lists (the
 // upstream clients, then the request path's flush: every request has ended by then).
 import type { Server } from 'node:net';
-import type { Http2Server } from 'node:http2';
 import type { Listeners } from './listeners.ts';
 
 export interface DrainParts {
@@ -26,12 +25,12 @@ export interface Drainer {
   close(): Promise<void>;
 }
 
-const closed = (s: Server | Http2Server | undefined): Promise<void> =>
+const closed = (s: Server | undefined): Promise<void> =>
   s?.listening ? new Promise((resolve) => s.close(() => resolve())) : Promise.resolve();
 
 export function drainer(parts: DrainParts): Drainer {
   const { lifecycle, listeners, stopBackground, after, defaultTimeoutMs } = parts;
-  const { rest, grpc, admin, grpcSessions } = listeners;
+  const { rest, grpc, admin } = listeners;
   let closing: Promise<void> | undefined;
   /** Ends the drain's wait early (close() during a drain). */
   let cutShort: (() => void) | undefined;
@@ -42,7 +41,7 @@ export function drainer(parts: DrainParts): Drainer {
       // Stop accepting; the close callbacks fire once every connection / session is gone.
       const forwarding = Promise.all([closed(rest), closed(grpc)]);
       // GOAWAY: no new streams on these sessions, the open ones run to their end.
-      for (const s of grpcSessions) if (!s.closed && !s.destroyed) s.close();
+      grpc?.goawayAll();
       // Idle keep-alive connections close now, busy ones once their response has been
       // flushed (rest.ts trackConnections; close() above did the same).
       rest?.closeIdleConnections();
@@ -54,7 +53,7 @@ export function drainer(parts: DrainParts): Drainer {
       clearTimeout(timer);
       // Past the drain timeout: cut what is left.
       rest?.closeAllConnections();
-      for (const s of grpcSessions) s.destroy();
+      grpc?.destroyAll();
       await forwarding;
       const adminClosed = closed(admin);
       admin?.closeAllConnections();

@@ -7,9 +7,9 @@
 // there is no public catch-all), and it would decode and re-encode every message. Tests
 // use grpc-js clients and servers on both sides to prove the wire stays compatible.
 import http2 from 'node:http2';
-import type { ClientHttp2Session, ClientHttp2Stream, Http2Server, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { ClientHttp2Session, Http2Session, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { connect, isIP } from 'node:net';
-import type { Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { performance } from 'node:perf_hooks';
@@ -25,6 +25,7 @@ import type { ForwardDeps } from './request-path.ts';
 import { requestIdFrom } from './request-id.ts';
 import { route } from './split.ts';
 import type { RequestTrace } from './tracing.ts';
+import { FrameServer } from './h2/index.ts';
 
 const { NGHTTP2_CANCEL } = http2.constants;
 
@@ -46,6 +47,53 @@ export function parseGrpcTimeout(v: string | undefined): number | undefined {
 }
 
 export type GrpcDeps = ForwardDeps;
+
+type Listener = (...args: any[]) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** What a call uses of a client's stream: node:http2's ServerHttp2Stream, or the frame server's (h2/stream.ts). */
+export interface ServerCallStream {
+  readonly closed: boolean;
+  readonly destroyed: boolean;
+  on(event: string, listener: Listener): unknown;
+  once(event: string, listener: Listener): unknown;
+  removeAllListeners(event: string): unknown;
+  respond(headers: OutgoingHttpHeaders, options: { endStream?: boolean; waitForTrailers?: boolean }): void;
+  sendTrailers(headers: OutgoingHttpHeaders): void;
+  write(chunk: Buffer): boolean;
+  end(): void;
+  close(code?: number): void;
+  pause(): unknown;
+  resume(): unknown;
+  isPaused(): boolean;
+}
+
+/** What a call uses of its upstream stream: node:http2's ClientHttp2Stream, or the frame client's. */
+export interface UpstreamCallStream {
+  readonly closed: boolean;
+  readonly destroyed: boolean;
+  on(event: string, listener: Listener): unknown;
+  once(event: string, listener: Listener): unknown;
+  removeAllListeners(event: string): unknown;
+  write(chunk: Buffer): boolean;
+  end(): void;
+  close(code?: number): void;
+  pause(): unknown;
+  resume(): unknown;
+}
+
+/** The upstream: node:http2 (UpstreamSession) or frame-level (h2/client.ts FrameUpstream). */
+export interface GrpcUpstream {
+  get(): { request(headers: OutgoingHttpHeaders, options: { endStream: boolean }): UpstreamCallStream };
+  close(): void;
+}
+
+/** The gRPC listener, whichever server: a net.Server that can send every connection GOAWAY, or cut them. */
+export type GrpcListener = NetServer & {
+  /** GOAWAY to every client connection: open calls run to their end, new ones are refused. */
+  goawayAll(): void;
+  /** Cuts every client connection. */
+  destroyAll(): void;
+};
 
 /** One HTTP/2 session to the upstream, re-dialled after it closes (so a restarted upstream is used again). */
 export class UpstreamSession {
@@ -91,17 +139,41 @@ export class UpstreamSession {
   }
 }
 
-/** With `tls`, the listener speaks gRPC over TLS (h2 by ALPN), its certificate reloaded by `tls`. */
-export function createGrpcServer(deps: GrpcDeps, upstream: UpstreamSession, tls?: ReloadableTls): Http2Server {
-  const options = { maxHeaderListPairs: 256, maxSendHeaderBlockLength: deps.config.limits.maxHeaderBytes };
+/**
+ * The gRPC listener. `frames` (plaintext only): the frame-level server of h2/, no
+ * node:http2 objects per call; else node:http2, with `tls` over TLS (h2 by ALPN), its
+ * certificate reloaded by `tls`.
+ */
+export function createGrpcServer(deps: GrpcDeps, upstream: GrpcUpstream, tls?: ReloadableTls): GrpcListener {
+  const { config } = deps;
+  if (config.grpc?.server === 'frames' && !tls) {
+    const server = new FrameServer(
+      { prefaceTimeoutMs: config.timeouts.headersMs, limits: { maxHeaderListSize: Math.max(config.limits.maxHeaderBytes, 16 * 1024) } },
+      (stream, headers) => new GrpcCall(deps, upstream, stream, headers).start(),
+    );
+    return server;
+  }
+  const options = { maxHeaderListPairs: 256, maxSendHeaderBlockLength: config.limits.maxHeaderBytes };
   const secure = tls ? http2.createSecureServer({ ...options, ...tls.serverOptions() }) : undefined;
   if (secure && tls) tls.attach(secure);
   // A secure HTTP/2 server has the same events and methods as a plaintext one for what follows.
-  const server = secure ? (secure as unknown as Http2Server) : http2.createServer(options);
+  const server = secure ? (secure as unknown as http2.Http2Server) : http2.createServer(options);
   server.on('stream', (stream, headers) => new GrpcCall(deps, upstream, stream, headers).start());
   server.on('connection', (socket: Socket) => socket.setNoDelay(true)); // see UpstreamSession
   server.on('sessionError', () => undefined);
-  return server;
+  const sessions = new Set<Http2Session>();
+  server.on('session', (s: Http2Session) => {
+    sessions.add(s);
+    s.on('close', () => sessions.delete(s));
+  });
+  return Object.assign(server as unknown as NetServer, {
+    goawayAll: () => {
+      for (const s of sessions) if (!s.closed && !s.destroyed) s.close();
+    },
+    destroyAll: () => {
+      for (const s of sessions) s.destroy();
+    },
+  });
 }
 
 function headerValue(h: IncomingHttpHeaders, name: string): string | undefined {
@@ -128,8 +200,8 @@ const UPSTREAM_EVENTS = ['response', 'data', 'trailers', 'end', 'error', 'close'
 /** One proxied call: a client stream on our server, a stream on the upstream session. */
 class GrpcCall {
   readonly #deps: GrpcDeps;
-  readonly #upstream: UpstreamSession;
-  readonly #stream: ServerHttp2Stream;
+  readonly #upstream: GrpcUpstream;
+  readonly #stream: ServerCallStream;
   readonly #headers: IncomingHttpHeaders;
   readonly #start = performance.now();
   readonly #method: string;
@@ -145,7 +217,7 @@ class GrpcCall {
   readonly #requestFrames: FrameReader | undefined;
   /** Reads the first response message, when its version or a body copy is wanted. */
   readonly #responseFrames: FrameReader | undefined;
-  #up: ClientHttp2Stream | undefined;
+  #up: UpstreamCallStream | undefined;
   #timer: NodeJS.Timeout | undefined;
   /**
    * Unary inference calls (the known methods but ModelStreamInfer): the client's time to
@@ -186,7 +258,7 @@ class GrpcCall {
   #rejected: RejectReason | undefined;
   #ticket: Ticket | undefined;
 
-  constructor(deps: GrpcDeps, upstream: UpstreamSession, stream: ServerHttp2Stream, headers: IncomingHttpHeaders) {
+  constructor(deps: GrpcDeps, upstream: GrpcUpstream, stream: ServerCallStream, headers: IncomingHttpHeaders) {
     this.#deps = deps;
     this.#upstream = upstream;
     this.#stream = stream;
@@ -283,7 +355,7 @@ class GrpcCall {
     out[REQUEST_ID_HEADER] = this.#id;
     // Credentials the proxy checked are its own, not the upstream's.
     if (this.#deps.guard?.authenticates) for (const h of CREDENTIAL_HEADERS) delete out[h];
-    let up: ClientHttp2Stream;
+    let up: UpstreamCallStream;
     try {
       up = this.#upstream.get().request(out, { endStream: false });
     } catch {
@@ -291,9 +363,9 @@ class GrpcCall {
       return;
     }
     this.#up = up;
-    up.on('response', (h, flags) => this.#onResponse(h, flags));
+    up.on('response', (h: IncomingHttpHeaders, flags: number) => this.#onResponse(h, flags));
     up.on('data', (chunk: Buffer) => this.#onUpstreamData(chunk));
-    up.on('trailers', (t) => (this.#trailers = copyHeaders(t)));
+    up.on('trailers', (t: IncomingHttpHeaders) => (this.#trailers = copyHeaders(t)));
     up.on('end', () => this.#onUpstreamEnd());
     up.on('error', (err: NodeJS.ErrnoException) => {
       const connect = err.code === 'ECONNREFUSED' || err.code === 'EHOSTUNREACH' || err.code === 'ENOTFOUND';

@@ -1,12 +1,12 @@
-// The proxy's listeners: REST (node:http, or node:https with TLS), gRPC (node:http2, h2c or
-// TLS) and the admin API, bound
+// The proxy's listeners: REST (the relay front or node:http, node:https with TLS), gRPC (the
+// frame-level h2c server or node:http2, h2c or TLS) and the admin API, bound
 // in that order. A listener that cannot bind fails the start with a ListenError naming it,
 // and the ones already open are closed again.
 import { once } from 'node:events';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Server } from 'node:http';
-import type { Http2Server, Http2Session } from 'node:http2';
 import type { ProxyConfig } from './config.ts';
+import type { GrpcListener } from './grpc.ts';
 
 /** Which listener could not be opened, for a message that names the setting to change. */
 export type ListenerName = 'rest' | 'grpc' | 'admin';
@@ -34,13 +34,11 @@ export type RestListener = NetServer & { closeIdleConnections(): void; closeAllC
 /** The servers to bind: REST and gRPC when configured, the admin API unless this is a data-plane worker process. */
 export interface ListenerServers {
   rest: RestListener | undefined;
-  grpc: Http2Server | undefined;
+  grpc: GrpcListener | undefined;
   admin: Server | undefined;
 }
 
 export interface Listeners extends ListenerServers {
-  /** Open gRPC client sessions (the drain sends each a GOAWAY, then cuts what is left). */
-  grpcSessions: ReadonlySet<Http2Session>;
   /** `http://host:port` (`https://` with TLS) when REST is configured. */
   restUrl: string | undefined;
   /** `host:port` when gRPC is configured. */
@@ -51,12 +49,7 @@ export interface Listeners extends ListenerServers {
 
 export async function openListeners(config: ProxyConfig, servers: ListenerServers): Promise<Listeners> {
   const { rest, grpc, admin } = servers;
-  const grpcSessions = new Set<Http2Session>();
-  grpc?.on('session', (s) => {
-    grpcSessions.add(s);
-    s.on('close', () => grpcSessions.delete(s));
-  });
-  const opened: Array<NetServer | Http2Server> = [];
+  const opened: NetServer[] = [];
   try {
     let restUrl: string | undefined;
     let grpcAddress: string | undefined;
@@ -70,17 +63,17 @@ export async function openListeners(config: ProxyConfig, servers: ListenerServer
       const a = await listen(grpc, 'grpc', config.grpc.host, config.grpc.port);
       grpcAddress = `${hostForUrl(a)}:${a.port}`;
     }
-    if (!admin) return { ...servers, grpcSessions, restUrl, grpcAddress, adminUrl: '' };
+    if (!admin) return { ...servers, restUrl, grpcAddress, adminUrl: '' };
     opened.push(admin);
     const a = await listen(admin, 'admin', config.admin.host, config.admin.port);
-    return { ...servers, grpcSessions, restUrl, grpcAddress, adminUrl: `http://${hostForUrl(a)}:${a.port}` };
+    return { ...servers, restUrl, grpcAddress, adminUrl: `http://${hostForUrl(a)}:${a.port}` };
   } catch (err) {
     for (const s of opened) if (s.listening) s.close();
     throw err;
   }
 }
 
-async function listen(server: NetServer | Http2Server, name: ListenerName, host: string, port: number): Promise<AddressInfo> {
+async function listen(server: NetServer, name: ListenerName, host: string, port: number): Promise<AddressInfo> {
   server.listen(port, host);
   try {
     await once(server, 'listening');

@@ -5,6 +5,8 @@ import { Pool } from 'undici';
 import type { ProxyConfig } from './config.ts';
 import { FairShare } from './fair-share.ts';
 import { UpstreamSession } from './grpc.ts';
+import type { GrpcUpstream } from './grpc.ts';
+import { FrameUpstream } from './h2/index.ts';
 import { H1Upstream } from './h1-upstream.ts';
 import { upstreamTls } from './tls-config.ts';
 
@@ -15,8 +17,8 @@ export interface Upstreams {
   native: H1Upstream | undefined;
   /** REST: each model's share of the `limits.upstreamConnections` connections. */
   slots: FairShare;
-  /** gRPC: the HTTP/2 session to `grpc.upstream` (absent without gRPC). */
-  grpc: UpstreamSession | undefined;
+  /** gRPC: the HTTP/2 client of `grpc.upstream`, frame-level or node:http2 (absent without gRPC). */
+  grpc: GrpcUpstream | undefined;
   /** GET of a JSON status path on the REST upstream (the catalog's version polling). */
   statusGet: ((path: string) => Promise<{ status: number; body: unknown }>) | undefined;
   close(): Promise<void>;
@@ -38,7 +40,9 @@ export function openUpstreams(config: ProxyConfig): Upstreams {
   const native = config.rest?.client === 'native'
     ? new H1Upstream({ origin: config.rest.upstream, connections, connectTimeoutMs, bodyTimeoutMs: config.timeouts.upstreamMs, idleTimeoutMs: 30_000 })
     : undefined;
-  const grpc = config.grpc ? new UpstreamSession(config.grpc.upstream, upstreamTls(config.grpc.upstreamTls)) : undefined;
+  const grpc = !config.grpc ? undefined
+    : config.grpc.client === 'frames' ? new FrameUpstream(config.grpc.upstream)
+    : new UpstreamSession(config.grpc.upstream, upstreamTls(config.grpc.upstreamTls));
 
   return {
     pool,

@@ -22,7 +22,7 @@ test('flags override the file: upstreams, ports and host', () => {
   );
   assert.ok(issues.ok, JSON.stringify(issues.list));
   assert.deepEqual(c.rest, { host: '127.0.0.1', port: 0, upstream: 'http://127.0.0.1:1', client: PROXY_DEFAULTS.restClient, server: PROXY_DEFAULTS.restServer });
-  assert.deepEqual(c.grpc, { host: '127.0.0.1', port: 8500, upstream: '127.0.0.1:2' });
+  assert.deepEqual(c.grpc, { host: '127.0.0.1', port: 8500, upstream: '127.0.0.1:2', server: PROXY_DEFAULTS.grpcEngine, client: PROXY_DEFAULTS.grpcEngine });
   assert.equal(c.admin.port, 0);
 });
 

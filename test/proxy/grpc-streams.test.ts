@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { ClientHttp2Stream, Http2Server, ServerHttp2Stream } from 'node:http2';
+import type { ClientHttp2Stream, ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
@@ -9,6 +9,7 @@ import { Issues, systemClock } from '../../common/index.ts';
 import { ModelCatalog } from '../../proxy/catalog.ts';
 import { readProxyConfig } from '../../proxy/config.ts';
 import { createGrpcServer, UpstreamSession } from '../../proxy/grpc.ts';
+import type { GrpcListener } from '../../proxy/grpc.ts';
 import { ProxyMetrics } from '../../proxy/metrics.ts';
 import { Observers } from '../../proxy/observers.ts';
 import { Recorder } from '../../proxy/recorder.ts';
@@ -22,12 +23,12 @@ const service: grpc.ServiceDefinition = {
 const EVENTS = ['response', 'data', 'trailers', 'end', 'close', 'wantTrailers', 'drain'] as const;
 const listeners = (s: ServerHttp2Stream | ClientHttp2Stream) => EVENTS.reduce((n, e) => n + s.listenerCount(e), 0);
 
-// node:http2 keeps a closed stream's objects past several young-generation GCs; whatever
+// With the node:http2 server and client (`server: http2`, `client: http2`): node:http2 keeps a closed stream's objects past several young-generation GCs; whatever
 // listens on it is kept with it. A finished call must leave nothing of its own behind on
 // either stream (see GrpcCall#closed and the Proxy section of docs/benchmarks.md).
 describe('gRPC call cleanup', () => {
   let upstream: grpc.Server;
-  let server: Http2Server;
+  let server: GrpcListener;
   let session: UpstreamSession;
   let client: grpc.Client & { Echo: (r: Buffer, cb: (e: grpc.ServiceError | null, r?: Buffer) => void) => void };
   const clientSide: ServerHttp2Stream[] = [];
@@ -40,7 +41,7 @@ describe('gRPC call cleanup', () => {
       upstream.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
     );
     const issues = new Issues();
-    const config = readProxyConfig({ grpc: { host: '127.0.0.1', port: 0, upstream: `127.0.0.1:${upPort}` }, admin: { port: 0 } }, 'proxy', issues);
+    const config = readProxyConfig({ grpc: { host: '127.0.0.1', port: 0, upstream: `127.0.0.1:${upPort}`, server: 'http2', client: 'http2' }, admin: { port: 0 } }, 'proxy', issues);
     assert.ok(issues.ok, JSON.stringify(issues.errors));
     const metrics = new ProxyMetrics(new Registry());
     const observers = new Observers(metrics);

@@ -1,0 +1,147 @@
+// The upstream-facing side: h2c connections to one upstream, read frame by frame
+// (connection.ts), with node:http2's ClientHttp2Session#request shape so the gRPC relay can
+// use either. Streams go to the newest connection with room; a connection that is told
+// GOAWAY, runs out of stream ids or closes is replaced by a new one on the next request.
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import type { OutgoingHttpHeaders } from 'node:http2';
+import { ConnectionError, DEFAULT_LIMITS, H2Connection, checkFields, headerObject } from './connection.ts';
+import type { ConnectionLimits } from './connection.ts';
+import { H2Error, MAX_STREAM_ID, PREFACE, Setting } from './frames.ts';
+import { ClientStream, H2StreamError } from './stream.ts';
+
+export class ClientConnection extends H2Connection {
+  #nextStream = 1;
+  #gotGoaway = false;
+  readonly #onGone: (c: ClientConnection) => void;
+
+  constructor(sock: Socket, limits: ConnectionLimits, onGone: (c: ClientConnection) => void) {
+    super(sock, limits);
+    this.#onGone = onGone;
+    // Until the upstream's SETTINGS say otherwise (RFC 9113 §6.5.2 recommends at least 100).
+    this.peerMaxStreams = 100;
+    this.send(PREFACE);
+    this.sendPreamble([[Setting.ENABLE_PUSH, 0]]);
+  }
+
+  /** Takes no new streams: told GOAWAY, out of stream ids, closing or gone. */
+  get full(): boolean {
+    return this.#gotGoaway || this.goingAway || this.dead || this.#nextStream > MAX_STREAM_ID || this.streams.size >= this.peerMaxStreams;
+  }
+  get retired(): boolean {
+    return this.#gotGoaway || this.goingAway || this.dead || this.#nextStream > MAX_STREAM_ID;
+  }
+
+  request(headers: OutgoingHttpHeaders, end: boolean): ClientStream {
+    const id = this.#nextStream;
+    this.#nextStream += 2;
+    const s = new ClientStream(this, id);
+    this.streams.set(id, s);
+    this.sendHeaders(id, headers, end);
+    if (end) {
+      s.localEnded = true;
+    }
+    return s;
+  }
+
+  protected readPreface(): number {
+    return 0;
+  }
+
+  protected isIdleStream(sid: number): boolean {
+    return (sid & 1) === 0 || sid >= this.#nextStream;
+  }
+
+  protected lastPeerStream(): number {
+    return 0; // the upstream opens no streams (push is off)
+  }
+
+  protected onHeaderBlock(sid: number, end: boolean, list: string[] | undefined, problem: 'too_large' | 'malformed' | undefined): void {
+    const s = this.streams.get(sid) as ClientStream | undefined;
+    if (!s) {
+      if (this.isIdleStream(sid)) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `HEADERS on stream ${sid}, which we never opened`);
+      return; // a stream we reset: its answer is dropped
+    }
+    if (s.remoteEnded) return this.resetStream(s, H2Error.STREAM_CLOSED);
+    if (problem || checkFields(list!, s.responded ? 'trailers' : 'response') !== undefined || (s.responded && !end)) {
+      return this.resetStream(s, H2Error.PROTOCOL_ERROR);
+    }
+    s.onHeaders(headerObject(list!), end);
+  }
+
+  protected onGoaway(lastStream: number, code: number): void {
+    this.#gotGoaway = true;
+    const err = new H2StreamError(`the upstream sent GOAWAY (code ${code})`, 'ERR_HTTP2_GOAWAY_SESSION', H2Error.REFUSED_STREAM);
+    for (const s of [...this.streams.values()]) if (s.id > lastStream) s.fail(err, H2Error.REFUSED_STREAM);
+    if (this.streams.size === 0) this.endSocket();
+    this.#onGone(this);
+  }
+
+  protected override afterStreamClosed(): void {
+    if (this.retired && this.streams.size === 0) this.endSocket();
+  }
+
+  protected override onClosed(): void {
+    this.#onGone(this);
+  }
+
+  close(): void {
+    this.goaway(0, H2Error.NO_ERROR);
+  }
+}
+
+export interface FrameUpstreamOptions {
+  limits?: Partial<ConnectionLimits>;
+}
+
+/** Streams to one h2c upstream (`host:port`), over as many connections as their stream limits need. */
+export class FrameUpstream {
+  readonly #host: string;
+  readonly #port: number;
+  readonly #limits: ConnectionLimits;
+  #conns: ClientConnection[] = [];
+  #closed = false;
+
+  constructor(hostPort: string, options: FrameUpstreamOptions = {}) {
+    const i = hostPort.lastIndexOf(':');
+    this.#host = hostPort.slice(0, i).replace(/^\[|\]$/g, '');
+    this.#port = Number(hostPort.slice(i + 1));
+    this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
+  }
+
+  /** node:http2's session shape: `get().request(headers, { endStream })`. */
+  get(): this {
+    return this;
+  }
+
+  request(headers: OutgoingHttpHeaders, options: { endStream?: boolean } = {}): ClientStream {
+    if (this.#closed) throw new Error('the upstream client is closed');
+    return this.#connection().request(headers, options.endStream === true);
+  }
+
+  #connection(): ClientConnection {
+    for (let i = this.#conns.length - 1; i >= 0; i--) {
+      const c = this.#conns[i]!;
+      if (!c.full) return c;
+    }
+    const sock = connect({ host: this.#host, port: this.#port, noDelay: true });
+    sock.unref(); // as node:http2's session: an idle upstream connection keeps no process alive
+    const c = new ClientConnection(sock, this.#limits, (gone) => {
+      const at = this.#conns.indexOf(gone);
+      if (at >= 0 && gone.retired) this.#conns.splice(at, 1);
+    });
+    this.#conns.push(c);
+    return c;
+  }
+
+  /** Open connections and streams (a leak check). */
+  stats(): { connections: number; streams: number } {
+    return { connections: this.#conns.length, streams: this.#conns.reduce((n, c) => n + c.streams.size, 0) };
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const c of this.#conns) c.close();
+    this.#conns = [];
+  }
+}

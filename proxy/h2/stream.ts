@@ -1,0 +1,267 @@
+// One HTTP/2 stream of a frame-level connection (connection.ts), with the part of the
+// node:http2 stream interface the gRPC relay uses: 'data', 'end', 'close', 'error', 'drain'
+// events, write()/end() under the peer's flow-control windows, pause()/resume() that stop
+// returning window to the peer, close(code) that resets. Server streams add respond() and
+// trailers ('wantTrailers' / sendTrailers()); client streams emit 'response' and 'trailers'.
+import { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+
+/** What a stream needs of its connection (connection.ts H2Connection). */
+export interface StreamHost {
+  readonly peerInitialWindow: number;
+  readonly limits: { readonly streamWindow: number };
+  readonly congested: boolean;
+  flushStream(s: H2Stream): void;
+  consume(s: H2Stream, n: number): void;
+  /** Bytes received that nobody will read: the connection window gets them back. */
+  release(n: number): void;
+  forget(s: H2Stream): void;
+  sendReset(stream: number, code: number): void;
+  sendHeaders(stream: number, headers: OutgoingHttpHeaders, end: boolean): void;
+  sendEmptyEnd(stream: number): void;
+}
+
+/** Bytes queued on a stream above which write() returns false (node's default highWaterMark). */
+export const STREAM_HIGH_WATER = 16 * 1024;
+
+/** An error on a stream: the peer reset it (`code` is the RST_STREAM code) or the connection failed (`code` a socket error code). */
+export class H2StreamError extends Error {
+  readonly code: string;
+  readonly rstCode: number | undefined;
+  constructor(message: string, code: string, rstCode?: number) {
+    super(message);
+    this.name = 'H2StreamError';
+    this.code = code;
+    this.rstCode = rstCode;
+  }
+}
+
+export abstract class H2Stream extends EventEmitter {
+  readonly id: number;
+  readonly conn: StreamHost;
+  /** What the peer lets us send on this stream. */
+  sendWindow: number;
+  /** What we let the peer send; returned as the receiver consumes it. */
+  recvWindow: number;
+  /** Bytes delivered since the last WINDOW_UPDATE for this stream. */
+  consumed = 0;
+  /** DATA waiting for a window (chunks; the head may be partly sent: `headOffset`). */
+  queue: Buffer[] = [];
+  headOffset = 0;
+  queued = 0;
+  /** end() was called: END_STREAM goes out once the queue is empty. */
+  endPending = false;
+  localEnded = false;
+  remoteEnded = false;
+  #closed = false;
+  #paused = false;
+  #inbox: Buffer[] | undefined;
+  #inboxEnd = false;
+  #endEmitted = false;
+  #needDrain = false;
+  rstCode: number | undefined;
+
+  constructor(conn: StreamHost, id: number) {
+    super();
+    this.conn = conn;
+    this.id = id;
+    this.sendWindow = conn.peerInitialWindow;
+    this.recvWindow = conn.limits.streamWindow;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+  get destroyed(): boolean {
+    return this.#closed;
+  }
+
+  write(chunk: Buffer): boolean {
+    if (this.#closed || this.localEnded || this.endPending) return false;
+    if (chunk.length > 0) {
+      this.queue.push(chunk);
+      this.queued += chunk.length;
+      this.conn.flushStream(this);
+    }
+    const ok = this.queued < STREAM_HIGH_WATER && !this.conn.congested;
+    if (!ok) this.#needDrain = true;
+    return ok;
+  }
+
+  end(): void {
+    if (this.#closed || this.localEnded || this.endPending) return;
+    this.endPending = true;
+    this.conn.flushStream(this);
+  }
+
+  /** Resets the stream (RST_STREAM `code`) unless it is closed. */
+  close(code = 0): void {
+    if (this.#closed) return;
+    this.conn.sendReset(this.id, code);
+    this.rstCode = code;
+    this.markClosed();
+  }
+
+  pause(): this {
+    this.#paused = true;
+    return this;
+  }
+  resume(): this {
+    if (!this.#paused) return this;
+    this.#paused = false;
+    if (this.#inbox || this.#inboxEnd) process.nextTick(() => this.#deliverInbox());
+    return this;
+  }
+  isPaused(): boolean {
+    return this.#paused;
+  }
+
+  /** DATA from the peer (`data` may be empty), END_STREAM when `end`. */
+  receive(data: Buffer, end: boolean): void {
+    if (end) this.remoteEnded = true;
+    if (this.#paused || this.#inbox) {
+      if (data.length > 0) (this.#inbox ??= []).push(data);
+      if (end) this.#inboxEnd = true;
+      return;
+    }
+    if (data.length > 0) {
+      this.conn.consume(this, data.length);
+      this.emit('data', data);
+    }
+    if (end) this.#emitEnd();
+  }
+
+  #deliverInbox(): void {
+    while (this.#inbox && !this.#paused && !this.#closed) {
+      const data = this.#inbox.shift()!;
+      if (this.#inbox.length === 0) this.#inbox = undefined;
+      this.conn.consume(this, data.length);
+      this.emit('data', data);
+    }
+    if (!this.#inbox && !this.#paused && this.#inboxEnd) {
+      this.#inboxEnd = false;
+      this.#emitEnd();
+    }
+  }
+
+  #emitEnd(): void {
+    if (this.#endEmitted) return;
+    this.#endEmitted = true;
+    this.emit('end');
+    this.closeIfDone();
+  }
+
+  /** The queue emptied below the high-water mark: 'drain' if a write() said to wait. */
+  drained(): void {
+    if (this.#needDrain && this.queued < STREAM_HIGH_WATER && !this.conn.congested) {
+      this.#needDrain = false;
+      this.emit('drain');
+    }
+  }
+
+  /** The queue is empty and end() was called: END_STREAM (or trailers) now. Returns true when this stream sent END_STREAM itself. */
+  abstract finishLocal(): void;
+
+  closeIfDone(): void {
+    if (this.localEnded && this.remoteEnded && this.#endEmitted) this.markClosed();
+  }
+
+  /** The peer reset the stream, or the connection is gone (`err`). */
+  fail(err: H2StreamError | undefined, rstCode?: number): void {
+    if (this.#closed) return;
+    this.rstCode = rstCode;
+    this.markClosed(err);
+  }
+
+  markClosed(err?: H2StreamError): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.queue = [];
+    this.queued = 0;
+    if (this.#inbox) {
+      let n = 0;
+      for (const b of this.#inbox) n += b.length;
+      this.#inbox = undefined;
+      this.conn.release(n);
+    }
+    this.conn.forget(this);
+    process.nextTick(() => {
+      if (err) this.emit('error', err);
+      this.emit('close');
+    });
+  }
+}
+
+/** A stream a client opened on our listener. */
+export class ServerStream extends H2Stream {
+  #waitForTrailers = false;
+  #responded = false;
+
+  respond(headers: OutgoingHttpHeaders, options: { endStream?: boolean; waitForTrailers?: boolean } = {}): void {
+    if (this.closed || this.#responded) return;
+    this.#responded = true;
+    const end = options.endStream === true;
+    this.#waitForTrailers = options.waitForTrailers === true;
+    this.conn.sendHeaders(this.id, headers, end);
+    if (end) {
+      this.localEnded = true;
+      this.closeIfDone();
+    }
+  }
+
+  sendTrailers(headers: OutgoingHttpHeaders): void {
+    if (this.closed || this.localEnded) return;
+    this.conn.sendHeaders(this.id, headers, true);
+    this.localEnded = true;
+    this.closeIfDone();
+  }
+
+  get wantsTrailers(): boolean {
+    return this.#waitForTrailers;
+  }
+
+  finishLocal(): void {
+    if (this.#waitForTrailers) {
+      this.#waitForTrailers = false;
+      this.emit('wantTrailers');
+      // A listener that sent nothing: end the stream without trailers.
+      if (!this.localEnded && !this.closed) this.finishWithData();
+      return;
+    }
+    this.finishWithData();
+  }
+
+  finishWithData(): void {
+    this.conn.sendEmptyEnd(this.id);
+    this.localEnded = true;
+    this.closeIfDone();
+  }
+}
+
+/** A stream we opened on an upstream connection. */
+export class ClientStream extends H2Stream {
+  #responded = false;
+
+  finishLocal(): void {
+    this.conn.sendEmptyEnd(this.id);
+    this.localEnded = true;
+    this.closeIfDone();
+  }
+
+  /** A header block from the upstream: the response's, 1xx ones (skipped), or trailers. */
+  onHeaders(headers: IncomingHttpHeaders, end: boolean): void {
+    if (!this.#responded) {
+      const status = headers[':status'] as unknown as number;
+      if (status >= 100 && status < 200 && !end) return;
+      this.#responded = true;
+      this.emit('response', headers, end ? 1 : 0);
+    } else {
+      this.emit('trailers', headers);
+    }
+    if (end) this.receive(Buffer.alloc(0), true);
+  }
+
+  get responded(): boolean {
+    return this.#responded;
+  }
+}
