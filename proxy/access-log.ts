@@ -5,7 +5,7 @@
 // close() flushes what is buffered; the proxy's drain calls it, so SIGTERM loses nothing.
 // A sample below 1 logs that share of requests; `fields` keeps only the fields named. Each
 // line starts with "log":"access".
-import { renameSync, rmSync, statSync } from 'node:fs';
+import { openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import type { RequestOutcome } from '../common/index.ts';
 import { Issues, checkKeys, isRecord, join, readBoolean, readBytes, readNumber, readString } from '../common/validate.ts';
@@ -81,14 +81,17 @@ export function readAccessLog(raw: unknown, path: string, issues: Issues): Acces
 
 /**
  * A sonic-boom file destination that rotates by size: past maxBytes the generations shift
- * (`file.1` → `file.2` …), the file is renamed to `file.1` and reopened. Writes already
- * handed to the old descriptor land in `file.1`; nothing is lost or split.
+ * (`file.1` → `file.2` …), the file is renamed to `file.1` and a new one is opened at once
+ * (one synchronous open per rotation), so every line after the rotation goes to the new
+ * file and none lands past the bound while an open is pending. Lines already handed to the
+ * old destination are flushed to `file.1` as it ends; nothing is lost or split.
  */
 class RotatingFile {
   readonly #o: AccessLogFile;
-  readonly #sonic: ReturnType<typeof pino.destination>;
+  #sonic: ReturnType<typeof pino.destination>;
   #bytes: number;
-  #reopening = false;
+  /** Old destinations still flushing into their renamed file. */
+  readonly #ending = new Set<Promise<void>>();
 
   constructor(o: AccessLogFile) {
     this.#o = o;
@@ -103,15 +106,15 @@ class RotatingFile {
   }
 
   write(line: string): boolean {
-    // JSON lines here are ASCII but for model names and ids; length is close enough for a size
-    // bound. While the new file is being opened lines queue for it (at most one open at a time).
-    if (this.#bytes > 0 && this.#bytes + line.length > this.#o.maxBytes && !this.#reopening) this.#rotate();
+    // JSON lines here are ASCII but for model names and ids; length is close enough for a size bound.
+    if (this.#bytes > 0 && this.#bytes + line.length > this.#o.maxBytes) this.#rotate();
     this.#bytes += line.length;
     return this.#sonic.write(line);
   }
 
   #rotate(): void {
     const f = this.#o.file;
+    let fd: number;
     try {
       if (this.#o.keep === 0) {
         renameSync(f, `${f}.0`); // removed below; lines still being written to it are dropped with it
@@ -125,17 +128,18 @@ class RotatingFile {
         }
         renameSync(f, `${f}.1`);
       }
-      this.#reopening = true;
-      this.#sonic.once('ready', () => {
-        this.#reopening = false;
-        // Lines written while the file opened went to it; if they already fill it, rotate now.
-        if (this.#bytes > this.#o.maxBytes) this.#rotate();
-      });
-      this.#sonic.reopen();
-      if (this.#o.keep === 0) rmSync(`${f}.0`, { force: true });
+      fd = openSync(f, 'a');
     } catch {
-      // Cannot rename (permissions, file gone): keep appending to the same file.
+      // Cannot rename or open (permissions, file gone): keep appending to the same file.
+      this.#bytes = 0;
+      return;
     }
+    const old = this.#sonic;
+    this.#sonic = pino.destination({ fd, sync: false });
+    const ended = endOf(old);
+    this.#ending.add(ended);
+    void ended.then(() => this.#ending.delete(ended));
+    if (this.#o.keep === 0) rmSync(`${f}.0`, { force: true });
     this.#bytes = 0;
   }
 
@@ -143,13 +147,18 @@ class RotatingFile {
     this.#sonic.flush(cb);
   }
 
-  end(): Promise<void> {
-    return new Promise((resolve) => {
-      this.#sonic.once('close', () => resolve());
-      this.#sonic.once('error', () => resolve());
-      this.#sonic.end();
-    });
+  async end(): Promise<void> {
+    await Promise.all([endOf(this.#sonic), ...this.#ending]);
   }
+}
+
+/** Ends a destination once its buffered lines are written. */
+function endOf(sonic: ReturnType<typeof pino.destination>): Promise<void> {
+  return new Promise((resolve) => {
+    sonic.once('close', () => resolve());
+    sonic.once('error', () => resolve());
+    sonic.end();
+  });
 }
 
 /** The proxy's access log; `observe` is an outcome observer (proxy.onOutcome). */
