@@ -125,6 +125,8 @@ export const MODELGATE_YAML: FieldTable = {
   'proxy.grpc.host': { type: 'string', default: str(PROXY_OUT.grpc?.host), text: 'Listen address.' },
   'proxy.grpc.port': { type: 'integer', default: str(PROXY_OUT.grpc?.port), units: 'TCP port (0 = any free port)', text: 'Listen port.' },
   'proxy.grpc.upstream': { type: 'string (host:port)', required: true, text: 'Upstream such as `127.0.0.1:8600`.' },
+  'proxy.grpc.server': { type: 'string', default: str(PROXY_OUT.grpc?.server), units: '`frames` or `http2`', text: 'How the gRPC listener speaks HTTP/2. `frames` (the default without `tls`): the proxy reads and writes HTTP/2 frames itself on a plain TCP socket (h2c with prior knowledge, as gRPC clients connect), with its own limits against hostile clients (rapid reset, CONTINUATION floods, HPACK bombs, window abuse, unread output); it keeps the p99 added at 1000 calls/s near nginx\'s, where node:http2\'s per-call objects add GC pauses (docs/benchmarks.md). `http2`: node:http2. A listener with `tls` always uses `http2`.' },
+  'proxy.grpc.client': { type: 'string', default: str(PROXY_OUT.grpc?.client), units: '`frames` or `http2`', text: 'How the proxy speaks HTTP/2 to the upstream: `frames` (the default without `upstreamTls`), its own frame-level h2c client, or `http2`, node:http2. An upstream with `upstreamTls` always uses `http2`.' },
   ...tlsFields('proxy.grpc', 'gRPC listener', 'gRPC to the upstream over TLS (ALPN h2)'),
   'proxy.admin': { type: 'object', text: 'Admin API: `/metrics`, `/healthz`, `/api/v1/...`.' },
   'proxy.admin.host': { type: 'string', default: PROXY.adminHost, text: 'Listen address. Beyond loopback the proxy starts only with a token, or with `readOnly: true`.' },
