@@ -1,0 +1,114 @@
+// The frame-level gRPC server and upstream client (proxy/h2, the default without TLS), with
+// grpc-js on both sides: large messages across the flow-control windows, many calls at once
+// on one connection, nothing left behind per call, and GOAWAY letting calls in flight end.
+// The hostile-client corpus is test/proxy/h2-hostile.test.ts.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { Registry } from 'prom-client';
+import { Issues, systemClock } from '../../common/index.ts';
+import { ModelCatalog } from '../../proxy/catalog.ts';
+import { readProxyConfig } from '../../proxy/config.ts';
+import { createGrpcServer } from '../../proxy/grpc.ts';
+import { FrameServer, FrameUpstream } from '../../proxy/h2/index.ts';
+import { ProxyMetrics } from '../../proxy/metrics.ts';
+import { Observers } from '../../proxy/observers.ts';
+import { Recorder } from '../../proxy/recorder.ts';
+import { Tracing } from '../../proxy/tracing.ts';
+import { until } from './helpers.ts';
+
+const id = (b: Buffer) => b;
+const method = (name: string): grpc.MethodDefinition<Buffer, Buffer> => ({
+  path: `/test.Frames/${name}`, requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id,
+});
+const service: grpc.ServiceDefinition = { Echo: method('Echo'), Hold: method('Hold') };
+type Unary = (r: Buffer, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Buffer) => void) => grpc.ClientUnaryCall;
+
+describe('the frame-level gRPC server and client', () => {
+  let upstream: grpc.Server;
+  let server: FrameServer;
+  let frames: FrameUpstream;
+  let client: grpc.Client & Record<'Echo' | 'Hold', Unary>;
+  const held: Array<() => void> = [];
+
+  before(async () => {
+    upstream = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+    upstream.addService(service, {
+      Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request),
+      Hold: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => held.push(() => cb(null, call.request)),
+    });
+    const upPort = await new Promise<number>((resolve, reject) =>
+      upstream.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
+    const issues = new Issues();
+    const config = readProxyConfig({ grpc: { host: '127.0.0.1', port: 0, upstream: `127.0.0.1:${upPort}` }, admin: { port: 0 } }, 'proxy', issues);
+    assert.ok(issues.ok, JSON.stringify(issues.errors));
+    assert.equal(config.grpc?.server, 'frames', 'the default without tls');
+    assert.equal(config.grpc?.client, 'frames', 'the default without upstreamTls');
+    const metrics = new ProxyMetrics(new Registry());
+    const observers = new Observers(metrics);
+    const catalog = new ModelCatalog({ clock: systemClock, maxModels: 10, maxVersionsPerModel: 10, goneVersionGraceMs: 60_000 });
+    const recorder = new Recorder({ clock: systemClock, catalog, metrics, observers });
+    frames = new FrameUpstream(`127.0.0.1:${upPort}`);
+    const listener = createGrpcServer({ config, metrics, observers, recorder, tracing: new Tracing(true), getSplit: () => undefined, random: Math.random }, frames);
+    assert.ok(listener instanceof FrameServer);
+    server = listener;
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const Client = grpc.makeGenericClientConstructor(service, 'Frames');
+    const options = { 'grpc.max_receive_message_length': 16 * 1024 * 1024, 'grpc.max_send_message_length': 16 * 1024 * 1024 };
+    client = new Client(`127.0.0.1:${(server.address() as AddressInfo).port}`, grpc.credentials.createInsecure(), options) as unknown as typeof client;
+  });
+  after(async () => {
+    client.close();
+    frames.close();
+    server.destroyAll();
+    await new Promise<void>((r) => server.close(() => r()));
+    upstream.forceShutdown();
+  });
+
+  const call = (name: 'Echo' | 'Hold', body: Buffer) =>
+    new Promise<Buffer>((resolve, reject) => client[name](body, new grpc.Metadata(), { deadline: Date.now() + 20_000 }, (e, r) => (e ? reject(e) : resolve(r!))));
+  const openStreams = () => [...server.sessions].reduce((n, c) => n + c.streams.size, 0) + frames.stats().streams;
+
+  test('a 3 MiB message goes through both directions byte for byte, across many flow-control windows', { timeout: 30_000 }, async () => {
+    const body = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 31 + (i >> 11)) & 0xff;
+    const reply = await call('Echo', body);
+    assert.equal(reply.length, body.length);
+    assert.ok(reply.equals(body));
+  });
+
+  test('300 calls at once on one client connection are all answered, and then neither side holds a stream', { timeout: 30_000 }, async () => {
+    const replies = await Promise.all(Array.from({ length: 300 }, (_, i) => call('Echo', Buffer.from(`call ${i}`))));
+    replies.forEach((r, i) => assert.equal(r.toString(), `call ${i}`));
+    await until(() => openStreams() === 0);
+    assert.equal(server.sessions.size, 1, 'one client connection');
+    assert.equal(frames.stats().connections, 1, 'one upstream connection');
+  });
+
+  test('a call the client cancels is cancelled upstream and leaves no stream behind', { timeout: 30_000 }, async () => {
+    const c = client.Hold(Buffer.from('x'), new grpc.Metadata(), {}, () => undefined);
+    await until(() => held.length === 1);
+    c.cancel();
+    await until(() => openStreams() === 0);
+    held.shift()!(); // the upstream answers a call nobody waits for: dropped
+    assert.equal((await call('Echo', Buffer.from('after'))).toString(), 'after');
+  });
+
+  test('GOAWAY to the client lets its call in flight finish, then the connection closes', { timeout: 30_000 }, async () => {
+    const pending = call('Hold', Buffer.from('in flight'));
+    await until(() => held.length === 1);
+    const [conn] = [...server.sessions];
+    assert.ok(conn);
+    const closed = once(conn.sock, 'close');
+    server.goawayAll();
+    held.shift()!();
+    assert.equal((await pending).toString(), 'in flight');
+    await closed;
+    // The client connects again for the next call.
+    assert.equal((await call('Echo', Buffer.from('again'))).toString(), 'again');
+  });
+});
