@@ -69,6 +69,10 @@ export class ClientConnection extends H2Connection {
     s.onHeaders(headerObject(list!), end);
   }
 
+  protected override acceptsData(s: ClientStream): boolean {
+    return s.responded;
+  }
+
   protected onGoaway(lastStream: number, code: number): void {
     this.#gotGoaway = true;
     const err = new H2StreamError(`the upstream sent GOAWAY (code ${code})`, 'ERR_HTTP2_GOAWAY_SESSION', H2Error.REFUSED_STREAM);

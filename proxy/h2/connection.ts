@@ -481,6 +481,10 @@ export abstract class H2Connection {
       this.#creditBack(data.length);
       return this.resetStream(s, H2Error.FLOW_CONTROL_ERROR);
     }
+    if (!this.acceptsData(s)) {
+      this.#creditBack(data.length);
+      return this.resetStream(s, H2Error.PROTOCOL_ERROR);
+    }
     if (data.length === 0 && !end) this.#idleFrame();
     s.receive(data, end);
   }
@@ -531,6 +535,10 @@ export abstract class H2Connection {
 
   /** A complete, decoded header block (`list` undefined when `problem` says why it could not be used). */
   protected abstract onHeaderBlock(sid: number, end: boolean, list: string[] | undefined, problem: 'too_large' | 'malformed' | undefined): void;
+  /** DATA may arrive on `s` now (an upstream's DATA only after its response headers). */
+  protected acceptsData(_s: H2Stream): boolean {
+    return true;
+  }
   /** A stream id the peer could not have used yet. */
   protected abstract isIdleStream(sid: number): boolean;
   protected abstract onGoaway(lastStream: number, code: number): void;

@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
@@ -17,7 +18,7 @@ import { ProxyMetrics } from '../../proxy/metrics.ts';
 import { Observers } from '../../proxy/observers.ts';
 import { Recorder } from '../../proxy/recorder.ts';
 import { Tracing } from '../../proxy/tracing.ts';
-import { until } from './helpers.ts';
+import { startProxy, until } from './helpers.ts';
 
 const id = (b: Buffer) => b;
 const method = (name: string): grpc.MethodDefinition<Buffer, Buffer> => ({
@@ -110,5 +111,42 @@ describe('the frame-level gRPC server and client', () => {
     await closed;
     // The client connects again for the next call.
     assert.equal((await call('Echo', Buffer.from('again'))).toString(), 'again');
+  });
+});
+
+describe('the frame-level client towards an upstream that breaks the protocol', () => {
+  test('DATA before the response headers resets the upstream stream and the client gets UNAVAILABLE, not the bytes', { timeout: 30_000 }, async () => {
+    // A raw h2c "upstream": answers the preface with SETTINGS, then sends DATA on stream 1
+    // before any HEADERS (RFC 9113 §8.1: a response starts with HEADERS).
+    const resets: number[] = [];
+    const up = createNetServer((sock) => {
+      let sent = false;
+      sock.on('data', (chunk: Buffer) => {
+        if (!sent) {
+          sent = true;
+          sock.write(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])); // SETTINGS, empty
+          sock.write(Buffer.concat([Buffer.from([0, 0, 5, 0, 0, 0, 0, 0, 1]), Buffer.from([0, 0, 0, 0, 0])])); // DATA on stream 1
+        }
+        // RST_STREAM frames from the proxy: type 3, 4-byte payload (the code).
+        for (let i = 0; i + 9 <= chunk.length; i++) {
+          if (chunk[i] === 0 && chunk[i + 1] === 0 && chunk[i + 2] === 4 && chunk[i + 3] === 3) resets.push(chunk.readUInt32BE(i + 9));
+        }
+      });
+      sock.on('error', () => undefined);
+    });
+    up.listen(0, '127.0.0.1');
+    await once(up, 'listening');
+    const { proxy } = await startProxy({ grpc: { host: '127.0.0.1', port: 0, upstream: `127.0.0.1:${(up.address() as AddressInfo).port}` }, timeouts: { upstream: '3s' } });
+    const Client = grpc.makeGenericClientConstructor(service, 'Frames');
+    const client = new Client(proxy.grpcAddress!, grpc.credentials.createInsecure()) as unknown as Record<'Echo', Unary> & grpc.Client;
+    try {
+      const err = await new Promise<grpc.ServiceError | null>((resolve) => client.Echo(Buffer.from('x'), new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (e) => resolve(e)));
+      assert.equal(err?.code, grpc.status.UNAVAILABLE, String(err?.message));
+      await until(() => resets.includes(1), 5_000); // PROTOCOL_ERROR
+    } finally {
+      client.close();
+      await proxy.close();
+      up.close();
+    }
   });
 });
