@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer as createNetServer } from 'node:net';
+import { connect, createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
@@ -147,6 +147,29 @@ describe('the frame-level client towards an upstream that breaks the protocol', 
       client.close();
       await proxy.close();
       up.close();
+    }
+  });
+});
+
+describe('the frames server and a client that never starts', () => {
+  test('a connection that sends no preface within timeouts.headers is closed', { timeout: 30_000 }, async () => {
+    const upstream = createNetServer((s) => s.on('error', () => undefined));
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    const { proxy } = await startProxy({ grpc: { host: '127.0.0.1', port: 0, upstream: `127.0.0.1:${(upstream.address() as AddressInfo).port}` }, timeouts: { headers: '300ms' } });
+    const [host, port] = proxy.grpcAddress!.split(':');
+    const sock = connect(Number(port), host);
+    sock.on('data', () => undefined);
+    sock.on('error', () => undefined);
+    try {
+      const t0 = performance.now();
+      await once(sock, 'close');
+      const ms = performance.now() - t0;
+      assert.ok(ms >= 250 && ms < 5000, `closed after ${Math.round(ms)} ms`);
+    } finally {
+      sock.destroy();
+      await proxy.close();
+      upstream.close();
     }
   });
 });
