@@ -52,6 +52,8 @@ type Listener = (...args: any[]) => void; // eslint-disable-line @typescript-esl
 
 /** What a call uses of a client's stream: node:http2's ServerHttp2Stream, or the frame server's (h2/stream.ts). */
 export interface ServerCallStream {
+  /** True when nothing keeps the stream once it has closed (the frame-level ones); node:http2 keeps its streams until a full GC. */
+  readonly unreachableOnClose?: boolean;
   readonly closed: boolean;
   readonly destroyed: boolean;
   on(event: string, listener: Listener): unknown;
@@ -69,6 +71,7 @@ export interface ServerCallStream {
 
 /** What a call uses of its upstream stream: node:http2's ClientHttp2Stream, or the frame client's. */
 export interface UpstreamCallStream {
+  readonly unreachableOnClose?: boolean;
   readonly closed: boolean;
   readonly destroyed: boolean;
   on(event: string, listener: Listener): unknown;
@@ -389,8 +392,10 @@ class GrpcCall {
   #closed(): void {
     if (++this.#closes < (this.#up ? 2 : 1)) return;
     const stream = this.#stream;
-    for (const e of CLIENT_EVENTS) stream.removeAllListeners(e);
     const up = this.#up;
+    // Frame-level streams (h2/) are unreachable once closed: nothing to take off them.
+    if (stream.unreachableOnClose && (!up || up.unreachableOnClose)) return;
+    for (const e of CLIENT_EVENTS) stream.removeAllListeners(e);
     if (up) {
       for (const e of UPSTREAM_EVENTS) up.removeAllListeners(e);
       up.on('error', ignore);

@@ -17,6 +17,7 @@ import {
   frame, frameHeader, goaway, rstStream, settings, windowUpdate,
 } from './frames.ts';
 import { H2StreamError } from './stream.ts';
+import { StreamTable } from './stream-table.ts';
 import type { H2Stream } from './stream.ts';
 
 export interface ConnectionLimits {
@@ -112,21 +113,6 @@ export function headerObject(list: readonly string[]): IncomingHttpHeaders {
   return h as IncomingHttpHeaders;
 }
 
-/** An outgoing header object as a flat [name, value, ...] list, pseudo-headers first, arrays as repeated fields. */
-export function headerList(h: OutgoingHttpHeaders): string[] {
-  const pseudo: string[] = [];
-  const rest: string[] = [];
-  for (const name in h) {
-    const v = h[name];
-    if (v === undefined) continue;
-    const out = name.charCodeAt(0) === 58 ? pseudo : rest;
-    const lower = name.toLowerCase();
-    if (Array.isArray(v)) for (const x of v) out.push(lower, String(x));
-    else out.push(lower, String(v));
-  }
-  return pseudo.length ? pseudo.concat(rest) : rest;
-}
-
 /**
  * A header block's fields are well formed for its role (RFC 9113 §8.2, §8.3): pseudo-headers
  * before the others and only those of the role, none repeated, no connection-specific field,
@@ -169,7 +155,8 @@ function flushAll(): void {
 export abstract class H2Connection {
   readonly sock: Socket;
   readonly limits: ConnectionLimits;
-  readonly streams = new Map<number, H2Stream>();
+  /** Open streams by id (stream-table.ts: not a Map, whose rehashes kept finished calls alive through young-generation GCs). */
+  readonly streams: StreamTable<H2Stream>;
   /** Streams with DATA waiting for a window or for the socket. */
   readonly blocked = new Set<H2Stream>();
   readonly decoder: HpackDecoder;
@@ -200,6 +187,7 @@ export abstract class H2Connection {
     this.sock = sock;
     this.limits = limits;
     this.recvWindow = limits.connectionWindow;
+    this.streams = new StreamTable(Math.min(limits.maxConcurrentStreams, 1024));
     this.decoder = new HpackDecoder({ maxTableSize: 4096, maxHeaderListSize: limits.maxHeaderListSize, maxHeaderPairs: limits.maxHeaderPairs });
     this.#resets = new Budget(limits.resetBurst, limits.resetsPerSecond);
     this.#idle = new Budget(limits.idleFrameBurst, limits.idleFramesPerSecond);
@@ -270,19 +258,32 @@ export abstract class H2Connection {
   }
 
   sendHeaders(stream: number, headers: OutgoingHttpHeaders, end: boolean): void {
-    const block = this.encoder.encode(headerList(headers));
+    // Names are lowercase here: decoded ones are, and the relay's own are written so.
+    const b = this.encoder.encodeObject(headers as Record<string, string | number | string[] | undefined>, FRAME_HEADER);
+    const length = b.length - FRAME_HEADER;
+    const flags = end ? Flag.END_STREAM : 0;
+    if (length <= this.peerMaxFrame) {
+      // The common case: one HEADERS frame, header and block in one buffer.
+      b[0] = length >>> 16;
+      b[1] = (length >>> 8) & 0xff;
+      b[2] = length & 0xff;
+      b[3] = FrameType.HEADERS;
+      b[4] = flags | Flag.END_HEADERS;
+      b.writeUInt32BE(stream, 5);
+      this.send(b);
+      return;
+    }
     let type: number = FrameType.HEADERS;
-    let flags = end ? Flag.END_STREAM : 0;
-    for (let off = 0; ;) {
-      const n = Math.min(block.length - off, this.peerMaxFrame);
-      const last = off + n >= block.length;
-      const h = frameHeader(n, type, flags | (last ? Flag.END_HEADERS : 0), stream);
-      this.send(h);
-      if (n > 0) this.send(block.subarray(off, off + n));
+    let f = flags;
+    for (let off = FRAME_HEADER; ;) {
+      const n = Math.min(b.length - off, this.peerMaxFrame);
+      const last = off + n >= b.length;
+      this.send(frameHeader(n, type, f | (last ? Flag.END_HEADERS : 0), stream));
+      this.send(b.subarray(off, off + n));
       if (last) return;
       off += n;
       type = FrameType.CONTINUATION;
-      flags = 0;
+      f = 0;
     }
   }
 

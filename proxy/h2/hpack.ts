@@ -544,6 +544,51 @@ export class HpackEncoder {
     return b;
   }
 
+  /**
+   * Encodes a node:http2-style header object (lowercase names; a value is a string, a number
+   * or an array of them, each element its own field), pseudo-headers first, into one Buffer
+   * with `headroom` octets left free at its start (for the frame header). Same encoding as
+   * encode(), without building a list first.
+   */
+  encodeObject(h: Readonly<Record<string, string | number | readonly string[] | undefined>>, headroom: number): Buffer {
+    let size = headroom + (this.#announceZero ? 1 : 0);
+    for (let pass = 0; pass < 2; pass++) {
+      for (const name in h) {
+        if ((name.charCodeAt(0) === 58) !== (pass === 0)) continue;
+        const v = h[name];
+        if (v === undefined) continue;
+        if (typeof v === 'object') for (const x of v) size += this.#fieldLength(name, String(x), undefined);
+        else size += this.#fieldLength(name, typeof v === 'string' ? v : String(v), undefined);
+      }
+    }
+    const b = Buffer.allocUnsafe(size);
+    let pos = headroom;
+    if (this.#announceZero) {
+      b[pos++] = 0x20; // §6.3 dynamic table size update to 0
+      this.#announceZero = false;
+    }
+    for (let pass = 0; pass < 2; pass++) {
+      for (const name in h) {
+        if ((name.charCodeAt(0) === 58) !== (pass === 0)) continue;
+        const v = h[name];
+        if (v === undefined) continue;
+        if (typeof v === 'object') for (const x of v) pos = this.#writeField(b, pos, name, String(x));
+        else pos = this.#writeField(b, pos, name, typeof v === 'string' ? v : String(v));
+      }
+    }
+    if (pos !== size) throw new Error(`hpack: encoder wrote ${pos} octets, expected ${size}`);
+    return b;
+  }
+
+  #writeField(b: Buffer, pos: number, name: string, value: string): number {
+    const nameIndex = STATIC_NAME_INDEX.get(name) ?? 0;
+    const exact = nameIndex === 0 ? 0 : staticExact(nameIndex, name, value);
+    if (exact !== 0) return writeInt(b, pos, 7, 0x80, exact);
+    pos = writeInt(b, pos, 4, 0x00, nameIndex);
+    if (nameIndex === 0) pos = writeString(b, pos, name);
+    return writeString(b, pos, value);
+  }
+
   #fieldLength(name: string, value: string, neverIndexed: ReadonlySet<string> | undefined): number {
     const never = neverIndexed !== undefined && neverIndexed.has(name);
     const nameIndex = STATIC_NAME_INDEX.get(name) ?? 0;

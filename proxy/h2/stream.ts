@@ -37,6 +37,8 @@ export class H2StreamError extends Error {
 }
 
 export abstract class H2Stream extends EventEmitter {
+  /** Once closed, the connection holds no reference to it (stream-table.ts), nor does anything else here. */
+  readonly unreachableOnClose = true;
   readonly id: number;
   readonly conn: StreamHost;
   /** What the peer lets us send on this stream. */
