@@ -227,6 +227,12 @@ export class FrameReader {
 
   /** Adds bytes; returns the complete messages. Throws RangeError for a message over the limit. */
   push(chunk: Buffer): Array<{ compressed: boolean; message: Buffer }> {
+    // The common case, a chunk that is exactly one whole message: no copy, no bookkeeping.
+    if (this.#buffered === 0 && chunk.length >= FRAME_HEADER_BYTES) {
+      const length = chunk.readUInt32BE(1);
+      if (length > this.#maxMessageBytes) throw new RangeError(`message of ${length} bytes exceeds ${this.#maxMessageBytes}`);
+      if (chunk.length === FRAME_HEADER_BYTES + length) return [{ compressed: chunk[0] === 1, message: chunk.subarray(FRAME_HEADER_BYTES) }];
+    }
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
     const out: Array<{ compressed: boolean; message: Buffer }> = [];
@@ -255,10 +261,12 @@ export class FrameReader {
 
   #take(n: number): Buffer {
     const joined = this.#peek(n);
-    const out = joined.subarray(0, n);
-    const rest = joined.subarray(n);
-    this.#chunks = rest.length ? [rest] : [];
     this.#buffered -= n;
-    return out;
+    if (n === joined.length) {
+      this.#chunks.length = 0;
+      return joined;
+    }
+    this.#chunks = [joined.subarray(n)];
+    return joined.subarray(0, n);
   }
 }

@@ -68,6 +68,13 @@ test('the frame reader splits messages across and within chunks and refuses over
   for (let i = 0; i < all.length; i += 3) for (const m of r.push(all.subarray(i, i + 3))) got.push(m.message.toString());
   assert.deepEqual(got, ['hello', 'world!']);
   assert.throws(() => new FrameReader(3).push(a), RangeError);
+  // A chunk that is exactly one message, then one holding two, then a message in halves.
+  const whole = new FrameReader(100);
+  assert.deepEqual(whole.push(a).map((m) => m.message.toString()), ['hello']);
+  assert.deepEqual(whole.push(all).map((m) => m.message.toString()), ['hello', 'world!']);
+  assert.deepEqual(whole.push(b.subarray(0, 7)), []);
+  assert.deepEqual(whole.push(b.subarray(7)).map((m) => m.message.toString()), ['world!']);
+  assert.equal(whole.buffered, 0);
 });
 
 const TIMEOUTS: Array<[string | undefined, number | undefined]> = [
