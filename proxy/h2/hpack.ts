@@ -492,7 +492,11 @@ function writeInt(b: Buffer, pos: number, prefix: number, flags: number, v: numb
 
 function writeString(b: Buffer, pos: number, s: string): number {
   pos = writeInt(b, pos, 7, 0, s.length);
-  return pos + b.write(s, pos, 'latin1');
+  const n = s.length;
+  // Header strings are short: a loop costs less than Buffer#write's call into C++ below ~64.
+  if (n > 64) return pos + b.write(s, pos, 'latin1');
+  for (let i = 0; i < n; i++) b[pos + i] = s.charCodeAt(i); // latin1: the low byte
+  return pos + n;
 }
 
 /** Static index of exactly (name, value), or 0. */
@@ -505,6 +509,9 @@ function staticExact(nameIndex: number, name: string, value: string): number {
  * Static-table-only encoder: never inserts into the dynamic table (so it keeps none) and writes
  * strings as raw octets. Names and values are latin1 strings; they are not validated here.
  */
+/** Where encodeObject() writes a block before copying it out (one per process: encoding is synchronous). */
+const SCRATCH = Buffer.allocUnsafeSlow(16 * 1024);
+
 export class HpackEncoder {
   #announceZero = true;
 
@@ -551,20 +558,54 @@ export class HpackEncoder {
    * encode(), without building a list first.
    */
   encodeObject(h: Readonly<Record<string, string | number | readonly string[] | undefined>>, headroom: number): Buffer {
-    let size = headroom + (this.#announceZero ? 1 : 0);
-    for (let pass = 0; pass < 2; pass++) {
+    // Written once into a scratch buffer, then copied out at its exact size; a block that
+    // would not fit the scratch buffer is sized first instead.
+    const scratch = SCRATCH;
+    let pos = 0;
+    let fits = true;
+    if (this.#announceZero) scratch[pos++] = 0x20; // §6.3 dynamic table size update to 0
+    for (let pass = 0; pass < 2 && fits; pass++) {
       for (const name in h) {
         if ((name.charCodeAt(0) === 58) !== (pass === 0)) continue;
         const v = h[name];
         if (v === undefined) continue;
-        if (typeof v === 'object') for (const x of v) size += this.#fieldLength(name, String(x), undefined);
-        else size += this.#fieldLength(name, typeof v === 'string' ? v : String(v), undefined);
+        if (typeof v === 'object') {
+          for (const x of v) {
+            const value = String(x);
+            if (pos + name.length + value.length + 16 > scratch.length) fits = false;
+            else pos = this.#writeField(scratch, pos, name, value);
+          }
+        } else {
+          const value = typeof v === 'string' ? v : String(v);
+          if (pos + name.length + value.length + 16 > scratch.length) {
+            fits = false;
+            break;
+          }
+          pos = this.#writeField(scratch, pos, name, value);
+        }
       }
+    }
+    if (fits) {
+      this.#announceZero = false;
+      const b = Buffer.allocUnsafe(headroom + pos);
+      scratch.copy(b, headroom, 0, pos);
+      return b;
+    }
+    return this.#encodeObjectSized(h, headroom);
+  }
+
+  #encodeObjectSized(h: Readonly<Record<string, string | number | readonly string[] | undefined>>, headroom: number): Buffer {
+    let size = headroom + (this.#announceZero ? 1 : 0);
+    for (const name in h) {
+      const v = h[name];
+      if (v === undefined) continue;
+      if (typeof v === 'object') for (const x of v) size += this.#fieldLength(name, String(x), undefined);
+      else size += this.#fieldLength(name, typeof v === 'string' ? v : String(v), undefined);
     }
     const b = Buffer.allocUnsafe(size);
     let pos = headroom;
     if (this.#announceZero) {
-      b[pos++] = 0x20; // §6.3 dynamic table size update to 0
+      b[pos++] = 0x20;
       this.#announceZero = false;
     }
     for (let pass = 0; pass < 2; pass++) {
