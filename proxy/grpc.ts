@@ -50,8 +50,8 @@ export type GrpcDeps = ForwardDeps;
 
 type Listener = (...args: any[]) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** What a call uses of a client's stream: node:http2's ServerHttp2Stream, or the frame server's (h2/stream.ts). */
-export interface ServerCallStream {
+/** What a call uses of its upstream stream: node:http2's ClientHttp2Stream, or the frame client's (h2/stream.ts). */
+export interface UpstreamCallStream {
   /** True when nothing keeps the stream once it has closed (the frame-level ones); node:http2 keeps its streams until a full GC. */
   readonly unreachableOnClose?: boolean;
   readonly closed: boolean;
@@ -59,29 +59,18 @@ export interface ServerCallStream {
   on(event: string, listener: Listener): unknown;
   once(event: string, listener: Listener): unknown;
   removeAllListeners(event: string): unknown;
-  respond(headers: OutgoingHttpHeaders, options: { endStream?: boolean; waitForTrailers?: boolean }): void;
-  sendTrailers(headers: OutgoingHttpHeaders): void;
   write(chunk: Buffer): boolean;
   end(): void;
   close(code?: number): void;
   pause(): unknown;
   resume(): unknown;
-  isPaused(): boolean;
 }
 
-/** What a call uses of its upstream stream: node:http2's ClientHttp2Stream, or the frame client's. */
-export interface UpstreamCallStream {
-  readonly unreachableOnClose?: boolean;
-  readonly closed: boolean;
-  readonly destroyed: boolean;
-  on(event: string, listener: Listener): unknown;
-  once(event: string, listener: Listener): unknown;
-  removeAllListeners(event: string): unknown;
-  write(chunk: Buffer): boolean;
-  end(): void;
-  close(code?: number): void;
-  pause(): unknown;
-  resume(): unknown;
+/** What a call uses of a client's stream: the same, and the response side (node:http2's ServerHttp2Stream, or the frame server's). */
+export interface ServerCallStream extends UpstreamCallStream {
+  respond(headers: OutgoingHttpHeaders, options: { endStream?: boolean; waitForTrailers?: boolean }): void;
+  sendTrailers(headers: OutgoingHttpHeaders): void;
+  isPaused(): boolean;
 }
 
 /** The upstream: node:http2 (UpstreamSession) or frame-level (h2/client.ts FrameUpstream). */

@@ -14,7 +14,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { HeaderListTooLarge, HpackDecoder, HpackEncoder, HpackError, MalformedField } from './hpack.ts';
 import {
   DEFAULT_MAX_FRAME, DEFAULT_WINDOW, FRAME_HEADER, Flag, FrameType, H2Error, MAX_WINDOW, SETTINGS_ACK, Setting,
-  frame, frameHeader, goaway, rstStream, settings, windowUpdate,
+  frame, frameHeader, goaway, rstStream, settings, windowUpdate, writeFrameHeader,
 } from './frames.ts';
 import { H2StreamError } from './stream.ts';
 import { StreamTable } from './stream-table.ts';
@@ -97,7 +97,6 @@ class Budget {
 }
 
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
-const EMPTY = Buffer.alloc(0);
 
 /** A decoded header list as node:http2 gives it: lowercase names, repeated fields joined with ", " (cookies "; "), :status a number. */
 export function headerObject(list: readonly string[]): IncomingHttpHeaders {
@@ -268,13 +267,7 @@ export abstract class H2Connection {
     const flags = end ? Flag.END_STREAM : 0;
     if (length <= this.peerMaxFrame) {
       // The common case: one HEADERS frame, header and block in one buffer.
-      b[0] = length >>> 16;
-      b[1] = (length >>> 8) & 0xff;
-      b[2] = length & 0xff;
-      b[3] = FrameType.HEADERS;
-      b[4] = flags | Flag.END_HEADERS;
-      b.writeUInt32BE(stream, 5);
-      this.send(b);
+      this.send(writeFrameHeader(b, length, FrameType.HEADERS, flags | Flag.END_HEADERS, stream));
       return;
     }
     let type: number = FrameType.HEADERS;
@@ -687,4 +680,3 @@ export abstract class H2Connection {
   protected onClosed(_err: NodeJS.ErrnoException | undefined): void {}
 }
 
-export { EMPTY };

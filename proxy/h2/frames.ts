@@ -49,9 +49,8 @@ export const DEFAULT_MAX_FRAME = 16_384;
 export const MAX_WINDOW = 0x7fff_ffff;
 export const MAX_STREAM_ID = 0x7fff_ffff;
 
-/** The 9-byte frame header for a payload of `length` bytes. */
-export function frameHeader(length: number, type: number, flags: number, stream: number): Buffer {
-  const b = Buffer.allocUnsafe(FRAME_HEADER);
+/** Writes the 9-byte header of a frame whose payload is `length` bytes at the start of `b`. */
+export function writeFrameHeader(b: Buffer, length: number, type: number, flags: number, stream: number): Buffer {
   b[0] = length >>> 16;
   b[1] = (length >>> 8) & 0xff;
   b[2] = length & 0xff;
@@ -59,30 +58,29 @@ export function frameHeader(length: number, type: number, flags: number, stream:
   b[4] = flags;
   b.writeUInt32BE(stream, 5);
   return b;
+}
+
+/** The 9-byte frame header for a payload of `length` bytes, followed by `room` bytes left for the caller to fill. */
+export function frameHeader(length: number, type: number, flags: number, stream: number, room = 0): Buffer {
+  return writeFrameHeader(Buffer.allocUnsafe(FRAME_HEADER + room), length, type, flags, stream);
 }
 
 /** A whole frame: header and payload in one buffer. */
 export function frame(type: number, flags: number, stream: number, payload?: Buffer): Buffer {
   const length = payload ? payload.length : 0;
-  const b = Buffer.allocUnsafe(FRAME_HEADER + length);
-  b[0] = length >>> 16;
-  b[1] = (length >>> 8) & 0xff;
-  b[2] = length & 0xff;
-  b[3] = type;
-  b[4] = flags;
-  b.writeUInt32BE(stream, 5);
+  const b = frameHeader(length, type, flags, stream, length);
   if (payload) payload.copy(b, FRAME_HEADER);
   return b;
 }
 
 export function rstStream(stream: number, code: number): Buffer {
-  const b = frame(FrameType.RST_STREAM, 0, stream, Buffer.allocUnsafe(4));
+  const b = frameHeader(4, FrameType.RST_STREAM, 0, stream, 4);
   b.writeUInt32BE(code, FRAME_HEADER);
   return b;
 }
 
 export function windowUpdate(stream: number, increment: number): Buffer {
-  const b = frame(FrameType.WINDOW_UPDATE, 0, stream, Buffer.allocUnsafe(4));
+  const b = frameHeader(4, FrameType.WINDOW_UPDATE, 0, stream, 4);
   b.writeUInt32BE(increment, FRAME_HEADER);
   return b;
 }

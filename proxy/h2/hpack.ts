@@ -535,17 +535,7 @@ export class HpackEncoder {
     }
     for (let i = 0; i < count; i += 2) {
       const name = headers[i]!;
-      const value = headers[i + 1]!;
-      const never = neverIndexed !== undefined && neverIndexed.has(name);
-      const nameIndex = STATIC_NAME_INDEX.get(name) ?? 0;
-      const exact = never || nameIndex === 0 ? 0 : staticExact(nameIndex, name, value);
-      if (exact !== 0) {
-        pos = writeInt(b, pos, 7, 0x80, exact);
-        continue;
-      }
-      pos = writeInt(b, pos, 4, never ? 0x10 : 0x00, nameIndex);
-      if (nameIndex === 0) pos = writeString(b, pos, name);
-      pos = writeString(b, pos, value);
+      pos = this.#writeField(b, pos, name, headers[i + 1]!, neverIndexed !== undefined && neverIndexed.has(name));
     }
     if (pos !== size) throw new Error(`hpack: encoder wrote ${pos} octets, expected ${size}`);
     return b;
@@ -594,38 +584,30 @@ export class HpackEncoder {
     return this.#encodeObjectSized(h, headroom);
   }
 
+  /** A block too big for the scratch buffer (rare): through the field list and encode(). */
   #encodeObjectSized(h: Readonly<Record<string, string | number | readonly string[] | undefined>>, headroom: number): Buffer {
-    let size = headroom + (this.#announceZero ? 1 : 0);
-    for (const name in h) {
-      const v = h[name];
-      if (v === undefined) continue;
-      if (typeof v === 'object') for (const x of v) size += this.#fieldLength(name, String(x), undefined);
-      else size += this.#fieldLength(name, typeof v === 'string' ? v : String(v), undefined);
-    }
-    const b = Buffer.allocUnsafe(size);
-    let pos = headroom;
-    if (this.#announceZero) {
-      b[pos++] = 0x20;
-      this.#announceZero = false;
-    }
+    const list: string[] = [];
     for (let pass = 0; pass < 2; pass++) {
       for (const name in h) {
         if ((name.charCodeAt(0) === 58) !== (pass === 0)) continue;
         const v = h[name];
         if (v === undefined) continue;
-        if (typeof v === 'object') for (const x of v) pos = this.#writeField(b, pos, name, String(x));
-        else pos = this.#writeField(b, pos, name, typeof v === 'string' ? v : String(v));
+        if (typeof v === 'object') for (const x of v) list.push(name, String(x));
+        else list.push(name, String(v));
       }
     }
-    if (pos !== size) throw new Error(`hpack: encoder wrote ${pos} octets, expected ${size}`);
+    const block = this.encode(list);
+    const b = Buffer.allocUnsafe(headroom + block.length);
+    block.copy(b, headroom);
     return b;
   }
 
-  #writeField(b: Buffer, pos: number, name: string, value: string): number {
+  /** One field: a static-table index when name and value match, else a literal without indexing (never indexed when `never`). */
+  #writeField(b: Buffer, pos: number, name: string, value: string, never = false): number {
     const nameIndex = STATIC_NAME_INDEX.get(name) ?? 0;
-    const exact = nameIndex === 0 ? 0 : staticExact(nameIndex, name, value);
+    const exact = never || nameIndex === 0 ? 0 : staticExact(nameIndex, name, value);
     if (exact !== 0) return writeInt(b, pos, 7, 0x80, exact);
-    pos = writeInt(b, pos, 4, 0x00, nameIndex);
+    pos = writeInt(b, pos, 4, never ? 0x10 : 0x00, nameIndex);
     if (nameIndex === 0) pos = writeString(b, pos, name);
     return writeString(b, pos, value);
   }

@@ -161,8 +161,15 @@ export abstract class H2Stream extends EventEmitter {
     }
   }
 
-  /** The queue is empty and end() was called: END_STREAM (or trailers) now. Returns true when this stream sent END_STREAM itself. */
+  /** The queue is empty and end() was called: END_STREAM (or trailers) now. */
   abstract finishLocal(): void;
+
+  /** END_STREAM on an empty DATA frame. */
+  protected endWithEmptyData(): void {
+    this.conn.sendEmptyEnd(this.id);
+    this.localEnded = true;
+    this.closeIfDone();
+  }
 
   closeIfDone(): void {
     if (this.localEnded && this.remoteEnded && this.#endEmitted) this.markClosed();
@@ -218,25 +225,15 @@ export class ServerStream extends H2Stream {
     this.closeIfDone();
   }
 
-  get wantsTrailers(): boolean {
-    return this.#waitForTrailers;
-  }
-
   finishLocal(): void {
     if (this.#waitForTrailers) {
       this.#waitForTrailers = false;
       this.emit('wantTrailers');
       // A listener that sent nothing: end the stream without trailers.
-      if (!this.localEnded && !this.closed) this.finishWithData();
+      if (!this.localEnded && !this.closed) this.endWithEmptyData();
       return;
     }
-    this.finishWithData();
-  }
-
-  finishWithData(): void {
-    this.conn.sendEmptyEnd(this.id);
-    this.localEnded = true;
-    this.closeIfDone();
+    this.endWithEmptyData();
   }
 }
 
@@ -245,9 +242,7 @@ export class ClientStream extends H2Stream {
   #responded = false;
 
   finishLocal(): void {
-    this.conn.sendEmptyEnd(this.id);
-    this.localEnded = true;
-    this.closeIfDone();
+    this.endWithEmptyData();
   }
 
   /** A header block from the upstream: the response's, 1xx ones (skipped), or trailers. */

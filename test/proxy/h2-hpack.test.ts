@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { seededRandom } from '../../common/random.ts';
 import {
   HUFFMAN_CODE_LENGTHS,
   HeaderListTooLarge,
@@ -95,17 +96,6 @@ function huffmanEncode(bytes: Uint8Array): Buffer {
   return out;
 }
 
-/** A small seeded PRNG (mulberry32), so failures repeat. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Octets allocated in V8's young generation by `run`, per call. The count is kept from runs with
 // no scavenge (which would make it meaningless) and taken as the smallest of several, after the
@@ -286,7 +276,7 @@ test('every byte value 0..255 decodes from a Huffman string, alone and all toget
 });
 
 test('random strings round-trip through Huffman decoding, as names and as values, with and without indexing', () => {
-  const rand = prng(7541);
+  const rand = seededRandom(7541);
   const d = roomy();
   const nameChars = "abcdefghijklmnopqrstuvwxyz0123456789-_.!#$%&'*+^`|~";
   for (let round = 0; round < 500; round++) {
@@ -452,7 +442,7 @@ test('a literal indexing a new value under the name of the entry it evicts keeps
 });
 
 test('the dynamic table stays correct over many inserts and evictions (the ring wraps and grows)', () => {
-  const rand = prng(42);
+  const rand = seededRandom(42);
   const d = roomy(4096);
   const model: Array<[string, string]> = []; // newest first
   let size = 0;
