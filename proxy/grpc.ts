@@ -7,7 +7,7 @@
 // there is no public catch-all), and it would decode and re-encode every message. Tests
 // use grpc-js clients and servers on both sides to prove the wire stays compatible.
 import http2 from 'node:http2';
-import type { ClientHttp2Session, Http2Session, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream, Http2Session, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { connect, isIP } from 'node:net';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -25,7 +25,8 @@ import type { ForwardDeps } from './request-path.ts';
 import { requestIdFrom } from './request-id.ts';
 import { route } from './split.ts';
 import type { RequestTrace } from './tracing.ts';
-import { FrameServer } from './h2/index.ts';
+import { ClientStream, FrameServer, ServerStream } from './h2/index.ts';
+import type { ClientSide, StreamFailure, UpstreamSide } from './h2/index.ts';
 
 const { NGHTTP2_CANCEL } = http2.constants;
 
@@ -48,17 +49,15 @@ export function parseGrpcTimeout(v: string | undefined): number | undefined {
 
 export type GrpcDeps = ForwardDeps;
 
-type Listener = (...args: any[]) => void; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** What a call uses of its upstream stream: node:http2's ClientHttp2Stream, or the frame client's (h2/stream.ts). */
+/**
+ * What a call uses of its upstream stream: node:http2's ClientHttp2Stream, or the frame
+ * client's (h2/stream.ts). Its events reach the call through hearUpstream().
+ */
 export interface UpstreamCallStream {
   /** True when nothing keeps the stream once it has closed (the frame-level ones); node:http2 keeps its streams until a full GC. */
   readonly unreachableOnClose?: boolean;
   readonly closed: boolean;
   readonly destroyed: boolean;
-  on(event: string, listener: Listener): unknown;
-  once(event: string, listener: Listener): unknown;
-  removeAllListeners(event: string): unknown;
   write(chunk: Buffer): boolean;
   end(): void;
   close(code?: number): void;
@@ -66,7 +65,7 @@ export interface UpstreamCallStream {
   resume(): unknown;
 }
 
-/** What a call uses of a client's stream: the same, and the response side (node:http2's ServerHttp2Stream, or the frame server's). */
+/** What a call uses of a client's stream: the same, and the response side (node:http2's ServerHttp2Stream, or the frame server's; events through hearClient()). */
 export interface ServerCallStream extends UpstreamCallStream {
   respond(headers: OutgoingHttpHeaders, options: { endStream?: boolean; waitForTrailers?: boolean }): void;
   sendTrailers(headers: OutgoingHttpHeaders): void;
@@ -184,13 +183,42 @@ const copyHeaders = (h: IncomingHttpHeaders): OutgoingHttpHeaders => {
   return out;
 };
 
-// A listener that captures nothing, for streams whose call is over (see GrpcCall#detach).
+// A listener that captures nothing, for streams whose call is over (see GrpcCall#closed).
 const ignore = (): void => undefined;
 const CLIENT_EVENTS = ['wantTrailers', 'data', 'end', 'close', 'drain'] as const;
 const UPSTREAM_EVENTS = ['response', 'data', 'trailers', 'end', 'error', 'close', 'drain'] as const;
 
-/** One proxied call: a client stream on our server, a stream on the upstream session. */
-class GrpcCall {
+/** Sends a client stream's events to `side`: the frame server's stream takes it as is, node:http2's through listeners. */
+function hearClient(stream: ServerCallStream, side: ClientSide): void {
+  if (stream instanceof ServerStream) return stream.hear(side);
+  const s = stream as unknown as ServerHttp2Stream;
+  s.on('error', ignore); // client resets surface as 'close'; never crash
+  s.on('wantTrailers', () => side.trailersWanted());
+  s.on('data', (chunk: Buffer) => side.clientData(chunk));
+  s.on('end', () => side.clientEnd());
+  s.on('drain', () => side.clientDrained());
+  s.on('close', () => side.clientClosed(undefined));
+}
+
+/** The same for an upstream stream; node:http2's 'error' comes before its 'close' and is handed to upstreamClosed. */
+function hearUpstream(up: UpstreamCallStream, side: UpstreamSide): void {
+  if (up instanceof ClientStream) return up.hear(side);
+  const s = up as unknown as ClientHttp2Stream;
+  let error: StreamFailure | undefined;
+  s.on('response', (h: IncomingHttpHeaders, flags: number) => side.upstreamResponse(h, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0));
+  s.on('data', (chunk: Buffer) => side.upstreamData(chunk));
+  s.on('trailers', (t: IncomingHttpHeaders) => side.upstreamTrailers(t));
+  s.on('end', () => side.upstreamEnd());
+  s.on('drain', () => side.upstreamDrained());
+  s.on('error', (err: StreamFailure) => (error = err));
+  s.on('close', () => side.upstreamClosed(error));
+}
+
+/**
+ * One proxied call: a client stream on our server, a stream on the upstream session. It is
+ * the listener of both (ClientSide, UpstreamSide): one object per call hears every event.
+ */
+class GrpcCall implements ClientSide, UpstreamSide {
   readonly #deps: GrpcDeps;
   readonly #upstream: GrpcUpstream;
   readonly #stream: ServerCallStream;
@@ -238,6 +266,10 @@ class GrpcCall {
   #done = false;
   /** 'close' events seen: the client stream's and the upstream stream's. */
   #closes = 0;
+  /** A write to the client's stream said to wait: the upstream stream is paused until it drains. */
+  #waitClientDrain = false;
+  /** The same, the other way. */
+  #waitUpstreamDrain = false;
   /**
    * Admission (proxy/guard): request bytes held until the call is admitted (undefined once
    * it is, or without a guard), whether the client's stream ended meanwhile, who called,
@@ -271,7 +303,7 @@ class GrpcCall {
     const { config, metrics } = this.#deps;
     const stream = this.#stream;
     metrics.inFlight.inc({ protocol: 'grpc' });
-    stream.on('error', ignore); // client resets surface as 'close'; never crash
+    hearClient(stream, this);
     const clientDeadlineMs = parseGrpcTimeout(headerValue(this.#headers, 'grpc-timeout'));
     if (this.#unary) {
       if (clientDeadlineMs !== undefined) {
@@ -289,22 +321,6 @@ class GrpcCall {
       this.#timer = setTimeout(() => this.#failWith(GrpcCode.DEADLINE_EXCEEDED, `upstream did not answer within ${Math.round(deadlineMs)} ms`, 'timeout'), deadlineMs);
     }
 
-    stream.on('wantTrailers', () => stream.sendTrailers({ ...(this.#trailers ?? { 'grpc-status': String(GrpcCode.UNKNOWN) }), [REQUEST_ID_HEADER]: this.#id }));
-    stream.on('data', (chunk: Buffer) => this.#onClientData(chunk));
-    stream.on('end', () => {
-      if (this.#unary) this.#requestSent();
-      const up = this.#up;
-      if (up) {
-        if (!up.closed && !up.destroyed) up.end();
-      } else if (this.#held) {
-        this.#heldEnd = true;
-        this.#admit(); // a request with no message to read a model from
-      }
-    });
-    stream.on('close', () => {
-      this.#onClientClose();
-      this.#closed();
-    });
     if (!this.#deps.guard) return this.#open();
     // Admission needs the model: from the first request message, or none for the others.
     this.#held = [];
@@ -355,23 +371,61 @@ class GrpcCall {
       return;
     }
     this.#up = up;
-    up.on('response', (h: IncomingHttpHeaders, flags: number) => this.#onResponse(h, flags));
-    up.on('data', (chunk: Buffer) => this.#onUpstreamData(chunk));
-    up.on('trailers', (t: IncomingHttpHeaders) => (this.#trailers = copyHeaders(t)));
-    up.on('end', () => this.#onUpstreamEnd());
-    up.on('error', (err: NodeJS.ErrnoException) => {
+    hearUpstream(up, this);
+  }
+
+  // The client's stream (ClientSide).
+
+  trailersWanted(): void {
+    this.#stream.sendTrailers({ ...(this.#trailers ?? { 'grpc-status': String(GrpcCode.UNKNOWN) }), [REQUEST_ID_HEADER]: this.#id });
+  }
+
+  clientEnd(): void {
+    if (this.#unary) this.#requestSent();
+    const up = this.#up;
+    if (up) {
+      if (!up.closed && !up.destroyed) up.end();
+    } else if (this.#held) {
+      this.#heldEnd = true;
+      this.#admit(); // a request with no message to read a model from
+    }
+  }
+
+  clientDrained(): void {
+    if (!this.#waitClientDrain) return;
+    this.#waitClientDrain = false;
+    this.#up?.resume();
+  }
+
+  clientClosed(): void {
+    this.#onClientClose();
+    this.#closed();
+  }
+
+  // The upstream's stream (UpstreamSide).
+
+  upstreamTrailers(t: IncomingHttpHeaders): void {
+    this.#trailers = copyHeaders(t);
+  }
+
+  upstreamDrained(): void {
+    if (!this.#waitUpstreamDrain) return;
+    this.#waitUpstreamDrain = false;
+    this.#stream.resume();
+  }
+
+  upstreamClosed(err: StreamFailure | undefined): void {
+    if (err) {
       const connect = err.code === 'ECONNREFUSED' || err.code === 'EHOSTUNREACH' || err.code === 'ENOTFOUND';
       this.#failWith(GrpcCode.UNAVAILABLE, `upstream unavailable (${connect ? 'connect' : 'reset'})`, connect ? 'connect' : 'reset');
-    });
+    }
     // Closed without 'end' (RST_STREAM from upstream, session gone): unavailable.
-    up.on('close', () => {
-      this.#failWith(GrpcCode.UNAVAILABLE, 'upstream unavailable (reset)', 'reset');
-      this.#closed();
-    });
+    this.#failWith(GrpcCode.UNAVAILABLE, 'upstream unavailable (reset)', 'reset');
+    this.#closed();
   }
 
   /**
-   * Once both streams have closed, takes this call's listeners off them. node:http2 keeps a
+   * Once both streams have closed, takes this call's listeners off node:http2's. It keeps a
    * closed stream's objects until a full GC (they survive every scavenge in between), and
    * with the listeners attached each stream also kept this call, its buffers and the other
    * side's stream: 12.7 KB per call survived scavenges before, 7.4 KB after (sampling heap
@@ -380,18 +434,17 @@ class GrpcCall {
    */
   #closed(): void {
     if (++this.#closes < (this.#up ? 2 : 1)) return;
+    // Frame-level streams (h2/) are unreachable once closed, and forget their listener.
     const stream = this.#stream;
-    const up = this.#up;
-    // Frame-level streams (h2/) are unreachable once closed: nothing to take off them.
-    if (stream.unreachableOnClose && (!up || up.unreachableOnClose)) return;
-    for (const e of CLIENT_EVENTS) stream.removeAllListeners(e);
-    if (up) {
+    if (!stream.unreachableOnClose) for (const e of CLIENT_EVENTS) (stream as unknown as ServerHttp2Stream).removeAllListeners(e);
+    const up = this.#up as unknown as ClientHttp2Stream | undefined;
+    if (up && !this.#up!.unreachableOnClose) {
       for (const e of UPSTREAM_EVENTS) up.removeAllListeners(e);
       up.on('error', ignore);
     }
   }
 
-  #onResponse(h: IncomingHttpHeaders, flags: number): void {
+  upstreamResponse(h: IncomingHttpHeaders, end: boolean): void {
     const headers = copyHeaders(h);
     headers[VARIANT_HEADER] = this.#variant;
     headers[REQUEST_ID_HEADER] = this.#id;
@@ -400,7 +453,7 @@ class GrpcCall {
     const stream = this.#stream;
     if (stream.closed || stream.destroyed || this.#done) return;
     this.#respondedHeaders = true;
-    if (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) {
+    if (end) {
       // Trailers-Only (PROTOCOL-HTTP2.md): the status is in these headers.
       stream.respond(headers, { endStream: true });
       this.#finish(Number(headerValue(h, 'grpc-status') ?? GrpcCode.UNKNOWN));
@@ -410,15 +463,14 @@ class GrpcCall {
   }
 
   // Response direction: raw bytes through; the first message is read only when needed.
-  #onUpstreamData(chunk: Buffer): void {
+  upstreamData(chunk: Buffer): void {
     this.#responseBytes += chunk.length;
     if (this.#responseFrames && this.#firstResponse === undefined) this.#readFirstResponse(chunk);
     const stream = this.#stream;
     if (stream.closed || stream.destroyed) return;
-    if (!stream.write(chunk)) {
-      const up = this.#up!;
-      up.pause();
-      stream.once('drain', () => up.resume());
+    if (!stream.write(chunk) && !this.#waitClientDrain) {
+      this.#up!.pause();
+      this.#waitClientDrain = true;
     }
   }
 
@@ -437,7 +489,7 @@ class GrpcCall {
     }
   }
 
-  #onUpstreamEnd(): void {
+  upstreamEnd(): void {
     if (this.#done || !this.#respondedHeaders) return;
     const code = Number(this.#trailers?.['grpc-status'] ?? GrpcCode.UNKNOWN);
     if (!this.#stream.closed && !this.#stream.destroyed) this.#stream.end();
@@ -446,7 +498,7 @@ class GrpcCall {
 
   // Request direction: raw for unknown methods; for known ones, messages are read to label
   // the call and, when the split says so, re-framed with the version pinned.
-  #onClientData(chunk: Buffer): void {
+  clientData(chunk: Buffer): void {
     this.#requestBytes += chunk.length;
     this.#bodyTimer?.refresh();
     const shape = this.#shape;
@@ -486,10 +538,9 @@ class GrpcCall {
     if (this.#held) return void this.#held.push(Buffer.from(buf));
     const up = this.#up;
     if (!up || up.closed || up.destroyed) return;
-    if (!up.write(buf)) {
-      const stream = this.#stream;
-      stream.pause();
-      up.once('drain', () => stream.resume());
+    if (!up.write(buf) && !this.#waitUpstreamDrain) {
+      this.#stream.pause();
+      this.#waitUpstreamDrain = true;
     }
   }
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import protobuf from 'protobufjs';
+import { seededRandom } from '../../common/random.ts';
 import { FrameReader, KNOWN_METHODS, frame, parseGrpcTimeout, pinRequestVersion, readRequestModel, readResponseVersion } from '../../proxy/index.ts';
 
 // Reference encoder: protobufjs from a JSON descriptor of the upstream protos' fields.
@@ -94,4 +95,128 @@ test('a pinned PredictRequest carries exactly one model_spec, so decoders that r
   }
   assert.equal(specs, 1);
   assert.deepEqual(readRequestModel(predict, pinned), { model: 'fraud', version: '2' });
+});
+
+// The reading side scans bytes itself; protobufjs's Reader (what it replaced) is the oracle:
+// on any bytes, valid or not, both give the same model reference (or both {} when malformed).
+const { Reader, Writer } = protobuf;
+type Ref = { model?: string; version?: string; label?: string };
+function eachFieldRef(buf: Uint8Array, visit: (field: number, wire: number, r: protobuf.Reader) => boolean): void {
+  const r = Reader.create(buf);
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (!visit(tag >>> 3, tag & 7, r)) r.skipType(tag & 7);
+  }
+}
+function specRef(buf: Uint8Array): Ref {
+  const out: Ref = {};
+  eachFieldRef(buf, (field, wire, r) => {
+    if (wire !== 2) return false;
+    if (field === 1) out.model = r.string();
+    else if (field === 2) {
+      let value = '0';
+      eachFieldRef(r.bytes(), (f, w, inner) => {
+        if (f !== 1 || w !== 0) return false;
+        value = inner.int64().toString();
+        return true;
+      });
+      out.version = value;
+      delete out.label;
+    } else if (field === 4) {
+      out.label = r.string();
+      delete out.version;
+    } else return false;
+    return true;
+  });
+  return out;
+}
+function oracle(kind: 'spec1' | 'spec2' | 'kserve', buf: Uint8Array): Ref {
+  try {
+    if (kind === 'kserve') {
+      const out: Ref = {};
+      eachFieldRef(buf, (field, wire, r) => {
+        if (wire !== 2) return false;
+        if (field === 1) out.model = r.string();
+        else if (field === 2) {
+          const v = r.string();
+          if (v) out.version = v;
+          else delete out.version;
+        } else return false;
+        return true;
+      });
+      return out;
+    }
+    const at = kind === 'spec1' ? 1 : 2;
+    let out: Ref = {};
+    eachFieldRef(buf, (field, wire, r) => {
+      if (field !== at || wire !== 2) return false;
+      out = { ...out, ...specRef(r.bytes()) };
+      return true;
+    });
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+function randomMessage(rand: () => number): Uint8Array {
+  const int = (n: number) => Math.floor(rand() * n);
+  const name = () => ['fraud', 'm', '', 'ünïcode', 'a'.repeat(int(200))][int(5)]!;
+  const int64 = () => [0, 1, 7, 127, 128, 300, 2 ** 31, 2 ** 32 + 5, -1, -300, '9007199254740993', '-9223372036854775808', '9223372036854775807'][int(13)]!;
+  const unknown = (w: protobuf.Writer, depth: number) => {
+    const field = 1 + int(20);
+    switch (int(5)) {
+      case 0: w.uint32((field << 3) | 0).int64(int64()); break;
+      case 1: w.uint32((field << 3) | 1).fixed64(int(1000)); break;
+      case 2: w.uint32((field << 3) | 2).bytes(Buffer.from(name())); break;
+      case 3: w.uint32((field << 3) | 5).fixed32(int(1000)); break;
+      default:
+        w.uint32((field << 3) | 3);
+        if (depth < 2) unknown(w, depth + 1);
+        w.uint32((field << 3) | 4);
+    }
+  };
+  const spec = () => {
+    const w = Writer.create();
+    for (let i = int(5); i > 0; i--) {
+      const k = int(5);
+      if (k === 0) w.uint32((1 << 3) | 2).string(name());
+      else if (k === 1) {
+        const v = Writer.create();
+        for (let j = int(3); j > 0; j--) (rand() < 0.8 ? v.uint32((1 << 3) | 0).int64(int64()) : unknown(v, 0));
+        w.uint32((2 << 3) | 2).bytes(v.finish());
+      } else if (k === 2) w.uint32((4 << 3) | 2).string(name());
+      else if (k === 3) w.uint32((3 << 3) | 2).string('serving_default');
+      else unknown(w, 0);
+    }
+    return w.finish();
+  };
+  const w = Writer.create();
+  for (let i = int(5); i > 0; i--) {
+    const k = int(4);
+    if (k <= 1) w.uint32(((1 + k) << 3) | 2).bytes(spec());
+    else if (k === 2) w.uint32((1 << 3) | 2).string(name()); // KServe's model_name (and a bad spec for TF)
+    else unknown(w, 0);
+  }
+  let bytes: Uint8Array = w.finish();
+  // A third of them damaged: cut short, or a byte changed.
+  const damage = int(3);
+  if (damage === 1 && bytes.length > 0) bytes = bytes.subarray(0, int(bytes.length));
+  else if (damage === 2 && bytes.length > 0) {
+    bytes = Buffer.from(bytes);
+    bytes[int(bytes.length)] = int(256);
+  }
+  return bytes;
+}
+
+test('model references read from 20,000 random messages, valid and damaged, are what protobufjs reads', () => {
+  const rand = seededRandom(20261207);
+  const response = KNOWN_METHODS.get('/tensorflow.serving.PredictionService/Predict')!;
+  for (let i = 0; i < 20_000; i++) {
+    const bytes = randomMessage(rand);
+    const hex = Buffer.from(bytes).toString('hex');
+    assert.deepEqual(readRequestModel(predict, bytes), oracle('spec1', bytes), `request spec ${hex}`);
+    assert.equal(readResponseVersion(response, bytes), oracle('spec2', bytes).version, `response spec ${hex}`);
+    assert.deepEqual(readRequestModel(infer, bytes), oracle('kserve', bytes), `kserve ${hex}`);
+  }
 });
