@@ -15,7 +15,7 @@ import type { IncomingHttpHeaders } from 'node:http2';
 import { ConnectionError, DEFAULT_LIMITS, H2Connection, checkFields, headerObject } from './connection.ts';
 import type { ConnectionLimits } from './connection.ts';
 import { H2Error, PREFACE, Setting } from './frames.ts';
-import { ServerStream } from './stream.ts';
+import { NO_DATA, ServerStream } from './stream.ts';
 
 export interface FrameServerOptions {
   limits?: Partial<ConnectionLimits>;
@@ -68,7 +68,7 @@ export class ServerConnection extends H2Connection {
       // Trailers from the client: they end the request; gRPC sends none, so they are dropped.
       if (s.remoteEnded) return this.resetStream(s, H2Error.STREAM_CLOSED);
       if (!end || problem || checkFields(list!, 'trailers')) return this.resetStream(s, H2Error.PROTOCOL_ERROR);
-      s.receive(Buffer.alloc(0), true);
+      s.receive(NO_DATA, true);
       return;
     }
     if ((sid & 1) === 0 || sid <= this.#lastPeer) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `a new stream ${sid} must be odd and above ${this.#lastPeer}`);
@@ -90,7 +90,7 @@ export class ServerConnection extends H2Connection {
     const stream = new ServerStream(this, sid);
     this.streams.set(sid, stream);
     this.#onStream(stream, headerObject(list!));
-    if (end && !stream.closed) stream.receive(Buffer.alloc(0), true);
+    if (end && !stream.closed) stream.receive(NO_DATA, true);
   }
 
   /** Graceful: GOAWAY(NO_ERROR) naming the last stream taken; the socket ends once those are done. */

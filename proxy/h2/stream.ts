@@ -23,6 +23,9 @@ export interface StreamHost {
   sendEmptyEnd(stream: number): void;
 }
 
+/** For END_STREAM without DATA: receive() never keeps or passes on an empty chunk, so one serves all. */
+export const NO_DATA = Buffer.alloc(0);
+
 /** Bytes queued on a stream above which write() returns false (node's default highWaterMark). */
 export const STREAM_HIGH_WATER = 16 * 1024;
 
@@ -328,7 +331,7 @@ export class ClientStream extends H2Stream {
     } else {
       this.#side?.upstreamTrailers(headers);
     }
-    if (end) this.receive(Buffer.alloc(0), true);
+    if (end) this.receive(NO_DATA, true);
   }
 
   get responded(): boolean {
