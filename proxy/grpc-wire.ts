@@ -94,8 +94,11 @@ function varint(buf: Uint8Array, at: number, end: number): number {
   throw new RangeError('protobuf varint longer than 10 bytes');
 }
 
-/** A length prefix at `at`: at most 5 bytes, below 2^31 (as protobufjs size()); sets `pos`. */
-function length(buf: Uint8Array, at: number, end: number): number {
+/**
+ * A varint of at most 5 bytes whose fifth byte is at most `maxLast`; sets `pos`. Lengths
+ * (protobufjs size()): 7, below 2^31. Tags inside groups (protobufjs tag()): 15, 32 bits.
+ */
+function shortVarint(buf: Uint8Array, at: number, end: number, maxLast: number): number {
   let value = 0;
   for (let i = 0; i < 4; i++) {
     if (at >= end) truncated();
@@ -108,29 +111,13 @@ function length(buf: Uint8Array, at: number, end: number): number {
   }
   if (at >= end) truncated();
   const last = buf[at++]!;
-  if (last > 7) throw new RangeError('protobuf length prefix of 2^31 or more');
+  if (last > maxLast) throw new RangeError(`protobuf varint too large (${maxLast === 7 ? 'a length of 2^31 or more' : 'a tag over 32 bits'})`);
   pos = at;
   return (value | (last << 28)) >>> 0;
 }
 
-/** A tag inside a group: at most 5 bytes and 32 bits (as protobufjs tag()); sets `pos`. */
-function groupTag(buf: Uint8Array, at: number, end: number): number {
-  let value = 0;
-  for (let i = 0; i < 4; i++) {
-    if (at >= end) truncated();
-    const b = buf[at++]!;
-    value |= (b & 0x7f) << (7 * i);
-    if (b < 0x80) {
-      pos = at;
-      return value >>> 0;
-    }
-  }
-  if (at >= end) truncated();
-  const last = buf[at++]!;
-  if (last >= 0x10) throw new RangeError('protobuf tag over 32 bits');
-  pos = at;
-  return (value | (last << 28)) >>> 0;
-}
+const length = (buf: Uint8Array, at: number, end: number): number => shortVarint(buf, at, end, 7);
+const groupTag = (buf: Uint8Array, at: number, end: number): number => shortVarint(buf, at, end, 15);
 
 /** An int64 varint at `at` as its decimal string (signed, as protobufjs int64().toString()); sets `pos`. */
 function int64String(buf: Uint8Array, at: number, end: number): string {
