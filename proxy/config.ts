@@ -197,9 +197,8 @@ function readListener(raw: Record<string, unknown>, key: 'rest' | 'grpc', path: 
     else if (front === 'relay' && tls) issues.error(join(p, 'server'), 'the relay front speaks plain HTTP only; remove "server" (a TLS listener uses node) or remove "tls"');
     else out.server = front;
   } else {
-    const front = readString(s, 'server', p, issues, { default: tls ? 'http2' : DEFAULTS.grpcEngine });
+    const front = readString(s, 'server', p, issues, { default: DEFAULTS.grpcEngine });
     if (front !== 'frames' && front !== 'http2') issues.error(join(p, 'server'), `must be "frames" or "http2", got ${JSON.stringify(front)}`);
-    else if (front === 'frames' && tls) issues.error(join(p, 'server'), 'the frames server speaks h2c (plaintext) only; remove "server" (a TLS listener uses http2) or remove "tls"');
     else out.server = front;
     const client = readString(s, 'client', p, issues, { default: upTls ? 'http2' : DEFAULTS.grpcEngine });
     if (client !== 'frames' && client !== 'http2') issues.error(join(p, 'client'), `must be "frames" or "http2", got ${JSON.stringify(client)}`);

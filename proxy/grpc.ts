@@ -25,7 +25,7 @@ import type { ForwardDeps } from './request-path.ts';
 import { requestIdFrom } from './request-id.ts';
 import { route } from './split.ts';
 import type { RequestTrace } from './tracing.ts';
-import { ClientStream, FrameServer, ServerStream } from './h2/index.ts';
+import { ClientStream, FrameServer, FrameTlsServer, ServerStream } from './h2/index.ts';
 import type { ClientSide, StreamFailure, UpstreamSide } from './h2/index.ts';
 
 const { NGHTTP2_CANCEL } = http2.constants;
@@ -131,17 +131,18 @@ export class UpstreamSession {
 }
 
 /**
- * The gRPC listener. `frames` (plaintext only): the frame-level server of h2/, no
- * node:http2 objects per call; else node:http2, with `tls` over TLS (h2 by ALPN), its
- * certificate reloaded by `tls`.
+ * The gRPC listener. `frames`: the frame-level server of h2/, no node:http2 objects per
+ * call, over TLS (ALPN h2) with `tls`; else node:http2. Either way `tls` reloads the
+ * certificate of new connections.
  */
 export function createGrpcServer(deps: GrpcDeps, upstream: GrpcUpstream, tls?: ReloadableTls): GrpcListener {
   const { config } = deps;
-  if (config.grpc?.server === 'frames' && !tls) {
-    const server = new FrameServer(
-      { prefaceTimeoutMs: config.timeouts.headersMs, limits: { maxHeaderListSize: Math.max(config.limits.maxHeaderBytes, 16 * 1024) } },
-      (stream, headers) => new GrpcCall(deps, upstream, stream, headers).start(),
-    );
+  if (config.grpc?.server === 'frames') {
+    const options = { prefaceTimeoutMs: config.timeouts.headersMs, limits: { maxHeaderListSize: Math.max(config.limits.maxHeaderBytes, 16 * 1024) } };
+    const onStream = (stream: ServerStream, headers: IncomingHttpHeaders) => new GrpcCall(deps, upstream, stream, headers).start();
+    if (!tls) return new FrameServer(options, onStream);
+    const server = new FrameTlsServer(options, tls.serverOptions(), onStream);
+    tls.attach(server);
     return server;
   }
   const options = { maxHeaderListPairs: 256, maxSendHeaderBlockLength: config.limits.maxHeaderBytes };

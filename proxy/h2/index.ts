@@ -1,7 +1,7 @@
-// A frame-level HTTP/2 (h2c) server and client on node:net, for the gRPC relay: streams with
-// the part of node:http2's stream interface the relay uses and one listener object each, no
-// node:http2 objects per call.
-export { FrameServer } from './server.ts';
+// A frame-level HTTP/2 server (h2c, or h2 over TLS) and h2c client on node:net, for the gRPC
+// relay: streams with the part of node:http2's stream interface the relay uses and one
+// listener object each, no node:http2 objects per call.
+export { FrameServer, FrameTlsServer } from './server.ts';
 export type { FrameServerOptions, StreamHandler } from './server.ts';
 export { FrameUpstream } from './client.ts';
 export type { FrameUpstreamOptions } from './client.ts';

@@ -1,5 +1,5 @@
 // The client-facing side: an h2c listener (prior knowledge, as gRPC clients connect) on
-// node:net whose connections are read frame by frame (connection.ts). Each new request
+// node:net, or its TLS twin on node:tls (ALPN h2), whose connections are read frame by frame (connection.ts). Each new request
 // stream is handed to `onStream` with its headers as node:http2 would give them.
 //
 // What a client cannot do to it: send anything but the preface and SETTINGS first, or not
@@ -11,6 +11,8 @@
 // the windows (FLOW_CONTROL_ERROR); make us buffer without reading (see connection.ts).
 import { Server } from 'node:net';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
+import type { TLSSocket, TlsOptions } from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http2';
 import { ConnectionError, DEFAULT_LIMITS, H2Connection, checkFields, headerObject } from './connection.ts';
 import type { ConnectionLimits } from './connection.ts';
@@ -103,6 +105,13 @@ export class ServerConnection extends H2Connection {
   }
 }
 
+/** What both listeners do with an accepted socket: a connection, kept in `sessions` until it closes. */
+function adopt(sock: Socket, sessions: Set<ServerConnection>, limits: ConnectionLimits, options: FrameServerOptions, onStream: StreamHandler): void {
+  const c = new ServerConnection(sock, limits, options.prefaceTimeoutMs, onStream);
+  sessions.add(c);
+  sock.on('close', () => sessions.delete(c));
+}
+
 /** An h2c listener: a net.Server whose connections speak HTTP/2 frame by frame. */
 export class FrameServer extends Server {
   readonly sessions = new Set<ServerConnection>();
@@ -110,11 +119,7 @@ export class FrameServer extends Server {
   constructor(options: FrameServerOptions, onStream: StreamHandler) {
     super({ noDelay: true });
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.on('connection', (sock: Socket) => {
-      const c = new ServerConnection(sock, limits, options.prefaceTimeoutMs, onStream);
-      this.sessions.add(c);
-      sock.on('close', () => this.sessions.delete(c));
-    });
+    this.on('connection', (sock: Socket) => adopt(sock, this.sessions, limits, options, onStream));
   }
 
   /** GOAWAY to every connection: open streams finish, new ones are refused, each closes when done. */
@@ -128,3 +133,31 @@ export class FrameServer extends Server {
   }
 }
 
+/**
+ * The same over TLS: ALPN must select `h2` (RFC 9113 §3.2; gRPC clients offer it), else the
+ * connection is closed once the handshake is done; the handshake itself must finish within
+ * `prefaceTimeoutMs`. `setSecureContext` (inherited) takes a renewed certificate for new
+ * connections.
+ */
+export class FrameTlsServer extends TlsServer {
+  readonly sessions = new Set<ServerConnection>();
+
+  constructor(options: FrameServerOptions, tls: TlsOptions, onStream: StreamHandler) {
+    super({ ...tls, ALPNProtocols: ['h2'], handshakeTimeout: options.prefaceTimeoutMs, noDelay: true } as TlsOptions);
+    const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.on('secureConnection', (sock: TLSSocket) => {
+      if (sock.alpnProtocol !== 'h2') return void sock.destroy();
+      adopt(sock, this.sessions, limits, options, onStream);
+    });
+    // A failed or timed-out handshake (node reports it here and leaves the socket open).
+    this.on('tlsClientError', (_err: Error, sock: TLSSocket) => sock.destroy());
+  }
+
+  goawayAll(): void {
+    for (const c of this.sessions) c.shutdown();
+  }
+
+  destroyAll(): void {
+    for (const c of this.sessions) c.destroy();
+  }
+}

@@ -7,13 +7,16 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { TestCa, TlsDir } from '../helpers/certs.ts';
 import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
 import { Issues, systemClock } from '../../common/index.ts';
+import { ReloadableTls } from '../../common/tls.ts';
 import { ModelCatalog } from '../../proxy/catalog.ts';
 import { readProxyConfig } from '../../proxy/config.ts';
 import { createGrpcServer } from '../../proxy/grpc.ts';
-import { FrameServer, FrameUpstream } from '../../proxy/h2/index.ts';
+import { FrameServer, FrameTlsServer, FrameUpstream } from '../../proxy/h2/index.ts';
 import { ProxyMetrics } from '../../proxy/metrics.ts';
 import { Observers } from '../../proxy/observers.ts';
 import { Recorder } from '../../proxy/recorder.ts';
@@ -170,6 +173,93 @@ describe('the frames server and a client that never starts', () => {
       sock.destroy();
       await proxy.close();
       upstream.close();
+    }
+  });
+});
+
+describe('the frames server over TLS', () => {
+  let proxy: Awaited<ReturnType<typeof startProxy>>['proxy'];
+  let dir: TlsDir;
+  const ca = TestCa.create('frames TLS CA');
+  const upstream = createNetServer((s) => s.on('error', () => undefined));
+  let host: string;
+  let port: number;
+
+  before(async () => {
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    dir = await TlsDir.create();
+    ({ proxy } = await startProxy({
+      grpc: { host: '127.0.0.1', port: 0, upstream: `127.0.0.1:${(upstream.address() as AddressInfo).port}`, tls: await dir.putPair(ca.issue()) },
+      timeouts: { headers: '300ms' },
+    }));
+    const i = proxy.grpcAddress!.lastIndexOf(':');
+    host = proxy.grpcAddress!.slice(0, i);
+    port = Number(proxy.grpcAddress!.slice(i + 1));
+  });
+  after(async () => {
+    await proxy.close();
+    upstream.close();
+    await dir.remove();
+  });
+
+  test('is the default with tls, and is the frame-level listener', async () => {
+    const issues = new Issues();
+    const config = readProxyConfig({ grpc: { host: '127.0.0.1', port: 0, upstream: '127.0.0.1:1', tls: await dir.putPair(ca.issue()) }, admin: { port: 0 } }, 'proxy', issues);
+    assert.ok(issues.ok, JSON.stringify(issues.errors));
+    assert.equal(config.grpc?.server, 'frames');
+    const tls = await ReloadableTls.open(config.grpc!.tls!);
+    try {
+      const metrics = new ProxyMetrics(new Registry());
+      const observers = new Observers(metrics);
+      const catalog = new ModelCatalog({ clock: systemClock, maxModels: 10, maxVersionsPerModel: 10, goneVersionGraceMs: 60_000 });
+      const recorder = new Recorder({ clock: systemClock, catalog, metrics, observers });
+      const listener = createGrpcServer({ config, metrics, observers, recorder, tracing: new Tracing(true), getSplit: () => undefined, random: Math.random }, new FrameUpstream('127.0.0.1:1'), tls);
+      assert.ok(listener instanceof FrameTlsServer);
+    } finally {
+      tls.close();
+    }
+  });
+
+  test('answers a client that selects h2 by ALPN with its SETTINGS', async () => {
+    const sock = tlsConnect({ host, port, ca: ca.cert, servername: 'localhost', ALPNProtocols: ['h2'] });
+    try {
+      await once(sock, 'secureConnect');
+      assert.equal(sock.alpnProtocol, 'h2');
+      sock.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]));
+      const [chunk] = (await once(sock, 'data')) as [Buffer];
+      assert.equal(chunk[3], 4, 'the first frame is SETTINGS');
+    } finally {
+      sock.destroy();
+    }
+  });
+
+  for (const alpn of [['http/1.1'], undefined]) {
+    test(`closes a TLS client that ${alpn ? 'offers only http/1.1' : 'offers no protocol'} by ALPN, without an HTTP/2 byte`, async () => {
+      const sock = tlsConnect({ host, port, ca: ca.cert, servername: 'localhost', ...(alpn ? { ALPNProtocols: alpn } : {}) });
+      let received = 0;
+      sock.on('data', (b: Buffer) => (received += b.length));
+      // Refused in the handshake (no_application_protocol, RFC 7301 §3.2) or closed after it.
+      sock.on('error', () => undefined);
+      try {
+        await new Promise((resolve) => sock.once('close', resolve));
+        assert.equal(received, 0);
+      } finally {
+        sock.destroy();
+      }
+    });
+  }
+
+  test('closes a connection that does not finish its TLS handshake within timeouts.headers', { timeout: 30_000 }, async () => {
+    const sock = connect(port, host);
+    sock.on('error', () => undefined);
+    try {
+      const t0 = performance.now();
+      await new Promise((resolve) => sock.once('close', resolve));
+      const ms = performance.now() - t0;
+      assert.ok(ms >= 250 && ms < 5000, `closed after ${Math.round(ms)} ms`);
+    } finally {
+      sock.destroy();
     }
   });
 });

@@ -13,6 +13,7 @@
 // without Huffman coding, literal fields without or with incremental indexing, indexed
 // fields, table size updates. Response header blocks are not decoded.
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { Socket } from 'node:net';
 import { once } from 'node:events';
 
@@ -294,6 +295,8 @@ export type EndResult =
 
 export interface ConnectOptions {
   keepData?: boolean;
+  /** Over TLS, trusting this CA (PEM), offering ALPN `alpn` (default ['h2']). */
+  tls?: { ca: string; alpn?: string[] };
   /** Answer the server's SETTINGS with an ACK (default true). */
   autoAckSettings?: boolean;
 }
@@ -332,7 +335,14 @@ export class RawH2Client {
 
   static async connect(address: string, opts: ConnectOptions = {}): Promise<RawH2Client> {
     const i = address.lastIndexOf(':');
-    const socket = connect({ host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) });
+    const host = address.slice(0, i).replace(/^\[|\]$/g, '');
+    const port = Number(address.slice(i + 1));
+    if (opts.tls) {
+      const socket = tlsConnect({ host, port, ca: opts.tls.ca, ALPNProtocols: opts.tls.alpn ?? ['h2'], servername: 'localhost' });
+      await once(socket, 'secureConnect');
+      return new RawH2Client(socket, opts);
+    }
+    const socket = connect({ host, port });
     await once(socket, 'connect');
     return new RawH2Client(socket, opts);
   }
