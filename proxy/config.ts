@@ -200,9 +200,8 @@ function readListener(raw: Record<string, unknown>, key: 'rest' | 'grpc', path: 
     const front = readString(s, 'server', p, issues, { default: DEFAULTS.grpcEngine });
     if (front !== 'frames' && front !== 'http2') issues.error(join(p, 'server'), `must be "frames" or "http2", got ${JSON.stringify(front)}`);
     else out.server = front;
-    const client = readString(s, 'client', p, issues, { default: upTls ? 'http2' : DEFAULTS.grpcEngine });
+    const client = readString(s, 'client', p, issues, { default: DEFAULTS.grpcEngine });
     if (client !== 'frames' && client !== 'http2') issues.error(join(p, 'client'), `must be "frames" or "http2", got ${JSON.stringify(client)}`);
-    else if (client === 'frames' && upTls) issues.error(join(p, 'client'), 'the frames client speaks h2c (plaintext) only; remove "client" (a TLS upstream uses http2) or remove "upstreamTls"');
     else out.client = client;
   }
   return out;

@@ -41,7 +41,7 @@ export function openUpstreams(config: ProxyConfig): Upstreams {
     ? new H1Upstream({ origin: config.rest.upstream, connections, connectTimeoutMs, bodyTimeoutMs: config.timeouts.upstreamMs, idleTimeoutMs: 30_000 })
     : undefined;
   const grpc = !config.grpc ? undefined
-    : config.grpc.client === 'frames' ? new FrameUpstream(config.grpc.upstream)
+    : config.grpc.client === 'frames' ? new FrameUpstream(config.grpc.upstream, { tls: upstreamTls(config.grpc.upstreamTls) })
     : new UpstreamSession(config.grpc.upstream, upstreamTls(config.grpc.upstreamTls));
 
   return {

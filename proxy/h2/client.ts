@@ -1,9 +1,12 @@
-// The upstream-facing side: h2c connections to one upstream, read frame by frame
-// (connection.ts), with node:http2's ClientHttp2Session#request shape so the gRPC relay can
-// use either. Streams go to the newest connection with room; a connection that is told
+// The upstream-facing side: connections to one upstream, h2c or TLS with ALPN h2, read frame
+// by frame (connection.ts), with node:http2's ClientHttp2Session#request shape so the gRPC
+// relay can use either. Streams go to the newest connection with room; a connection that is told
 // GOAWAY, runs out of stream ids or closes is replaced by a new one on the next request.
-import { connect } from 'node:net';
+import { connect, isIP } from 'node:net';
 import type { Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+import type { ClientTls } from '../../common/tls.ts';
 import type { OutgoingHttpHeaders } from 'node:http2';
 import { ConnectionError, DEFAULT_LIMITS, H2Connection, checkFields, headerObject } from './connection.ts';
 import type { ConnectionLimits } from './connection.ts';
@@ -96,6 +99,11 @@ export class ClientConnection extends H2Connection {
 
 export interface FrameUpstreamOptions {
   limits?: Partial<ConnectionLimits>;
+  /**
+   * TLS to the upstream: its certificate checked against `ca` (else the system's roots) for
+   * `servername` (else the host, unless it is an IP address), ALPN h2 required.
+   */
+  tls?: ClientTls;
 }
 
 /** Streams to one h2c upstream (`host:port`), over as many connections as their stream limits need. */
@@ -103,6 +111,7 @@ export class FrameUpstream {
   readonly #host: string;
   readonly #port: number;
   readonly #limits: ConnectionLimits;
+  readonly #tls: ClientTls | undefined;
   #conns: ClientConnection[] = [];
   #closed = false;
 
@@ -111,6 +120,7 @@ export class FrameUpstream {
     this.#host = hostPort.slice(0, i).replace(/^\[|\]$/g, '');
     this.#port = Number(hostPort.slice(i + 1));
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.#tls = options.tls;
   }
 
   /** node:http2's session shape: `get().request(headers, { endStream })`. */
@@ -128,7 +138,7 @@ export class FrameUpstream {
       const c = this.#conns[i]!;
       if (!c.full) return c;
     }
-    const sock = connect({ host: this.#host, port: this.#port, noDelay: true });
+    const sock = this.#tls ? this.#secureSocket(this.#tls) : connect({ host: this.#host, port: this.#port, noDelay: true });
     sock.unref(); // as node:http2's session: an idle upstream connection keeps no process alive
     const c = new ClientConnection(sock, this.#limits, (gone) => {
       const at = this.#conns.indexOf(gone);
@@ -136,6 +146,16 @@ export class FrameUpstream {
     });
     this.#conns.push(c);
     return c;
+  }
+
+  /** A TLS socket; the preface and first frames written before the handshake wait for it. */
+  #secureSocket(tls: ClientTls): TLSSocket {
+    const sock = tlsConnect({ host: this.#host, port: this.#port, ALPNProtocols: ['h2'], servername: tls.servername ?? (isIP(this.#host) ? undefined : this.#host), ...tls });
+    sock.once('secureConnect', () => {
+      // RFC 9113 §3.2: h2 over TLS is chosen by ALPN; anything else is not HTTP/2.
+      if (sock.alpnProtocol !== 'h2') sock.destroy(Object.assign(new Error(`the upstream did not select h2 by ALPN (${sock.alpnProtocol || 'none'})`), { code: 'ERR_HTTP2_ALPN' }));
+    });
+    return sock;
   }
 
   /** Open connections and streams (a leak check). */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { TestCa, TlsDir } from '../helpers/certs.ts';
 import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
@@ -260,6 +260,86 @@ describe('the frames server over TLS', () => {
       assert.ok(ms >= 250 && ms < 5000, `closed after ${Math.round(ms)} ms`);
     } finally {
       sock.destroy();
+    }
+  });
+});
+
+describe('the gRPC client towards an upstream over TLS', () => {
+  const ca = TestCa.create('upstream TLS CA');
+  const otherCa = TestCa.create('another CA');
+  let dir: TlsDir;
+  let upstream: grpc.Server;
+  let port: number;
+
+  before(async () => {
+    dir = await TlsDir.create();
+    const pair = ca.issue();
+    upstream = new grpc.Server();
+    upstream.addService(service, { Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, call.request) });
+    const creds = grpc.ServerCredentials.createSsl(null, [{ private_key: Buffer.from(pair.key), cert_chain: Buffer.from(pair.cert) }], false);
+    port = await new Promise<number>((resolve, reject) => upstream.bindAsync('127.0.0.1:0', creds, (e, p) => (e ? reject(e) : resolve(p))));
+  });
+  after(async () => {
+    upstream.forceShutdown();
+    await dir.remove();
+  });
+
+  const Client = grpc.makeGenericClientConstructor(service, 'Frames');
+  async function echo(proxy: Awaited<ReturnType<typeof startProxy>>['proxy'], text: string): Promise<string> {
+    const client = new Client(proxy.grpcAddress!, grpc.credentials.createInsecure()) as grpc.Client & Record<string, (...a: unknown[]) => unknown>;
+    try {
+      const res = await new Promise<Buffer>((resolve, reject) =>
+        (client['Echo'] as (r: Buffer, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Buffer) => void) => void)(
+          Buffer.from(text), new grpc.Metadata(), { deadline: Date.now() + 5000 }, (e, r) => (e ? reject(e) : resolve(r!)),
+        ),
+      );
+      return res.toString();
+    } finally {
+      client.close();
+    }
+  }
+
+  for (const client of ['frames', 'http2'] as const) {
+    test(`${client}: a call reaches an upstream whose certificate chains to upstreamTls.ca`, async () => {
+      const caFile = await dir.put(`ca-${client}.crt`, ca.cert);
+      const { proxy } = await startProxy({ grpc: { host: '127.0.0.1', port: 0, upstream: `127.0.0.1:${port}`, upstreamTls: { ca: caFile }, client } });
+      try {
+        assert.equal(await echo(proxy, 'over tls'), 'over tls');
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    test(`${client}: an upstream certificate from another CA fails the call UNAVAILABLE`, async () => {
+      const caFile = await dir.put(`other-${client}.crt`, otherCa.cert);
+      const { proxy } = await startProxy({ grpc: { host: '127.0.0.1', port: 0, upstream: `127.0.0.1:${port}`, upstreamTls: { ca: caFile }, client } });
+      try {
+        await assert.rejects(echo(proxy, 'x'), (e: grpc.ServiceError) => e.code === grpc.status.UNAVAILABLE);
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
+
+  test('frames is the default client with upstreamTls', () => {
+    const issues = new Issues();
+    const config = readProxyConfig({ grpc: { host: '127.0.0.1', port: 0, upstream: '127.0.0.1:1', upstreamTls: {} }, admin: { port: 0 } }, 'proxy', issues);
+    assert.ok(issues.ok, JSON.stringify(issues.errors));
+    assert.equal(config.grpc?.client, 'frames');
+  });
+
+  test('frames: an upstream that does not select h2 by ALPN fails the call UNAVAILABLE', async () => {
+    const pair = ca.issue();
+    const plain = createTlsServer({ key: pair.key, cert: pair.cert }, (s) => s.on('error', () => undefined));
+    plain.listen(0, '127.0.0.1');
+    await once(plain, 'listening');
+    const caFile = await dir.put('ca-alpn.crt', ca.cert);
+    const { proxy } = await startProxy({ grpc: { host: '127.0.0.1', port: 0, upstream: `127.0.0.1:${(plain.address() as AddressInfo).port}`, upstreamTls: { ca: caFile } } });
+    try {
+      await assert.rejects(echo(proxy, 'x'), (e: grpc.ServiceError) => e.code === grpc.status.UNAVAILABLE);
+    } finally {
+      await proxy.close();
+      plain.close();
     }
   });
 });
