@@ -146,7 +146,7 @@ export function createGrpcServer(deps: GrpcDeps, upstream: GrpcUpstream, tls?: R
     return server;
   }
   const options = { maxHeaderListPairs: 256, maxSendHeaderBlockLength: config.limits.maxHeaderBytes };
-  const secure = tls ? http2.createSecureServer({ ...options, ...tls.serverOptions() }) : undefined;
+  const secure = tls ? http2.createSecureServer({ ...options, ...tls.serverOptions(), handshakeTimeout: config.timeouts.headersMs }) : undefined;
   if (secure && tls) tls.attach(secure);
   // A secure HTTP/2 server has the same events and methods as a plaintext one for what follows.
   const server = secure ? (secure as unknown as http2.Http2Server) : http2.createServer(options);

@@ -189,7 +189,8 @@ function createRestServer(deps: RestDeps, tls?: ReloadableTls): Server {
   // node:https's server is a node:http server over TLS: same events, timeouts and close methods.
   const create = tls
     ? (o: ServerOptions, h: RequestListener) => {
-        const s = createHttpsServer({ ...o, ...tls.serverOptions() }, h);
+        // A TLS handshake gets the time a request head gets (node's default is 120 s).
+        const s = createHttpsServer({ ...o, ...tls.serverOptions(), handshakeTimeout: config.timeouts.headersMs }, h);
         tls.attach(s);
         return s as unknown as Server;
       }
@@ -213,6 +214,9 @@ function createRestServer(deps: RestDeps, tls?: ReloadableTls): Server {
   // Malformed requests, oversized headers (431) and slow clients (408) never reach the
   // handler; answer them like Node would, and count them.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // A TLS handshake that failed or timed out (node:https reports it here): there is no
+    // HTTP to answer in, and an HTTP answer written into the handshake would keep the socket.
+    if (err.code?.startsWith('ERR_TLS') || err.code?.startsWith('ERR_SSL')) return void socket.destroy();
     // Node's whole-request timeout (timeouts.request) on a request already being proxied:
     // the exchange answers it, as a client timeout, once.
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && clientTimedOut((socket as Socket & { _httpMessage?: ServerResponse })._httpMessage)) return;

@@ -2,7 +2,10 @@
 // replaced under load, TLS to the upstream with a CA; with the access log on.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect as netConnect, createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -130,5 +133,36 @@ test('with clientCa, the proxy serves REST and gRPC clients with a certificate f
     }
   } finally {
     await f.close();
+  }
+});
+
+test('a client that connects to a TLS listener and never completes the handshake is closed within timeouts.headers (REST, gRPC on frames and on node:http2)', async () => {
+  const dir = await TlsDir.create();
+  const ca = TestCa.create('handshake CA');
+  const files = await dir.putPair(ca.issue());
+  const upstream = createNetServer((s) => s.on('error', () => undefined));
+  upstream.listen(0, '127.0.0.1');
+  await once(upstream, 'listening');
+  const up = `127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  const started = [
+    await startProxy({ rest: { host: '127.0.0.1', port: 0, upstream: `http://${up}`, tls: files }, grpc: { host: '127.0.0.1', port: 0, upstream: up, tls: files }, timeouts: { headers: '300ms' } }),
+    await startProxy({ grpc: { host: '127.0.0.1', port: 0, upstream: up, tls: files, server: 'http2' }, timeouts: { headers: '300ms' } }),
+  ];
+  try {
+    const addresses = [started[0]!.proxy.restUrl!.replace(/^https:\/\//, ''), started[0]!.proxy.grpcAddress!, started[1]!.proxy.grpcAddress!];
+    const closedAfter = await Promise.all(addresses.map(async (address) => {
+      const i = address.lastIndexOf(':');
+      const sock = netConnect(Number(address.slice(i + 1)), address.slice(0, i));
+      sock.on('error', () => undefined);
+      const t0 = performance.now();
+      const closed = await Promise.race([new Promise((r) => sock.once('close', () => r(true))), new Promise((r) => setTimeout(() => r(false), 5000))]);
+      sock.destroy();
+      return closed ? performance.now() - t0 : Infinity;
+    }));
+    for (const [k, ms] of closedAfter.entries()) assert.ok(ms >= 250 && ms < 5000, `${addresses[k]}: closed after ${Math.round(ms)} ms`);
+  } finally {
+    for (const s of started) await s.proxy.close();
+    upstream.close();
+    await dir.remove();
   }
 });
