@@ -136,7 +136,7 @@ export const MODELGATE_YAML: FieldTable = {
   'proxy.admin.readOnly': { type: 'boolean', default: 'false', text: 'Serve only reads (GET/HEAD): every change answers 403. Lets the admin API listen beyond loopback without a token.' },
   'proxy.timeouts': { type: 'object', text: 'Connection and request deadlines.' },
   'proxy.timeouts.upstream': { type: 'duration', default: dur(PROXY.upstreamMs), units: DURATION, text: 'Upstream must answer (REST headers, the whole gRPC call) within this; else 504 / DEADLINE_EXCEEDED.' },
-  'proxy.timeouts.headers': { type: 'duration', default: dur(PROXY.headersMs), units: DURATION, text: 'Client must send its request headers within this; at most `request`.' },
+  'proxy.timeouts.headers': { type: 'duration', default: dur(PROXY.headersMs), units: DURATION, text: 'Client must send its request headers within this; at most `request`. Also the deadline for a TLS handshake on a listener with `tls`, and for the HTTP/2 connection preface on the gRPC listener.' },
   'proxy.timeouts.request': { type: 'duration', default: dur(PROXY.requestMs), units: DURATION, text: 'Client must send its whole request within this.' },
   'proxy.timeouts.keepAlive': { type: 'duration', default: dur(PROXY.keepAliveMs), units: DURATION, text: 'Idle client keep-alive connections are closed after this.' },
   'proxy.timeouts.clientBody': { type: 'duration', default: dur(PROXY.clientBodyMs), units: DURATION, text: 'A client that sends no byte of its request body for this long gets 408 `PRX_ERR_CLIENT_TIMEOUT` (gRPC unary calls: CANCELLED), counted as `client_timeout` (the client\'s fault: no error budget spent). The upstream timeout starts only once the whole request has been received and sent upstream.' },
