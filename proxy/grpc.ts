@@ -8,10 +8,9 @@
 // use grpc-js clients and servers on both sides to prove the wire stays compatible.
 import http2 from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream, Http2Session, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import { connect, isIP } from 'node:net';
+import { connect } from 'node:net';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { connect as tlsConnect } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { GrpcCode, REQUEST_ID_HEADER, VARIANT_HEADER, VERSION_HEADER } from '../common/index.ts';
 import type { Api, RejectReason, Variant } from '../common/index.ts';
@@ -25,7 +24,7 @@ import type { ForwardDeps } from './request-path.ts';
 import { requestIdFrom } from './request-id.ts';
 import { route } from './split.ts';
 import type { RequestTrace } from './tracing.ts';
-import { ClientStream, FrameServer, FrameTlsServer, ServerStream } from './h2/index.ts';
+import { ClientStream, FrameServer, FrameTlsServer, ServerStream, connectH2Tls } from './h2/index.ts';
 import type { ClientSide, StreamFailure, UpstreamSide } from './h2/index.ts';
 
 const { NGHTTP2_CANCEL } = http2.constants;
@@ -124,7 +123,7 @@ export class UpstreamSession {
   }
   #connect(): Duplex {
     if (!this.#tls) return connect({ host: this.#host, port: this.#port, noDelay: true });
-    const socket = tlsConnect({ host: this.#host, port: this.#port, ALPNProtocols: ['h2'], servername: this.#tls.servername ?? (isIP(this.#host) ? undefined : this.#host), ...this.#tls });
+    const socket = connectH2Tls(this.#host, this.#port, this.#tls);
     socket.setNoDelay(true);
     return socket;
   }

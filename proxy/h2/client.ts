@@ -106,7 +106,15 @@ export interface FrameUpstreamOptions {
   tls?: ClientTls;
 }
 
-/** Streams to one h2c upstream (`host:port`), over as many connections as their stream limits need. */
+/**
+ * A TLS connection offering ALPN h2 to `host:port`, its certificate checked for
+ * `tls.servername` (else `host`, unless it is an IP address). Shared with node:http2's client (grpc.ts).
+ */
+export function connectH2Tls(host: string, port: number, tls: ClientTls): TLSSocket {
+  return tlsConnect({ host, port, ALPNProtocols: ['h2'], servername: tls.servername ?? (isIP(host) ? undefined : host), ...tls });
+}
+
+/** Streams to one upstream (`host:port`, h2c or TLS), over as many connections as their stream limits need. */
 export class FrameUpstream {
   readonly #host: string;
   readonly #port: number;
@@ -150,7 +158,7 @@ export class FrameUpstream {
 
   /** A TLS socket; the preface and first frames written before the handshake wait for it. */
   #secureSocket(tls: ClientTls): TLSSocket {
-    const sock = tlsConnect({ host: this.#host, port: this.#port, ALPNProtocols: ['h2'], servername: tls.servername ?? (isIP(this.#host) ? undefined : this.#host), ...tls });
+    const sock = connectH2Tls(this.#host, this.#port, tls);
     sock.once('secureConnect', () => {
       // RFC 9113 §3.2: h2 over TLS is chosen by ALPN; anything else is not HTTP/2.
       if (sock.alpnProtocol !== 'h2') sock.destroy(Object.assign(new Error(`the upstream did not select h2 by ALPN (${sock.alpnProtocol || 'none'})`), { code: 'ERR_HTTP2_ALPN' }));

@@ -3,7 +3,7 @@
 // listener object each, no node:http2 objects per call.
 export { FrameServer, FrameTlsServer } from './server.ts';
 export type { FrameServerOptions, StreamHandler } from './server.ts';
-export { FrameUpstream } from './client.ts';
+export { FrameUpstream, connectH2Tls } from './client.ts';
 export type { FrameUpstreamOptions } from './client.ts';
 export { ServerStream, ClientStream, H2StreamError } from './stream.ts';
 export type { ClientSide, UpstreamSide, StreamFailure } from './stream.ts';

@@ -1,6 +1,7 @@
 // The client-facing side: an h2c listener (prior knowledge, as gRPC clients connect) on
-// node:net, or its TLS twin on node:tls (ALPN h2), whose connections are read frame by frame (connection.ts). Each new request
-// stream is handed to `onStream` with its headers as node:http2 would give them.
+// node:net, or its TLS twin on node:tls (ALPN h2), whose connections are read frame by frame
+// (connection.ts). Each new request stream is handed to `onStream` with its headers as
+// node:http2 would give them.
 //
 // What a client cannot do to it: send anything but the preface and SETTINGS first, or not
 // within `prefaceTimeoutMs`; open streams out of order, more than advertised at once
