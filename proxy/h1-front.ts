@@ -20,6 +20,7 @@ import { STATUS_CODES } from 'node:http';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, Server } from 'node:http';
 import { GATHERED_BODY_BYTES } from './rest-client.ts';
 import { isOws } from './header-names.ts';
+import { readAsStream, readInto } from './socket-reads.ts';
 import type { ClientRequest, ClientResponse } from './rest-client.ts';
 
 export interface RelayFrontOptions {
@@ -58,15 +59,25 @@ interface Head {
 /** RFC 9110 §5.6.2 tchar, by char code (1 for a token character). */
 export const TCHAR = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
+/** tchar as a regular-expression class body. */
+export const TCHAR_CLASS = "!#$%&'*+\\-.^_`|~0-9A-Za-z";
+/**
+ * Every character of a common head, checked in one native pass: the request line (GET or
+ * POST, an origin-form target of visible ASCII, HTTP/1.1), then lines of a token name, a
+ * colon and a value of visible ASCII, space and tab, CRLF between them. No CR or LF but the
+ * line ends, no NUL, no byte above 0x7E, no line without a name (so no obs-fold).
+ */
+const COMMON_CHARS = new RegExp(`^(?:GET|POST) /[\\x21-\\x7e]* HTTP/1\\.1(?:\\r\\n[${TCHAR_CLASS}]+:[\\t\\x20-\\x7e]*)*$`);
 
 
 /**
  * Parses a request head (without its final CRLFCRLF) strictly; undefined for anything
- * outside the common case. One pass over the characters: every one of them is checked
- * (names are tokens; values visible ASCII, space or tab; the target visible ASCII), so a
- * CR or LF anywhere but a line end, a NUL or a byte above 0x7E sends the request to node:http.
+ * outside the common case. Every character is checked first (COMMON_CHARS: names are
+ * tokens; values visible ASCII, space or tab; the target visible ASCII), so a CR or LF
+ * anywhere but a line end, a NUL or a byte above 0x7E sends the request to node:http.
  */
 export function parseCommonHead(head: string): Head | undefined {
+  if (!COMMON_CHARS.test(head)) return undefined;
   const len = head.length;
   let eol = head.indexOf('\r\n');
   if (eol < 0) eol = len;
@@ -77,11 +88,7 @@ export function parseCommonHead(head: string): Head | undefined {
   else if (head.startsWith('GET /')) (method = 'GET'), (at = 4);
   else return undefined;
   const sp = head.indexOf(' ', at);
-  if (sp < 0 || sp + 9 !== eol || !head.startsWith('HTTP/1.1', sp + 1)) return undefined;
-  for (let k = at; k < sp; k++) {
-    const c = head.charCodeAt(k);
-    if (c < 0x21 || c > 0x7e) return undefined;
-  }
+  if (sp < 0 || sp + 9 !== eol) return undefined;
   const url = head.slice(at, sp);
   const rawHeaders: string[] = [];
   let contentLength = -1;
@@ -93,18 +100,12 @@ export function parseCommonHead(head: string): Head | undefined {
     if (rawHeaders.length >= MAX_HEADERS * 2) return undefined;
     eol = head.indexOf('\r\n', pos);
     if (eol < 0) eol = len;
+    // A token name before the first colon (COMMON_CHARS).
     const colon = head.indexOf(':', pos);
-    // Also obs-fold: a line starting with SP/HT has no token before ':'.
-    if (colon <= pos || colon >= eol) return undefined;
-    for (let k = pos; k < colon; k++) if (TCHAR[head.charCodeAt(k)] !== 1) return undefined;
     let vs = colon + 1;
     while (vs < eol && isOws(head.charCodeAt(vs))) vs++;
     let ve = eol;
     while (ve > vs && isOws(head.charCodeAt(ve - 1))) ve--;
-    for (let k = vs; k < ve; k++) {
-      const c = head.charCodeAt(k);
-      if (c < 0x20 ? c !== 0x09 : c > 0x7e) return undefined;
-    }
     const name = head.slice(pos, colon);
     const value = head.slice(vs, ve);
     pos = eol + 2;
@@ -421,6 +422,11 @@ class RelayConnection {
   /** The response went out before the request body was in (see responded). */
   #answeredEarly = false;
   readonly #onData = (chunk: Buffer): void => this.#data(chunk);
+  /** Bytes read into the front's read buffer (socket-reads.ts): parsed, then what is kept is copied out. */
+  readonly #onRead = (n: number, buffer: Buffer): void => {
+    this.#data(buffer.subarray(0, n));
+    if (this.#buf !== undefined) this.#buf = this.#front.own(this.#buf);
+  };
   readonly #onEnd = (): void => this.#clientEnded();
   readonly #onClose = (): void => this.#closed();
   /** The front's sweep tick at which this connection last became idle (RelayFront#sweep). */
@@ -429,7 +435,7 @@ class RelayConnection {
   constructor(front: RelayFront, socket: Socket) {
     this.#front = front;
     this.socket = socket;
-    socket.on('data', this.#onData);
+    if (!readInto(socket, front.readBuffer, this.#onRead)) socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('close', this.#onClose);
     socket.on('error', noop);
@@ -453,7 +459,7 @@ class RelayConnection {
     if (this.#phase === Phase.Body) {
       const take = Math.min(this.#bodyLeft, chunk.length);
       this.#bodyLeft -= take;
-      this.#req!.push(take === chunk.length ? chunk : chunk.subarray(0, take));
+      this.#req!.push(this.#front.own(take === chunk.length ? chunk : chunk.subarray(0, take)));
       if (this.#bodyLeft === 0) this.#bodyDone();
       if (take === chunk.length) return;
       chunk = chunk.subarray(take);
@@ -490,7 +496,7 @@ class RelayConnection {
     const length = head.contentLength;
     if (length > 0 && rest !== undefined && rest.length >= length) {
       // The whole body is here: handed over with the request, no body phase.
-      req.receivedBody = rest.length === length ? rest : rest.subarray(0, length);
+      req.receivedBody = this.#front.own(rest.length === length ? rest : rest.subarray(0, length));
       this.#phase = Phase.Busy;
       this.#bodyLeft = 0;
       if (rest.length > length) this.#buf = rest.subarray(length);
@@ -558,7 +564,8 @@ class RelayConnection {
     socket.removeListener('error', noop);
     this.#front.forget(this);
     socket.pause();
-    if (this.#buf !== undefined) socket.unshift(this.#buf);
+    readAsStream(socket);
+    if (this.#buf !== undefined) socket.unshift(this.#front.own(this.#buf));
     this.#buf = undefined;
     this.#front.opts.fallback.emit('connection', socket);
     // node:http's server reads the socket from here, the unshifted bytes first.
@@ -662,6 +669,8 @@ function plausiblePrefix(buf: Buffer): boolean {
  */
 export class RelayFront extends NetServer {
   readonly opts: RelayFrontOptions;
+  /** The one buffer every connection reads into (socket-reads.ts); 64 KiB, node's own read size. */
+  readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
   readonly #conns = new Set<RelayConnection>();
   draining = false;
   /**
@@ -701,6 +710,11 @@ export class RelayFront extends NetServer {
       if (c.socket.writableLength > 0) c.idleTick = now;
       else if (now - c.idleTick >= ticks) c.socket.destroy();
     }
+  }
+
+  /** `bytes`, copied when it is a view of the read buffer (which the next read overwrites). */
+  own(bytes: Buffer): Buffer {
+    return bytes.buffer === this.readBuffer.buffer ? Buffer.from(bytes) : bytes;
   }
 
   forget(conn: RelayConnection): void {

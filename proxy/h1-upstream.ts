@@ -93,6 +93,7 @@ const enum State {
 export interface ParserSink {
   /** `head` without its final CRLFCRLF; its header lines start at `from` (UpstreamHandler.onHead). */
   onHead(status: number, head: string, from: number): void;
+  /** A view of the pushed chunk: valid during the call only (copy what is kept). */
   onBody(chunk: Buffer): void;
 }
 
@@ -155,7 +156,8 @@ export class ResponseParser {
           const end = buf.indexOf(CRLFCRLF, from);
           if (end === -1) {
             if (buf.length > MAX_HEAD_BYTES) throw new UpstreamSocketError('upstream response head too large', 'HPE_HEADER_OVERFLOW');
-            this.#pending = buf;
+            // A copy: `chunk` may be a view of a read buffer the socket reuses (Conn).
+            this.#pending = this.#pending === undefined ? Buffer.from(buf) : buf;
             return false;
           }
           // Bytes of `chunk` consumed: the head's end minus what was pending before.
@@ -403,7 +405,10 @@ class Conn implements ParserSink {
     this.#client = client;
     this.#opts = opts;
     this.parser = new ResponseParser(this);
-    this.socket = connect({ host, port, noDelay: true });
+    // Reads land in the client's one read buffer (node's `onread`) instead of a new 64 KiB
+    // allocation and a stream push each: the parser copies what it keeps (the head as a
+    // string, an unfinished head, the body chunks it hands on).
+    this.socket = connect({ host, port, noDelay: true, onread: { buffer: client.readBuffer, callback: (n: number, buf: Uint8Array) => this.#onData((buf as Buffer).subarray(0, n)) !== false } });
     // The connect timeout is the socket's own; once connected the client's sweep takes over.
     this.socket.setTimeout(opts.connectTimeoutMs);
     this.socket.on('connect', () => {
@@ -411,7 +416,6 @@ class Conn implements ParserSink {
       this.socket.setTimeout(0);
       this.quiet(this.req ? client.bodyTicks : client.ticksFor(opts.idleTimeoutMs));
     });
-    this.socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     this.socket.on('end', () => this.#onEnd());
     this.socket.on('timeout', () => this.#onTimeout());
     this.socket.on('error', (err) => this.#failed(err));
@@ -433,7 +437,8 @@ class Conn implements ParserSink {
 
   onBody(chunk: Buffer): void {
     const p = this.req;
-    if (p && !p.done && p.handler.onData(chunk) === false) this.socket.pause();
+    // A copy: `chunk` is a view of the shared read buffer, and the handler may keep it.
+    if (p && !p.done && p.handler.onData(Buffer.from(chunk)) === false) this.socket.pause();
   }
 
   /** From now, `ticks` sweeps without a byte time the socket out. */
@@ -442,7 +447,8 @@ class Conn implements ParserSink {
     this.limitTicks = ticks;
   }
 
-  #onData(chunk: Buffer): void {
+  /** Bytes read into the shared read buffer (`chunk` is a view of it). */
+  #onData(chunk: Buffer): boolean | void {
     this.activeTick = this.#client.tick;
     const p = this.req;
     if (!p) {
@@ -556,6 +562,8 @@ function withBody(head: string, body: Buffer | null): Buffer {
 /** Keep-alive HTTP/1.1 client to one origin. */
 export class H1Upstream {
   readonly hostHeader: string;
+  /** The one buffer every socket of this client reads into (Conn); 64 KiB, node's own read size. */
+  readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
   readonly #host: string;
   readonly #port: number;
   readonly #opts: H1UpstreamOptions;
