@@ -26,9 +26,10 @@ import type { Split } from './split.ts';
 import type { RequestTrace } from './tracing.ts';
 import type { H1Upstream, UpstreamHandler } from './h1-upstream.ts';
 import type { FairShare, SlotWaiter } from './fair-share.ts';
-import { RelayFront, TCHAR, invalidChar } from './h1-front.ts';
+import { RelayFront, TCHAR, TCHAR_CLASS, invalidChar } from './h1-front.ts';
 import { headerList } from './h1-upstream.ts';
 import { byShape, nameIn } from './header-names.ts';
+import type { NameTable } from './header-names.ts';
 import { GATHERED_BODY_BYTES } from './rest-client.ts';
 import type { ClientRequest, ClientResponse } from './rest-client.ts';
 import type { RestListener } from './listeners.ts';
@@ -57,6 +58,11 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'pro
  */
 const RESPONSE_LINE_NAMES = byShape([...HOP_BY_HOP, REQUEST_ID_HEADER, VERSION_HEADER, 'content-length', 'date']);
 const REQUEST_LINE_NAMES = byShape([...HOP_BY_HOP, ...CREDENTIAL_HEADERS, 'traceparent', 'x-forwarded-for', REQUEST_ID_HEADER, 'content-length']);
+/**
+ * Header lines (from the first on) whose characters node:http would write: token names,
+ * values without control characters other than tab (latin1, so nothing above 0xFF).
+ */
+const WRITABLE_LINES = new RegExp(`[${TCHAR_CLASS}]+:[\\t\\x20-\\x7e\\x80-\\xff]*(?:\\r\\n[${TCHAR_CLASS}]+:[\\t\\x20-\\x7e\\x80-\\xff]*)*$`, 'y');
 /** What String#trim takes off a latin1 header value (control bytes other than tab are refused before). */
 const isSpace = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0xa0;
 
@@ -156,6 +162,21 @@ function readClientHeaders(raw: string[]): ClientHeaders {
     else if (lower === 'connection') h.connection = h.connection === undefined ? value : `${h.connection}, ${value}`;
   }
   return h;
+}
+
+/** The ERR_INVALID_CHAR node:http's writeHead throws, for the first header line from `from` it would refuse. */
+function throwInvalidLine(text: string, from: number): never {
+  for (let pos = from, eol = 0; pos < text.length; pos = eol + 2) {
+    eol = text.indexOf('\r\n', pos);
+    if (eol < 0) eol = text.length;
+    const colon = text.indexOf(':', pos);
+    for (let k = pos; k < colon; k++) if (TCHAR[text.charCodeAt(k)] !== 1) throw invalidChar(text.slice(pos, colon));
+    for (let k = colon + 1; k < eol; k++) {
+      const c = text.charCodeAt(k);
+      if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw invalidChar(text.slice(pos, colon));
+    }
+  }
+  throw invalidChar(text.slice(from, text.indexOf(':', from)));
 }
 
 function firstHeader(h: IncomingHttpHeaders, name: string): string | undefined {
@@ -580,21 +601,17 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
    * writeHead); a request head's were checked by the relay front. undefined when #dropLine
    * gives up (a Connection header that lists other names: onHeaders handles those).
    */
-  #keptLines(text: string, from: number, names: Map<number, string[]>): string | undefined {
-    const check = this.#lineMode === LineMode.Response;
+  #keptLines(text: string, from: number, names: NameTable): string | undefined {
+    if (this.#lineMode === LineMode.Response && from < text.length) {
+      WRITABLE_LINES.lastIndex = from;
+      if (!WRITABLE_LINES.test(text)) throwInvalidLine(text, from);
+    }
     let lines = '';
     let run = from; // where the current run of kept lines starts
     for (let pos = from, eol = 0; pos < text.length; pos = eol + 2) {
       eol = text.indexOf('\r\n', pos);
       if (eol < 0) eol = text.length;
       const colon = text.indexOf(':', pos);
-      if (check) {
-        for (let k = pos; k < colon; k++) if (TCHAR[text.charCodeAt(k)] !== 1) throw invalidChar(text.slice(pos, colon));
-        for (let k = colon + 1; k < eol; k++) {
-          const c = text.charCodeAt(k);
-          if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw invalidChar(text.slice(pos, colon));
-        }
-      }
       const usual = eol > colon + 2 && text.charCodeAt(colon + 1) === 0x20 && !isSpace(text.charCodeAt(colon + 2)) && !isSpace(text.charCodeAt(eol - 1));
       const name = nameIn(text, pos, colon, names);
       if (name !== undefined) {

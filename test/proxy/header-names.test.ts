@@ -20,3 +20,14 @@ test('names of the same shape but other letters, and CR where a dash belongs, ar
   assert.equal(find('keep\ralive: timeout=5'), undefined);
   assert.equal(find('x-request_id: a'), undefined);
 });
+
+test('names that start with other than a letter, or longer than any known one, are never known', () => {
+  assert.equal(find('1ontent-length: 5'), undefined);
+  assert.equal(find(`${'x'.repeat(200)}: 5`), undefined);
+  assert.equal(find(': 5'), undefined);
+});
+
+test('a table cannot be made of a name the shape lookup could not find', () => {
+  assert.throws(() => byShape(['-dash']), /cannot be looked up by shape/);
+  assert.throws(() => byShape([`x${'-'.repeat(80)}`]), /cannot be looked up by shape/);
+});
