@@ -28,7 +28,19 @@ export function randomHex(bytes: number): string {
 }
 
 const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
-const uuid = Buffer.alloc(36);
+/** Where ids are spelled out before they become one string. */
+const spelled = Buffer.alloc(64);
+
+/** Writes `n` fresh random bytes as hex into `spelled` from `j`; returns the end. */
+function spellHex(j: number, n: number): number {
+  const at = take(n);
+  for (let i = 0; i < n; i++) {
+    const b = pool[at + i]!;
+    spelled[j++] = HEX_DIGITS[b >> 4]!;
+    spelled[j++] = HEX_DIGITS[b & 15]!;
+  }
+  return j;
+}
 
 /** A random (version 4, RFC 9562 §5.4) UUID in its 36-character form, as crypto.randomUUID gives. */
 export function randomUuid(): string {
@@ -38,9 +50,25 @@ export function randomUuid(): string {
     let b = pool[at + i]!;
     if (i === 6) b = (b & 0x0f) | 0x40; // version 4
     else if (i === 8) b = (b & 0x3f) | 0x80; // variant 10
-    if (i === 4 || i === 6 || i === 8 || i === 10) uuid[j++] = 0x2d;
-    uuid[j++] = HEX_DIGITS[b >> 4]!;
-    uuid[j++] = HEX_DIGITS[b & 15]!;
+    if (i === 4 || i === 6 || i === 8 || i === 10) spelled[j++] = 0x2d;
+    spelled[j++] = HEX_DIGITS[b >> 4]!;
+    spelled[j++] = HEX_DIGITS[b & 15]!;
   }
-  return uuid.toString('latin1', 0, 36);
+  return spelled.toString('latin1', 0, 36);
+}
+
+/**
+ * A W3C traceparent (Trace Context §3.2) of a new trace: version 00, a random trace-id and
+ * parent-id, flags 00 (not sampled). One string from one native call.
+ */
+export function randomTraceparent(): string {
+  spelled[0] = spelled[1] = 0x30;
+  spelled[2] = 0x2d;
+  let j = spellHex(3, 16);
+  spelled[j++] = 0x2d;
+  j = spellHex(j, 8);
+  spelled[j++] = 0x2d;
+  spelled[j++] = 0x30;
+  spelled[j++] = 0x30;
+  return spelled.toString('latin1', 0, j);
 }

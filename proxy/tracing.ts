@@ -4,9 +4,9 @@
 // an incoming trace is continued with a new parent-id, otherwise a new trace is started;
 // either way the upstream receives a traceparent. When an SDK is registered its span ids
 // are used, so the upstream's spans nest under the proxy's.
-import { trace, ROOT_CONTEXT, INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, isSpanContextValid } from '@opentelemetry/api';
+import { trace, ROOT_CONTEXT, INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, isSpanContextValid } from '@opentelemetry/api';
 import type { Span, SpanContext, Tracer } from '@opentelemetry/api';
-import { randomHex } from './random-ids.ts';
+import { randomHex, randomTraceparent } from './random-ids.ts';
 
 export interface TraceParent {
   traceId: string;
@@ -64,11 +64,10 @@ export class Tracing {
     // A real SDK span has its own id; the no-op span only echoes the parent (or is invalid).
     // The no-op's two answers are known objects, so the id checks run only for SDK spans.
     const own = sc !== INVALID_SPAN_CONTEXT && sc !== remote && isSpanContextValid(sc) && sc.spanId !== parent?.spanId;
-    const traceparent = formatTraceparent(
-      own
-        ? { traceId: sc.traceId, spanId: sc.spanId, flags: sc.traceFlags }
-        : { traceId: parent?.traceId ?? randomHex(16), spanId: randomHex(8), flags: parent?.flags ?? TraceFlags.NONE },
-    );
+    const traceparent =
+      own ? formatTraceparent({ traceId: sc.traceId, spanId: sc.spanId, flags: sc.traceFlags })
+      : parent ? formatTraceparent({ traceId: parent.traceId, spanId: randomHex(8), flags: parent.flags })
+      : randomTraceparent();
     return {
       traceparent,
       end(attrs) {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomHex, randomUuid } from '../../proxy/random-ids.ts';
+import { randomHex, randomTraceparent, randomUuid } from '../../proxy/random-ids.ts';
+import { parseTraceparent } from '../../proxy/tracing.ts';
 
 const V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -33,6 +34,17 @@ test('hex ids have two lower-case hex digits per byte and do not repeat', () => 
     assert.match(span, /^[0-9a-f]{16}$/);
     assert.match(trace, /^[0-9a-f]{32}$/);
     seen.add(span).add(trace);
+  }
+  assert.equal(seen.size, 20_000);
+});
+
+test('a new trace context is a version-00 traceparent with random trace and parent ids, not sampled, never repeated', () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 10_000; i++) {
+    const t = randomTraceparent();
+    assert.match(t, /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    assert.deepEqual(parseTraceparent(t), { traceId: t.slice(3, 35), spanId: t.slice(36, 52), flags: 0 });
+    seen.add(t.slice(3, 35)).add(t.slice(36, 52));
   }
   assert.equal(seen.size, 20_000);
 });
