@@ -19,9 +19,11 @@ import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, Server } from 'node:http';
 import { GATHERED_BODY_BYTES } from './rest-client.ts';
-import { isOws } from './header-names.ts';
+import { byShape, isOws, nameIn } from './header-names.ts';
+import { headerList } from './h1-upstream.ts';
+import { REQUEST_ID_HEADER } from '../common/index.ts';
 import { readAsStream, readInto } from './socket-reads.ts';
-import type { ClientRequest, ClientResponse } from './rest-client.ts';
+import type { ClientHeaders, ClientRequest, ClientResponse } from './rest-client.ts';
 
 export interface RelayFrontOptions {
   /** Takes the connections (with what was read of them) that the relay does not parse. */
@@ -41,6 +43,8 @@ export interface RelayFrontOptions {
 /** More header lines than this go to node:http (its own limit, maxHeadersCount, is 2000); far above any client. */
 const MAX_HEADERS = 100;
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+/** The header names parseCommonHead looks at: the framing and connection ones, and those the exchange reads (ClientHeaders). */
+const LOOKED_AT = byShape(['content-length', 'transfer-encoding', 'expect', 'upgrade', 'te', 'host', 'connection', 'traceparent', 'x-forwarded-for', REQUEST_ID_HEADER]);
 /** Headers whose duplicates node:http drops (IncomingMessage#_addHeaderLine); the rest are joined with ", ". */
 const FIRST_WINS = new Set(['content-type', 'content-length', 'user-agent', 'referer', 'host', 'authorization', 'proxy-authorization', 'if-modified-since', 'if-unmodified-since', 'from', 'location', 'max-forwards', 'retry-after', 'etag', 'last-modified', 'server', 'age', 'expires']);
 
@@ -48,7 +52,8 @@ const FIRST_WINS = new Set(['content-type', 'content-length', 'user-agent', 'ref
 interface Head {
   method: 'GET' | 'POST';
   url: string;
-  rawHeaders: string[];
+  /** What the exchange reads of the headers (the rest is read from `text` when asked: RelayRequest.rawHeaders). */
+  headers: ClientHeaders;
   contentLength: number;
   close: boolean;
   /** The head parsed, and where its header lines start. */
@@ -90,53 +95,56 @@ export function parseCommonHead(head: string): Head | undefined {
   const sp = head.indexOf(' ', at);
   if (sp < 0 || sp + 9 !== eol) return undefined;
   const url = head.slice(at, sp);
-  const rawHeaders: string[] = [];
+  const h: ClientHeaders = { contentLength: 0, chunked: false, traceparent: undefined, forwardedFor: undefined, connection: undefined, requestId: undefined };
   let contentLength = -1;
   let host = 0;
   let close = false;
+  let count = 0;
   const from = Math.min(eol + 2, len);
-  let pos = from;
-  while (pos < len) {
-    if (rawHeaders.length >= MAX_HEADERS * 2) return undefined;
+  for (let pos = from; pos < len; pos = eol + 2) {
+    if (++count > MAX_HEADERS) return undefined;
     eol = head.indexOf('\r\n', pos);
     if (eol < 0) eol = len;
-    // A token name before the first colon (COMMON_CHARS).
+    // A token name before the first colon (COMMON_CHARS); only the names below are looked at.
     const colon = head.indexOf(':', pos);
+    const name = nameIn(head, pos, colon, LOOKED_AT);
+    if (name === undefined) continue;
     let vs = colon + 1;
     while (vs < eol && isOws(head.charCodeAt(vs))) vs++;
     let ve = eol;
     while (ve > vs && isOws(head.charCodeAt(ve - 1))) ve--;
-    const name = head.slice(pos, colon);
-    const value = head.slice(vs, ve);
-    pos = eol + 2;
-    rawHeaders.push(name, value);
-    // The names that matter below, told apart by length first.
-    const n = name.length;
-    if (n !== 2 && n !== 4 && n !== 6 && n !== 7 && n !== 10 && n !== 14 && n !== 17) continue;
-    const lower = name.toLowerCase();
-    if (lower === 'content-length') {
-      if (contentLength >= 0 || value.length === 0 || value.length > 15) return undefined;
-      for (let k = 0; k < value.length; k++) {
-        const c = value.charCodeAt(k);
-        if (c < 0x30 || c > 0x39) return undefined;
+    if (name === 'content-length') {
+      // 1 to 15 digits, once (a sign, a list or a second length goes to node:http).
+      if (contentLength >= 0 || ve === vs || ve - vs > 15) return undefined;
+      let n = 0;
+      for (let k = vs; k < ve; k++) {
+        const d = head.charCodeAt(k) - 0x30;
+        if (d < 0 || d > 9) return undefined;
+        n = n * 10 + d;
       }
-      contentLength = Number(value);
-    } else if (lower === 'transfer-encoding' || lower === 'expect' || lower === 'upgrade' || lower === 'te') {
-      return undefined;
-    } else if (lower === 'host') {
+      contentLength = n;
+    } else if (name === 'host') {
       if (++host > 1) return undefined;
-    } else if (lower === 'connection') {
+    } else if (name === 'connection') {
+      const value = head.slice(vs, ve);
       for (const t of value.toLowerCase().split(',')) {
         const token = t.trim();
         if (token === 'close') close = true;
         else if (token !== 'keep-alive' && token !== '') return undefined;
       }
-    }
+      h.connection = h.connection === undefined ? value : `${h.connection}, ${value}`;
+    } else if (name === 'traceparent') h.traceparent ??= head.slice(vs, ve);
+    // Several X-Forwarded-For lines are one comma-separated list (RFC 9110 §5.3).
+    else if (name === 'x-forwarded-for') h.forwardedFor = h.forwardedFor === undefined ? head.slice(vs, ve) : `${h.forwardedFor}, ${head.slice(vs, ve)}`;
+    else if (name === REQUEST_ID_HEADER) h.requestId ??= head.slice(vs, ve);
+    // transfer-encoding, expect, upgrade, te
+    else return undefined;
   }
   if (host !== 1) return undefined;
   if (contentLength > GATHERED_BODY_BYTES) return undefined;
   if (method === 'GET' && contentLength > 0) return undefined;
-  return { method, url, rawHeaders, contentLength: Math.max(0, contentLength), close, text: head, from };
+  h.contentLength = Math.max(0, contentLength);
+  return { method, url, headers: h, contentLength: h.contentLength, close, text: head, from };
 }
 
 /**
@@ -170,13 +178,14 @@ function validField(name: string, value: string): boolean {
 class RelayRequest implements ClientRequest {
   readonly method: string;
   readonly url: string;
-  readonly rawHeaders: string[];
+  readonly clientHeaders: ClientHeaders;
   readonly headText: string;
   readonly headFrom: number;
   readonly socket: Socket;
   /** Set when the body came whole with the head (the common small POST). */
   receivedBody: Buffer | undefined;
   #headers: IncomingHttpHeaders | undefined;
+  #raw: string[] | undefined;
   #onData: ((chunk: Buffer) => void) | undefined;
   #onEnd: (() => void) | undefined;
   /** Body bytes that arrived before a 'data' listener did. */
@@ -188,10 +197,15 @@ class RelayRequest implements ClientRequest {
   constructor(head: Head, socket: Socket) {
     this.method = head.method;
     this.url = head.url;
-    this.rawHeaders = head.rawHeaders;
+    this.clientHeaders = head.headers;
     this.headText = head.text;
     this.headFrom = head.from;
     this.socket = socket;
+  }
+
+  /** [name, value, ...] as sent, values without surrounding whitespace; built on first use. */
+  get rawHeaders(): string[] {
+    return (this.#raw ??= headerList(this.headText, this.headFrom));
   }
 
   /** Built on first use, like node's: lower-case names, duplicates dropped or joined as node:http does. */

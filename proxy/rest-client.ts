@@ -11,11 +11,27 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
  */
 export const GATHERED_BODY_BYTES = 64 * 1024;
 
+/**
+ * What the request path needs from the client's headers, read in one pass: over
+ * `rawHeaders` for node:http's requests (rest.ts readClientHeaders), while parsing the head
+ * for the relay front's (h1-front.ts parseCommonHead).
+ */
+export interface ClientHeaders {
+  contentLength: number;
+  chunked: boolean;
+  traceparent: string | undefined;
+  forwardedFor: string | undefined;
+  connection: string | undefined;
+  requestId: string | undefined;
+}
+
 /** What an exchange reads of the client's request. */
 export interface ClientRequest {
   readonly method?: string | undefined;
   readonly url?: string | undefined;
   readonly rawHeaders: string[];
+  /** The relay front's: what the exchange reads of the headers, read while the head was parsed. */
+  readonly clientHeaders?: ClientHeaders | undefined;
   /**
    * The relay front's: the request head as read (latin1, without its final CRLFCRLF) and where
    * its header lines start; every character of it was checked (h1-front.ts parseCommonHead).

@@ -24,14 +24,14 @@ import { requestIdFrom } from './request-id.ts';
 import { route } from './split.ts';
 import type { Split } from './split.ts';
 import type { RequestTrace } from './tracing.ts';
-import type { H1Upstream, UpstreamHandler } from './h1-upstream.ts';
+import type { H1Upstream, HeadLines, UpstreamHandler } from './h1-upstream.ts';
 import type { FairShare, SlotWaiter } from './fair-share.ts';
 import { RelayFront, TCHAR, TCHAR_CLASS, invalidChar } from './h1-front.ts';
 import { headerList } from './h1-upstream.ts';
 import { byShape, nameIn } from './header-names.ts';
 import type { NameTable } from './header-names.ts';
 import { GATHERED_BODY_BYTES } from './rest-client.ts';
-import type { ClientRequest, ClientResponse } from './rest-client.ts';
+import type { ClientHeaders, ClientRequest, ClientResponse } from './rest-client.ts';
 import type { RestListener } from './listeners.ts';
 
 export interface RestDeps extends ForwardDeps {
@@ -131,19 +131,9 @@ function connectionListed(value: string | undefined): Set<string> | undefined {
 }
 
 /**
- * What the request path needs from the client's headers, read in one pass over
- * `req.rawHeaders`: Node builds the `req.headers` object lazily (IncomingMessage's `headers`
- * getter), so the common path never builds it.
+ * ClientHeaders read in one pass over `req.rawHeaders`: Node builds the `req.headers` object
+ * lazily (IncomingMessage's `headers` getter), so the common path never builds it.
  */
-interface ClientHeaders {
-  contentLength: number;
-  chunked: boolean;
-  traceparent: string | undefined;
-  forwardedFor: string | undefined;
-  connection: string | undefined;
-  requestId: string | undefined;
-}
-
 function readClientHeaders(raw: string[]): ClientHeaders {
   const h: ClientHeaders = { contentLength: 0, chunked: false, traceparent: undefined, forwardedFor: undefined, connection: undefined, requestId: undefined };
   for (let i = 0; i < raw.length; i += 2) {
@@ -366,8 +356,8 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
     this.#deps = deps;
     this.#req = req;
     this.#res = res;
-    deps.metrics.inFlight.inc({ protocol: 'rest' });
-    this.#h = readClientHeaders(req.rawHeaders);
+    deps.metrics.started('rest');
+    this.#h = req.clientHeaders ?? readClientHeaders(req.rawHeaders);
     this.#id = requestIdFrom(this.#h.requestId);
     this.#plan = planRest(req.url ?? '/', (name) => firstHeader(req.headers, name), deps.getSplit, deps.random);
     this.#span = deps.tracing.start(`${req.method} ${this.#plan.api}`, this.#h.traceparent);
@@ -601,17 +591,24 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
    * writeHead); a request head's were checked by the relay front. undefined when #dropLine
    * gives up (a Connection header that lists other names: onHeaders handles those).
    */
-  #keptLines(text: string, from: number, names: NameTable): string | undefined {
+  #keptLines(text: string, from: number, names: NameTable, index?: HeadLines): string | undefined {
     if (this.#lineMode === LineMode.Response && from < text.length) {
       WRITABLE_LINES.lastIndex = from;
       if (!WRITABLE_LINES.test(text)) throwInvalidLine(text, from);
     }
     let lines = '';
     let run = from; // where the current run of kept lines starts
-    for (let pos = from, eol = 0; pos < text.length; pos = eol + 2) {
-      eol = text.indexOf('\r\n', pos);
-      if (eol < 0) eol = text.length;
-      const colon = text.indexOf(':', pos);
+    const at = index?.at;
+    for (let pos = from, eol = 0, i = 0; pos < text.length; pos = eol + 2, i += 3) {
+      let colon: number;
+      if (at !== undefined) {
+        colon = at[i + 1]!;
+        eol = at[i + 2]!;
+      } else {
+        eol = text.indexOf('\r\n', pos);
+        if (eol < 0) eol = text.length;
+        colon = text.indexOf(':', pos);
+      }
       const usual = eol > colon + 2 && text.charCodeAt(colon + 1) === 0x20 && !isSpace(text.charCodeAt(colon + 2)) && !isSpace(text.charCodeAt(eol - 1));
       const name = nameIn(text, pos, colon, names);
       if (name !== undefined) {
@@ -738,12 +735,12 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
    * The native client's head. To the relay front, its header lines go as they came, the
    * dropped ones cut out (#keptLines); to node:http, as a list through onHeaders.
    */
-  onHead(statusCode: number, head: string, from: number, resume: () => void): void {
+  onHead(statusCode: number, head: string, from: number, resume: () => void, index?: HeadLines): void {
     const res = this.#res;
     this.#lineMode = LineMode.Response;
     this.#dateSeen = false;
     this.#codedSeen = false;
-    const lines = res.writeHeadLines !== undefined && statusCode >= 200 ? this.#keptLines(head, from, RESPONSE_LINE_NAMES) : undefined;
+    const lines = res.writeHeadLines !== undefined && statusCode >= 200 ? this.#keptLines(head, from, RESPONSE_LINE_NAMES, index) : undefined;
     if (lines === undefined) {
       this.onHeaders(statusCode, headerList(head, from), resume);
       return;
@@ -817,7 +814,7 @@ class RestExchange implements Dispatcher.DispatchHandler, UpstreamHandler, SlotW
     if (this.#bodyTimer !== undefined) clearTimeout(this.#bodyTimer);
     this.#releaseSlot();
     const { metrics, recorder } = this.#deps;
-    metrics.inFlight.dec({ protocol: 'rest' });
+    metrics.ended('rest');
     if (this.#scan && this.#reportedVersion === undefined) {
       const m = V2_VERSION.exec(Buffer.concat(this.#scan).toString('utf8'));
       if (m) this.#reportedVersion = m[1];
