@@ -302,7 +302,7 @@ class GrpcCall implements ClientSide, UpstreamSide {
   start(): void {
     const { config, metrics } = this.#deps;
     const stream = this.#stream;
-    metrics.inFlight.inc({ protocol: 'grpc' });
+    metrics.started('grpc');
     hearClient(stream, this);
     const clientDeadlineMs = parseGrpcTimeout(headerValue(this.#headers, 'grpc-timeout'));
     if (this.#unary) {
@@ -608,7 +608,7 @@ class GrpcCall implements ClientSide, UpstreamSide {
     clearTimeout(this.#bodyTimer);
     this.#held = undefined;
     const { metrics, recorder } = this.#deps;
-    metrics.inFlight.dec({ protocol: 'grpc' });
+    metrics.ended('grpc');
     const shape = this.#shape;
     const model = shape === undefined ? undefined : shape.request.kind === 'none' ? '' : this.#ref?.model;
     // Unary calls: from the request's full receipt (0 when it never came whole), as REST.

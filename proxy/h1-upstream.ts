@@ -21,9 +21,10 @@ export interface UpstreamHandler {
    * The response head as read: `head` is its latin1 text without the final CRLFCRLF, its
    * header lines from `from` on (each `name: value`, CRLF between them; the parser has
    * checked the framing headers and that no line is folded). `headerList(head, from)` gives
-   * [name, value, ...]; a proxy can forward the lines as they are.
+   * [name, value, ...]; a proxy can forward the lines as they are. `lines`, when given, says
+   * where each line's name, colon and end are (HeadLines), valid during the call.
    */
-  onHead(statusCode: number, head: string, from: number, resume: () => void): void;
+  onHead(statusCode: number, head: string, from: number, resume: () => void, lines?: HeadLines): void;
   /** false: stop reading the socket until `resume()`. */
   onData(chunk: Buffer): boolean;
   onComplete(trailers: string[]): void;
@@ -90,6 +91,18 @@ const enum State {
   Done,
 }
 
+/**
+ * Where the header lines of a head are: for line i, `at[3i]` its start, `at[3i+1]` its
+ * first colon, `at[3i+2]` its end (the CR of its CRLF, or the head's length); `count` lines.
+ */
+export interface HeadLines {
+  readonly at: Int32Array;
+  readonly count: number;
+}
+
+/** Heads with more header lines than this are given without HeadLines. */
+const INDEXED_LINES = 64;
+
 export interface ParserSink {
   /** `head` without its final CRLFCRLF; its header lines start at `from` (UpstreamHandler.onHead). */
   onHead(status: number, head: string, from: number): void;
@@ -117,6 +130,9 @@ export class ResponseParser {
   started = false;
   /** `Keep-Alive: timeout=N` of the last response in ms, -1 when absent (RFC 2068 §19.7.1.1). */
   keepAliveHintMs = -1;
+  /** The last head's lines, as #head found them; undefined when there were more than INDEXED_LINES. */
+  lines: HeadLines | undefined;
+  readonly #index = { at: new Int32Array(3 * INDEXED_LINES), count: 0 };
 
   constructor(sink: ParserSink) {
     this.#sink = sink;
@@ -252,7 +268,9 @@ export class ResponseParser {
     let chunked = false;
     let otherCoding = false;
     let close = http10;
-    // One pass over the lines; the framing headers are read in place.
+    // One pass over the lines; the framing headers are read in place, each line's place kept.
+    const at = this.#index.at;
+    let count = 0;
     for (let pos = from; pos < head.length; pos = eol + 2) {
       eol = head.indexOf('\r\n', pos);
       if (eol < 0) eol = head.length;
@@ -260,6 +278,12 @@ export class ResponseParser {
       // No obs-fold (RFC 9112 §5.2: a proxy may reject it) and no empty names.
       const first = head.charCodeAt(pos);
       if (colon <= pos || colon > eol || first === 0x20 || first === 0x09) throw new UpstreamSocketError('invalid upstream header line', 'HPE_INVALID_HEADER_TOKEN');
+      if (count < INDEXED_LINES) {
+        at[3 * count] = pos;
+        at[3 * count + 1] = colon;
+        at[3 * count + 2] = eol;
+      }
+      count++;
       const name = nameIn(head, pos, colon, FRAMING);
       if (name === undefined) continue;
       // The value without surrounding whitespace (OWS, RFC 9110 §5.6.3), read in place.
@@ -295,6 +319,8 @@ export class ResponseParser {
       return; // 1xx informational: skipped, the final response follows (RFC 9110 §15.2)
     }
     this.keepAlive = !close;
+    this.#index.count = count;
+    this.lines = count <= INDEXED_LINES ? this.#index : undefined;
     this.#sink.onHead(code, head, from);
     if (this.#noBody || code === 204 || code === 304) this.#state = State.Done;
     else if (chunked) {
@@ -432,7 +458,7 @@ class Conn implements ParserSink {
 
   onHead(status: number, head: string, from: number): void {
     const p = this.req;
-    if (p) p.handler.onHead(status, head, from, p.resume);
+    if (p) p.handler.onHead(status, head, from, p.resume, this.parser.lines);
   }
 
   onBody(chunk: Buffer): void {

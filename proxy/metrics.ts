@@ -11,7 +11,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { LABEL, PROXY_METRIC, SIZE_BUCKETS, latencyBuckets } from '../common/index.ts';
 import { SeriesCounter, SeriesGauge, SeriesHistogram } from '../common/metric-series.ts';
-import type { CounterSeries, HistogramSeries } from '../common/metric-series.ts';
+import type { CounterSeries, GaugeSeries, HistogramSeries } from '../common/metric-series.ts';
 import type { RequestOutcome } from '../common/index.ts';
 import type { UpstreamErrorKind } from './errors.ts';
 
@@ -41,8 +41,12 @@ export class ProxyMetrics {
   readonly dropped: Counter<typeof LABEL.reason>;
   readonly splitWeight: Gauge<typeof LABEL.model>;
   readonly tlsReloads: Counter<typeof LABEL.entrypoint | typeof LABEL.outcome>;
+  /** The in-flight gauge's series per protocol, kept: it moves twice per request. */
+  readonly #inFlightOf: Record<'rest' | 'grpc', GaugeSeries>;
   /** model → version → (api, protocol, code, variant) → its series: the handles, and what removeVersion removes. */
   readonly #series = new Map<string, Map<string, Map<string, RequestSeries>>>();
+  /** The series #seriesOf gave last (forgotten when its version is removed). */
+  #last: RequestSeries | undefined;
 
   constructor(registry: Registry, extraLatencyThresholdsSeconds: readonly number[] = []) {
     const registers = [registry];
@@ -80,6 +84,8 @@ export class ProxyMetrics {
       registers,
     });
     this.inFlight = new SeriesGauge({ name: PROXY_METRIC.inFlight, help: 'Requests being proxied now.', labelNames: [LABEL.protocol], registers });
+    // Held now, shown from their first move (as prom-client creates a series on its first inc).
+    this.#inFlightOf = { rest: this.inFlight.series({ [LABEL.protocol]: 'rest' }), grpc: this.inFlight.series({ [LABEL.protocol]: 'grpc' }) };
     this.upstreamErrors = new Counter({
       name: PROXY_METRIC.upstreamErrors,
       help: 'Requests that failed without an upstream answer, by kind (connect, reset, timeout, protocol, client_abort, client_timeout, body_too_large).',
@@ -101,6 +107,16 @@ export class ProxyMetrics {
     s.duration.observe(o.durationSeconds);
     s.requestSize.observe(requestBytes);
     s.responseSize.observe(responseBytes);
+  }
+
+  /** A request is being proxied (in-flight gauge up). */
+  started(protocol: 'rest' | 'grpc'): void {
+    this.#inFlightOf[protocol].add(1);
+  }
+
+  /** A request is over (in-flight gauge down). */
+  ended(protocol: 'rest' | 'grpc'): void {
+    this.#inFlightOf[protocol].add(-1);
   }
 
   upstreamError(kind: UpstreamErrorKind, protocol: 'rest' | 'grpc'): void {
@@ -130,11 +146,22 @@ export class ProxyMetrics {
       this.responseSize.remove(s);
     }
     byVersion.delete(version);
+    if (this.#last?.labels.model === model && this.#last.labels.version === version) this.#last = undefined;
     if (byVersion.size === 0) this.#series.delete(model);
   }
 
   /** The series of an outcome's label set, looked up once per label set and then kept. */
   #seriesOf(o: RequestOutcome): RequestSeries {
+    // The last label set again (steady traffic to one model): six string compares, no lookup.
+    const last = this.#last;
+    if (last !== undefined) {
+      const l = last.labels;
+      if (l.model === o.model && l.version === o.version && l.code === o.code && l.api === o.api && l.variant === o.variant && l.protocol === o.protocol) return last;
+    }
+    return (this.#last = this.#lookUp(o));
+  }
+
+  #lookUp(o: RequestOutcome): RequestSeries {
     let byVersion = this.#series.get(o.model);
     if (!byVersion) this.#series.set(o.model, (byVersion = new Map()));
     let sets = byVersion.get(o.version);

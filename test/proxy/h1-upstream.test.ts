@@ -167,6 +167,23 @@ describe('the response parser', () => {
     for (const [response, code] of table) assert.throws(() => parse([bytes(response)]), { code }, response);
   });
 
+  test('the parser says where each header line\'s name, colon and end are, for heads of up to 64 lines', () => {
+    const p = new ResponseParser({ onHead: () => {}, onBody: () => {} });
+    p.start('GET');
+    const head = 'HTTP/1.1 200 OK\r\nContent-Type:  a/b \r\nx-model-version: 3\r\ncontent-length: 0';
+    p.push(bytes(`${head}\r\n\r\n`));
+    const lines = p.lines!;
+    assert.equal(lines.count, 3);
+    const seen = Array.from({ length: lines.count }, (_, i) => {
+      const [pos, colon, eol] = [lines.at[3 * i]!, lines.at[3 * i + 1]!, lines.at[3 * i + 2]!];
+      return [head.slice(pos, colon), head.slice(colon + 1, eol)];
+    });
+    assert.deepEqual(seen, [['Content-Type', '  a/b '], ['x-model-version', ' 3'], ['content-length', ' 0']]);
+    p.start('GET');
+    p.push(bytes(`HTTP/1.1 200 OK\r\n${Array.from({ length: 65 }, (_, i) => `x-h${i}: ${i}\r\n`).join('')}content-length: 0\r\n\r\n`));
+    assert.equal(p.lines, undefined);
+  });
+
   test('a head larger than the limit is refused rather than buffered without end', () => {
     const p = new ResponseParser({ onHead: () => {}, onBody: () => {} });
     p.start('GET');
@@ -441,6 +458,29 @@ describe('the proxy with the native client', () => {
       assert.equal(r.status, 200);
       assert.equal(r.headers.get('x-model-version'), '3');
       assert.equal(await r.text(), '{"predictions":[1,2]}');
+    } finally {
+      await proxy.close();
+      await up.close();
+    }
+  });
+
+  test('an answer with more header lines than the parser indexes reaches the client with every line, hop-by-hop ones removed', async () => {
+    const up = await startUpstream((_req, res) => {
+      for (let i = 0; i < 80; i++) res.setHeader(`x-h${i}`, `v${i}`);
+      res.setHeader('x-model-version', '4');
+      res.setHeader('keep-alive', 'timeout=9');
+      res.end('{}');
+    });
+    const { proxy } = await startProxy({ rest: { host: '127.0.0.1', port: 0, upstream: up.url, client: 'native' }, labels: { statusApi: 'none' } });
+    try {
+      for (let k = 0; k < 2; k++) {
+        const r = await fetch(`${proxy.restUrl}/v1/models/m:predict`, { method: 'POST', body: '{}' });
+        assert.equal(r.status, 200);
+        for (let i = 0; i < 80; i++) assert.equal(r.headers.get(`x-h${i}`), `v${i}`);
+        assert.equal(r.headers.get('x-model-version'), '4');
+        assert.notEqual(r.headers.get('keep-alive'), 'timeout=9', 'the upstream\'s keep-alive is hop-by-hop');
+        assert.equal(await r.text(), '{}');
+      }
     } finally {
       await proxy.close();
       await up.close();

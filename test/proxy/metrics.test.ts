@@ -105,3 +105,28 @@ test('removing a version drops its cached series, so a returning version counts 
   assert.ok(!text.includes('code="500"'), text);
   assert.ok(text.includes(`${PROXY_METRIC.requestSize}_count{model="fraud",version="1",api="predict",protocol="rest"} 1\n`), text);
 });
+
+test('a version removed right after its last request counts from zero when it returns', async () => {
+  const registry = new Registry();
+  const m = new ProxyMetrics(registry);
+  for (let i = 0; i < 3; i++) m.observe(outcome('fraud', '1', '200'), 10, 10);
+  m.removeVersion('fraud', '1');
+  assert.ok(!(await registry.metrics()).includes('version="1"'));
+  m.observe(outcome('fraud', '1', '200'), 10, 10);
+  m.observe(outcome('fraud', '1', '200'), 10, 10);
+  const text = await registry.metrics();
+  assert.ok(text.includes(`${PROXY_METRIC.requests}{model="fraud",version="1",api="predict",protocol="rest",code="200",variant="stable"} 2\n`), text);
+  assert.equal(m.requests.size, 1);
+});
+
+test('requests in flight are counted per protocol, each shown from its first request', async () => {
+  const registry = new Registry();
+  const m = new ProxyMetrics(registry);
+  assert.ok(!(await registry.metrics()).includes(`${PROXY_METRIC.inFlight}{`));
+  m.started('rest');
+  m.started('rest');
+  m.ended('rest');
+  const text = await registry.metrics();
+  assert.ok(text.includes(`${PROXY_METRIC.inFlight}{protocol="rest"} 1\n`), text);
+  assert.ok(!text.includes(`${PROXY_METRIC.inFlight}{protocol="grpc"}`), text);
+});
