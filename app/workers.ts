@@ -17,6 +17,8 @@ import type { RequestOutcome } from '../common/index.ts';
 import { createProxy, workerRestartsCounter } from '../proxy/index.ts';
 import type { BodySample, Proxy, ProxyConfig, Split } from '../proxy/index.ts';
 import { startGateway } from './gateway.ts';
+import { OutcomeColumnsWriter, readOutcomeColumns } from './outcome-batch.ts';
+import type { OutcomeColumns } from './outcome-batch.ts';
 import type { Gateway, GatewayOptions } from './gateway.ts';
 
 /** A worker flushes what it observed at least this often... */
@@ -42,7 +44,7 @@ type ToWorker =
 
 type FromWorker =
   | { t: 'ready'; restUrl?: string; grpcAddress?: string }
-  | { t: 'observed'; outcomes: RequestOutcome[]; bodies: BodySample[] }
+  | { t: 'observed'; outcomes: OutcomeColumns; bodies: BodySample[] }
   | { t: 'metrics'; id: number; metrics: MetricObjectWithValues<MetricValue<string>>[] }
   | { t: 'drained' };
 
@@ -111,7 +113,7 @@ export async function startProxyCluster(opts: ClusterOptions): Promise<ProxyClus
     w.on('message', (m: FromWorker) => {
       const state = workers.get(w);
       if (!state) return;
-      if (m.t === 'observed') proxy.ingest(m.outcomes, m.bodies.map(asBuffers));
+      if (m.t === 'observed') ingest(m.outcomes, m.bodies);
       else if (m.t === 'metrics') registry.answer(m.id, m.metrics);
       else if (m.t === 'drained') state.drained = true;
       else if (m.t === 'ready') {
@@ -144,6 +146,17 @@ export async function startProxyCluster(opts: ClusterOptions): Promise<ProxyClus
     });
   };
 
+  const ingest = (outcomes: OutcomeColumns, bodies: BodySample[]): void => {
+    let read: RequestOutcome[];
+    try {
+      read = readOutcomeColumns(outcomes);
+    } catch (err) {
+      // Cannot happen between processes of one build; if it does, say so rather than miscount.
+      log(`a worker's outcome batch could not be read, ${outcomes.n} outcomes lost: ${(err as Error).message}`);
+      read = [];
+    }
+    proxy.ingest(read, bodies.map(asBuffers));
+  };
   const unsubscribe = proxy.onSplitChange((model, split) => broadcast({ t: 'split', model, split: split ?? null }));
   const refresh = setInterval(() => {
     const s = proxy.bodyShare();
@@ -251,19 +264,17 @@ interface Batcher {
 }
 
 /** Collects the worker's outcomes and bodies (at the primary's share) and hands them on in batches. */
-function reportBatches(proxy: Proxy, ship: (outcomes: RequestOutcome[], bodies: BodySample[]) => void): Batcher {
-  let outcomes: RequestOutcome[] = [];
+function reportBatches(proxy: Proxy, ship: (outcomes: OutcomeColumns, bodies: BodySample[]) => void): Batcher {
+  const outcomes = new OutcomeColumnsWriter(BATCH_ITEMS);
   let bodies: BodySample[] = [];
   let timer: NodeJS.Timeout | undefined;
   const flush = (): void => {
     if (timer) clearTimeout(timer);
     timer = undefined;
     if (outcomes.length === 0 && bodies.length === 0) return;
-    const o = outcomes;
     const b = bodies;
-    outcomes = [];
     bodies = [];
-    ship(o, b);
+    ship(outcomes.take(), b);
   };
   const queued = (): void => {
     if (outcomes.length + bodies.length >= BATCH_ITEMS) flush();

@@ -25,15 +25,21 @@
 //                alive without a request limit. wrk -t1 over https with the key.
 // A round during which other processes on the machine used more than 0.1 core (/proc/stat
 // minus the processes above) is printed but left out of the medians.
-// Run: flock /tmp/bench.lock node --import tsx bench/proxy/workers.ts [--workload default|proxy-bound] [--rounds 5] [--duration 8] [--connections 64] [--threads N] [--pin] [--pipeline N] [--upstream-tls]
+// Run: flock /tmp/bench.lock node --import tsx bench/proxy/workers.ts [--workload default|proxy-bound] [--rounds 5] [--duration 8] [--connections 64] [--threads N] [--pin] [--pipeline N] [--upstream-tls] [--cap C]
 // --pin: wrk and the upstream on CPU 0 (taskset), the proxies free to use both cores.
 // --threads: wrk threads (default 2, proxy-bound 1). --pipeline N: wrk writes N requests at
 // a time on each connection (HTTP/1.1 pipelining). --upstream-tls (proxy-bound): nginx
 // listens with TLS and the proxy reaches it over https (`upstreamTls` with the test CA).
+// --cap C: a CPU budget per worker, so that the proxy, not the cores wrk and the upstream also
+// need, is what runs out: the 1-worker proxy runs in a cpu cgroup with a quota of C cores, the
+// 2-worker proxy (primary and both workers) in one with 2C (Linux CFS bandwidth control,
+// cgroup v1 `cpu.cfs_quota_us` or v2 `cpu.max`; needs root). It answers "does throughput
+// follow the cores the proxy is given" on a machine too small to give each worker a core of
+// its own next to the load generator.
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +56,7 @@ const { values } = parseArgs({
     pipeline: { type: 'string', default: '1' },
     'upstream-tls': { type: 'boolean', default: false },
     pin: { type: 'boolean', default: false },
+    cap: { type: 'string' },
   },
 });
 const WORKLOAD = values.workload;
@@ -65,6 +72,8 @@ const UPSTREAM_TLS = values['upstream-tls'];
 if (UPSTREAM_TLS && !BOUND) throw new Error('--upstream-tls needs --workload proxy-bound');
 const ROOT = join(HERE, '..', '..');
 const BIN = join(ROOT, 'bin', 'modelgate.js');
+const CAP = values.cap === undefined ? undefined : Number(values.cap);
+if (CAP !== undefined && !(CAP > 0 && CAP <= cpus().length / 2)) throw new Error(`--cap must be a number of cores in (0, ${cpus().length / 2}], got ${values.cap}`);
 const pinned = (cmd: string, argv: string[]): [string, string[]] => (PIN ? ['taskset', ['-c', '0', cmd, ...argv]] : [cmd, argv]);
 
 console.log('building dist/ (npm run build) ...');
@@ -138,11 +147,16 @@ async function startProxy(workers: number): Promise<Proxy> {
     ] : []),
     '',
   ].join('\n'));
-  const argv = [BIN, 'proxy', '--config', file, '--state_dir', join(dir, `state${workers}`)];
+  const nodeArgv = [BIN, 'proxy', '--config', file, '--state_dir', join(dir, `state${workers}`)];
+  // With --cap the proxy starts inside its cgroup (the shell joins it, then execs node, so
+  // the pid is the proxy's and the workers it forks inherit the cgroup).
+  const [cmd, argv] = CAP === undefined
+    ? [process.execPath, nodeArgv]
+    : ['sh', ['-c', 'echo $$ > "$0" && exec "$@"', cpuCgroup(`modelgate-bench-w${workers}-${process.pid}`, CAP * workers).procs, process.execPath, ...nodeArgv]];
   const pids = (child: ChildProcess) => () => ({ primary: child.pid!, workers: childPids(child.pid!) });
   if (BOUND) {
     // The access log goes to stdout: /dev/null takes it at the cost of the write(2) alone.
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', openSync('/dev/null', 'w'), 'inherit'] });
+    const child = spawn(cmd, argv, { stdio: ['ignore', openSync('/dev/null', 'w'), 'inherit'] });
     children.push(child);
     const restUrl = `https://127.0.0.1:${restPort}`;
     const deadline = Date.now() + 30_000;
@@ -153,7 +167,7 @@ async function startProxy(workers: number): Promise<Proxy> {
     if (childPids(child.pid!).length !== (workers > 1 ? workers : 0)) await new Promise((r) => setTimeout(r, 2000));
     return { workers, child, restUrl, pids: pids(child) };
   }
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
@@ -185,6 +199,35 @@ function childPids(pid: number): number[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * A cpu cgroup limited to `cores` (CFS bandwidth control) that a process joins by writing its
+ * pid to `procs`; its children stay in it. Removed at exit.
+ */
+function cpuCgroup(name: string, cores: number): { procs: string } {
+  const period = 100_000;
+  const quota = Math.round(cores * period);
+  const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+  const path = v2 ? join('/sys/fs/cgroup', name) : join('/sys/fs/cgroup/cpu', name);
+  try {
+    mkdirSync(path, { recursive: true });
+    if (v2) writeFileSync(join(path, 'cpu.max'), `${quota} ${period}`);
+    else {
+      writeFileSync(join(path, 'cpu.cfs_period_us'), String(period));
+      writeFileSync(join(path, 'cpu.cfs_quota_us'), String(quota));
+    }
+  } catch (e) {
+    throw new Error(`--cap needs a writable cpu cgroup at ${path} (root; on cgroup v2 the cpu controller enabled in the parent's cgroup.subtree_control): ${(e as Error).message}`);
+  }
+  process.on('exit', () => {
+    try {
+      rmdirSync(path);
+    } catch {
+      // still holds a process that outlived us; the kernel keeps it until it exits
+    }
+  });
+  return { procs: join(path, 'cgroup.procs') };
 }
 
 const lua = join(dir, 'post.lua');
@@ -292,13 +335,18 @@ const one = med(1);
 const two = med(2);
 const o1 = oFraction(1, one);
 const o2 = oFraction(2, two);
-console.log(`\n${new Date().toISOString().slice(0, 16)}Z, workload ${WORKLOAD}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ${ROUNDS} rounds x ${DURATION} s, wrk -t${THREADS} -c${CONNS}${PIPELINE > 1 ? ` pipeline ${PIPELINE}` : ''}${UPSTREAM_TLS ? ', TLS to the upstream' : ''}${PIN ? ', wrk and upstream pinned to CPU 0' : ''}`);
+console.log(`\n${new Date().toISOString().slice(0, 16)}Z, workload ${WORKLOAD}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ${ROUNDS} rounds x ${DURATION} s, wrk -t${THREADS} -c${CONNS}${PIPELINE > 1 ? ` pipeline ${PIPELINE}` : ''}${UPSTREAM_TLS ? ', TLS to the upstream' : ''}${PIN ? ', wrk and upstream pinned to CPU 0' : ''}${CAP !== undefined ? `, proxy capped at ${CAP} core per worker (1 worker: ${CAP}, 2 workers: ${2 * CAP} for primary and workers)` : ''}`);
 console.log('| workers | req/s | proxy CPU µs/req (primary + workers) | upstream µs/req | wrk µs/req | o | machine busy |');
 console.log('|---|---|---|---|---|---|---|');
 console.log(`| 1 | ${one.rps.toFixed(0)} | ${f1(one.proxy)} | ${f1(one.upstream)} | ${f1(one.wrk)} | ${o1.toFixed(2)} | ${(one.busy * 100).toFixed(0)}% |`);
 console.log(`| 2 | ${two.rps.toFixed(0)} | ${f1(two.proxy)} (${f1(two.primary)} + ${f1(two.workers)}) | ${f1(two.upstream)} | ${f1(two.wrk)} | ${o2.toFixed(2)} | ${(two.busy * 100).toFixed(0)}% |`);
 console.log(`(medians over the undisturbed rounds, ${one.rounds} of ${ROUNDS} with 1 worker and ${two.rounds} of ${ROUNDS} with 2, each column on its own${one.rounds === 0 || two.rounds === 0 ? '; NO undisturbed round in a mode: all rounds used' : ''})`);
 console.log(`throughput 2/1: ${(two.rps / one.rps).toFixed(2)}x (target 1.7x: ${two.rps / one.rps >= 1.7 ? 'MET' : 'NOT MET'}); proxy CPU/req 2/1: ${(two.proxy / one.proxy).toFixed(2)}x; ceiling 2/(1+o) from the 1-worker run ${(2 / (1 + o1)).toFixed(2)}x; two cores at the 2-worker run's CPU per request (proxy + upstream + wrk) over one worker's req/s ${(2e6 / (two.proxy + two.upstream + two.wrk) / one.rps).toFixed(2)}x`);
+if (CAP !== undefined) {
+  // With a cap the proxy should have used (almost) all of its budget: otherwise something else ran out.
+  const used = (m: { rps: number; proxy: number }) => ((m.rps * m.proxy) / 1e6).toFixed(2);
+  console.log(`cores the proxy used (medians): 1 worker ${used(one)} of ${CAP}; 2 workers ${used(two)} of ${2 * CAP}`);
+}
 for (const p of proxies) p.child.kill('SIGTERM');
 await Promise.all(proxies.map((p) => new Promise((r) => p.child.once('exit', r))));
 for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
