@@ -25,7 +25,7 @@
 //                alive without a request limit. wrk -t1 over https with the key.
 // A round during which other processes on the machine used more than 0.1 core (/proc/stat
 // minus the processes above) is printed but left out of the medians.
-// Run: flock /tmp/bench.lock node --import tsx bench/proxy/workers.ts [--workload default|proxy-bound] [--rounds 5] [--duration 8] [--connections 64] [--threads N] [--pin] [--pipeline N] [--upstream-tls] [--cap C]
+// Run: flock /tmp/bench.lock node --import tsx bench/proxy/workers.ts [--workload default|proxy-bound] [--rounds 5] [--duration 8] [--connections 64] [--threads N] [--pin] [--pipeline N] [--upstream-tls] [--cap C] [--ab DIST]
 // --pin: wrk and the upstream on CPU 0 (taskset), the proxies free to use both cores.
 // --threads: wrk threads (default 2, proxy-bound 1). --pipeline N: wrk writes N requests at
 // a time on each connection (HTTP/1.1 pipelining). --upstream-tls (proxy-bound): nginx
@@ -36,6 +36,9 @@
 // cgroup v1 `cpu.cfs_quota_us` or v2 `cpu.max`; needs root). It answers "does throughput
 // follow the cores the proxy is given" on a machine too small to give each worker a core of
 // its own next to the load generator.
+// --ab DIST: a third proxy in the same rounds, 2 workers from another compiled build (a dist/
+// copied aside, with a node_modules beside it or above it), reported as "2 (ab)": a same-run
+// A/B of a change to the workers' path.
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -57,6 +60,7 @@ const { values } = parseArgs({
     'upstream-tls': { type: 'boolean', default: false },
     pin: { type: 'boolean', default: false },
     cap: { type: 'string' },
+    ab: { type: 'string' },
   },
 });
 const WORKLOAD = values.workload;
@@ -70,6 +74,7 @@ const PIN = values.pin;
 const PIPELINE = Number(values.pipeline);
 const UPSTREAM_TLS = values['upstream-tls'];
 if (UPSTREAM_TLS && !BOUND) throw new Error('--upstream-tls needs --workload proxy-bound');
+const AB = values.ab;
 const ROOT = join(HERE, '..', '..');
 const BIN = join(ROOT, 'bin', 'modelgate.js');
 const CAP = values.cap === undefined ? undefined : Number(values.cap);
@@ -117,6 +122,8 @@ async function startUpstream(): Promise<{ url: string; pids: () => number[] }> {
 const upstream = await startUpstream();
 
 interface Proxy {
+  /** '1', '2', or '2 (ab)' for the other build. */
+  name: string;
   workers: number;
   child: ChildProcess;
   restUrl: string;
@@ -124,8 +131,9 @@ interface Proxy {
   pids(): { primary: number; workers: number[] };
 }
 
-async function startProxy(workers: number): Promise<Proxy> {
-  const file = join(dir, `w${workers}.yaml`);
+async function startProxy(workers: number, abDist?: string): Promise<Proxy> {
+  const name = abDist ? `${workers} (ab)` : String(workers);
+  const file = join(dir, `w${workers}${abDist ? 'ab' : ''}.yaml`);
   const restPort = BOUND ? await freePort() : 0;
   const adminPort = BOUND ? await freePort() : 0;
   writeFileSync(file, [
@@ -147,16 +155,19 @@ async function startProxy(workers: number): Promise<Proxy> {
     ] : []),
     '',
   ].join('\n'));
-  const nodeArgv = [BIN, 'proxy', '--config', file, '--state_dir', join(dir, `state${workers}`)];
+  // The other build runs through grpc-proxy-child.mjs, which loads MODELGATE_DIST's CLI (its
+  // forked workers inherit both).
+  const nodeArgv = [abDist ? join(HERE, 'grpc-proxy-child.mjs') : BIN, 'proxy', '--config', file, '--state_dir', join(dir, `state${name.replace(/\W/g, '')}`)];
+  const env = abDist ? { ...process.env, MODELGATE_DIST: abDist } : process.env;
   // With --cap the proxy starts inside its cgroup (the shell joins it, then execs node, so
   // the pid is the proxy's and the workers it forks inherit the cgroup).
   const [cmd, argv] = CAP === undefined
     ? [process.execPath, nodeArgv]
-    : ['sh', ['-c', 'echo $$ > "$0" && exec "$@"', cpuCgroup(`modelgate-bench-w${workers}-${process.pid}`, CAP * workers).procs, process.execPath, ...nodeArgv]];
+    : ['sh', ['-c', 'echo $$ > "$0" && exec "$@"', cpuCgroup(`modelgate-bench-w${name.replace(/\W/g, '')}-${process.pid}`, CAP * workers).procs, process.execPath, ...nodeArgv]];
   const pids = (child: ChildProcess) => () => ({ primary: child.pid!, workers: childPids(child.pid!) });
   if (BOUND) {
     // The access log goes to stdout: /dev/null takes it at the cost of the write(2) alone.
-    const child = spawn(cmd, argv, { stdio: ['ignore', openSync('/dev/null', 'w'), 'inherit'] });
+    const child = spawn(cmd, argv, { stdio: ['ignore', openSync('/dev/null', 'w'), 'inherit'], env });
     children.push(child);
     const restUrl = `https://127.0.0.1:${restPort}`;
     const deadline = Date.now() + 30_000;
@@ -165,9 +176,9 @@ async function startProxy(workers: number): Promise<Proxy> {
       await new Promise((r) => setTimeout(r, 200));
     }
     if (childPids(child.pid!).length !== (workers > 1 ? workers : 0)) await new Promise((r) => setTimeout(r, 2000));
-    return { workers, child, restUrl, pids: pids(child) };
+    return { name, workers, child, restUrl, pids: pids(child) };
   }
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'], env });
   children.push(child);
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
@@ -177,7 +188,7 @@ async function startProxy(workers: number): Promise<Proxy> {
     await new Promise((r) => setTimeout(r, 100));
   }
   if (/tsx/.test(out)) throw new Error('not the compiled build');
-  return { workers, child, restUrl: /REST (http:\/\/\S+)/.exec(out)![1]!, pids: pids(child) };
+  return { name, workers, child, restUrl: /REST (http:\/\/\S+)/.exec(out)![1]!, pids: pids(child) };
 }
 
 /** One authenticated predict over https answered 200 (the workers are listening and the upstream answers). */
@@ -307,10 +318,10 @@ function runWrk(p: Proxy, seconds: number, measure: boolean): Round | undefined 
   };
 }
 
-const proxies = [await startProxy(1), await startProxy(2)];
+const proxies = [await startProxy(1), await startProxy(2), ...(AB ? [await startProxy(2, AB)] : [])];
 // Warm-up: JIT, upstream connections, catalog.
 for (const p of proxies) runWrk(p, 2, false);
-const results = new Map<number, Round[]>(proxies.map((p) => [p.workers, []]));
+const results = new Map<string, Round[]>(proxies.map((p) => [p.name, []]));
 // A round during which other processes used more than this much CPU (in cores) is reported
 // but left out of the medians: the machine is shared, and the lock only orders benchmarks.
 const DISTURBED = 0.1;
@@ -319,20 +330,21 @@ for (let r = 0; r < ROUNDS; r++) {
   const order = r % 2 === 0 ? proxies : [...proxies].reverse();
   for (const p of order) {
     const m = runWrk(p, DURATION, true)!;
-    results.get(p.workers)!.push(m);
+    results.get(p.name)!.push(m);
     const parts = p.workers === 1 ? '' : ` (primary ${f1(m.primary)} + workers ${f1(m.workers)}; each worker ${m.eachWorker.map((c) => c.toFixed(2)).join(' + ')} cores)`;
-    console.log(`round ${r + 1} workers ${p.workers}: ${m.rps.toFixed(0)} req/s; CPU us/req: proxy ${f1(m.proxy)}${parts}, upstream ${f1(m.upstream)}, wrk ${f1(m.wrk)}; o ${oFraction(p.workers, m).toFixed(2)}; machine busy ${(m.busy * 100).toFixed(0)}% (elsewhere ${m.elsewhere.toFixed(2)} cores${m.elsewhere > DISTURBED ? ': disturbed, left out' : ''})`);
+    console.log(`round ${r + 1} workers ${p.name}: ${m.rps.toFixed(0)} req/s; CPU us/req: proxy ${f1(m.proxy)}${parts}, upstream ${f1(m.upstream)}, wrk ${f1(m.wrk)}; o ${oFraction(p.workers, m).toFixed(2)}; machine busy ${(m.busy * 100).toFixed(0)}% (elsewhere ${m.elsewhere.toFixed(2)} cores${m.elsewhere > DISTURBED ? ': disturbed, left out' : ''})`);
   }
 }
-const med = (w: number) => {
+const med = (w: string) => {
   const all = results.get(w)!;
   const clean = all.filter((x) => x.elsewhere <= DISTURBED);
   const rs = clean.length > 0 ? clean : all;
   const m = (k: Exclude<keyof Round, 'eachWorker'>) => median(rs.map((x) => x[k]));
   return { rps: m('rps'), proxy: m('proxy'), primary: m('primary'), workers: m('workers'), upstream: m('upstream'), wrk: m('wrk'), busy: m('busy'), elsewhere: m('elsewhere'), rounds: clean.length };
 };
-const one = med(1);
-const two = med(2);
+const one = med('1');
+const two = med('2');
+const ab = AB ? med('2 (ab)') : undefined;
 const o1 = oFraction(1, one);
 const o2 = oFraction(2, two);
 console.log(`\n${new Date().toISOString().slice(0, 16)}Z, workload ${WORKLOAD}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ${ROUNDS} rounds x ${DURATION} s, wrk -t${THREADS} -c${CONNS}${PIPELINE > 1 ? ` pipeline ${PIPELINE}` : ''}${UPSTREAM_TLS ? ', TLS to the upstream' : ''}${PIN ? ', wrk and upstream pinned to CPU 0' : ''}${CAP !== undefined ? `, proxy capped at ${CAP} core per worker (1 worker: ${CAP}, 2 workers: ${2 * CAP} for primary and workers)` : ''}`);
@@ -340,8 +352,10 @@ console.log('| workers | req/s | proxy CPU µs/req (primary + workers) | upstrea
 console.log('|---|---|---|---|---|---|---|');
 console.log(`| 1 | ${one.rps.toFixed(0)} | ${f1(one.proxy)} | ${f1(one.upstream)} | ${f1(one.wrk)} | ${o1.toFixed(2)} | ${(one.busy * 100).toFixed(0)}% |`);
 console.log(`| 2 | ${two.rps.toFixed(0)} | ${f1(two.proxy)} (${f1(two.primary)} + ${f1(two.workers)}) | ${f1(two.upstream)} | ${f1(two.wrk)} | ${o2.toFixed(2)} | ${(two.busy * 100).toFixed(0)}% |`);
+if (ab) console.log(`| 2 (ab) | ${ab.rps.toFixed(0)} | ${f1(ab.proxy)} (${f1(ab.primary)} + ${f1(ab.workers)}) | ${f1(ab.upstream)} | ${f1(ab.wrk)} | ${oFraction(2, ab).toFixed(2)} | ${(ab.busy * 100).toFixed(0)}% |`);
 console.log(`(medians over the undisturbed rounds, ${one.rounds} of ${ROUNDS} with 1 worker and ${two.rounds} of ${ROUNDS} with 2, each column on its own${one.rounds === 0 || two.rounds === 0 ? '; NO undisturbed round in a mode: all rounds used' : ''})`);
 console.log(`throughput 2/1: ${(two.rps / one.rps).toFixed(2)}x (target 1.7x: ${two.rps / one.rps >= 1.7 ? 'MET' : 'NOT MET'}); proxy CPU/req 2/1: ${(two.proxy / one.proxy).toFixed(2)}x; ceiling 2/(1+o) from the 1-worker run ${(2 / (1 + o1)).toFixed(2)}x; two cores at the 2-worker run's CPU per request (proxy + upstream + wrk) over one worker's req/s ${(2e6 / (two.proxy + two.upstream + two.wrk) / one.rps).toFixed(2)}x`);
+if (ab) console.log(`the other build (${AB}), 2 workers: throughput over 1 worker ${(ab.rps / one.rps).toFixed(2)}x; this build's 2 workers over it: throughput ${(two.rps / ab.rps).toFixed(2)}x, proxy CPU/req ${(two.proxy / ab.proxy).toFixed(2)}x (${ab.rounds} undisturbed rounds)`);
 if (CAP !== undefined) {
   // With a cap the proxy should have used (almost) all of its budget: otherwise something else ran out.
   const used = (m: { rps: number; proxy: number }) => ((m.rps * m.proxy) / 1e6).toFixed(2);
