@@ -133,7 +133,9 @@ interface Proxy {
 
 async function startProxy(workers: number, abDist?: string): Promise<Proxy> {
   const name = abDist ? `${workers} (ab)` : String(workers);
-  const file = join(dir, `w${workers}${abDist ? 'ab' : ''}.yaml`);
+  /** The name as a file and cgroup name: "1", "2", "2ab". */
+  const slug = name.replace(/\W/g, '');
+  const file = join(dir, `w${slug}.yaml`);
   const restPort = BOUND ? await freePort() : 0;
   const adminPort = BOUND ? await freePort() : 0;
   writeFileSync(file, [
@@ -157,13 +159,13 @@ async function startProxy(workers: number, abDist?: string): Promise<Proxy> {
   ].join('\n'));
   // The other build runs through grpc-proxy-child.mjs, which loads MODELGATE_DIST's CLI (its
   // forked workers inherit both).
-  const nodeArgv = [abDist ? join(HERE, 'grpc-proxy-child.mjs') : BIN, 'proxy', '--config', file, '--state_dir', join(dir, `state${name.replace(/\W/g, '')}`)];
+  const nodeArgv = [abDist ? join(HERE, 'grpc-proxy-child.mjs') : BIN, 'proxy', '--config', file, '--state_dir', join(dir, `state${slug}`)];
   const env = abDist ? { ...process.env, MODELGATE_DIST: abDist } : process.env;
   // With --cap the proxy starts inside its cgroup (the shell joins it, then execs node, so
   // the pid is the proxy's and the workers it forks inherit the cgroup).
   const [cmd, argv] = CAP === undefined
     ? [process.execPath, nodeArgv]
-    : ['sh', ['-c', 'echo $$ > "$0" && exec "$@"', cpuCgroup(`modelgate-bench-w${name.replace(/\W/g, '')}-${process.pid}`, CAP * workers).procs, process.execPath, ...nodeArgv]];
+    : ['sh', ['-c', 'echo $$ > "$0" && exec "$@"', cpuCgroup(`modelgate-bench-w${slug}-${process.pid}`, CAP * workers).procs, process.execPath, ...nodeArgv]];
   const pids = (child: ChildProcess) => () => ({ primary: child.pid!, workers: childPids(child.pid!) });
   if (BOUND) {
     // The access log goes to stdout: /dev/null takes it at the cost of the write(2) alone.
@@ -359,7 +361,7 @@ if (ab) console.log(`the other build (${AB}), 2 workers: throughput over 1 worke
 if (CAP !== undefined) {
   // With a cap the proxy should have used (almost) all of its budget: otherwise something else ran out.
   const used = (m: { rps: number; proxy: number }) => ((m.rps * m.proxy) / 1e6).toFixed(2);
-  console.log(`cores the proxy used (medians): 1 worker ${used(one)} of ${CAP}; 2 workers ${used(two)} of ${2 * CAP}`);
+  console.log(`cores the proxy used (medians): 1 worker ${used(one)} of ${CAP}; 2 workers ${used(two)} of ${2 * CAP}${ab ? `; 2 workers (ab) ${used(ab)} of ${2 * CAP}` : ''}`);
 }
 for (const p of proxies) p.child.kill('SIGTERM');
 await Promise.all(proxies.map((p) => new Promise((r) => p.child.once('exit', r))));
